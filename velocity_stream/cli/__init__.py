@@ -1,0 +1,1 @@
+"""The ``velocity-stream`` command line: one module per command group, all thin."""

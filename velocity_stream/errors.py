@@ -1,0 +1,116 @@
+"""The exception hierarchy and the stable reason codes.
+
+Reason codes are public API: they appear in CLI output, dead-letter headers, metrics and
+docs/reason-codes.md. Never rename or reuse one; add new ones instead.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class ReasonCode(StrEnum):
+    """Every refusal the project can make, as a dotted ``stage.detail`` code."""
+
+    # decode: the bytes could not be turned into an Avro record
+    DECODE_EMPTY_PAYLOAD = "decode.empty_payload"
+    DECODE_BAD_MAGIC_BYTE = "decode.bad_magic_byte"
+    DECODE_UNKNOWN_SCHEMA_ID = "decode.unknown_schema_id"
+    DECODE_CORRUPT_BODY = "decode.corrupt_body"
+    DECODE_WRONG_FAMILY = "decode.wrong_family"
+    DECODE_UNRESOLVABLE = "decode.unresolvable_schema"
+    DECODE_REGISTRY_UNAVAILABLE = "decode.registry_unavailable"
+
+    # contract: the record decoded but breaks its contract (field types or rules)
+    CONTRACT_INVALID_FIELD = "contract.invalid_field"
+    CONTRACT_CONFIDENCE_RANGE = "contract.confidence_range"
+    CONTRACT_NAIVE_TIMESTAMP = "contract.naive_timestamp"
+    CONTRACT_ARTIFACT_TYPE_MISMATCH = "contract.artifact_type_mismatch"
+    CONTRACT_SCHEMA_VERSION_MISMATCH = "contract.schema_version_mismatch"
+    CONTRACT_PROVENANCE_REFS_REQUIRED = "contract.provenance_refs_required"
+    CONTRACT_ROW_NUMBER_RANGE = "contract.import_row.row_number_range"
+    CONTRACT_ROW_CONTENT_HASH = "contract.import_row.content_hash_mismatch"
+    CONTRACT_MANIFEST_COLUMN_UNACCOUNTED = "contract.import_manifest.column_unaccounted"
+    CONTRACT_MANIFEST_COLUMN_DUPLICATED = "contract.import_manifest.column_duplicated"
+    CONTRACT_MANIFEST_COLUMN_UNKNOWN = "contract.import_manifest.column_unknown"
+    CONTRACT_ENTITY_MERGE_NEEDS_REVIEW = "contract.entity_proposal.merge_needs_review"
+    CONTRACT_GRAPH_APPROVAL_REQUIRED = "contract.graph_delta.approval_required"
+    CONTRACT_GRAPH_OPERATION_SHAPE = "contract.graph_delta.operation_shape"
+    CONTRACT_INTERACTION_EVENT_REFS_REQUIRED = "contract.interaction.event_refs_required"
+    CONTRACT_TRANSCRIPT_SEGMENT_ORDER = "contract.transcript.segment_order"
+    CONTRACT_TRANSCRIPT_SEGMENT_BOUNDS = "contract.transcript.segment_bounds"
+    CONTRACT_QD_EVIDENCE_REQUIRED = "contract.qd_signal.evidence_required"
+    CONTRACT_QD_TIME_WINDOW = "contract.qd_signal.time_window"
+    CONTRACT_WRITEBACK_APPROVAL_REQUIRED = "contract.oracle_writeback.approval_required"
+    CONTRACT_WRITEBACK_EVIDENCE_REQUIRED = "contract.oracle_writeback.evidence_required"
+    CONTRACT_DECISION_NOTES_REQUIRED = "contract.approval_decision.notes_required"
+    CONTRACT_SNAPSHOT_NOT_DERIVED = "contract.client360.not_derived"
+
+    # auth: the root layer's ownership and authorization checks
+    AUTH_NOT_OWNER = "auth.not_owner"
+    AUTH_NOT_REVIEWER = "auth.not_reviewer"
+    AUTH_SELF_APPROVAL = "auth.self_approval"
+
+    # state: rules that need what came before
+    STATE_BATCH_MUTATED = "state.import_batch.mutated"
+    STATE_ROW_UNKNOWN_BATCH = "state.import_row.unknown_batch"
+    STATE_ROW_OUT_OF_RANGE = "state.import_row.out_of_range"
+    STATE_GRAPH_DECISION_NOT_APPROVED = "state.graph_delta.decision_not_approved"
+    APPROVAL_ALREADY_DECIDED = "approval.already_decided"
+    APPROVAL_UNKNOWN_PROPOSAL = "approval.unknown_proposal"
+    APPROVAL_PROPOSAL_CONFLICT = "approval.proposal_conflict"
+
+    # internal: a bug on our side, caught at the pipeline boundary
+    INTERNAL_ERROR = "internal.unexpected_error"
+
+    @property
+    def stage(self) -> str:
+        return self.value.split(".", 1)[0]
+
+
+@dataclass(frozen=True, slots=True)
+class Violation:
+    """One broken rule: where (a dotted field path), which rule, and why in words."""
+
+    code: ReasonCode
+    path: str
+    message: str
+
+    def __str__(self) -> str:
+        where = self.path or "<artifact>"
+        return f"{self.code.value} at {where}: {self.message}"
+
+
+class VelocityError(Exception):
+    """Root of every error the project raises on purpose."""
+
+
+class ConfigError(VelocityError, ValueError):
+    """Settings or the catalog are wrong; nothing can run until they are fixed."""
+
+
+class ContractError(VelocityError, ValueError):
+    """An artifact breaks its contract. Carries every violation, not just the first."""
+
+    def __init__(self, family: str, violations: list[Violation]) -> None:
+        self.family = family
+        self.violations = violations
+        lines = "; ".join(str(v) for v in violations)
+        super().__init__(f"{family} breaks its contract: {lines}")
+
+    @property
+    def code(self) -> ReasonCode:
+        return self.violations[0].code
+
+
+class SerdeError(VelocityError, ValueError):
+    """Bytes could not be encoded or decoded. ``code`` says which way it failed."""
+
+    def __init__(self, code: ReasonCode, message: str) -> None:
+        self.code = code
+        super().__init__(f"{code.value}: {message}")
+
+
+class RegistryError(VelocityError):
+    """The schema registry refused a request or could not be reached."""

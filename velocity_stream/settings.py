@@ -1,0 +1,107 @@
+"""One settings object, read from the environment once and passed down.
+
+No other module reads ``os.environ``. Kafka and registry names follow the usual
+conventions (``KAFKA_BOOTSTRAP_SERVERS``, ``SCHEMA_REGISTRY_URL``); everything else is
+prefixed ``VELOCITY_``.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+
+from pydantic import AliasChoices, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_SCHEMAS_DIR = Path(__file__).resolve().parent.parent / "avro_schemas"
+
+
+class SecurityProtocol(StrEnum):
+    PLAINTEXT = "PLAINTEXT"
+    SSL = "SSL"
+    SASL_PLAINTEXT = "SASL_PLAINTEXT"
+    SASL_SSL = "SASL_SSL"
+
+
+class SaslMechanism(StrEnum):
+    PLAIN = "PLAIN"
+    SCRAM_SHA_256 = "SCRAM-SHA-256"
+    SCRAM_SHA_512 = "SCRAM-SHA-512"
+
+
+def _env(name: str) -> AliasChoices:
+    return AliasChoices(name, name.lower())
+
+
+class Settings(BaseSettings):
+    """Everything the project can be told from outside, with embedded-friendly defaults."""
+
+    model_config = SettingsConfigDict(frozen=True, extra="ignore", populate_by_name=True)
+
+    kafka_bootstrap_servers: str | None = Field(
+        default=None,
+        validation_alias=_env("KAFKA_BOOTSTRAP_SERVERS"),
+        description="Kafka bootstrap servers; unset means start the embedded broker.",
+    )
+    schema_registry_url: str | None = Field(
+        default=None,
+        validation_alias=_env("SCHEMA_REGISTRY_URL"),
+        description="Confluent-compatible registry URL; unset means the embedded registry.",
+    )
+    schema_registry_username: str | None = Field(
+        default=None, validation_alias=_env("SCHEMA_REGISTRY_USERNAME")
+    )
+    schema_registry_password: SecretStr | None = Field(
+        default=None, validation_alias=_env("SCHEMA_REGISTRY_PASSWORD")
+    )
+    schema_registry_ca_location: str | None = Field(
+        default=None, validation_alias=_env("SCHEMA_REGISTRY_CA_LOCATION")
+    )
+    client_id: str = Field(default="velocity-stream", validation_alias=_env("VELOCITY_CLIENT_ID"))
+    topic_prefix: str = Field(default="velocity", validation_alias=_env("VELOCITY_TOPIC_PREFIX"))
+    schemas_dir: Path = Field(
+        default=DEFAULT_SCHEMAS_DIR, validation_alias=_env("VELOCITY_SCHEMAS_DIR")
+    )
+    store_url: str = Field(
+        default="sqlite:///velocity_read_models.db",
+        validation_alias=_env("VELOCITY_STORE_URL"),
+        description="SQLAlchemy URL of the read-model store.",
+    )
+
+    security_protocol: SecurityProtocol = Field(
+        default=SecurityProtocol.PLAINTEXT, validation_alias=_env("KAFKA_SECURITY_PROTOCOL")
+    )
+    sasl_mechanism: SaslMechanism | None = Field(
+        default=None, validation_alias=_env("KAFKA_SASL_MECHANISM")
+    )
+    sasl_username: str | None = Field(default=None, validation_alias=_env("KAFKA_SASL_USERNAME"))
+    sasl_password: SecretStr | None = Field(
+        default=None, validation_alias=_env("KAFKA_SASL_PASSWORD")
+    )
+    ssl_ca_location: str | None = Field(default=None, validation_alias=_env("KAFKA_SSL_CA_LOCATION"))
+    ssl_certificate_location: str | None = Field(
+        default=None, validation_alias=_env("KAFKA_SSL_CERTIFICATE_LOCATION")
+    )
+    ssl_key_location: str | None = Field(
+        default=None, validation_alias=_env("KAFKA_SSL_KEY_LOCATION")
+    )
+    ssl_key_password: SecretStr | None = Field(
+        default=None, validation_alias=_env("KAFKA_SSL_KEY_PASSWORD")
+    )
+
+    session_timeout_ms: int = Field(
+        default=10_000,
+        validation_alias=_env("VELOCITY_SESSION_TIMEOUT_MS"),
+        description="Consumer session timeout; group joins wait about half of it.",
+    )
+    fetch_wait_max_ms: int = Field(
+        default=10,
+        validation_alias=_env("VELOCITY_FETCH_WAIT_MAX_MS"),
+        description="Longest a fetch waits for data; on brokers that do not wake waiting "
+        "fetches (Tansu) this is the live latency floor.",
+    )
+
+
+def load_settings() -> Settings:
+    """Read the environment once; callers pass the result down."""
+    return Settings()
