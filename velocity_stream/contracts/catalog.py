@@ -1,0 +1,494 @@
+"""Loads avro_schemas/: the catalog (catalog.toml) and every released schema version.
+
+Each family folder holds one ``MAJOR.MINOR.PATCH.avsc`` per released version. Shared named
+types live in ``_shared/<full name>.avsc``; a family schema refers to them by full name and
+:func:`expand_schema` inlines them so every version resolves to one self-contained schema.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import tomllib
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from velocity_stream.errors import ConfigError
+
+SHARED_DIR = "_shared"
+CATALOG_FILE = "catalog.toml"
+_VERSION_FILE = re.compile(r"^(\d+)\.(\d+)\.(\d+)\.avsc$")
+_PRIMITIVES = frozenset(
+    {"null", "boolean", "int", "long", "float", "double", "bytes", "string"}
+)
+
+AvroSchema = dict[str, Any]
+
+
+class Route(StrEnum):
+    """What the gateway does with a valid artifact of a family."""
+
+    ACCEPT = "accept"
+    PROPOSAL = "proposal"
+    DECISION = "decision"
+
+
+class CompatibilityMode(StrEnum):
+    BACKWARD = "BACKWARD"
+    BACKWARD_TRANSITIVE = "BACKWARD_TRANSITIVE"
+    FORWARD = "FORWARD"
+    FORWARD_TRANSITIVE = "FORWARD_TRANSITIVE"
+    FULL = "FULL"
+    FULL_TRANSITIVE = "FULL_TRANSITIVE"
+    NONE = "NONE"
+
+
+@dataclass(frozen=True, order=True, slots=True)
+class Version:
+    major: int
+    minor: int
+    patch: int
+
+    @classmethod
+    def parse(cls, text: str) -> Version:
+        parts = text.split(".")
+        if len(parts) != 3 or not all(p.isdigit() for p in parts):
+            raise ConfigError(f"{text!r} is not a MAJOR.MINOR.PATCH version")
+        return cls(int(parts[0]), int(parts[1]), int(parts[2]))
+
+    def __str__(self) -> str:
+        return f"{self.major}.{self.minor}.{self.patch}"
+
+
+@dataclass(frozen=True, slots=True)
+class SchemaVersion:
+    """One released schema of a family, already expanded to a self-contained schema."""
+
+    family: str
+    version: Version
+    path: Path
+    schema: AvroSchema
+
+    @property
+    def major(self) -> int:
+        return self.version.major
+
+    def canonical_json(self) -> str:
+        return json.dumps(self.schema, sort_keys=True, separators=(",", ":"))
+
+
+@dataclass(frozen=True, slots=True)
+class FieldCondition:
+    """One condition of an auto-approval rule, over a field of the artifact."""
+
+    field: str
+    equals: bool | str | int | float | None = None
+    at_least: float | None = None
+    empty: bool | None = None
+
+    def holds(self, value: object) -> bool:
+        if self.equals is not None and value != self.equals:
+            return False
+        if self.at_least is not None and not (
+            isinstance(value, int | float) and value >= self.at_least
+        ):
+            return False
+        if self.empty is not None:
+            is_empty = value is None or (hasattr(value, "__len__") and len(value) == 0)  # type: ignore[arg-type]
+            if is_empty != self.empty:
+                return False
+        return True
+
+
+@dataclass(frozen=True, slots=True)
+class AutoApproveRule:
+    name: str
+    when: tuple[FieldCondition, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ParentRef:
+    """An artifact that belongs to a parent artifact of another family (rows to their batch)."""
+
+    family: str
+    ref_field: str
+    index_field: str | None = None
+    count_field: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ApprovedDecisionRequirement:
+    """The artifact must name an approved decision whenever ``when_field`` is true."""
+
+    decision_field: str
+    when_field: str
+
+
+@dataclass(frozen=True, slots=True)
+class TopicSpec:
+    name: str
+    partitions: int
+    cleanup_policy: str
+    retention_ms: int
+
+    def config(self) -> dict[str, str]:
+        return {"cleanup.policy": self.cleanup_policy, "retention.ms": str(self.retention_ms)}
+
+
+@dataclass(frozen=True)
+class Family:
+    """One artifact family: its contract versions and everything the catalog says of it."""
+
+    name: str
+    avro_name: str
+    directory: str
+    topic: str
+    key_field: str
+    route: Route
+    partitions: int
+    cleanup_policy: str
+    retention_ms: int
+    accepted_retention_ms: int
+    compatibility: CompatibilityMode
+    producers: tuple[str, ...]
+    consumers: tuple[str, ...]
+    versions: tuple[SchemaVersion, ...]
+    copartition: str | None = None
+    immutable: bool = False
+    parent: ParentRef | None = None
+    auto_approve: AutoApproveRule | None = None
+    requires_approved_decision: ApprovedDecisionRequirement | None = None
+
+    @property
+    def slug(self) -> str:
+        """snake_case name, as used in reason codes and on the command line."""
+        return self.directory
+
+    @property
+    def latest(self) -> SchemaVersion:
+        return self.versions[-1]
+
+    def majors(self) -> tuple[int, ...]:
+        return tuple(sorted({v.major for v in self.versions}))
+
+    def latest_of_major(self, major: int) -> SchemaVersion:
+        found = [v for v in self.versions if v.major == major]
+        if not found:
+            raise ConfigError(f"{self.name} has no released version of major {major}")
+        return found[-1]
+
+    def version(self, version: Version | str) -> SchemaVersion:
+        wanted = Version.parse(version) if isinstance(version, str) else version
+        for candidate in self.versions:
+            if candidate.version == wanted:
+                return candidate
+        raise ConfigError(f"{self.name} has no released version {wanted}")
+
+    def ingress_topic(self, prefix: str, major: int | None = None) -> str:
+        return f"{prefix}.{self.topic}.v{major or self.latest.major}"
+
+    def accepted_topic(self, prefix: str, major: int | None = None) -> str:
+        return f"{prefix}.{self.topic}.accepted.v{major or self.latest.major}"
+
+    def is_owned_by(self, source_system: str) -> bool:
+        return source_system in self.producers
+
+
+@dataclass(frozen=True)
+class GatewayTopics:
+    approvals: str
+    commits: str
+    dead_letter: str
+    partitions: int
+    dead_letter_retention_ms: int
+    reviewers: tuple[str, ...]
+    decision_hold_ms: int
+
+
+@dataclass(frozen=True)
+class Catalog:
+    """Every family and the gateway's own topics; built by :func:`load_catalog`."""
+
+    root: Path
+    families: Mapping[str, Family]
+    gateway: GatewayTopics
+    replication_factor: int = 1
+    _aliases: dict[str, str] = field(default_factory=dict, repr=False)
+
+    def __iter__(self) -> Iterator[Family]:
+        return iter(self.families.values())
+
+    def family(self, name: str) -> Family:
+        """Look a family up by artifact name (``QdSignalBundle``) or its snake/kebab form."""
+        key = _alias_key(name)
+        resolved = self._aliases.get(key)
+        if resolved is None:
+            known = ", ".join(self.families)
+            raise ConfigError(f"unknown artifact family {name!r}; known: {known}")
+        return self.families[resolved]
+
+    def by_avro_name(self, avro_name: str) -> Family | None:
+        return self._by_avro_name.get(avro_name)
+
+    @cached_property
+    def _by_avro_name(self) -> dict[str, Family]:
+        return {f.avro_name: f for f in self.families.values()}
+
+    def ingress_topics(self, prefix: str) -> dict[str, tuple[Family, int]]:
+        """Every ingress topic, with the family and major version it carries."""
+        return {
+            f.ingress_topic(prefix, major): (f, major) for f in self for major in f.majors()
+        }
+
+    def topic_specs(self, prefix: str) -> list[TopicSpec]:
+        """Every topic the catalog implies, ingress and accepted per major, plus the gateway's."""
+        specs: list[TopicSpec] = []
+        for fam in self:
+            for major in fam.majors():
+                specs.append(
+                    TopicSpec(
+                        fam.ingress_topic(prefix, major),
+                        fam.partitions,
+                        fam.cleanup_policy,
+                        fam.retention_ms,
+                    )
+                )
+                specs.append(
+                    TopicSpec(
+                        fam.accepted_topic(prefix, major),
+                        fam.partitions,
+                        fam.cleanup_policy,
+                        fam.accepted_retention_ms,
+                    )
+                )
+        gw = self.gateway
+        specs.append(TopicSpec(f"{prefix}.{gw.approvals}.v1", gw.partitions, "delete", -1))
+        specs.append(TopicSpec(f"{prefix}.{gw.commits}.v1", gw.partitions, "delete", -1))
+        specs.append(
+            TopicSpec(
+                f"{prefix}.{gw.dead_letter}.v1",
+                gw.partitions,
+                "delete",
+                gw.dead_letter_retention_ms,
+            )
+        )
+        return specs
+
+    def approvals_topic(self, prefix: str) -> str:
+        return f"{prefix}.{self.gateway.approvals}.v1"
+
+    def commits_topic(self, prefix: str) -> str:
+        return f"{prefix}.{self.gateway.commits}.v1"
+
+    def dead_letter_topic(self, prefix: str) -> str:
+        return f"{prefix}.{self.gateway.dead_letter}.v1"
+
+
+def _alias_key(name: str) -> str:
+    return re.sub(r"[^a-z0-9]", "", name.lower())
+
+
+# --- schema expansion ---------------------------------------------------------------------
+
+
+def load_shared_types(root: Path) -> dict[str, AvroSchema]:
+    """Shared named types by full name, from ``_shared/<full name>.avsc``."""
+    shared: dict[str, AvroSchema] = {}
+    folder = root / SHARED_DIR
+    if folder.is_dir():
+        for path in sorted(folder.glob("*.avsc")):
+            schema = _read_json(path)
+            shared[_full_name(schema, None)] = schema
+    return shared
+
+
+def expand_schema(schema: AvroSchema, shared: Mapping[str, AvroSchema]) -> AvroSchema:
+    """Inline every reference to a shared type at its first use, so the schema stands alone."""
+    defined: set[str] = set()
+
+    def walk(node: Any, namespace: str | None) -> Any:
+        if isinstance(node, str):
+            if node in _PRIMITIVES:
+                return node
+            full = node if "." in node or namespace is None else f"{namespace}.{node}"
+            if full in defined or node in defined:
+                return node
+            for candidate in (node, full):
+                if candidate in shared:
+                    return walk(shared[candidate], None)
+            return node
+        if isinstance(node, list):
+            return [walk(branch, namespace) for branch in node]
+        if not isinstance(node, dict):
+            return node
+        kind = node.get("type")
+        if kind in ("record", "error", "enum", "fixed"):
+            full = _full_name(node, namespace)
+            defined.add(full)
+            inner_ns = full.rsplit(".", 1)[0] if "." in full else None
+            if kind in ("record", "error"):
+                fields = [{**f, "type": walk(f["type"], inner_ns)} for f in node["fields"]]
+                return {**node, "fields": fields}
+            return dict(node)
+        if kind == "array":
+            return {**node, "items": walk(node["items"], namespace)}
+        if kind == "map":
+            return {**node, "values": walk(node["values"], namespace)}
+        return {**node, "type": walk(kind, namespace)} if isinstance(kind, dict | list) else node
+
+    expanded: AvroSchema = walk(schema, None)
+    return expanded
+
+
+def _full_name(schema: Mapping[str, Any], enclosing_namespace: str | None) -> str:
+    name = str(schema["name"])
+    if "." in name:
+        return name
+    namespace = schema.get("namespace", enclosing_namespace)
+    return f"{namespace}.{name}" if namespace else name
+
+
+def _read_json(path: Path) -> AvroSchema:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as error:
+        raise ConfigError(f"{path}: cannot read schema: {error}") from error
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: a schema file must hold a JSON object")
+    return data
+
+
+# --- catalog loading ----------------------------------------------------------------------
+
+
+def load_versions(
+    root: Path, family: str, directory: str, avro_name: str, shared: Mapping[str, AvroSchema]
+) -> tuple[SchemaVersion, ...]:
+    folder = root / directory
+    found: list[SchemaVersion] = []
+    for path in sorted(folder.glob("*.avsc")) if folder.is_dir() else []:
+        match = _VERSION_FILE.match(path.name)
+        if match is None:
+            raise ConfigError(f"{path}: schema files are named MAJOR.MINOR.PATCH.avsc")
+        raw = _read_json(path)
+        if _full_name(raw, None) != avro_name:
+            raise ConfigError(
+                f"{path}: declares {_full_name(raw, None)!r}, catalog says {avro_name!r}"
+            )
+        version = Version(*(int(g) for g in match.groups()))
+        found.append(SchemaVersion(family, version, path, expand_schema(raw, shared)))
+    if not found:
+        raise ConfigError(f"{family}: no released schema under {folder}")
+    return tuple(sorted(found, key=lambda v: v.version))
+
+
+def _family_from_toml(
+    root: Path,
+    name: str,
+    entry: Mapping[str, Any],
+    defaults: Mapping[str, Any],
+    shared: Mapping[str, AvroSchema],
+) -> Family:
+    def get(key: str) -> Any:
+        if key in entry:
+            return entry[key]
+        if key in defaults:
+            return defaults[key]
+        raise ConfigError(f"catalog: family {name} has no {key!r}")
+
+    try:
+        auto = entry.get("auto_approve")
+        parent = entry.get("parent")
+        needs_decision = entry.get("requires_approved_decision")
+        return Family(
+            name=name,
+            avro_name=get("avro_name"),
+            directory=get("directory"),
+            topic=get("topic"),
+            key_field=get("key_field"),
+            route=Route(get("route")),
+            partitions=int(get("partitions")),
+            cleanup_policy=get("cleanup_policy"),
+            retention_ms=int(get("retention_ms")),
+            accepted_retention_ms=int(get("accepted_retention_ms")),
+            compatibility=CompatibilityMode(get("compatibility")),
+            producers=tuple(get("producers")),
+            consumers=tuple(get("consumers")),
+            versions=load_versions(root, name, get("directory"), get("avro_name"), shared),
+            copartition=entry.get("copartition"),
+            immutable=bool(entry.get("immutable", False)),
+            parent=ParentRef(**parent) if parent else None,
+            auto_approve=AutoApproveRule(
+                auto["rule"], tuple(FieldCondition(**c) for c in auto["when"])
+            )
+            if auto
+            else None,
+            requires_approved_decision=ApprovedDecisionRequirement(**needs_decision)
+            if needs_decision
+            else None,
+        )
+    except (TypeError, ValueError, KeyError) as error:
+        raise ConfigError(f"catalog: family {name}: {error}") from error
+
+
+def check_catalog(catalog: Catalog) -> list[str]:
+    """Problems that make a catalog unusable; an empty list means it holds together."""
+    problems: list[str] = []
+    groups: dict[str, set[int]] = {}
+    for fam in catalog:
+        if fam.copartition:
+            groups.setdefault(fam.copartition, set()).add(fam.partitions)
+        if fam.parent and fam.parent.family not in catalog.families:
+            problems.append(f"{fam.name}: parent family {fam.parent.family} is not in the catalog")
+        if fam.key_field not in {f["name"] for f in fam.latest.schema["fields"]}:
+            problems.append(f"{fam.name}: key field {fam.key_field!r} is not a schema field")
+    for group, counts in groups.items():
+        if len(counts) > 1:
+            problems.append(
+                f"co-partition group {group!r} mixes partition counts {sorted(counts)}: "
+                "state keyed across these families would meet on different partitions"
+            )
+    return problems
+
+
+def load_catalog(root: Path) -> Catalog:
+    """Read catalog.toml and every schema under ``root``; raise ConfigError if it is unusable."""
+    path = root / CATALOG_FILE
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError) as error:
+        raise ConfigError(f"{path}: cannot read the catalog: {error}") from error
+    defaults = data.get("defaults", {})
+    shared = load_shared_types(root)
+    families = {
+        name: _family_from_toml(root, name, entry, defaults, shared)
+        for name, entry in data.get("families", {}).items()
+    }
+    gw = data.get("gateway", {})
+    try:
+        gateway = GatewayTopics(
+            approvals=gw["approvals_topic"],
+            commits=gw["commits_topic"],
+            dead_letter=gw["dead_letter_topic"],
+            partitions=int(gw["partitions"]),
+            dead_letter_retention_ms=int(gw["dead_letter_retention_ms"]),
+            reviewers=tuple(gw["reviewers"]),
+            decision_hold_ms=int(gw["decision_hold_ms"]),
+        )
+    except KeyError as error:
+        raise ConfigError(f"{path}: [gateway] has no {error}") from error
+    aliases: dict[str, str] = {}
+    for fam in families.values():
+        for alias in (fam.name, fam.directory, fam.topic):
+            aliases[_alias_key(alias)] = fam.name
+    catalog = Catalog(
+        root, families, gateway, int(defaults.get("replication_factor", 1)), aliases
+    )
+    problems = check_catalog(catalog)
+    if problems:
+        raise ConfigError(f"{path}: " + "; ".join(problems))
+    return catalog

@@ -1,0 +1,155 @@
+"""Encode artifacts to Avro and decode them back, resolving writer to reader schema.
+
+Parsed schemas and schema ids are cached per process: after the first message of a schema
+the hot path is one dict lookup, fastavro's compiled reader or writer, and pydantic.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+import fastavro
+from fastavro.read import SchemaResolutionError
+
+from velocity_stream.contracts.catalog import Catalog, Family, SchemaVersion
+from velocity_stream.contracts.metadata import Artifact, validate_artifact
+from velocity_stream.contracts.registry import model_for
+from velocity_stream.errors import ReasonCode, SerdeError
+from velocity_stream.serde.resolver import SchemaResolver, subject_for
+from velocity_stream.serde.wire import frame, unframe
+
+ParsedSchema = Any  # fastavro's parsed form; opaque to us
+
+# What fastavro raises on bytes that do not match the writer schema.
+_CORRUPT = (EOFError, ValueError, IndexError, KeyError, TypeError, UnicodeDecodeError, OverflowError)
+
+
+@dataclass(frozen=True, slots=True)
+class DecodedRecord:
+    """A message decoded to the reader's schema, before the contract model is applied."""
+
+    family: Family
+    major: int
+    schema_id: int
+    record: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class _Writer:
+    """A writer schema known by id: its full name and parsed form."""
+
+    name: str
+    parsed: ParsedSchema
+
+
+class AvroSerde:
+    """Confluent-framed Avro for every family of a catalog.
+
+    Encoding writes with the schema version the model matches; decoding reads with the
+    latest schema of the topic's major version (Avro resolution bridges minor versions;
+    majors are bridged by reader mappings, not here).
+    """
+
+    def __init__(self, catalog: Catalog, resolver: SchemaResolver, topic_prefix: str) -> None:
+        self.catalog = catalog
+        self.resolver = resolver
+        self.topic_prefix = topic_prefix
+        self._lock = threading.Lock()
+        self._writers: dict[int, _Writer] = {}
+        self._ids: dict[tuple[str, str], int] = {}
+        self._parsed: dict[tuple[str, str], ParsedSchema] = {}
+
+    # --- encoding ------------------------------------------------------------------------
+
+    def encode(self, artifact: Artifact) -> bytes:
+        """The artifact as a framed Avro message for its family's ingress topic."""
+        family = self.catalog.family(artifact.FAMILY)
+        version = family.version(artifact.SCHEMA_VERSION)
+        schema_id = self.schema_id(version)
+        buffer = io.BytesIO()
+        fastavro.schemaless_writer(buffer, self._parse(version), artifact.to_avro())
+        return frame(schema_id, buffer.getvalue())
+
+    def schema_id(self, version: SchemaVersion) -> int:
+        """The registry id of a released schema version, registered on first use."""
+        key = (version.family, str(version.version))
+        schema_id = self._ids.get(key)
+        if schema_id is None:
+            family = self.catalog.family(version.family)
+            topic = family.ingress_topic(self.topic_prefix, version.major)
+            schema_id = self.resolver.register(subject_for(topic), version.canonical_json())
+            self._ids[key] = schema_id
+        return schema_id
+
+    # --- decoding ------------------------------------------------------------------------
+
+    def decode_record(
+        self, payload: bytes | None, family: Family, major: int | None = None
+    ) -> DecodedRecord:
+        """Bytes to a plain record in the reader schema of ``family``'s ``major``."""
+        schema_id, body = unframe(payload)
+        writer = self._writer(schema_id)
+        if writer.name != family.avro_name:
+            raise SerdeError(
+                ReasonCode.DECODE_WRONG_FAMILY,
+                f"schema id {schema_id} is {writer.name!r}, this topic carries "
+                f"{family.avro_name!r}",
+            )
+        major = major or family.latest.major
+        reader = family.latest_of_major(major)
+        buffer = io.BytesIO(body)
+        try:
+            record = fastavro.schemaless_reader(buffer, writer.parsed, self._parse(reader))
+        except SchemaResolutionError as error:
+            raise SerdeError(ReasonCode.DECODE_UNRESOLVABLE, str(error)) from None
+        except _CORRUPT as error:
+            raise SerdeError(
+                ReasonCode.DECODE_CORRUPT_BODY,
+                f"Avro body does not match writer schema {schema_id}: "
+                f"{type(error).__name__}: {error}",
+            ) from None
+        if buffer.tell() != len(body):
+            raise SerdeError(
+                ReasonCode.DECODE_CORRUPT_BODY,
+                f"{len(body) - buffer.tell()} bytes left over after the record",
+            )
+        return DecodedRecord(family, major, schema_id, record)
+
+    def decode(self, payload: bytes | None, family: Family, major: int | None = None) -> Artifact:
+        """Bytes to a validated contract model; ContractError when the record breaks a rule."""
+        decoded = self.decode_record(payload, family, major)
+        return validate_artifact(model_for(family.name, decoded.major), decoded.record)
+
+    # --- caches --------------------------------------------------------------------------
+
+    def _parse(self, version: SchemaVersion) -> ParsedSchema:
+        key = (version.family, str(version.version))
+        parsed = self._parsed.get(key)
+        if parsed is None:
+            parsed = fastavro.parse_schema(version.schema, _write_hint=True, _force=True)
+            self._parsed[key] = parsed
+        return parsed
+
+    def _writer(self, schema_id: int) -> _Writer:
+        writer = self._writers.get(schema_id)
+        if writer is not None:
+            return writer
+        text = self.resolver.schema_by_id(schema_id)
+        try:
+            schema = json.loads(text)
+            parsed = fastavro.parse_schema(schema, _force=True)
+        except (ValueError, fastavro.schema.SchemaParseException) as error:
+            raise SerdeError(
+                ReasonCode.DECODE_UNRESOLVABLE, f"schema id {schema_id} does not parse: {error}"
+            ) from None
+        name = schema.get("name", "") if isinstance(schema, dict) else ""
+        if isinstance(schema, dict) and "." not in name and schema.get("namespace"):
+            name = f"{schema['namespace']}.{name}"
+        writer = _Writer(str(name), parsed)
+        with self._lock:
+            self._writers[schema_id] = writer
+        return writer
