@@ -1,0 +1,22 @@
+"""Avro schema compatibility: reader/writer resolution, compatibility modes, and the versioning
+policy over the catalog. ``check_compatibility`` is the entry point."""
+
+from __future__ import annotations
+
+from velocity_stream.compat.issues import (
+    CompatibilityResult,
+    Incompatibility,
+    IncompatibilityCode,
+)
+from velocity_stream.compat.rules import check_compatibility
+from velocity_stream.compat.schema_model import ParsedSchema, SchemaParseError, parse_schema
+
+__all__ = [
+    "CompatibilityResult",
+    "Incompatibility",
+    "IncompatibilityCode",
+    "ParsedSchema",
+    "SchemaParseError",
+    "check_compatibility",
+    "parse_schema",
+]

@@ -1,0 +1,395 @@
+"""Normalizes an Avro schema (JSON text, dict or list) into a graph of typed nodes: named types
+carry full names and resolved aliases, references point at their one definition node, and every
+position remembers its JSON pointer, so the rules can walk it without re-reading the JSON.
+
+Nodes of recursive schemas refer to themselves, so they are built mutable and compared by
+identity; after ``parse_schema`` returns, nothing mutates them.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import TypeAlias
+
+from velocity_stream.compat.issues import JsonValue
+from velocity_stream.errors import ConfigError
+
+PRIMITIVE_TYPES = frozenset(
+    {"null", "boolean", "int", "long", "float", "double", "bytes", "string"}
+)
+NAMED_TYPES = frozenset({"record", "error", "enum", "fixed"})
+
+# Which logical types are valid on which underlying type. Anything else is ignored, as the
+# specification asks ("implementations must ignore unknown or invalid logical types").
+_LOGICAL_BASES: dict[str, frozenset[str]] = {
+    "decimal": frozenset({"bytes", "fixed"}),
+    "uuid": frozenset({"string", "fixed"}),
+    "date": frozenset({"int"}),
+    "time-millis": frozenset({"int"}),
+    "time-micros": frozenset({"long"}),
+    "timestamp-millis": frozenset({"long"}),
+    "timestamp-micros": frozenset({"long"}),
+    "timestamp-nanos": frozenset({"long"}),
+    "local-timestamp-millis": frozenset({"long"}),
+    "local-timestamp-micros": frozenset({"long"}),
+    "local-timestamp-nanos": frozenset({"long"}),
+    "duration": frozenset({"fixed"}),
+}
+
+
+class SchemaParseError(ConfigError):
+    """The text is not a valid Avro schema; ``pointer`` says where it went wrong."""
+
+    def __init__(self, message: str, pointer: str = "") -> None:
+        self.pointer = pointer
+        where = pointer or "(root)"
+        super().__init__(f"invalid Avro schema at {where}: {message}")
+
+
+@dataclass(frozen=True, slots=True)
+class LogicalType:
+    """A valid logical-type annotation; precision and scale only for decimal."""
+
+    name: str
+    precision: int | None = None
+    scale: int | None = None
+
+    def describe(self) -> str:
+        if self.name == "decimal":
+            return f"decimal({self.precision},{self.scale})"
+        return self.name
+
+
+@dataclass(eq=False, slots=True)
+class PrimitiveNode:
+    type: str
+    raw: JsonValue
+    logical: LogicalType | None = None
+
+
+@dataclass(eq=False, slots=True)
+class FieldNode:
+    name: str
+    aliases: tuple[str, ...]
+    type: Node
+    type_pointer: str
+    pointer: str
+    raw: JsonValue
+    has_default: bool
+    default: JsonValue
+
+
+@dataclass(eq=False, slots=True)
+class RecordNode:
+    name: str
+    aliases: frozenset[str]
+    pointer: str
+    raw: JsonValue
+    type: str = "record"
+    fields: tuple[FieldNode, ...] = ()
+    by_name: dict[str, FieldNode] = field(default_factory=dict)
+
+
+@dataclass(eq=False, slots=True)
+class EnumNode:
+    name: str
+    aliases: frozenset[str]
+    pointer: str
+    raw: JsonValue
+    symbols: tuple[str, ...]
+    symbol_set: frozenset[str]
+    default: str | None
+    type: str = "enum"
+
+
+@dataclass(eq=False, slots=True)
+class FixedNode:
+    name: str
+    aliases: frozenset[str]
+    pointer: str
+    raw: JsonValue
+    size: int
+    logical: LogicalType | None = None
+    type: str = "fixed"
+
+
+@dataclass(eq=False, slots=True)
+class ArrayNode:
+    items: Node
+    items_pointer: str
+    raw: JsonValue
+    type: str = "array"
+
+
+@dataclass(eq=False, slots=True)
+class MapNode:
+    values: Node
+    values_pointer: str
+    raw: JsonValue
+    type: str = "map"
+
+
+@dataclass(eq=False, slots=True)
+class UnionNode:
+    branches: tuple[Node, ...]
+    branch_pointers: tuple[str, ...]
+    raw: JsonValue
+    type: str = "union"
+
+
+NamedNode: TypeAlias = RecordNode | EnumNode | FixedNode
+Node: TypeAlias = (
+    PrimitiveNode | RecordNode | EnumNode | FixedNode | ArrayNode | MapNode | UnionNode
+)
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedSchema:
+    """A schema parsed once: its root node, every named type by full name, and the source JSON."""
+
+    root: Node
+    named: dict[str, NamedNode]
+    source: JsonValue
+
+
+SchemaInput: TypeAlias = "str | dict[str, JsonValue] | list[JsonValue] | ParsedSchema"
+
+
+def short_name(fullname: str) -> str:
+    return fullname.rpartition(".")[2]
+
+
+def parse_schema(schema: SchemaInput) -> ParsedSchema:
+    """Parse JSON text, a decoded dict/list, or pass an already parsed schema through."""
+    if isinstance(schema, ParsedSchema):
+        return schema
+    if isinstance(schema, str):
+        return _parse_text(schema)
+    return _Parser().parse(schema)
+
+
+@lru_cache(maxsize=512)
+def _parse_text(text: str) -> ParsedSchema:
+    # Cached by text: the catalog check parses each .avsc once however often it is compared.
+    stripped = text.strip()
+    if stripped in PRIMITIVE_TYPES:
+        return _Parser().parse(stripped)
+    try:
+        source: JsonValue = json.loads(stripped)
+    except json.JSONDecodeError as exc:
+        raise SchemaParseError(f"not JSON: {exc.msg} (line {exc.lineno})") from exc
+    return _Parser().parse(source)
+
+
+class _Parser:
+    """Depth-first, left-to-right walk defining names before use, as the specification requires."""
+
+    def __init__(self) -> None:
+        self.named: dict[str, NamedNode] = {}
+
+    def parse(self, source: JsonValue) -> ParsedSchema:
+        root = self._node(source, "", "")
+        return ParsedSchema(root=root, named=self.named, source=source)
+
+    def _node(self, raw: JsonValue, pointer: str, namespace: str) -> Node:
+        if isinstance(raw, str):
+            if raw in PRIMITIVE_TYPES:
+                return PrimitiveNode(type=raw, raw=raw)
+            return self._reference(raw, pointer, namespace)
+        if isinstance(raw, list):
+            return self._union(raw, pointer, namespace)
+        if not isinstance(raw, dict):
+            raise SchemaParseError(f"expected a type name, object or array, got {raw!r}", pointer)
+        kind = raw.get("type")
+        if isinstance(kind, dict | list):
+            # {"type": {...}} wraps a schema; the wrapper adds nothing to the data format.
+            return self._node(kind, f"{pointer}/type", namespace)
+        if not isinstance(kind, str):
+            raise SchemaParseError('missing or invalid "type"', pointer)
+        if kind in PRIMITIVE_TYPES:
+            return PrimitiveNode(type=kind, raw=raw, logical=_logical(raw, kind))
+        if kind in ("record", "error"):
+            return self._record(raw, pointer, namespace)
+        if kind == "enum":
+            return self._enum(raw, pointer, namespace)
+        if kind == "fixed":
+            return self._fixed(raw, pointer, namespace)
+        if kind == "array":
+            items = _require(raw, "items", pointer)
+            item_pointer = f"{pointer}/items"
+            return ArrayNode(self._node(items, item_pointer, namespace), item_pointer, raw)
+        if kind == "map":
+            values = _require(raw, "values", pointer)
+            value_pointer = f"{pointer}/values"
+            return MapNode(self._node(values, value_pointer, namespace), value_pointer, raw)
+        return self._reference(kind, f"{pointer}/type", namespace)
+
+    def _reference(self, name: str, pointer: str, namespace: str) -> Node:
+        candidates = [name] if "." in name else [_join(namespace, name), name]
+        for candidate in candidates:
+            found = self.named.get(candidate)
+            if found is not None:
+                return found
+        raise SchemaParseError(
+            f"unknown type {name!r} (named types must be defined before use)", pointer
+        )
+
+    def _union(self, raw: list[JsonValue], pointer: str, namespace: str) -> UnionNode:
+        pointers = tuple(f"{pointer}/{index}" for index in range(len(raw)))
+        branches = tuple(
+            self._node(branch, branch_pointer, namespace)
+            for branch, branch_pointer in zip(raw, pointers, strict=True)
+        )
+        seen: set[str] = set()
+        for branch, branch_pointer in zip(branches, pointers, strict=True):
+            if isinstance(branch, UnionNode):
+                raise SchemaParseError("a union may not directly contain a union", branch_pointer)
+            if isinstance(branch, RecordNode | EnumNode | FixedNode):
+                key = branch.name
+            else:
+                key = branch.type
+            if key in seen:
+                raise SchemaParseError(f"union contains {key!r} twice", branch_pointer)
+            seen.add(key)
+        return UnionNode(branches, pointers, raw)
+
+    def _define(
+        self, raw: dict[str, JsonValue], pointer: str, namespace: str
+    ) -> tuple[str, str, frozenset[str]]:
+        name = raw.get("name")
+        if not isinstance(name, str) or not name:
+            raise SchemaParseError('a named type needs a "name"', pointer)
+        if "." in name:
+            fullname = name
+        else:
+            declared = raw.get("namespace")
+            fullname = _join(declared if isinstance(declared, str) else namespace, name)
+        if fullname in self.named:
+            raise SchemaParseError(f"type {fullname!r} is defined twice", pointer)
+        own_namespace = fullname.rpartition(".")[0]
+        raw_aliases = raw.get("aliases", [])
+        if not isinstance(raw_aliases, list):
+            raise SchemaParseError('"aliases" must be an array', pointer)
+        # Aliases are relative to the namespace of the name they are an alias for.
+        aliases = frozenset(
+            alias if "." in alias else _join(own_namespace, alias)
+            for alias in raw_aliases
+            if isinstance(alias, str)
+        )
+        return fullname, own_namespace, aliases
+
+    def _record(self, raw: dict[str, JsonValue], pointer: str, namespace: str) -> RecordNode:
+        fullname, own_namespace, aliases = self._define(raw, pointer, namespace)
+        node = RecordNode(name=fullname, aliases=aliases, pointer=pointer, raw=raw, type="record")
+        # Registered before the fields are parsed so that fields may refer to the record itself.
+        self.named[fullname] = node
+        raw_fields = _require(raw, "fields", pointer)
+        if not isinstance(raw_fields, list):
+            raise SchemaParseError('"fields" must be an array', pointer)
+        fields: list[FieldNode] = []
+        for index, raw_field in enumerate(raw_fields):
+            field_pointer = f"{pointer}/fields/{index}"
+            if not isinstance(raw_field, dict) or not isinstance(raw_field.get("name"), str):
+                raise SchemaParseError('a field must be an object with a "name"', field_pointer)
+            field_name = str(raw_field["name"])
+            if field_name in node.by_name:
+                raise SchemaParseError(f"field {field_name!r} is defined twice", field_pointer)
+            type_pointer = f"{field_pointer}/type"
+            field_type = self._node(
+                _require(raw_field, "type", field_pointer), type_pointer, own_namespace
+            )
+            field_aliases = raw_field.get("aliases", [])
+            field_node = FieldNode(
+                name=field_name,
+                aliases=tuple(a for a in field_aliases if isinstance(a, str))
+                if isinstance(field_aliases, list)
+                else (),
+                type=field_type,
+                type_pointer=type_pointer,
+                pointer=field_pointer,
+                raw=raw_field,
+                has_default="default" in raw_field,
+                default=raw_field.get("default"),
+            )
+            fields.append(field_node)
+            node.by_name[field_name] = field_node
+        node.fields = tuple(fields)
+        return node
+
+    def _enum(self, raw: dict[str, JsonValue], pointer: str, namespace: str) -> EnumNode:
+        fullname, _, aliases = self._define(raw, pointer, namespace)
+        symbols = _require(raw, "symbols", pointer)
+        if not isinstance(symbols, list) or not all(isinstance(s, str) for s in symbols):
+            raise SchemaParseError('"symbols" must be an array of strings', pointer)
+        symbol_tuple = tuple(str(s) for s in symbols)
+        if len(set(symbol_tuple)) != len(symbol_tuple):
+            raise SchemaParseError("enum symbols must be unique", pointer)
+        default = raw.get("default")
+        if default is not None and default not in symbol_tuple:
+            raise SchemaParseError(f"enum default {default!r} is not one of its symbols", pointer)
+        node = EnumNode(
+            fullname,
+            aliases,
+            pointer,
+            raw,
+            symbol_tuple,
+            frozenset(symbol_tuple),
+            default if isinstance(default, str) else None,
+        )
+        self.named[fullname] = node
+        return node
+
+    def _fixed(self, raw: dict[str, JsonValue], pointer: str, namespace: str) -> FixedNode:
+        fullname, _, aliases = self._define(raw, pointer, namespace)
+        size = _require(raw, "size", pointer)
+        if not isinstance(size, int) or isinstance(size, bool) or size < 0:
+            raise SchemaParseError('"size" must be a non-negative integer', pointer)
+        node = FixedNode(fullname, aliases, pointer, raw, size, _logical(raw, "fixed", size))
+        self.named[fullname] = node
+        return node
+
+
+def _join(namespace: str, name: str) -> str:
+    return f"{namespace}.{name}" if namespace else name
+
+
+def _require(raw: dict[str, JsonValue], key: str, pointer: str) -> JsonValue:
+    if key not in raw:
+        raise SchemaParseError(f'missing "{key}"', pointer)
+    return raw[key]
+
+
+def _logical(raw: dict[str, JsonValue], base: str, size: int | None = None) -> LogicalType | None:
+    name = raw.get("logicalType")
+    if not isinstance(name, str) or base not in _LOGICAL_BASES.get(name, frozenset()):
+        return None
+    if name == "decimal":
+        precision, scale = raw.get("precision"), raw.get("scale", 0)
+        if not isinstance(precision, int) or not isinstance(scale, int) or precision <= 0:
+            return None
+        if scale < 0 or scale > precision:
+            return None
+        return LogicalType(name, precision, scale)
+    if name == "uuid" and base == "fixed" and size != 16:
+        return None
+    if name == "duration" and size != 12:
+        return None
+    return LogicalType(name)
+
+
+def describe(node: Node) -> str:
+    """A short human name for a schema node, as used in messages."""
+    if isinstance(node, PrimitiveNode):
+        return f"{node.type} ({node.logical.describe()})" if node.logical else node.type
+    if isinstance(node, RecordNode | EnumNode):
+        return f"{node.type} `{node.name}`"
+    if isinstance(node, FixedNode):
+        suffix = f", {node.logical.describe()}" if node.logical else ""
+        return f"fixed `{node.name}` (size {node.size}{suffix})"
+    if isinstance(node, ArrayNode):
+        return f"array of {describe(node.items)}"
+    if isinstance(node, MapNode):
+        return f"map of {describe(node.values)}"
+    return "union [" + ", ".join(describe(b) for b in node.branches) + "]"
