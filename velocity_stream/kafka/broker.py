@@ -20,6 +20,7 @@ import sys
 import tempfile
 import threading
 import time
+import uuid
 import weakref
 from collections.abc import Callable
 from pathlib import Path
@@ -173,6 +174,13 @@ class EmbeddedBroker:
         self._process: subprocess.Popen[bytes] | None = None
         self._port: int | None = None
         self._log_path: Path | None = None
+        # A fresh cluster id per start lets readiness prove that the broker answering on the
+        # port is this one, not another process that already held the port.
+        self._cluster_id = f"velocity-embedded-{uuid.uuid4().hex[:12]}"
+
+    @property
+    def cluster_id(self) -> str:
+        return self._cluster_id
 
     @property
     def bootstrap_servers(self) -> str:
@@ -256,6 +264,8 @@ class EmbeddedBroker:
             url,
             "--storage-engine",
             "memory://tansu/",
+            "--cluster-id",
+            self._cluster_id,
         ]
         fd, name = tempfile.mkstemp(prefix=f"tansu-{port}-", suffix=".log")
         self._log_path = Path(name)
@@ -294,8 +304,13 @@ class EmbeddedBroker:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 raise BrokerStartError(self._failure("no answer to a metadata request"))
-            if answers_metadata(f"{self._host}:{port}", timeout=min(2.0, remaining)):
+            answered = probe_cluster_id(f"{self._host}:{port}", timeout=min(2.0, remaining))
+            if answered == self._cluster_id:
                 return
+            if answered is not None:
+                raise BrokerStartError(
+                    self._failure(f"port {port} is served by another broker ({answered!r})")
+                )
 
     def _accepts_connections(self, port: int) -> bool:
         with contextlib.suppress(OSError), socket.create_connection((self._host, port), 0.2):
@@ -314,8 +329,11 @@ class EmbeddedBroker:
         return f"embedded broker failed to start: {what}" + (f"\n{output}" if output else "")
 
 
-def answers_metadata(bootstrap_servers: str, *, timeout: float) -> bool:
-    """True when the cluster at ``bootstrap_servers`` answers a metadata request in time."""
+def probe_cluster_id(bootstrap_servers: str, *, timeout: float) -> str | None:
+    """The cluster id a metadata request at ``bootstrap_servers`` returns, or None if no answer.
+
+    A broker that answers without a cluster id gives the empty string.
+    """
     from confluent_kafka import KafkaException
     from confluent_kafka.admin import AdminClient
 
@@ -328,7 +346,12 @@ def answers_metadata(bootstrap_servers: str, *, timeout: float) -> bool:
         }
     )
     try:
-        admin.list_topics(timeout=timeout)
+        metadata = admin.list_topics(timeout=timeout)
     except KafkaException:
-        return False
-    return True
+        return None
+    return str(metadata.cluster_id or "")
+
+
+def answers_metadata(bootstrap_servers: str, *, timeout: float) -> bool:
+    """True when the cluster at ``bootstrap_servers`` answers a metadata request in time."""
+    return probe_cluster_id(bootstrap_servers, timeout=timeout) is not None
