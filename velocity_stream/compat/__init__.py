@@ -8,15 +8,20 @@ from velocity_stream.compat.issues import (
     Incompatibility,
     IncompatibilityCode,
 )
+from velocity_stream.compat.modes import CompatibilityMode, Direction, ModeResult, check_mode
 from velocity_stream.compat.rules import check_compatibility
 from velocity_stream.compat.schema_model import ParsedSchema, SchemaParseError, parse_schema
 
 __all__ = [
+    "CompatibilityMode",
     "CompatibilityResult",
+    "Direction",
     "Incompatibility",
     "IncompatibilityCode",
+    "ModeResult",
     "ParsedSchema",
     "SchemaParseError",
     "check_compatibility",
+    "check_mode",
     "parse_schema",
 ]

@@ -1,5 +1,8 @@
 """Compatibility modes with their Confluent Schema Registry meanings: which earlier versions a new
-schema is checked against, and in which direction (who reads whose data)."""
+schema is checked against, and in which direction (who reads whose data).
+
+The mode enum itself is the catalog's (``contracts.catalog.CompatibilityMode``), re-exported here.
+"""
 
 from __future__ import annotations
 
@@ -10,31 +13,9 @@ from enum import StrEnum
 from velocity_stream.compat.issues import CompatibilityResult
 from velocity_stream.compat.rules import check_compatibility
 from velocity_stream.compat.schema_model import ParsedSchema, SchemaInput, parse_schema
+from velocity_stream.contracts.catalog import CompatibilityMode
 
-
-class CompatibilityMode(StrEnum):
-    BACKWARD = "BACKWARD"
-    BACKWARD_TRANSITIVE = "BACKWARD_TRANSITIVE"
-    FORWARD = "FORWARD"
-    FORWARD_TRANSITIVE = "FORWARD_TRANSITIVE"
-    FULL = "FULL"
-    FULL_TRANSITIVE = "FULL_TRANSITIVE"
-    NONE = "NONE"
-
-    @property
-    def transitive(self) -> bool:
-        return self.value.endswith("_TRANSITIVE")
-
-    @property
-    def directions(self) -> tuple[Direction, ...]:
-        base = self.value.removesuffix("_TRANSITIVE")
-        if base == "BACKWARD":
-            return (Direction.NEW_READS_OLD,)
-        if base == "FORWARD":
-            return (Direction.OLD_READS_NEW,)
-        if base == "FULL":
-            return (Direction.NEW_READS_OLD, Direction.OLD_READS_NEW)
-        return ()
+__all__ = ["CompatibilityMode", "Direction", "ModeCheck", "ModeResult", "check_mode"]
 
 
 class Direction(StrEnum):
@@ -43,6 +24,23 @@ class Direction(StrEnum):
 
     NEW_READS_OLD = "new_reads_old"
     OLD_READS_NEW = "old_reads_new"
+
+
+def is_transitive(mode: CompatibilityMode) -> bool:
+    """Transitive modes check every earlier version, the others only the latest."""
+    return mode.value.endswith("_TRANSITIVE")
+
+
+def directions(mode: CompatibilityMode) -> tuple[Direction, ...]:
+    """Which reader/writer checks a mode asks for (none for NONE)."""
+    base = mode.value.removesuffix("_TRANSITIVE")
+    if base == "BACKWARD":
+        return (Direction.NEW_READS_OLD,)
+    if base == "FORWARD":
+        return (Direction.OLD_READS_NEW,)
+    if base == "FULL":
+        return (Direction.NEW_READS_OLD, Direction.OLD_READS_NEW)
+    return ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,14 +81,16 @@ def check_mode(
     registry. NONE checks nothing.
     """
     mode = CompatibilityMode(mode)
-    if not mode.directions or not previous_schemas:
+    wanted = directions(mode)
+    if not wanted or not previous_schemas:
         return ModeResult(mode, ())
     new = parse_schema(new_schema)
-    indexes = range(len(previous_schemas)) if mode.transitive else [len(previous_schemas) - 1]
+    last = len(previous_schemas) - 1
+    indexes = range(len(previous_schemas)) if is_transitive(mode) else [last]
     checks: list[ModeCheck] = []
     for index in indexes:
         old: ParsedSchema = parse_schema(previous_schemas[index])
-        for direction in mode.directions:
+        for direction in wanted:
             if direction is Direction.NEW_READS_OLD:
                 result = check_compatibility(new, old)
             else:
