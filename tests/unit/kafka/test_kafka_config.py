@@ -160,8 +160,11 @@ def test_redact_hides_every_secret_and_keeps_the_rest():
 
 def test_redact_covers_aiokafka_spellings_and_oauth():
     safe = redact({"sasl_plain_password": "x", "sasl.oauthbearer.client.secret": "y", "a": 1})
-    assert safe == {"sasl_plain_password": REDACTED, "sasl.oauthbearer.client.secret": REDACTED,
-                    "a": 1}
+    assert safe == {
+        "sasl_plain_password": REDACTED,
+        "sasl.oauthbearer.client.secret": REDACTED,
+        "a": 1,
+    }
 
 
 def test_async_options_map_sasl_plain_to_aiokafka_kwargs_without_leaking_repr():
