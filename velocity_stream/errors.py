@@ -44,6 +44,9 @@ class ReasonCode(StrEnum):
     CONTRACT_QD_TIME_WINDOW = "contract.qd_signal.time_window"
     CONTRACT_WRITEBACK_APPROVAL_REQUIRED = "contract.oracle_writeback.approval_required"
     CONTRACT_WRITEBACK_EVIDENCE_REQUIRED = "contract.oracle_writeback.evidence_required"
+    CONTRACT_WRITEBACK_NOT_AI = "contract.oracle_writeback.origin_not_ai"
+    CONTRACT_WRITEBACK_CHANGE_SHAPE = "contract.oracle_writeback.change_shape"
+    CONTRACT_MANIFEST_MAPPING_SHAPE = "contract.import_manifest.mapping_shape"
     CONTRACT_DECISION_NOTES_REQUIRED = "contract.approval_decision.notes_required"
     CONTRACT_SNAPSHOT_NOT_DERIVED = "contract.client360.not_derived"
 
