@@ -1,0 +1,306 @@
+"""HTTP routes of the Confluent Schema Registry REST API (Avro), over :class:`RegistryService`.
+
+Routes only parse the request and shape the answer; every decision is the service's. Every error
+leaves as Confluent's ``{"error_code": N, "message": ...}``, with the content type Confluent
+clients expect; bad input is a 4xx, never a 500.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from fastapi import Depends, FastAPI, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from velocity_stream import __version__
+from velocity_stream.registry.errors import ErrorCode, RegistryRequestError, schema_not_found
+from velocity_stream.registry.service import RegistryService
+from velocity_stream.registry.store import StoreError
+
+log = logging.getLogger(__name__)
+
+CONTENT_TYPE = "application/vnd.schemaregistry.v1+json"
+_SCHEMA_BODY = {
+    "required": True,
+    "content": {
+        CONTENT_TYPE: {
+            "schema": {
+                "type": "object",
+                "required": ["schema"],
+                "properties": {
+                    "schema": {"type": "string", "description": "the Avro schema as JSON text"},
+                    "schemaType": {"type": "string", "enum": ["AVRO"]},
+                    "references": {"type": "array", "maxItems": 0},
+                },
+            }
+        }
+    },
+}
+_CONFIG_BODY = {
+    "required": True,
+    "content": {
+        CONTENT_TYPE: {
+            "schema": {
+                "type": "object",
+                "required": ["compatibility"],
+                "properties": {"compatibility": {"type": "string"}},
+            }
+        }
+    },
+}
+
+
+class RegistryJSONResponse(JSONResponse):
+    media_type = CONTENT_TYPE
+
+
+def _error(status: int, code: int, message: str) -> RegistryJSONResponse:
+    return RegistryJSONResponse({"error_code": code, "message": message}, status_code=status)
+
+
+def create_app(service: RegistryService) -> FastAPI:
+    """The registry as an ASGI app; FastAPI serves the OpenAPI document at /openapi.json."""
+    app = FastAPI(
+        title="Velocity Stream schema registry",
+        version=__version__,
+        description="Confluent Schema Registry REST API for Avro, enforcing Velocity Stream's "
+        "compatibility engine. State lives in a compacted Kafka topic.",
+        default_response_class=RegistryJSONResponse,
+    )
+    body_limit = service.max_schema_bytes * 2 + 64 * 1024
+
+    @app.exception_handler(RegistryRequestError)
+    async def _refused(request: Request, error: RegistryRequestError) -> RegistryJSONResponse:
+        return _error(error.http_status, error.error_code, error.message)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, error: RequestValidationError) -> RegistryJSONResponse:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e.get('loc', ()))}: {e.get('msg')}" for e in error.errors()
+        )
+        return _error(422, ErrorCode.UNPROCESSABLE, f"Unprocessable entity: {problems}")
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, error: StarletteHTTPException) -> RegistryJSONResponse:
+        message = f"HTTP {error.status_code} {error.detail}"
+        return _error(error.status_code, error.status_code, message)
+
+    @app.exception_handler(StoreError)
+    async def _store(request: Request, error: StoreError) -> RegistryJSONResponse:
+        log.error("registry store failure on %s %s: %s", request.method, request.url.path, error)
+        return _error(500, ErrorCode.STORE_ERROR, f"Error in the backend data store: {error}")
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, error: Exception) -> RegistryJSONResponse:
+        log.exception("unexpected registry failure on %s %s", request.method, request.url.path)
+        return _error(500, ErrorCode.STORE_ERROR, f"Internal error: {type(error).__name__}")
+
+    async def json_body(request: Request) -> dict[str, Any]:
+        raw = await request.body()
+        if len(raw) > body_limit:
+            raise RegistryRequestError(
+                ErrorCode.INVALID_SCHEMA,
+                f"Invalid schema: the request body is {len(raw)} bytes; the limit is "
+                f"{body_limit} bytes (schemas at most {service.max_schema_bytes})",
+            )
+        try:
+            data = json.loads(raw) if raw.strip() else None
+        except (ValueError, RecursionError) as error:
+            raise RegistryRequestError(
+                ErrorCode.BAD_REQUEST, f"The request body is not valid JSON: {error}"
+            ) from None
+        if not isinstance(data, dict):
+            raise RegistryRequestError(
+                ErrorCode.UNPROCESSABLE, "The request body must be a JSON object"
+            )
+        return data
+
+    Body = Depends(json_body)
+
+    # --- root, subjects and versions -------------------------------------------------------
+
+    @app.get("/", summary="Root: an empty object, as Confluent's registry answers")
+    def root() -> dict[str, object]:
+        return {}
+
+    @app.get("/subjects", summary="List subjects")
+    def list_subjects(
+        deleted: bool = False, subject_prefix: str = Query("", alias="subjectPrefix")
+    ) -> list[str]:
+        return service.subjects(deleted=deleted, prefix=subject_prefix)
+
+    @app.get("/subjects/{subject}/versions", summary="List a subject's versions")
+    def list_versions(subject: str, deleted: bool = False) -> list[int]:
+        return service.versions(subject, deleted=deleted)
+
+    @app.get("/subjects/{subject}/versions/{version}", summary="One version of a subject")
+    def get_version(subject: str, version: str, deleted: bool = False) -> dict[str, object]:
+        return service.version(subject, version, deleted=deleted).to_json()
+
+    @app.get("/subjects/{subject}/versions/{version}/schema", summary="A version's raw schema")
+    def get_version_schema(subject: str, version: str, deleted: bool = False) -> Any:
+        return json.loads(service.version(subject, version, deleted=deleted).schema)
+
+    @app.post(
+        "/subjects/{subject}/versions",
+        summary="Register a schema (the same schema again returns the same id)",
+        openapi_extra={"requestBody": _SCHEMA_BODY},
+    )
+    def register(
+        subject: str, normalize: bool = False, body: dict[str, Any] = Body
+    ) -> dict[str, object]:
+        # normalize is accepted and implied: identity is always the canonical form.
+        registered = service.register(
+            subject, body.get("schema"), body.get("schemaType"), body.get("references")
+        )
+        return {"id": registered.schema_id}
+
+    @app.post(
+        "/subjects/{subject}",
+        summary="Look a schema up under a subject",
+        openapi_extra={"requestBody": _SCHEMA_BODY},
+    )
+    def lookup(
+        subject: str, deleted: bool = False, normalize: bool = False, body: dict[str, Any] = Body
+    ) -> dict[str, object]:
+        found = service.lookup(subject, body.get("schema"), body.get("schemaType"), deleted=deleted)
+        return found.to_json()
+
+    @app.delete("/subjects/{subject}", summary="Delete a subject (soft, or hard with permanent)")
+    def delete_subject(subject: str, permanent: bool = False) -> list[int]:
+        return service.delete_subject(subject, permanent=permanent)
+
+    @app.delete("/subjects/{subject}/versions/{version}", summary="Delete one version")
+    def delete_version(subject: str, version: str, permanent: bool = False) -> int:
+        return service.delete_version(subject, version, permanent=permanent)
+
+    # --- schemas by id ---------------------------------------------------------------------
+
+    @app.get("/schemas/types", summary="Supported schema types")
+    def schema_types() -> list[str]:
+        return ["AVRO"]
+
+    @app.get("/schemas/ids/{schema_id}", summary="A schema by its global id")
+    def schema_by_id(schema_id: str, subject: str | None = None) -> dict[str, object]:
+        return {"schema": service.schema_by_id(_schema_id(schema_id))}
+
+    @app.get("/schemas/ids/{schema_id}/schema", summary="A raw schema by its global id")
+    def raw_schema_by_id(schema_id: str) -> Any:
+        return json.loads(service.schema_by_id(_schema_id(schema_id)))
+
+    @app.get("/schemas/ids/{schema_id}/subjects", summary="Subjects that use a schema id")
+    def subjects_of_id(schema_id: str, deleted: bool = False) -> list[str]:
+        usages = service.usages(_schema_id(schema_id), deleted=deleted)
+        return sorted({subject for subject, _ in usages})
+
+    @app.get("/schemas/ids/{schema_id}/versions", summary="Subject versions that use a schema id")
+    def versions_of_id(schema_id: str, deleted: bool = False) -> list[dict[str, object]]:
+        usages = service.usages(_schema_id(schema_id), deleted=deleted)
+        return [{"subject": subject, "version": version} for subject, version in usages]
+
+    # --- compatibility ---------------------------------------------------------------------
+
+    def _answer(verbose: bool, compatible: bool, messages: tuple[str, ...]) -> dict[str, object]:
+        answer: dict[str, object] = {"is_compatible": compatible}
+        if verbose:
+            answer["messages"] = list(messages)
+        return answer
+
+    @app.post(
+        "/compatibility/subjects/{subject}/versions/{version}",
+        summary="Test a schema against one version (verbose=true adds the engine's messages)",
+        openapi_extra={"requestBody": _SCHEMA_BODY},
+    )
+    def check_version(
+        subject: str,
+        version: str,
+        verbose: bool = False,
+        normalize: bool = False,
+        body: dict[str, Any] = Body,
+    ) -> dict[str, object]:
+        result = service.check(subject, body.get("schema"), version, body.get("schemaType"))
+        return _answer(verbose, result.is_compatible, result.messages)
+
+    @app.post(
+        "/compatibility/subjects/{subject}/versions",
+        summary="Test a schema against every version the subject's level asks for",
+        openapi_extra={"requestBody": _SCHEMA_BODY},
+    )
+    def check_all(
+        subject: str, verbose: bool = False, normalize: bool = False, body: dict[str, Any] = Body
+    ) -> dict[str, object]:
+        result = service.check(subject, body.get("schema"), None, body.get("schemaType"))
+        return _answer(verbose, result.is_compatible, result.messages)
+
+    # --- config and mode -------------------------------------------------------------------
+
+    @app.get("/config", summary="Global compatibility level")
+    def get_global_config() -> dict[str, object]:
+        return {"compatibilityLevel": service.get_config(None)}
+
+    @app.put("/config", summary="Set the global level", openapi_extra={"requestBody": _CONFIG_BODY})
+    def put_global_config(body: dict[str, Any] = Body) -> dict[str, object]:
+        return {"compatibility": service.set_config(None, body.get("compatibility"))}
+
+    @app.delete("/config", summary="Reset the global level to the default")
+    def delete_global_config() -> dict[str, object]:
+        return {"compatibilityLevel": service.delete_config(None)}
+
+    @app.get("/config/{subject}", summary="A subject's compatibility level")
+    def get_subject_config(
+        subject: str, default_to_global: bool = Query(False, alias="defaultToGlobal")
+    ) -> dict[str, object]:
+        level = service.get_config(subject, default_to_global=default_to_global)
+        return {"compatibilityLevel": level}
+
+    @app.put(
+        "/config/{subject}",
+        summary="Set a subject's level",
+        openapi_extra={"requestBody": _CONFIG_BODY},
+    )
+    def put_subject_config(subject: str, body: dict[str, Any] = Body) -> dict[str, object]:
+        return {"compatibility": service.set_config(subject, body.get("compatibility"))}
+
+    @app.delete("/config/{subject}", summary="Remove a subject's level (it falls back to global)")
+    def delete_subject_config(subject: str) -> dict[str, object]:
+        return {"compatibilityLevel": service.delete_config(subject)}
+
+    @app.get("/mode", summary="Registry mode (always READWRITE)")
+    def get_mode() -> dict[str, object]:
+        return {"mode": "READWRITE"}
+
+    @app.get("/mode/{subject}", summary="A subject's mode (always READWRITE)")
+    def get_subject_mode(subject: str) -> dict[str, object]:
+        return {"mode": "READWRITE"}
+
+    @app.put("/mode", summary="Set the mode: only READWRITE is supported")
+    def put_mode(body: dict[str, Any] = Body) -> dict[str, object]:
+        return {"mode": _only_readwrite(body.get("mode"))}
+
+    @app.put("/mode/{subject}", summary="Set a subject's mode: only READWRITE is supported")
+    def put_subject_mode(subject: str, body: dict[str, Any] = Body) -> dict[str, object]:
+        return {"mode": _only_readwrite(body.get("mode"))}
+
+    return app
+
+
+def _schema_id(text: str) -> int:
+    if not text.isdigit() or not 0 < int(text) < 2**31:
+        raise schema_not_found(f"Schema {text} not found")
+    return int(text)
+
+
+def _only_readwrite(mode: object) -> str:
+    value = str(mode or "").upper()
+    if value not in ("READWRITE", "READONLY", "READONLY_OVERRIDE", "IMPORT"):
+        raise RegistryRequestError(ErrorCode.INVALID_MODE, f"Invalid mode {mode!r}")
+    if value != "READWRITE":
+        raise RegistryRequestError(
+            ErrorCode.OPERATION_NOT_PERMITTED,
+            f"Mode {value} is not supported: this registry is always READWRITE",
+        )
+    return value

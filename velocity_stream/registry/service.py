@@ -1,0 +1,395 @@
+"""What the registry does, apart from HTTP: register, look up, check, configure and delete.
+
+Every refusal is a :class:`RegistryRequestError` carrying Confluent's error code; compatibility
+is decided by our engine (``velocity_stream.compat.check_mode``) and its issue messages are what
+``verbose=true`` and a 409 report.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from velocity_stream.compat import CompatibilityMode, Direction, ModeResult, check_mode
+from velocity_stream.compat.schema_model import SchemaParseError
+from velocity_stream.registry.canonical import CanonicalSchema, parse_avro
+from velocity_stream.registry.errors import (
+    ErrorCode,
+    RegistryRequestError,
+    invalid_schema,
+    schema_not_found,
+    subject_not_found,
+    version_not_found,
+)
+from velocity_stream.registry.records import (
+    ConfigRecord,
+    IdWatermark,
+    SchemaRecord,
+    SchemaTombstone,
+)
+from velocity_stream.registry.state import SubjectVersion
+from velocity_stream.registry.store import RegistryStore
+
+DEFAULT_MAX_SCHEMA_BYTES = 256 * 1024
+MAX_VERSION = 2**31 - 1
+LATEST = -1
+# How often a writer retries a claim another process beat it to before giving up.
+_MAX_CLAIMS = 5
+
+
+@dataclass(frozen=True, slots=True)
+class RegisteredVersion:
+    subject: str
+    version: int
+    schema_id: int
+    schema: str
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "subject": self.subject,
+            "version": self.version,
+            "id": self.schema_id,
+            "schema": self.schema,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class CompatibilityAnswer:
+    is_compatible: bool
+    messages: tuple[str, ...]
+
+
+def parse_version(text: str | int) -> int:
+    """A version path segment: 1..2^31-1, or ``latest`` / ``-1`` (returned as LATEST)."""
+    raw = str(text).strip()
+    if raw.lower() == "latest" or raw == "-1":
+        return LATEST
+    if raw.isdigit() and 1 <= int(raw) <= MAX_VERSION:
+        return int(raw)
+    raise RegistryRequestError(
+        ErrorCode.INVALID_VERSION,
+        f"The specified version '{raw}' is not a valid version id. Allowed values are between "
+        f"[1, {MAX_VERSION}] and the string \"latest\"",
+    )
+
+
+def parse_level(text: object) -> CompatibilityMode:
+    try:
+        return CompatibilityMode(str(text).strip().upper())
+    except ValueError:
+        allowed = ", ".join(mode.value for mode in CompatibilityMode)
+        raise RegistryRequestError(
+            ErrorCode.INVALID_COMPATIBILITY_LEVEL,
+            f"Invalid compatibility level {text!r}. Valid values are {allowed}",
+        ) from None
+
+
+def describe_failures(result: ModeResult, versions: Sequence[int]) -> tuple[str, ...]:
+    """Our engine's issues as one line each, saying which version and which direction failed."""
+    lines: list[str] = []
+    for check in result.failures:
+        version = versions[check.previous_index]
+        if check.direction is Direction.NEW_READS_OLD:
+            who = f"the new schema cannot read data written with version {version}"
+        else:
+            who = f"readers on version {version} cannot read data written with the new schema"
+        for issue in check.result.issues:
+            where = issue.location or "/"
+            lines.append(
+                f"{result.mode.value}: {who}: {issue.code.value} at {where}: {issue.message}"
+                + (f" (hint: {issue.hint})" if issue.hint else "")
+            )
+    return tuple(lines)
+
+
+class RegistryService:
+    def __init__(
+        self,
+        store: RegistryStore,
+        *,
+        max_schema_bytes: int = DEFAULT_MAX_SCHEMA_BYTES,
+        default_level: CompatibilityMode = CompatibilityMode.BACKWARD,
+    ) -> None:
+        self.store = store
+        self.max_schema_bytes = max_schema_bytes
+        self.default_level = default_level
+
+    # --- parsing input ---------------------------------------------------------------------
+
+    def parse_schema(
+        self,
+        text: object,
+        schema_type: object = None,
+        references: object = None,
+    ) -> CanonicalSchema:
+        if schema_type is not None and str(schema_type).upper() != "AVRO":
+            raise invalid_schema(f"schema type {schema_type!r} is not supported; only AVRO is")
+        if references:
+            raise invalid_schema("schema references are not supported by this registry")
+        if not isinstance(text, str) or not text.strip():
+            raise invalid_schema("the request has no schema (a JSON string under 'schema')")
+        size = len(text.encode("utf-8"))
+        if size > self.max_schema_bytes:
+            raise invalid_schema(
+                f"the schema is {size} bytes; this registry accepts at most "
+                f"{self.max_schema_bytes} bytes"
+            )
+        return parse_avro(text)
+
+    # --- reads -----------------------------------------------------------------------------
+
+    def subjects(self, *, deleted: bool = False, prefix: str = "") -> list[str]:
+        with self.store.state_lock:
+            names = self.store.state.subject_names(deleted=deleted)
+        return [name for name in names if name.startswith(prefix)]
+
+    def versions(self, subject: str, *, deleted: bool = False) -> list[int]:
+        with self.store.state_lock:
+            self._require_subject(subject, deleted=deleted)
+            return [v.version for v in self.store.state.versions(subject, deleted=deleted)]
+
+    def version(
+        self, subject: str, version: str | int, *, deleted: bool = False
+    ) -> RegisteredVersion:
+        wanted = parse_version(version)
+        with self.store.state_lock:
+            entry = self._entry(subject, wanted, deleted=deleted)
+            return self._registered(entry)
+
+    def schema_by_id(self, schema_id: int) -> str:
+        with self.store.state_lock:
+            stored = self.store.state.schemas.get(schema_id)
+        if stored is None:
+            raise schema_not_found(f"Schema {schema_id} not found")
+        return stored.text
+
+    def usages(self, schema_id: int, *, deleted: bool = False) -> list[tuple[str, int]]:
+        """(subject, version) pairs that use ``schema_id``."""
+        with self.store.state_lock:
+            if schema_id not in self.store.state.schemas:
+                raise schema_not_found(f"Schema {schema_id} not found")
+            found = self.store.state.references(schema_id)
+        return sorted((v.subject, v.version) for v in found if deleted or not v.deleted)
+
+    def lookup(
+        self, subject: str, text: object, schema_type: object = None, *, deleted: bool = False
+    ) -> RegisteredVersion:
+        schema = self.parse_schema(text, schema_type)
+        with self.store.state_lock:
+            self._require_subject(subject, deleted=True)
+            found = self._version_with(subject, schema.fingerprint, deleted=deleted)
+            if found is None:
+                raise schema_not_found("Schema not found")
+            return self._registered(found)
+
+    # --- compatibility ---------------------------------------------------------------------
+
+    def check(
+        self, subject: str, text: object, version: str | int | None, schema_type: object = None
+    ) -> CompatibilityAnswer:
+        """Is the schema compatible with one version (or, with None, all the level asks for)?"""
+        schema = self.parse_schema(text, schema_type)
+        wanted = None if version is None else parse_version(version)
+        with self.store.state_lock:
+            level = self._level(subject)
+            if wanted is None or (wanted == LATEST and subject not in self.store.state.subjects):
+                live = self.store.state.versions(subject)
+            else:
+                live = [self._entry(subject, wanted, deleted=False)]
+            previous = [self.store.state.schemas[v.schema_id].text for v in live]
+        result = self._check(schema, previous, level)
+        messages = describe_failures(result, [v.version for v in live])
+        return CompatibilityAnswer(result.compatible, messages)
+
+    def _check(
+        self, schema: CanonicalSchema, previous: list[str], level: CompatibilityMode
+    ) -> ModeResult:
+        try:
+            return check_mode(schema.text, previous, level)
+        except SchemaParseError as error:
+            raise invalid_schema(str(error)) from None
+
+    # --- register --------------------------------------------------------------------------
+
+    def register(
+        self, subject: str, text: object, schema_type: object = None, references: object = None
+    ) -> RegisteredVersion:
+        schema = self.parse_schema(text, schema_type, references)
+        store = self.store
+        with store.write_lock:
+            for _ in range(_MAX_CLAIMS):
+                with store.state_lock:
+                    state = store.state
+                    found = self._version_with(subject, schema.fingerprint, deleted=False)
+                    if found is not None:
+                        return self._registered(found)
+                    live = state.versions(subject)
+                    previous = [state.schemas[v.schema_id].text for v in live]
+                    level = self._level(subject)
+                    schema_id = state.by_fingerprint.get(schema.fingerprint, state.max_id + 1)
+                    version = state.next_version(subject)
+                result = self._check(schema, previous, level)
+                if not result.compatible:
+                    details = "; ".join(describe_failures(result, [v.version for v in live]))
+                    raise RegistryRequestError(
+                        ErrorCode.INCOMPATIBLE_SCHEMA,
+                        "Schema being registered is incompatible with an earlier schema for "
+                        f'subject "{subject}", details: [{details}]',
+                    )
+                record = SchemaRecord(subject, version, schema_id, schema.fingerprint, schema.text)
+                if store.write(record):
+                    with store.state_lock:
+                        return self._registered(store.state.subjects[subject][version])
+                # Another process claimed this id or version first: withdraw ours, retry.
+                store.write(SchemaTombstone(subject, version, schema_id, schema.fingerprint))
+        raise RegistryRequestError(
+            ErrorCode.STORE_ERROR,
+            f"could not register under {subject!r}: {_MAX_CLAIMS} claims lost to other writers",
+        )
+
+    # --- config and mode -------------------------------------------------------------------
+
+    def get_config(self, subject: str | None, *, default_to_global: bool = False) -> str:
+        with self.store.state_lock:
+            configs = self.store.state.configs
+            if subject is None:
+                return configs.get(None, self.default_level).value
+            level = configs.get(subject)
+        if level is not None:
+            return level.value
+        if default_to_global:
+            return self.get_config(None)
+        raise RegistryRequestError(
+            ErrorCode.SUBJECT_COMPATIBILITY_NOT_CONFIGURED,
+            f"Subject '{subject}' does not have subject-level compatibility configured",
+        )
+
+    def set_config(self, subject: str | None, level: object) -> str:
+        mode = parse_level(level)
+        with self.store.write_lock:
+            self.store.write(ConfigRecord(subject, mode))
+        return mode.value
+
+    def delete_config(self, subject: str | None) -> str:
+        previous = self.get_config(subject)
+        with self.store.write_lock:
+            self.store.write(ConfigRecord(subject, None))
+        return previous
+
+    # --- delete ----------------------------------------------------------------------------
+
+    def delete_subject(self, subject: str, *, permanent: bool = False) -> list[int]:
+        store = self.store
+        with store.write_lock:
+            with store.state_lock:
+                self._require_subject(subject, deleted=True)
+                every = store.state.versions(subject, deleted=True)
+                live = [v for v in every if not v.deleted]
+                records = [self._record(v) for v in (every if permanent else live)]
+                max_id = store.state.max_id
+            if permanent:
+                if live:
+                    raise RegistryRequestError(
+                        ErrorCode.SUBJECT_NOT_SOFT_DELETED,
+                        f"Subject '{subject}' was not deleted first before being permanently "
+                        "deleted",
+                    )
+                store.write(IdWatermark(max_id))
+                for record in records:
+                    store.write(_tombstone(record))
+                return [r.version for r in records]
+            if not live:
+                raise RegistryRequestError(
+                    ErrorCode.SUBJECT_SOFT_DELETED,
+                    f"Subject '{subject}' was soft deleted. Set permanent=true to delete "
+                    "permanently",
+                )
+            for record in records:
+                store.write(_soft_deleted(record))
+            with store.state_lock:
+                has_config = subject in store.state.configs
+            if has_config:
+                store.write(ConfigRecord(subject, None))
+            return [r.version for r in records]
+
+    def delete_version(
+        self, subject: str, version: str | int, *, permanent: bool = False
+    ) -> int:
+        wanted = parse_version(version)
+        store = self.store
+        with store.write_lock:
+            with store.state_lock:
+                entry = self._entry(subject, wanted, deleted=permanent)
+                record = self._record(entry)
+                max_id = store.state.max_id
+            if permanent:
+                if not entry.deleted:
+                    raise RegistryRequestError(
+                        ErrorCode.VERSION_NOT_SOFT_DELETED,
+                        f"Subject '{subject}' Version {entry.version} was not deleted first "
+                        "before being permanently deleted",
+                    )
+                store.write(IdWatermark(max_id))
+                store.write(_tombstone(record))
+            else:
+                store.write(_soft_deleted(record))
+            return entry.version
+
+    # --- helpers (callers hold state_lock) -------------------------------------------------
+
+    def _require_subject(self, subject: str, *, deleted: bool) -> None:
+        if not self.store.state.versions(subject, deleted=deleted):
+            raise subject_not_found(subject)
+
+    def _entry(self, subject: str, wanted: int, *, deleted: bool) -> SubjectVersion:
+        state = self.store.state
+        self._require_subject(subject, deleted=deleted)
+        candidates = state.versions(subject, deleted=deleted)
+        if wanted == LATEST:
+            return candidates[-1]
+        for entry in candidates:
+            if entry.version == wanted:
+                return entry
+        every = state.subjects.get(subject, {})
+        if wanted in every and every[wanted].deleted:
+            raise RegistryRequestError(
+                ErrorCode.VERSION_SOFT_DELETED,
+                f"Subject '{subject}' Version {wanted} was soft deleted. Set permanent=true "
+                "to delete permanently",
+            )
+        raise version_not_found(subject, wanted)
+
+    def _version_with(
+        self, subject: str, fingerprint: str, *, deleted: bool
+    ) -> SubjectVersion | None:
+        state = self.store.state
+        schema_id = state.by_fingerprint.get(fingerprint)
+        if schema_id is None:
+            return None
+        matches = [v for v in state.versions(subject, deleted=deleted) if v.schema_id == schema_id]
+        return matches[-1] if matches else None
+
+    def _registered(self, entry: SubjectVersion) -> RegisteredVersion:
+        text = self.store.state.schemas[entry.schema_id].text
+        return RegisteredVersion(entry.subject, entry.version, entry.schema_id, text)
+
+    def _record(self, entry: SubjectVersion) -> SchemaRecord:
+        stored = self.store.state.schemas[entry.schema_id]
+        return SchemaRecord(
+            entry.subject, entry.version, entry.schema_id, stored.fingerprint, stored.text,
+            entry.deleted,
+        )
+
+    def _level(self, subject: str) -> CompatibilityMode:
+        configs = self.store.state.configs
+        return configs.get(subject) or configs.get(None) or self.default_level
+
+
+def _soft_deleted(record: SchemaRecord) -> SchemaRecord:
+    return SchemaRecord(
+        record.subject, record.version, record.schema_id, record.fingerprint, record.schema, True
+    )
+
+
+def _tombstone(record: SchemaRecord) -> SchemaTombstone:
+    return SchemaTombstone(record.subject, record.version, record.schema_id, record.fingerprint)
