@@ -69,7 +69,7 @@ def parse_version(text: str | int) -> int:
     raise RegistryRequestError(
         ErrorCode.INVALID_VERSION,
         f"The specified version '{raw}' is not a valid version id. Allowed values are between "
-        f"[1, {MAX_VERSION}] and the string \"latest\"",
+        f'[1, {MAX_VERSION}] and the string "latest"',
     )
 
 
@@ -312,9 +312,7 @@ class RegistryService:
                 store.write(ConfigRecord(subject, None))
             return [r.version for r in records]
 
-    def delete_version(
-        self, subject: str, version: str | int, *, permanent: bool = False
-    ) -> int:
+    def delete_version(self, subject: str, version: str | int, *, permanent: bool = False) -> int:
         wanted = parse_version(version)
         store = self.store
         with store.write_lock:
@@ -376,7 +374,11 @@ class RegistryService:
     def _record(self, entry: SubjectVersion) -> SchemaRecord:
         stored = self.store.state.schemas[entry.schema_id]
         return SchemaRecord(
-            entry.subject, entry.version, entry.schema_id, stored.fingerprint, stored.text,
+            entry.subject,
+            entry.version,
+            entry.schema_id,
+            stored.fingerprint,
+            stored.text,
             entry.deleted,
         )
 
