@@ -98,7 +98,7 @@ class FieldCondition:
         ):
             return False
         if self.empty is not None:
-            is_empty = value is None or (hasattr(value, "__len__") and len(value) == 0)  # type: ignore[arg-type]
+            is_empty = value is None or (hasattr(value, "__len__") and len(value) == 0)
             if is_empty != self.empty:
                 return False
         return True

@@ -25,7 +25,16 @@ from velocity_stream.serde.wire import frame, unframe
 ParsedSchema = Any  # fastavro's parsed form; opaque to us
 
 # What fastavro raises on bytes that do not match the writer schema.
-_CORRUPT = (EOFError, ValueError, IndexError, KeyError, TypeError, UnicodeDecodeError, OverflowError)
+_CORRUPT = (
+    EOFError,
+    ValueError,
+    IndexError,
+    KeyError,
+    TypeError,
+    UnicodeDecodeError,
+    OverflowError,
+    MemoryError,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,6 +121,8 @@ class AvroSerde:
                 f"Avro body does not match writer schema {schema_id}: "
                 f"{type(error).__name__}: {error}",
             ) from None
+        if not isinstance(record, dict):
+            raise SerdeError(ReasonCode.DECODE_CORRUPT_BODY, "the writer schema is not a record")
         if buffer.tell() != len(body):
             raise SerdeError(
                 ReasonCode.DECODE_CORRUPT_BODY,
