@@ -99,6 +99,9 @@ def producer_config(
             # different partitions than the Java client and aiokafka (murmur2); murmur2_random
             # keeps one key on one partition whichever client produced it.
             "partitioner": "murmur2_random",
+            # Never let a produce create a topic: brokers (Tansu: 4 partitions, no config)
+            # would invent one that contradicts the catalog. `topics apply` creates them.
+            "allow.auto.create.topics": False,
         }
     )
     if overrides:

@@ -107,6 +107,7 @@ def test_producer_is_idempotent_acks_all_compressed_and_batches_at_least_128_kb(
     assert int(config["batch.size"]) >= 128 * 1024
     assert int(config["linger.ms"]) > 0
     assert config["partitioner"] == "murmur2_random"
+    assert config["allow.auto.create.topics"] is False
 
 
 def test_producer_overrides_win():
@@ -199,3 +200,11 @@ def test_plaintext_async_options_have_no_tls_and_no_sasl():
     options = async_client_options(make_settings(sasl_username="ignored"))
     assert options.ssl_context is None
     assert "sasl_mechanism" not in options.aiokafka_kwargs()
+
+
+def test_package_exports_match_all():
+    import velocity_stream.kafka as package
+
+    public = {name for name in vars(package) if not name.startswith("_")}
+    modules = {"broker", "config", "consumer", "headers", "producer", "topics"}
+    assert set(package.__all__) == public - modules - {"annotations"}

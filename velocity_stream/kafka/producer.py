@@ -1,0 +1,360 @@
+"""ArtifactProducer: the service layer's way onto Kafka. Validate, encode, route, send.
+
+An artifact that breaks its contract raises ContractError before anything is produced; a
+valid one is Avro-encoded in the Confluent wire format and sent to its family's ingress
+topic, keyed by the catalog's key field, with the envelope headers. Delivery reports come
+back as `concurrent.futures.Future` objects, completed by a background thread that polls
+the producer, so `publish(a).result()` works without the caller polling.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterable
+from concurrent.futures import Future
+from dataclasses import dataclass
+from types import TracebackType
+from typing import TYPE_CHECKING
+
+from confluent_kafka import KafkaError, KafkaException, Message, Producer
+
+from velocity_stream.contracts.metadata import Artifact, validate_artifact
+from velocity_stream.errors import ConfigError, ContractError, VelocityError
+from velocity_stream.kafka.config import producer_config
+from velocity_stream.kafka.headers import (
+    ArtifactHeaders,
+    HeaderInput,
+    KafkaHeaders,
+    new_trace_id,
+    to_kafka_headers,
+)
+from velocity_stream.settings import Settings
+
+if TYPE_CHECKING:
+    from velocity_stream.contracts.catalog import Catalog, Family
+    from velocity_stream.serde.avro import AvroSerde
+
+log = logging.getLogger(__name__)
+librdkafka_log = logging.getLogger("velocity_stream.kafka.librdkafka")
+
+# How long publish waits for room when librdkafka's local queue is full before giving up.
+QUEUE_FULL_TIMEOUT_S = 60.0
+METADATA_TIMEOUT_S = 10.0
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """Where the broker stored a message."""
+
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+
+
+class DeliveryError(VelocityError):
+    """The broker did not take a message (or the producer could not queue it)."""
+
+    def __init__(self, topic: str, error: KafkaError | str) -> None:
+        self.topic = topic
+        if isinstance(error, KafkaError):
+            self.error_name: str = error.name()
+            self.retriable = bool(error.retriable())
+            self.fatal = bool(error.fatal())
+            detail = error.str()
+        else:
+            self.error_name, self.retriable, self.fatal, detail = "LOCAL", False, False, error
+        super().__init__(f"delivery to {topic} failed: {self.error_name}: {detail}")
+
+
+@dataclass(frozen=True, slots=True)
+class BatchProgress:
+    """A snapshot of a bulk publish, handed to the progress callback."""
+
+    submitted: int
+    delivered: int
+    rejected: int
+    failed: int
+    total: int | None
+
+    @property
+    def done(self) -> int:
+        return self.delivered + self.rejected + self.failed
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    """What a bulk publish did: counts, and every rejection and failure with its input index."""
+
+    delivered: int
+    rejected: tuple[tuple[int, ContractError], ...]
+    failed: tuple[tuple[int, DeliveryError], ...]
+    elapsed_s: float
+
+    @property
+    def ok(self) -> bool:
+        return not self.rejected and not self.failed
+
+
+ProgressCallback = Callable[[BatchProgress], None]
+
+
+class ArtifactProducer:
+    """Publishes validated artifacts (and raw bytes for the gateway) with delivery futures.
+
+    ``producer_name`` goes into every message's producer header (default: the client id).
+    Use as a context manager, or call `close()`: both flush what is still queued.
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        catalog: Catalog,
+        serde: AvroSerde,
+        *,
+        producer_name: str | None = None,
+        client_id: str | None = None,
+        overrides: dict[str, str | int | float | bool] | None = None,
+    ) -> None:
+        self._settings = settings
+        self._catalog = catalog
+        self._serde = serde
+        self._prefix = settings.topic_prefix
+        self.producer_name = producer_name or settings.client_id
+        config: dict[str, object] = dict(
+            producer_config(settings, client_id=client_id, overrides=overrides)
+        )
+        config["error_cb"] = self._on_error
+        config["logger"] = librdkafka_log
+        self._producer = Producer(config)
+        self._known_topics: set[str] = set()
+        self._topic_lock = threading.Lock()
+        self._fatal: KafkaError | None = None
+        self._closed = False
+        self._stop_polling = threading.Event()
+        self._poller = threading.Thread(
+            target=self._poll_until_closed, name="velocity-producer-poll", daemon=True
+        )
+        self._poller.start()
+
+    # --- publishing ----------------------------------------------------------------------
+
+    def publish(
+        self,
+        artifact: Artifact,
+        *,
+        trace_id: str | None = None,
+        headers: HeaderInput | None = None,
+    ) -> Future[Delivery]:
+        """Validate, encode and send one artifact; ContractError (nothing sent) if invalid.
+
+        Extra ``headers`` are appended after the envelope headers.
+        """
+        family = self._catalog.family(artifact.FAMILY)
+        # The service-layer check: rebuild the model from its own data, so an artifact made
+        # with model_construct or mutated after validation cannot slip through.
+        valid = validate_artifact(type(artifact), artifact.to_avro())
+        value = self._serde.encode(valid)
+        major = int(valid.SCHEMA_VERSION.split(".", 1)[0])
+        topic = family.ingress_topic(self._prefix, major)
+        envelope = ArtifactHeaders(
+            artifact_type=family.name,
+            schema_version=valid.SCHEMA_VERSION,
+            artifact_id=valid.artifact_id,
+            producer=self.producer_name,
+            source_system=valid.source_system,
+            trace_id=trace_id or new_trace_id(),
+        )
+        kafka_headers = envelope.to_kafka() + to_kafka_headers(headers)
+        return self._produce(topic, self.key_of(family, valid), value, kafka_headers)
+
+    def publish_raw(
+        self,
+        topic: str,
+        key: bytes | str | None,
+        value: bytes | None,
+        headers: HeaderInput | None = None,
+    ) -> Future[Delivery]:
+        """Send bytes as they are (no validation): for the gateway's outputs and for tests."""
+        raw_key = key.encode() if isinstance(key, str) else key
+        return self._produce(topic, raw_key, value, to_kafka_headers(headers))
+
+    def publish_many(
+        self,
+        artifacts: Iterable[Artifact],
+        *,
+        progress: ProgressCallback | None = None,
+        progress_every: int = 1000,
+        total: int | None = None,
+        trace_id: str | None = None,
+        flush_timeout: float | None = None,
+    ) -> BatchResult:
+        """Publish a bulk import: invalid artifacts are rejected (never sent), the rest are sent.
+
+        Waits until every message is acknowledged or failed. ``progress`` is called every
+        ``progress_every`` artifacts and once at the end. One ``trace_id`` (default: a new one)
+        ties the whole batch together.
+        """
+        started = time.monotonic()
+        batch_trace = trace_id or new_trace_id()
+        rejected: list[tuple[int, ContractError]] = []
+        failed: list[tuple[int, DeliveryError]] = []
+        delivered = 0
+        submitted = 0
+        lock = threading.Lock()
+
+        def settled(index: int, future: Future[Delivery]) -> None:
+            nonlocal delivered
+            error = future.exception()
+            with lock:
+                if error is None:
+                    delivered += 1
+                else:
+                    assert isinstance(error, DeliveryError)
+                    failed.append((index, error))
+
+        def report() -> None:
+            if progress is not None:
+                with lock:
+                    snapshot = BatchProgress(
+                        submitted, delivered, len(rejected), len(failed), total
+                    )
+                progress(snapshot)
+
+        for index, artifact in enumerate(artifacts):
+            try:
+                future = self.publish(artifact, trace_id=batch_trace)
+            except ContractError as error:
+                rejected.append((index, error))
+            else:
+                future.add_done_callback(functools.partial(settled, index))
+            submitted += 1
+            if progress is not None and submitted % progress_every == 0:
+                report()
+        remaining = self.flush(flush_timeout)
+        if remaining:
+            raise DeliveryError("<batch>", f"{remaining} messages still queued after flush")
+        report()
+        return BatchResult(
+            delivered, tuple(rejected), tuple(sorted(failed)), time.monotonic() - started
+        )
+
+    # --- lifecycle -----------------------------------------------------------------------
+
+    def poll(self, timeout: float = 0.0) -> int:
+        """Serve delivery reports (completing futures); returns how many were served."""
+        return int(self._producer.poll(timeout))
+
+    def flush(self, timeout: float | None = None) -> int:
+        """Wait for every queued message to be acknowledged or failed; returns how many remain."""
+        if timeout is None:
+            return int(self._producer.flush())
+        return int(self._producer.flush(timeout))
+
+    def close(self, timeout: float = 30.0) -> None:
+        """Flush, then stop accepting messages. Messages still queued after ``timeout`` are lost."""
+        if self._closed:
+            return
+        self._closed = True
+        remaining = self.flush(timeout)
+        self._stop_polling.set()
+        self._poller.join(timeout=5)
+        if remaining:
+            log.error("producer closed with %d messages undelivered", remaining)
+
+    def __enter__(self) -> ArtifactProducer:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    # --- internals -----------------------------------------------------------------------
+
+    @staticmethod
+    def key_of(family: Family, artifact: Artifact) -> bytes:
+        """The message key: the catalog's key field of the artifact, as UTF-8."""
+        try:
+            value = getattr(artifact, family.key_field)
+        except AttributeError:
+            raise ConfigError(
+                f"{family.name}: key field {family.key_field!r} is not a field of the model"
+            ) from None
+        return str(value).encode()
+
+    def _produce(
+        self,
+        topic: str,
+        key: bytes | None,
+        value: bytes | None,
+        headers: KafkaHeaders,
+    ) -> Future[Delivery]:
+        if self._closed:
+            raise DeliveryError(topic, "the producer is closed")
+        if self._fatal is not None:
+            raise DeliveryError(topic, self._fatal)
+        self._require_topic(topic)
+        future: Future[Delivery] = Future()
+
+        def on_delivery(error: KafkaError | None, message: Message) -> None:
+            if error is not None:
+                future.set_exception(DeliveryError(topic, error))
+            else:
+                partition, offset = message.partition(), message.offset()
+                assert partition is not None and offset is not None  # set on a delivered message
+                future.set_result(Delivery(message.topic() or topic, partition, offset, key))
+
+        deadline = time.monotonic() + QUEUE_FULL_TIMEOUT_S
+        while True:
+            try:
+                self._producer.produce(
+                    topic, value=value, key=key, headers=headers, on_delivery=on_delivery
+                )
+                break
+            except BufferError:
+                # librdkafka's local queue is full: serve delivery reports to make room.
+                if time.monotonic() > deadline:
+                    raise DeliveryError(topic, "the local queue stayed full") from None
+                self._producer.poll(0.05)
+            except KafkaException as error:
+                raise DeliveryError(topic, error.args[0]) from None
+        return future
+
+    def _poll_until_closed(self) -> None:
+        # Serves delivery reports (completing futures) and librdkafka logs and errors.
+        while not self._stop_polling.is_set():
+            self._producer.poll(0.1)
+
+    def _require_topic(self, topic: str) -> None:
+        """Fail fast on a missing topic; auto-creation is off, so it would only time out."""
+        if topic in self._known_topics:
+            return
+        with self._topic_lock:
+            if topic in self._known_topics:
+                return
+            try:
+                metadata = self._producer.list_topics(topic, timeout=METADATA_TIMEOUT_S)
+            except KafkaException as error:
+                raise DeliveryError(topic, error.args[0]) from None
+            found = metadata.topics.get(topic)
+            if found is None or found.error is not None:
+                raise ConfigError(
+                    f"topic {topic} does not exist: run `velocity-stream topics apply` "
+                    "(topics are never auto-created, so they always match the catalog)"
+                )
+            self._known_topics.add(topic)
+
+    def _on_error(self, error: KafkaError) -> None:
+        # Fatal errors (idempotence broken) end the producer; the rest librdkafka retries.
+        if error.fatal():
+            self._fatal = error
+            log.error("producer fatal error: %s", error)
+        else:
+            log.warning("producer error: %s", error)
