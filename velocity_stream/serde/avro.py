@@ -49,10 +49,20 @@ class DecodedRecord:
 
 @dataclass(frozen=True, slots=True)
 class _Writer:
-    """A writer schema known by id: its full name and parsed form."""
+    """A writer schema known by id: its full name, parsed form and canonical text."""
 
     name: str
     parsed: ParsedSchema
+    canonical: str
+
+
+@dataclass(frozen=True, slots=True)
+class _ReadPlan:
+    """How to read one writer id as one family major: fastavro's reader argument and model."""
+
+    writer: _Writer
+    reader: ParsedSchema | None  # None when writer and reader are the same schema
+    model: type[Artifact]
 
 
 class AvroSerde:
@@ -71,6 +81,7 @@ class AvroSerde:
         self._writers: dict[int, _Writer] = {}
         self._ids: dict[tuple[str, str], int] = {}
         self._parsed: dict[tuple[str, str], ParsedSchema] = {}
+        self._plans: dict[tuple[int, str, int], _ReadPlan] = {}
 
     # --- encoding ------------------------------------------------------------------------
 
@@ -101,18 +112,11 @@ class AvroSerde:
     ) -> DecodedRecord:
         """Bytes to a plain record in the reader schema of ``family``'s ``major``."""
         schema_id, body = unframe(payload)
-        writer = self._writer(schema_id)
-        if writer.name != family.avro_name:
-            raise SerdeError(
-                ReasonCode.DECODE_WRONG_FAMILY,
-                f"schema id {schema_id} is {writer.name!r}, this topic carries "
-                f"{family.avro_name!r}",
-            )
         major = major or family.latest.major
-        reader = family.latest_of_major(major)
+        plan = self._plan(schema_id, family, major)
         buffer = io.BytesIO(body)
         try:
-            record = fastavro.schemaless_reader(buffer, writer.parsed, self._parse(reader))
+            record = fastavro.schemaless_reader(buffer, plan.writer.parsed, plan.reader)
         except SchemaResolutionError as error:
             raise SerdeError(ReasonCode.DECODE_UNRESOLVABLE, str(error)) from None
         except _CORRUPT as error:
@@ -133,7 +137,8 @@ class AvroSerde:
     def decode(self, payload: bytes | None, family: Family, major: int | None = None) -> Artifact:
         """Bytes to a validated contract model; ContractError when the record breaks a rule."""
         decoded = self.decode_record(payload, family, major)
-        return validate_artifact(model_for(family.name, decoded.major), decoded.record)
+        plan = self._plans[(decoded.schema_id, family.name, decoded.major)]
+        return validate_artifact(plan.model, decoded.record)
 
     # --- caches --------------------------------------------------------------------------
 
@@ -144,6 +149,28 @@ class AvroSerde:
             parsed = fastavro.parse_schema(version.schema, _write_hint=True, _force=True)
             self._parsed[key] = parsed
         return parsed
+
+    def _plan(self, schema_id: int, family: Family, major: int) -> _ReadPlan:
+        key = (schema_id, family.name, major)
+        plan = self._plans.get(key)
+        if plan is not None:
+            return plan
+        writer = self._writer(schema_id)
+        if writer.name != family.avro_name:
+            raise SerdeError(
+                ReasonCode.DECODE_WRONG_FAMILY,
+                f"schema id {schema_id} is {writer.name!r}, this topic carries "
+                f"{family.avro_name!r}",
+            )
+        reader = family.latest_of_major(major)
+        # Reading with writer == reader skips fastavro's resolution pass entirely.
+        same = writer.canonical == reader.canonical_json()
+        plan = _ReadPlan(
+            writer, None if same else self._parse(reader), model_for(family.name, major)
+        )
+        with self._lock:
+            self._plans[key] = plan
+        return plan
 
     def _writer(self, schema_id: int) -> _Writer:
         writer = self._writers.get(schema_id)
@@ -160,7 +187,9 @@ class AvroSerde:
         name = schema.get("name", "") if isinstance(schema, dict) else ""
         if isinstance(schema, dict) and "." not in name and schema.get("namespace"):
             name = f"{schema['namespace']}.{name}"
-        writer = _Writer(str(name), parsed)
+        writer = _Writer(
+            str(name), parsed, json.dumps(schema, sort_keys=True, separators=(",", ":"))
+        )
         with self._lock:
             self._writers[schema_id] = writer
         return writer

@@ -1,0 +1,115 @@
+"""Serde throughput per family: encode+validate and decode+validate against raw fastavro.
+
+The baseline is fastavro's schemaless writer and reader on the same records in the same
+run, so the ratio says what the contract layer (pydantic rules, framing, schema lookup)
+costs, whatever the machine's speed. Run: ``python bench/serde.py [--runs 5] [--seconds 0.4]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import statistics
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import fastavro
+
+from velocity_stream.contracts import example, model_for
+from velocity_stream.contracts.catalog import load_catalog
+from velocity_stream.contracts.interaction import InteractionBundle
+from velocity_stream.contracts.metadata import Artifact
+from velocity_stream.serde import AvroSerde, InMemorySchemaResolver, unframe
+
+ROOT = Path(__file__).resolve().parents[1] / "avro_schemas"
+
+
+def rate(action: Callable[[], object], seconds: float) -> float:
+    """Calls per second of ``action`` over about ``seconds`` of wall time."""
+    count, start = 0, time.perf_counter()
+    deadline = start + seconds
+    while True:
+        for _ in range(200):
+            action()
+        count += 200
+        now = time.perf_counter()
+        if now >= deadline:
+            return count / (now - start)
+
+
+def typical_interaction() -> InteractionBundle:
+    """An InteractionBundle of about 1 KB on the wire: a dozen events, attachments, a summary."""
+    base = example("InteractionBundle").model_dump()
+    base["event_refs"] = [f"gmail:msg/18c{i:013x}" for i in range(12)]
+    base["attachments"] = [
+        {"ref": f"s3://velocity-raw/att/{i:08d}.pdf", "media_type": "application/pdf",
+         "filename": f"brochure-{i}.pdf"}
+        for i in range(4)
+    ]
+    base["summary"] = (
+        "Client asked about the two-bedroom units on Harbour Street, wants a viewing next week, "
+        "budget confirmed at 850k; spouse joins the call on Friday. " * 3
+    )
+    return InteractionBundle.model_validate(base)
+
+
+def measure(artifact: Artifact, serde: AvroSerde, runs: int, seconds: float) -> dict[str, float]:
+    family = serde.catalog.family(artifact.FAMILY)
+    version = family.version(artifact.SCHEMA_VERSION)
+    parsed = fastavro.parse_schema(version.schema)
+    record = artifact.to_avro()
+    payload = serde.encode(artifact)
+    _, body = unframe(payload)
+    body_bytes = bytes(body)
+    model = model_for(family.name, version.major)
+    data = artifact.model_dump()
+
+    def raw_encode() -> None:
+        fastavro.schemaless_writer(io.BytesIO(), parsed, record)
+
+    def raw_decode() -> None:
+        fastavro.schemaless_reader(io.BytesIO(body_bytes), parsed, None)
+
+    def encode_validated() -> None:
+        serde.encode(model.model_validate(data))
+
+    def decode_validated() -> None:
+        serde.decode(payload, family, version.major)
+
+    samples: dict[str, list[float]] = {k: [] for k in ("raw_enc", "enc", "raw_dec", "dec")}
+    for _ in range(runs):
+        samples["raw_enc"].append(rate(raw_encode, seconds))
+        samples["enc"].append(rate(encode_validated, seconds))
+        samples["raw_dec"].append(rate(raw_decode, seconds))
+        samples["dec"].append(rate(decode_validated, seconds))
+    result = {key: statistics.median(values) for key, values in samples.items()}
+    result["bytes"] = len(payload)
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--seconds", type=float, default=0.3)
+    args = parser.parse_args()
+    catalog = load_catalog(ROOT)
+    serde = AvroSerde(catalog, InMemorySchemaResolver(), "velocity")
+    cases: list[tuple[str, Artifact]] = [(f.name, example(f.name)) for f in catalog]
+    cases.append(("InteractionBundle (1 KB)", typical_interaction()))
+    print(f"medians of {args.runs} runs; rates in artifacts/s on one core")
+    header = (f"{'family':<26}{'bytes':>6}{'raw enc':>10}{'enc+val':>10}{'ratio':>7}"
+              f"{'raw dec':>10}{'dec+val':>10}{'ratio':>7}")
+    print(header)
+    for name, artifact in cases:
+        r = measure(artifact, serde, args.runs, args.seconds)
+        print(
+            f"{name:<26}{r['bytes']:>6.0f}{r['raw_enc']:>10.0f}{r['enc']:>10.0f}"
+            f"{r['raw_enc'] / r['enc']:>6.2f}x{r['raw_dec']:>10.0f}{r['dec']:>10.0f}"
+            f"{r['raw_dec'] / r['dec']:>6.2f}x"
+        )
+    print("ratio = raw fastavro rate / validated rate (lower is better; target dec <= 3x)")
+
+
+if __name__ == "__main__":
+    main()
