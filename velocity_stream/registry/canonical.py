@@ -20,6 +20,7 @@ from typing import Any
 import fastavro
 from fastavro.schema import to_parsing_canonical_form
 
+from velocity_stream.compat import parse_schema
 from velocity_stream.registry.errors import invalid_schema
 
 PRIMITIVES = frozenset({"null", "boolean", "int", "long", "float", "double", "bytes", "string"})
@@ -52,8 +53,10 @@ def parse_avro(text: str) -> CanonicalSchema:
     except (ValueError, RecursionError) as error:
         raise invalid_schema(f"not JSON: {error}") from None
     try:
-        # fastavro is what decodes the data, so its parser is the judge of validity.
+        # Both parsers must accept it: fastavro decodes the data, and the compatibility engine
+        # (stricter in places, e.g. enum symbols) judges every later version against it.
         fastavro.parse_schema(document, _force=True)
+        parse_schema(document)
         pcf = to_parsing_canonical_form(document)
         identity = identity_form(document)
     except Exception as error:  # untrusted input: any parser failure means "not a valid schema"

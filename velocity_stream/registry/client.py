@@ -55,9 +55,11 @@ class RegistryClient:
         auth: tuple[str, str] | None = None,
         verify: str | bool = True,
         transport: httpx.BaseTransport | None = None,
+        http: httpx.Client | None = None,
     ) -> None:
+        """``http`` replaces the whole HTTP client (tests pass FastAPI's in-process one)."""
         self.url = url.rstrip("/")
-        self._http = httpx.Client(
+        self._http = http or httpx.Client(
             base_url=self.url,
             timeout=timeout,
             auth=auth,

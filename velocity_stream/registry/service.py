@@ -75,7 +75,9 @@ def parse_version(text: str | int) -> int:
 
 def parse_level(text: object) -> CompatibilityMode:
     try:
-        return CompatibilityMode(str(text).strip().upper())
+        if not isinstance(text, str):
+            raise ValueError(text)  # str(None) would read as the level NONE
+        return CompatibilityMode(text.strip().upper())
     except ValueError:
         allowed = ", ".join(mode.value for mode in CompatibilityMode)
         raise RegistryRequestError(
