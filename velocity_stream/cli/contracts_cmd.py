@@ -37,7 +37,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 def _register_schema_subcommands(
     schemas_sub: argparse._SubParsersAction[argparse.ArgumentParser],
 ) -> None:
-    """Other command groups add their ``schemas`` subcommands here."""
+    """``schemas`` subcommands that live with the package they drive."""
+    from velocity_stream.cli.registry_cmd import add_register_command
+
+    add_register_command(schemas_sub)
 
 
 def _catalog() -> Catalog:
