@@ -39,7 +39,9 @@ def _register_schema_subcommands(
 ) -> None:
     """``schemas`` subcommands that live with the package they drive."""
     from velocity_stream.cli.registry_cmd import add_register_command
+    from velocity_stream.cli.schemas_check import add_check_command
 
+    add_check_command(schemas_sub)
     add_register_command(schemas_sub)
 
 
