@@ -21,6 +21,7 @@ class ReasonCode(StrEnum):
     DECODE_WRONG_FAMILY = "decode.wrong_family"
     DECODE_UNRESOLVABLE = "decode.unresolvable_schema"
     DECODE_REGISTRY_UNAVAILABLE = "decode.registry_unavailable"
+    DECODE_UNKNOWN_TOPIC = "decode.unknown_topic"
 
     # contract: the record decoded but breaks its contract (field types or rules)
     CONTRACT_INVALID_FIELD = "contract.invalid_field"
@@ -49,6 +50,7 @@ class ReasonCode(StrEnum):
     CONTRACT_MANIFEST_MAPPING_SHAPE = "contract.import_manifest.mapping_shape"
     CONTRACT_DECISION_NOTES_REQUIRED = "contract.approval_decision.notes_required"
     CONTRACT_SNAPSHOT_NOT_DERIVED = "contract.client360.not_derived"
+    CONTRACT_KEY_MISMATCH = "contract.key_mismatch"
 
     # auth: the root layer's ownership and authorization checks
     AUTH_NOT_OWNER = "auth.not_owner"

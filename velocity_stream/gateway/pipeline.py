@@ -1,0 +1,166 @@
+"""The gateway's pure core: one input message plus state in, one routing outcome out.
+
+Stages, in order (each refusal names its stage in the reason code):
+
+1. decode   - Confluent-framed Avro, writer schema by id, resolved to the topic's major;
+2. contract - the family's pydantic model and its rules;
+3. key and auth - the Kafka key is the family's key field where state is keyed by it, and
+   ``source_system`` is an allowed producer of the family (headers are never trusted);
+4. state    - the catalog's stateful rules (rules.py, approvals.py);
+5. route    - accepted topic, approvals topic, commit record, or dead letter.
+
+:meth:`Pipeline.process` never raises: an unexpected exception becomes a dead letter with
+``internal.unexpected_error`` and the traceback is logged. No Kafka client is imported here;
+velocity_stream/gateway/faust_app.py (and memory_runner.py in tests) move the bytes.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Collection
+
+from velocity_stream.contracts.catalog import Catalog
+from velocity_stream.contracts.metadata import validate_artifact
+from velocity_stream.contracts.registry import model_for
+from velocity_stream.contracts.upgrades import mapping_for
+from velocity_stream.errors import ContractError, ReasonCode, RegistryError, SerdeError
+from velocity_stream.gateway.approvals import Approvals
+from velocity_stream.gateway.holding import Holding
+from velocity_stream.gateway.messages import InboundMessage, Outcome
+from velocity_stream.gateway.outputs import OutputBuilder, dead_letter_outcome
+from velocity_stream.gateway.routes import GatewayRoutes, ModelLookup
+from velocity_stream.gateway.rules import Checked, StatefulRules
+from velocity_stream.gateway.state import GatewayState
+from velocity_stream.serde.avro import AvroSerde
+
+log = logging.getLogger(__name__)
+
+
+class Pipeline:
+    """Validates and routes one message at a time against a catalog; holds no state itself.
+
+    ``clock`` (epoch milliseconds) only sets hold deadlines; nothing it returns reaches an
+    output, so redelivered inputs give byte-identical outputs. ``model_lookup`` picks the
+    contract model of a family and major (default: the contracts registry).
+    """
+
+    def __init__(
+        self,
+        catalog: Catalog,
+        serde: AvroSerde,
+        topic_prefix: str,
+        *,
+        gateway_version: str,
+        clock: Callable[[], int],
+        model_lookup: ModelLookup | None = None,
+    ) -> None:
+        lookup: ModelLookup = model_lookup or model_for
+        self.catalog = catalog
+        self.serde = serde
+        self.topic_prefix = topic_prefix
+        self.gateway_version = gateway_version
+        self.routes = GatewayRoutes(
+            catalog,
+            topic_prefix,
+            lookup,
+            has_upgrade=lambda family, major: mapping_for(family, major) is not None,
+        )
+        self.out = OutputBuilder(self.routes, gateway_version)
+        self.holding = Holding(self.out, catalog.gateway.decision_hold_ms, clock)
+        approvals = Approvals(self.routes, self.out, self.holding, serde, lookup)
+        self.rules = StatefulRules(self.out, self.holding, approvals, serde)
+        # Released inputs go through the same guarded entry point as any other.
+        self.holding.reprocess = self.process
+
+    def ingress_topics(self) -> tuple[str, ...]:
+        """The topics to consume."""
+        return self.routes.topics()
+
+    def process(self, message: InboundMessage, state: GatewayState) -> Outcome:
+        """Route one input. Never raises."""
+        try:
+            return self._process(message, state)
+        except Exception as error:
+            log.exception(
+                "internal error on %s/%s@%s", message.topic, message.partition, message.offset
+            )
+            return self._internal(message, error)
+
+    def expire(
+        self, now_ms: int, state: GatewayState, partitions: Collection[int] | None = None
+    ) -> list[Outcome]:
+        """Held inputs past their deadline become dead letters (graph deltas whose decision
+        is now approved are released instead). ``partitions`` limits the sweep to inputs
+        from those partition numbers."""
+        return self.holding.expire(now_ms, state, partitions)
+
+    def _process(self, message: InboundMessage, state: GatewayState) -> Outcome:
+        plan = self.routes.plan(message.topic)
+        if plan is None:
+            return self._dead(
+                message,
+                ReasonCode.DECODE_UNKNOWN_TOPIC,
+                f"topic {message.topic!r} is not an ingress topic of the catalog",
+            )
+        try:
+            decoded = self.serde.decode_record(message.value, plan.family, plan.major)
+        except SerdeError as error:
+            return self._dead(message, error.code, str(error))
+        except RegistryError as error:
+            return self._dead(message, ReasonCode.DECODE_REGISTRY_UNAVAILABLE, str(error))
+        try:
+            artifact = validate_artifact(plan.model, decoded.record)
+        except ContractError as error:
+            first = error.violations[0] if error.violations else None
+            code = first.code if first else ReasonCode.CONTRACT_INVALID_FIELD
+            return self._dead(message, code, str(error), first.path if first else "")
+        family = plan.family
+        key = str(getattr(artifact, family.key_field))
+        if plan.keyed_state and message.key != key.encode("utf-8"):
+            return self._dead(
+                message,
+                ReasonCode.CONTRACT_KEY_MISMATCH,
+                f"the message key must be the {family.key_field} ({key!r}): state of "
+                f"{family.name} is kept per key, on the key's partition",
+                family.key_field,
+                artifact.artifact_id,
+            )
+        if not family.is_owned_by(artifact.source_system):
+            return self._dead(
+                message,
+                ReasonCode.AUTH_NOT_OWNER,
+                f"{artifact.source_system!r} is not an allowed producer of {family.name} "
+                f"(allowed: {', '.join(family.producers)})",
+                "source_system",
+                artifact.artifact_id,
+            )
+        return self.rules.route(Checked(message, plan, artifact, decoded.record, key), state)
+
+    def _dead(
+        self,
+        message: InboundMessage,
+        reason: ReasonCode,
+        text: str,
+        field: str = "",
+        artifact_id: str | None = None,
+    ) -> Outcome:
+        return dead_letter_outcome(self.out, message, reason, text, field, artifact_id)
+
+    def _internal(self, message: InboundMessage, error: Exception) -> Outcome:
+        text = f"{type(error).__name__}: {error}"
+        try:
+            return self._dead(message, ReasonCode.INTERNAL_ERROR, text)
+        except Exception:
+            # The input itself is too broken to copy (e.g. headers that are not bytes):
+            # dead-letter its bytes with our headers alone rather than lose it.
+            log.exception("could not build the dead letter for %s", message.topic)
+            bare = InboundMessage(
+                topic=str(message.topic),
+                partition=int(message.partition) if isinstance(message.partition, int) else -1,
+                offset=int(message.offset) if isinstance(message.offset, int) else -1,
+                key=message.key if isinstance(message.key, bytes) else None,
+                value=message.value if isinstance(message.value, bytes) else None,
+                headers=(),
+                timestamp_ms=message.timestamp_ms if isinstance(message.timestamp_ms, int) else 0,
+            )
+            return self._dead(bare, ReasonCode.INTERNAL_ERROR, text)

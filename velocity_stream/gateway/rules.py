@@ -1,0 +1,216 @@
+"""The stateful rules and the final route: what the tables say about an otherwise valid input.
+
+Every rule is driven by the catalog entry of the input's family (``immutable``, ``parent``,
+``requires_approved_decision``, ``route``), never by its name. Rules run in this order:
+approved-decision requirement, parent, immutability/tracking, then the family's route.
+
+Redelivery: each state record remembers the coordinates (topic, partition, offset) of the
+input that created it. When the same coordinates come again, the input is being redelivered
+after a crash, and the gateway repeats the outputs of the first run instead of calling it a
+duplicate: a crash between writing state and producing outputs loses nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from velocity_stream.contracts.catalog import Route
+from velocity_stream.contracts.metadata import Artifact
+from velocity_stream.contracts.upgrades import upgrade
+from velocity_stream.errors import ReasonCode
+from velocity_stream.gateway.holding import Holding
+from velocity_stream.gateway.messages import InboundMessage, Outcome, RouteKind
+from velocity_stream.gateway.outputs import OutputBuilder, dead_letter_outcome, with_released
+from velocity_stream.gateway.routes import TopicPlan
+from velocity_stream.gateway.state import (
+    GatewayState,
+    KnownArtifact,
+    artifact_key,
+    held_for_decision,
+    held_for_parent,
+)
+from velocity_stream.serde.avro import AvroSerde
+
+# Envelope fields a producer regenerates when it re-sends the same content; two records that
+# differ only in these are the same content (an idempotent duplicate, not a mutation).
+_PER_EMISSION_FIELDS = frozenset({"artifact_id", "created_at"})
+
+
+def content_digest(record: Mapping[str, Any]) -> bytes:
+    """SHA-256 of the decoded record minus artifact_id and created_at, canonically encoded.
+
+    Computed on the reader-schema record, so the same content written with two minor
+    versions of a schema still compares equal; every other field counts, including
+    ``content_sha256`` of the uploaded file and ``created_by``.
+    """
+    content = {k: v for k, v in record.items() if k not in _PER_EMISSION_FIELDS}
+    text = json.dumps(content, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode("utf-8")).digest()
+
+
+@dataclass(frozen=True, slots=True)
+class Checked:
+    """An input that decoded, met its contract and passed ownership."""
+
+    message: InboundMessage
+    plan: TopicPlan
+    artifact: Artifact
+    record: dict[str, Any]
+    key: str
+
+    @property
+    def artifact_id(self) -> str:
+        return self.artifact.artifact_id
+
+    def field(self, name: str) -> Any:
+        return getattr(self.artifact, name)
+
+
+class ApprovalRoutes(Protocol):
+    """The proposal and decision routes (velocity_stream.gateway.approvals)."""
+
+    def proposal(self, checked: Checked, state: GatewayState) -> Outcome: ...
+
+    def decision(self, checked: Checked, state: GatewayState) -> Outcome: ...
+
+
+class StatefulRules:
+    """Applies the catalog's stateful rules to a checked input and routes it."""
+
+    def __init__(
+        self, out: OutputBuilder, holding: Holding, approvals: ApprovalRoutes, serde: AvroSerde
+    ) -> None:
+        self.out = out
+        self.holding = holding
+        self.approvals = approvals
+        self.serde = serde
+
+    def route(self, c: Checked, state: GatewayState) -> Outcome:
+        family = c.plan.family
+        need = family.requires_approved_decision
+        if need is not None and c.field(need.when_field):
+            ref = c.field(need.decision_field)
+            if not ref:
+                return self._dead(
+                    c,
+                    ReasonCode.STATE_GRAPH_DECISION_NOT_APPROVED,
+                    f"{need.when_field} is true but {need.decision_field} names no decision",
+                    need.decision_field,
+                )
+            if not state.is_approved_decision(str(ref)):
+                return self.holding.hold(
+                    c.message,
+                    state,
+                    held_for_decision(family.name, c.key),
+                    str(ref),
+                    ReasonCode.STATE_GRAPH_DECISION_NOT_APPROVED,
+                    c.artifact_id,
+                )
+        if c.plan.parent is not None:
+            refused = self._check_parent(c, state)
+            if refused is not None:
+                return refused
+        if c.plan.tracked:
+            return self._tracked(c, state)
+        return self._dispatch(c, state)
+
+    def _dispatch(self, c: Checked, state: GatewayState) -> Outcome:
+        route = c.plan.family.route
+        if route is Route.PROPOSAL:
+            return self.approvals.proposal(c, state)
+        if route is Route.DECISION:
+            return self.approvals.decision(c, state)
+        return self.accept(c)
+
+    def accept(self, c: Checked) -> Outcome:
+        plan = c.plan
+        outputs = [
+            self.out.forward(
+                c.message, plan.accepted_topic, RouteKind.ACCEPTED, c.artifact_id, plan.family.name
+            )
+        ]
+        if plan.bridge_major is not None and plan.bridge_model and plan.bridge_topic:
+            # Major-version bridge: readers of the new major see the old topic's records too.
+            upgraded = upgrade(plan.family.name, c.record, plan.major, plan.bridge_major)
+            artifact = plan.bridge_model.model_validate(upgraded)
+            outputs.append(
+                self.out.forward(
+                    c.message,
+                    plan.bridge_topic,
+                    RouteKind.ACCEPTED,
+                    c.artifact_id,
+                    plan.family.name,
+                    value=self.serde.encode(artifact),
+                )
+            )
+        return Outcome(RouteKind.ACCEPTED, tuple(outputs), None, c.message, c.artifact_id)
+
+    def _check_parent(self, c: Checked, state: GatewayState) -> Outcome | None:
+        ref = c.plan.family.parent
+        assert ref is not None
+        parent_key = str(c.field(ref.ref_field))
+        known = state.known_artifact(artifact_key(ref.family, parent_key))
+        if known is None:
+            return self.holding.hold(
+                c.message,
+                state,
+                held_for_parent(ref.family, parent_key),
+                parent_key,
+                ReasonCode.STATE_ROW_UNKNOWN_BATCH,
+                c.artifact_id,
+            )
+        if ref.index_field and known.count is not None:
+            index = c.field(ref.index_field)
+            if index > known.count:
+                return self._dead(
+                    c,
+                    ReasonCode.STATE_ROW_OUT_OF_RANGE,
+                    f"{ref.index_field} {index} is beyond {ref.family} {parent_key!r}'s "
+                    f"{ref.count_field} of {known.count}",
+                    ref.index_field,
+                )
+        return None
+
+    def _tracked(self, c: Checked, state: GatewayState) -> Outcome:
+        """Immutable families and parents: remember the record, release children waiting."""
+        family = c.plan.family
+        key = artifact_key(family.name, c.key)
+        waiting = held_for_parent(family.name, c.key)
+        digest = content_digest(c.record)
+        known = state.known_artifact(key)
+        if known is not None:
+            if known.origin == c.message.coordinates:
+                return with_released(
+                    self._dispatch(c, state), self.holding.rerelease(state, waiting)
+                )
+            if family.immutable:
+                if known.digest == digest:
+                    return Outcome(
+                        RouteKind.DUPLICATE,
+                        (),
+                        None,
+                        c.message,
+                        c.artifact_id,
+                        f"{family.name} {c.key!r} was already accepted with this content",
+                    )
+                topic, partition, offset = known.origin
+                return self._dead(
+                    c,
+                    ReasonCode.STATE_BATCH_MUTATED,
+                    f"{family.name} {c.key!r} is immutable and was first accepted with other "
+                    f"content ({topic}/{partition}@{offset})",
+                )
+        outcome = self._dispatch(c, state)
+        if outcome.is_dead_letter:
+            return outcome
+        count_field = c.plan.count_field
+        count = int(c.field(count_field)) if count_field else None
+        state.remember_artifact(key, KnownArtifact(digest, count, c.message.coordinates))
+        return with_released(outcome, self.holding.release(state, waiting))
+
+    def _dead(self, c: Checked, reason: ReasonCode, text: str, field: str = "") -> Outcome:
+        return dead_letter_outcome(self.out, c.message, reason, text, field, c.artifact_id)
