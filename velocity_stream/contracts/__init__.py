@@ -11,7 +11,10 @@ from velocity_stream.contracts.client360 import Client360Snapshot
 from velocity_stream.contracts.entity_proposal import NormalizedEntityProposal
 from velocity_stream.contracts.examples import example
 from velocity_stream.contracts.graph_delta import ClientGraphDelta
-from velocity_stream.contracts.import_manifest import ImportMappingManifestV1
+from velocity_stream.contracts.import_manifest import (
+    ImportMappingManifest,
+    ImportMappingManifestV1,
+)
 from velocity_stream.contracts.imports import ImportRowRecord, RawImportBatch, row_content_sha256
 from velocity_stream.contracts.interaction import InteractionBundle
 from velocity_stream.contracts.metadata import (
@@ -30,6 +33,7 @@ __all__ = [
     "Artifact",
     "Client360Snapshot",
     "ClientGraphDelta",
+    "ImportMappingManifest",
     "ImportMappingManifestV1",
     "ImportRowRecord",
     "InteractionBundle",

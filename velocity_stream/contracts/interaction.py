@@ -29,16 +29,18 @@ class Attachment(ContractModel):
 
 class InteractionBundle(Artifact):
     FAMILY = "InteractionBundle"
-    SCHEMA_VERSION = "1.0.0"
+    SCHEMA_VERSION = "1.1.0"
 
     artifact_type: str = "InteractionBundle"
-    schema_version: str = "1.0.0"
+    schema_version: str = "1.1.0"
     bundle_id: str = Field(min_length=1)
     client_ref: str = Field(min_length=1)
     channel: InteractionChannel
     event_refs: tuple[str, ...]
     attachments: tuple[Attachment, ...]
     summary: str | None = None
+    # 1.1.0: optional with a default, so 1.0.0 data still reads (it gets None).
+    thread_ref: str | None = None
 
     def rules(self) -> Iterator[Violation]:
         # A summary replaces nothing: the raw events it summarizes must stay reachable.

@@ -14,7 +14,7 @@ from velocity_stream.contracts.approval import ApprovalDecision
 from velocity_stream.contracts.client360 import Client360Snapshot
 from velocity_stream.contracts.entity_proposal import NormalizedEntityProposal
 from velocity_stream.contracts.graph_delta import ClientGraphDelta
-from velocity_stream.contracts.import_manifest import ImportMappingManifestV1
+from velocity_stream.contracts.import_manifest import ImportMappingManifest, ImportMappingManifestV1
 from velocity_stream.contracts.imports import ImportRowRecord, RawImportBatch
 from velocity_stream.contracts.interaction import InteractionBundle
 from velocity_stream.contracts.metadata import Artifact
@@ -34,7 +34,7 @@ MODELS: Mapping[str, Mapping[int, type[Artifact]]] = MappingProxyType(
     {
         "RawImportBatch": _majors(RawImportBatch),
         "ImportRowRecord": _majors(ImportRowRecord),
-        "ImportMappingManifest": _majors(ImportMappingManifestV1),
+        "ImportMappingManifest": _majors(ImportMappingManifestV1, ImportMappingManifest),
         "NormalizedEntityProposal": _majors(NormalizedEntityProposal),
         "ClientGraphDelta": _majors(ClientGraphDelta),
         "InteractionBundle": _majors(InteractionBundle),
