@@ -14,7 +14,7 @@ Handler = Callable[[argparse.Namespace], int]
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from velocity_stream.cli import contracts_cmd, kafka_cmd, registry_cmd
+    from velocity_stream.cli import contracts_cmd, docs_cmd, kafka_cmd, registry_cmd
 
     parser = argparse.ArgumentParser(
         prog="velocity-stream",
@@ -23,7 +23,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     subparsers.required = True
-    for group in (contracts_cmd, kafka_cmd, registry_cmd):
+    for group in (contracts_cmd, kafka_cmd, registry_cmd, docs_cmd):
         group.register(subparsers)
     return parser
 
