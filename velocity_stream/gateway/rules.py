@@ -19,9 +19,9 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from velocity_stream.contracts.catalog import Route
-from velocity_stream.contracts.metadata import Artifact
+from velocity_stream.contracts.metadata import Artifact, validate_artifact
 from velocity_stream.contracts.upgrades import upgrade
-from velocity_stream.errors import ReasonCode
+from velocity_stream.errors import ContractError, ReasonCode
 from velocity_stream.gateway.holding import Holding
 from velocity_stream.gateway.messages import InboundMessage, Outcome, RouteKind
 from velocity_stream.gateway.outputs import OutputBuilder, dead_letter_outcome, with_released
@@ -135,8 +135,21 @@ class StatefulRules:
         ]
         if plan.bridge_major is not None and plan.bridge_model and plan.bridge_topic:
             # Major-version bridge: readers of the new major see the old topic's records too.
-            upgraded = upgrade(plan.family.name, c.record, plan.major, plan.bridge_major)
-            artifact = plan.bridge_model.model_validate(upgraded)
+            # A record valid in its own major that the mapping cannot carry over is refused
+            # whole, so the two accepted topics never disagree about it.
+            try:
+                upgraded = validate_artifact(
+                    plan.bridge_model,
+                    upgrade(plan.family.name, c.record, plan.major, plan.bridge_major),
+                )
+            except ContractError as error:
+                first = error.violations[0] if error.violations else None
+                return self._dead(
+                    c,
+                    first.code if first else ReasonCode.CONTRACT_INVALID_FIELD,
+                    f"cannot be upgraded to major {plan.bridge_major}: {error}",
+                    first.path if first else "",
+                )
             outputs.append(
                 self.out.forward(
                     c.message,
@@ -144,7 +157,7 @@ class StatefulRules:
                     RouteKind.ACCEPTED,
                     c.artifact_id,
                     plan.family.name,
-                    value=self.serde.encode(artifact),
+                    value=self.serde.encode(upgraded),
                 )
             )
         return Outcome(RouteKind.ACCEPTED, tuple(outputs), None, c.message, c.artifact_id)
