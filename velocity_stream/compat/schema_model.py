@@ -139,6 +139,10 @@ class UnionNode:
     type: str = "union"
 
 
+_PLAIN_PRIMITIVES = {name: PrimitiveNode(name, name) for name in PRIMITIVE_TYPES}
+_SIMPLE_LOGICAL = {name: LogicalType(name) for name in _LOGICAL_BASES if name != "decimal"}
+_NAMED_CLASSES = (RecordNode, EnumNode, FixedNode)
+
 NamedNode: TypeAlias = RecordNode | EnumNode | FixedNode
 Node: TypeAlias = (
     PrimitiveNode | RecordNode | EnumNode | FixedNode | ArrayNode | MapNode | UnionNode
@@ -195,8 +199,10 @@ class _Parser:
 
     def _node(self, raw: JsonValue, pointer: str, namespace: str) -> Node:
         if isinstance(raw, str):
-            if raw in PRIMITIVE_TYPES:
-                return PrimitiveNode(type=raw, raw=raw)
+            # Plain primitive names carry nothing per position, so one shared node each will do.
+            shared = _PLAIN_PRIMITIVES.get(raw)
+            if shared is not None:
+                return shared
             return self._reference(raw, pointer, namespace)
         if isinstance(raw, list):
             return self._union(raw, pointer, namespace)
@@ -237,23 +243,22 @@ class _Parser:
         )
 
     def _union(self, raw: list[JsonValue], pointer: str, namespace: str) -> UnionNode:
-        pointers = tuple(f"{pointer}/{index}" for index in range(len(raw)))
-        branches = tuple(
-            self._node(branch, branch_pointer, namespace)
-            for branch, branch_pointer in zip(raw, pointers, strict=True)
-        )
+        branches: list[Node] = []
+        pointers: list[str] = []
         seen: set[str] = set()
-        for branch, branch_pointer in zip(branches, pointers, strict=True):
-            if isinstance(branch, UnionNode):
+        for index, raw_branch in enumerate(raw):
+            branch_pointer = f"{pointer}/{index}"
+            branch = self._node(raw_branch, branch_pointer, namespace)
+            if branch.type == "union":
                 raise SchemaParseError("a union may not directly contain a union", branch_pointer)
-            if isinstance(branch, RecordNode | EnumNode | FixedNode):
-                key = branch.name
-            else:
-                key = branch.type
+            # Named types are told apart by name, everything else by type.
+            key = branch.name if isinstance(branch, _NAMED_CLASSES) else branch.type
             if key in seen:
                 raise SchemaParseError(f"union contains {key!r} twice", branch_pointer)
             seen.add(key)
-        return UnionNode(branches, pointers, raw)
+            branches.append(branch)
+            pointers.append(branch_pointer)
+        return UnionNode(tuple(branches), tuple(pointers), raw)
 
     def _define(
         self, raw: dict[str, JsonValue], pointer: str, namespace: str
@@ -300,18 +305,21 @@ class _Parser:
             field_type = self._node(
                 _require(raw_field, "type", field_pointer), type_pointer, own_namespace
             )
-            field_aliases = raw_field.get("aliases", [])
+            raw_aliases = raw_field.get("aliases")
+            field_aliases = (
+                tuple(a for a in raw_aliases if isinstance(a, str))
+                if raw_aliases and isinstance(raw_aliases, list)
+                else ()
+            )
             field_node = FieldNode(
-                name=field_name,
-                aliases=tuple(a for a in field_aliases if isinstance(a, str))
-                if isinstance(field_aliases, list)
-                else (),
-                type=field_type,
-                type_pointer=type_pointer,
-                pointer=field_pointer,
-                raw=raw_field,
-                has_default="default" in raw_field,
-                default=raw_field.get("default"),
+                field_name,
+                field_aliases,
+                field_type,
+                type_pointer,
+                field_pointer,
+                raw_field,
+                "default" in raw_field,
+                raw_field.get("default"),
             )
             fields.append(field_node)
             node.by_name[field_name] = field_node
@@ -363,7 +371,10 @@ def _require(raw: dict[str, JsonValue], key: str, pointer: str) -> JsonValue:
 
 def _logical(raw: dict[str, JsonValue], base: str, size: int | None = None) -> LogicalType | None:
     name = raw.get("logicalType")
-    if not isinstance(name, str) or base not in _LOGICAL_BASES.get(name, frozenset()):
+    if not isinstance(name, str):
+        return None
+    bases = _LOGICAL_BASES.get(name)
+    if bases is None or base not in bases:
         return None
     if name == "decimal":
         precision, scale = raw.get("precision"), raw.get("scale", 0)
@@ -376,7 +387,7 @@ def _logical(raw: dict[str, JsonValue], base: str, size: int | None = None) -> L
         return None
     if name == "duration" and size != 12:
         return None
-    return LogicalType(name)
+    return _SIMPLE_LOGICAL[name]
 
 
 def describe(node: Node) -> str:
