@@ -43,13 +43,16 @@ def typical_interaction() -> InteractionBundle:
     base = example("InteractionBundle").model_dump()
     base["event_refs"] = [f"gmail:msg/18c{i:013x}" for i in range(12)]
     base["attachments"] = [
-        {"ref": f"s3://velocity-raw/att/{i:08d}.pdf", "media_type": "application/pdf",
-         "filename": f"brochure-{i}.pdf"}
+        {
+            "ref": f"s3://velocity-raw/att/{i:08d}.pdf",
+            "media_type": "application/pdf",
+            "filename": f"brochure-{i}.pdf",
+        }
         for i in range(4)
     ]
     base["summary"] = (
         "Client asked about the two-bedroom units on Harbour Street, wants a viewing next week, "
-        "budget confirmed at 850k; spouse joins the call on Friday. " * 3
+        "budget confirmed at 850k; spouse joins the call on Friday. " * 2
     )
     return InteractionBundle.model_validate(base)
 
@@ -98,8 +101,10 @@ def main() -> None:
     cases: list[tuple[str, Artifact]] = [(f.name, example(f.name)) for f in catalog]
     cases.append(("InteractionBundle (1 KB)", typical_interaction()))
     print(f"medians of {args.runs} runs; rates in artifacts/s on one core")
-    header = (f"{'family':<26}{'bytes':>6}{'raw enc':>10}{'enc+val':>10}{'ratio':>7}"
-              f"{'raw dec':>10}{'dec+val':>10}{'ratio':>7}")
+    header = (
+        f"{'family':<26}{'bytes':>6}{'raw enc':>10}{'enc+val':>10}{'ratio':>7}"
+        f"{'raw dec':>10}{'dec+val':>10}{'ratio':>7}"
+    )
     print(header)
     for name, artifact in cases:
         r = measure(artifact, serde, args.runs, args.seconds)
