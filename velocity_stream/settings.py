@@ -78,7 +78,9 @@ class Settings(BaseSettings):
     sasl_password: SecretStr | None = Field(
         default=None, validation_alias=_env("KAFKA_SASL_PASSWORD")
     )
-    ssl_ca_location: str | None = Field(default=None, validation_alias=_env("KAFKA_SSL_CA_LOCATION"))
+    ssl_ca_location: str | None = Field(
+        default=None, validation_alias=_env("KAFKA_SSL_CA_LOCATION")
+    )
     ssl_certificate_location: str | None = Field(
         default=None, validation_alias=_env("KAFKA_SSL_CERTIFICATE_LOCATION")
     )

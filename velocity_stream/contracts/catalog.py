@@ -22,9 +22,7 @@ from velocity_stream.errors import ConfigError
 SHARED_DIR = "_shared"
 CATALOG_FILE = "catalog.toml"
 _VERSION_FILE = re.compile(r"^(\d+)\.(\d+)\.(\d+)\.avsc$")
-_PRIMITIVES = frozenset(
-    {"null", "boolean", "int", "long", "float", "double", "bytes", "string"}
-)
+_PRIMITIVES = frozenset({"null", "boolean", "int", "long", "float", "double", "bytes", "string"})
 
 AvroSchema = dict[str, Any]
 
@@ -240,9 +238,7 @@ class Catalog:
 
     def ingress_topics(self, prefix: str) -> dict[str, tuple[Family, int]]:
         """Every ingress topic, with the family and major version it carries."""
-        return {
-            f.ingress_topic(prefix, major): (f, major) for f in self for major in f.majors()
-        }
+        return {f.ingress_topic(prefix, major): (f, major) for f in self for major in f.majors()}
 
     def topic_specs(self, prefix: str) -> list[TopicSpec]:
         """Every topic the catalog implies, ingress and accepted per major, plus the gateway's."""
@@ -485,9 +481,7 @@ def load_catalog(root: Path) -> Catalog:
     for fam in families.values():
         for alias in (fam.name, fam.directory, fam.topic):
             aliases[_alias_key(alias)] = fam.name
-    catalog = Catalog(
-        root, families, gateway, int(defaults.get("replication_factor", 1)), aliases
-    )
+    catalog = Catalog(root, families, gateway, int(defaults.get("replication_factor", 1)), aliases)
     problems = check_catalog(catalog)
     if problems:
         raise ConfigError(f"{path}: " + "; ".join(problems))
