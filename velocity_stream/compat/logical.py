@@ -1,11 +1,71 @@
-"""Logical-type findings beyond the specification: changes that still resolve byte-for-byte but
+"""Logical types: which annotations are valid (invalid ones are ignored, as the specification
+asks), and the findings beyond the specification: changes that still resolve byte-for-byte but
 change what a value means to the reader (a decimal's scale, a timestamp's unit or zone)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from velocity_stream.compat.schema_model import LogicalType
+from velocity_stream.compat.issues import JsonValue
+
+# Which logical types are valid on which underlying type. Anything else is ignored, as the
+# specification asks ("implementations must ignore unknown or invalid logical types").
+_LOGICAL_BASES: dict[str, frozenset[str]] = {
+    "decimal": frozenset({"bytes", "fixed"}),
+    "uuid": frozenset({"string", "fixed"}),
+    "date": frozenset({"int"}),
+    "time-millis": frozenset({"int"}),
+    "time-micros": frozenset({"long"}),
+    "timestamp-millis": frozenset({"long"}),
+    "timestamp-micros": frozenset({"long"}),
+    "timestamp-nanos": frozenset({"long"}),
+    "local-timestamp-millis": frozenset({"long"}),
+    "local-timestamp-micros": frozenset({"long"}),
+    "local-timestamp-nanos": frozenset({"long"}),
+    "duration": frozenset({"fixed"}),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class LogicalType:
+    """A valid logical-type annotation; precision and scale only for decimal."""
+
+    name: str
+    precision: int | None = None
+    scale: int | None = None
+
+    def describe(self) -> str:
+        if self.name == "decimal":
+            return f"decimal({self.precision},{self.scale})"
+        return self.name
+
+
+_SIMPLE_LOGICAL = {name: LogicalType(name) for name in _LOGICAL_BASES if name != "decimal"}
+
+
+def parse_logical(
+    raw: dict[str, JsonValue], base: str, size: int | None = None
+) -> LogicalType | None:
+    """The valid logical type annotating ``raw`` (of underlying type ``base``), else None."""
+    name = raw.get("logicalType")
+    if not isinstance(name, str):
+        return None
+    bases = _LOGICAL_BASES.get(name)
+    if bases is None or base not in bases:
+        return None
+    if name == "decimal":
+        precision, scale = raw.get("precision"), raw.get("scale", 0)
+        if not isinstance(precision, int) or not isinstance(scale, int) or precision <= 0:
+            return None
+        if scale < 0 or scale > precision:
+            return None
+        return LogicalType(name, precision, scale)
+    if name == "uuid" and base == "fixed" and size != 16:
+        return None
+    if name == "duration" and size != 12:
+        return None
+    return _SIMPLE_LOGICAL[name]
+
 
 _UNIT_FACTOR = {"millis": 1_000, "micros": 1_000_000, "nanos": 1_000_000_000}
 

@@ -14,29 +14,13 @@ from functools import lru_cache
 from typing import TypeAlias
 
 from velocity_stream.compat.issues import JsonValue
+from velocity_stream.compat.logical import LogicalType, parse_logical
 from velocity_stream.errors import ConfigError
 
 PRIMITIVE_TYPES = frozenset(
     {"null", "boolean", "int", "long", "float", "double", "bytes", "string"}
 )
 NAMED_TYPES = frozenset({"record", "error", "enum", "fixed"})
-
-# Which logical types are valid on which underlying type. Anything else is ignored, as the
-# specification asks ("implementations must ignore unknown or invalid logical types").
-_LOGICAL_BASES: dict[str, frozenset[str]] = {
-    "decimal": frozenset({"bytes", "fixed"}),
-    "uuid": frozenset({"string", "fixed"}),
-    "date": frozenset({"int"}),
-    "time-millis": frozenset({"int"}),
-    "time-micros": frozenset({"long"}),
-    "timestamp-millis": frozenset({"long"}),
-    "timestamp-micros": frozenset({"long"}),
-    "timestamp-nanos": frozenset({"long"}),
-    "local-timestamp-millis": frozenset({"long"}),
-    "local-timestamp-micros": frozenset({"long"}),
-    "local-timestamp-nanos": frozenset({"long"}),
-    "duration": frozenset({"fixed"}),
-}
 
 
 class SchemaParseError(ConfigError):
@@ -46,20 +30,6 @@ class SchemaParseError(ConfigError):
         self.pointer = pointer
         where = pointer or "(root)"
         super().__init__(f"invalid Avro schema at {where}: {message}")
-
-
-@dataclass(frozen=True, slots=True)
-class LogicalType:
-    """A valid logical-type annotation; precision and scale only for decimal."""
-
-    name: str
-    precision: int | None = None
-    scale: int | None = None
-
-    def describe(self) -> str:
-        if self.name == "decimal":
-            return f"decimal({self.precision},{self.scale})"
-        return self.name
 
 
 @dataclass(eq=False, slots=True)
@@ -140,7 +110,6 @@ class UnionNode:
 
 
 _PLAIN_PRIMITIVES = {name: PrimitiveNode(name, name) for name in PRIMITIVE_TYPES}
-_SIMPLE_LOGICAL = {name: LogicalType(name) for name in _LOGICAL_BASES if name != "decimal"}
 _NAMED_CLASSES = (RecordNode, EnumNode, FixedNode)
 
 NamedNode: TypeAlias = RecordNode | EnumNode | FixedNode
@@ -215,7 +184,7 @@ class _Parser:
         if not isinstance(kind, str):
             raise SchemaParseError('missing or invalid "type"', pointer)
         if kind in PRIMITIVE_TYPES:
-            return PrimitiveNode(type=kind, raw=raw, logical=_logical(raw, kind))
+            return PrimitiveNode(type=kind, raw=raw, logical=parse_logical(raw, kind))
         if kind in ("record", "error"):
             return self._record(raw, pointer, namespace)
         if kind == "enum":
@@ -354,7 +323,7 @@ class _Parser:
         size = _require(raw, "size", pointer)
         if not isinstance(size, int) or isinstance(size, bool) or size < 0:
             raise SchemaParseError('"size" must be a non-negative integer', pointer)
-        node = FixedNode(fullname, aliases, pointer, raw, size, _logical(raw, "fixed", size))
+        node = FixedNode(fullname, aliases, pointer, raw, size, parse_logical(raw, "fixed", size))
         self.named[fullname] = node
         return node
 
@@ -367,27 +336,6 @@ def _require(raw: dict[str, JsonValue], key: str, pointer: str) -> JsonValue:
     if key not in raw:
         raise SchemaParseError(f'missing "{key}"', pointer)
     return raw[key]
-
-
-def _logical(raw: dict[str, JsonValue], base: str, size: int | None = None) -> LogicalType | None:
-    name = raw.get("logicalType")
-    if not isinstance(name, str):
-        return None
-    bases = _LOGICAL_BASES.get(name)
-    if bases is None or base not in bases:
-        return None
-    if name == "decimal":
-        precision, scale = raw.get("precision"), raw.get("scale", 0)
-        if not isinstance(precision, int) or not isinstance(scale, int) or precision <= 0:
-            return None
-        if scale < 0 or scale > precision:
-            return None
-        return LogicalType(name, precision, scale)
-    if name == "uuid" and base == "fixed" and size != 16:
-        return None
-    if name == "duration" and size != 12:
-        return None
-    return _SIMPLE_LOGICAL[name]
 
 
 def describe(node: Node) -> str:
