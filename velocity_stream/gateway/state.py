@@ -40,12 +40,14 @@ def unpack(data: bytes) -> list[bytes]:
     view = memoryview(data)
     position, end = 1, len(data)
     while position < end:
+        if position + _LEN.size > end:
+            raise ValueError("state record is truncated")
         (size,) = _LEN.unpack_from(view, position)
         position += _LEN.size
+        if position + size > end:
+            raise ValueError("state record is truncated")
         parts.append(bytes(view[position : position + size]))
         position += size
-    if position != end:
-        raise ValueError("state record is truncated")
     return parts
 
 
