@@ -103,6 +103,28 @@ class Settings(BaseSettings):
         "fetches (Tansu) this is the live latency floor.",
     )
 
+    # --- the review web app (velocity_stream/review) ---------------------------------------
+    reviewer_tokens: dict[str, str] = Field(
+        default_factory=dict,
+        repr=False,
+        validation_alias=_env("VELOCITY_REVIEWER_TOKENS"),
+        description='JSON object mapping each bearer token to a reviewer ref, e.g. '
+        '{"s3cret": "human:sayan"}. Only refs among the catalog\'s reviewers may use the app.',
+    )
+    review_host: str = Field(default="127.0.0.1", validation_alias=_env("VELOCITY_REVIEW_HOST"))
+    review_port: int = Field(default=8080, validation_alias=_env("VELOCITY_REVIEW_PORT"))
+    review_session_secret: SecretStr | None = Field(
+        default=None,
+        validation_alias=_env("VELOCITY_REVIEW_SESSION_SECRET"),
+        description="Key of the review app's form (CSRF) tokens; unset means a random key "
+        "per process. Set it when several app instances serve the same users.",
+    )
+    review_cookie_secure: bool = Field(
+        default=False,
+        validation_alias=_env("VELOCITY_REVIEW_COOKIE_SECURE"),
+        description="Send the login cookie over HTTPS only (set when served behind TLS).",
+    )
+
 
 def load_settings() -> Settings:
     """Read the environment once; callers pass the result down."""
