@@ -4,11 +4,14 @@ put through the policy. The CLI only parses arguments and prints what this retur
 
 from __future__ import annotations
 
+import io
 from collections.abc import Sequence
 from pathlib import Path
 
+import fastavro
+
 from velocity_stream.compat.git_snapshot import read_snapshot
-from velocity_stream.compat.policy import MappingLookup, PolicyReport, check_policy
+from velocity_stream.compat.policy import MappingLookup, MappingProbe, PolicyReport, check_policy
 from velocity_stream.compat.releases import (
     FamilyReleases,
     ReleasedSchema,
@@ -16,7 +19,7 @@ from velocity_stream.compat.releases import (
     releases_from_catalog,
     releases_from_snapshot,
 )
-from velocity_stream.contracts.catalog import SchemaVersion, load_catalog
+from velocity_stream.contracts.catalog import Catalog, SchemaVersion, load_catalog
 from velocity_stream.errors import ConfigError
 
 
@@ -48,6 +51,32 @@ def contract_drift(family: FamilyReleases) -> Sequence[tuple[ReleasedSchema, str
     return problems
 
 
+def contract_mapping_probe(catalog: Catalog) -> MappingProbe:
+    """Probe mappings with the contracts' example of the old major: encode it with that major's
+    schema, decode it as a reader of that major would, upgrade, validate as the new major."""
+
+    def probe(family: str, from_major: int, to_major: int) -> str | None:
+        from velocity_stream.contracts.examples import example
+        from velocity_stream.contracts.upgrades import upgraded_artifact
+
+        try:
+            schema = fastavro.parse_schema(
+                catalog.family(family).latest_of_major(from_major).schema
+            )
+            buffer = io.BytesIO()
+            fastavro.schemaless_writer(buffer, schema, example(family, from_major).to_avro())
+            buffer.seek(0)
+            record = fastavro.schemaless_reader(buffer, schema, None)
+            if not isinstance(record, dict):
+                return f"the example of major {from_major} did not decode to a record"
+            upgraded_artifact(family, record, from_major, to_major)
+        except Exception as error:  # the mapping is user code: whatever it raises is the finding
+            return f"{type(error).__name__}: {error}"
+        return None
+
+    return probe
+
+
 def check_catalog(
     schemas_dir: Path,
     against: str | None = None,
@@ -68,4 +97,5 @@ def check_catalog(
         released_at_ref=released_at_ref,
         ref=against,
         drift=contract_drift if check_models else None,
+        probe_mapping=contract_mapping_probe(catalog) if check_models else None,
     )

@@ -28,6 +28,9 @@ from velocity_stream.compat.rules import check_compatibility
 # ``mapping_for(family, from_major)``: the registered upgrade from ``from_major`` to the next
 # major, or None. ``velocity_stream.contracts.upgrades.mapping_for`` fits.
 MappingLookup = Callable[[str, int], object | None]
+# ``probe(family, from_major, to_major)``: try the registered mappings on a sample artifact of
+# ``from_major``; a message saying what failed, or None when the result is a valid artifact.
+MappingProbe = Callable[[str, int, int], str | None]
 # Drift problems of one family as (version the model should match, message) pairs.
 DriftCheck = Callable[[FamilyReleases], Sequence[tuple[ReleasedSchema, str]]]
 
@@ -41,6 +44,7 @@ class ViolationKind(StrEnum):
     BREAKING_MAJOR_WITHOUT_MAPPING = "breaking_major_without_mapping"
     RELEASED_SCHEMA_EDITED = "released_schema_edited"
     RELEASED_SCHEMA_DELETED = "released_schema_deleted"
+    READER_MAPPING_FAILS = "reader_mapping_fails"
     INVALID_SCHEMA = "invalid_schema"
     MODEL_DRIFT = "model_drift"
 
@@ -99,6 +103,7 @@ class PolicyReport:
 @dataclass
 class _Run:
     mapping_for: MappingLookup
+    probe: MappingProbe | None = None
     violations: list[PolicyViolation] = field(default_factory=list)
     pairs: int = 0
 
@@ -119,9 +124,10 @@ def check_policy(
     released_at_ref: Sequence[FamilyReleases] | None = None,
     ref: str | None = None,
     drift: DriftCheck | None = None,
+    probe_mapping: MappingProbe | None = None,
 ) -> PolicyReport:
     """Check the policy for every family; ``released_at_ref`` is what ``ref`` had released."""
-    run = _Run(mapping_for)
+    run = _Run(mapping_for, probe_mapping)
     at_ref = {family.directory: family for family in released_at_ref or ()}
     for family in families:
         previous = at_ref.pop(family.directory, None)
@@ -310,6 +316,7 @@ def _check_new_majors(run: _Run, family: FamilyReleases, history: list[ReleasedS
             m for m in range(previous_major, major) if run.mapping_for(family.name, m) is None
         ]
         if not missing:
+            _probe(run, family, first, previous_major)
             continue
         steps = ", ".join(f"{m} -> {m + 1}" for m in missing)
         first_direction, first_issue = breaks[0]
@@ -334,5 +341,25 @@ def _check_new_majors(run: _Run, family: FamilyReleases, history: list[ReleasedS
                 code=first_issue.code,
                 direction=first_direction,
                 field_path=path,
+            )
+        )
+
+
+def _probe(run: _Run, family: FamilyReleases, first: ReleasedSchema, previous_major: int) -> None:
+    """A registered mapping must also work: carry a sample of the old major to the new one."""
+    if run.probe is None:
+        return
+    failure = run.probe(family.name, previous_major, first.major)
+    if failure is not None:
+        run.violations.append(
+            PolicyViolation(
+                ViolationKind.READER_MAPPING_FAILS,
+                family.name,
+                str(first.version),
+                first.file,
+                f"the reader mapping of {family.name} from major {previous_major} to "
+                f"{first.major} fails on a sample artifact: {failure}",
+                "fix the upgrade function in velocity_stream/contracts/upgrades.py so that it "
+                "returns a valid artifact of the new major",
             )
         )

@@ -116,6 +116,20 @@ def test_breaking_major_with_a_registered_mapping_holds():
     assert check(family({"1.0.0": V1, "2.0.0": V2}), mappings=mappings).ok
 
 
+def test_registered_mapping_is_probed_and_a_failing_one_is_a_violation():
+    calls = []
+
+    def probe(family_name, from_major, to_major):
+        calls.append((family_name, from_major, to_major))
+        return "KeyError: 'owner'"
+
+    report = check(family({"1.0.0": V1, "2.0.0": V2}), mappings=lambda *_: 1, probe_mapping=probe)
+    [violation] = report.violations
+    assert calls == [("Thing", 1, 2)]
+    assert violation.kind is Kind.READER_MAPPING_FAILS
+    assert "fails on a sample artifact: KeyError: 'owner'" in violation.message
+
+
 def test_compatible_new_major_needs_no_mapping():
     assert check(family({"1.0.0": V1, "2.0.0": V1_1})).ok
 
