@@ -33,7 +33,10 @@ class InboundMessage:
 
 @dataclass(frozen=True, slots=True)
 class OutboundMessage:
-    """One record the gateway wants produced. The adapter picks the partition from the key."""
+    """One record the gateway wants produced. The adapter picks the partition from the key.
+
+    ``value`` is None only for the dead letter of a null-valued input (kept as it came).
+    """
 
     topic: str
     key: bytes | None

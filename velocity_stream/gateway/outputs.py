@@ -37,6 +37,16 @@ class OutputBuilder:
         self.routes = routes
         self.version = gateway_version.encode("utf-8")
         self._route_values = {kind: kind.value.encode("ascii") for kind in RouteKind}
+        # Topic and family names repeat on every message: encode each once.
+        self._names: dict[str, bytes] = {}
+
+    def _name(self, text: str) -> bytes:
+        encoded = self._names.get(text)
+        if encoded is None:
+            if len(self._names) > 10_000:  # any topic name can arrive; never grow unbounded
+                self._names.clear()
+            encoded = self._names[text] = text.encode("utf-8")
+        return encoded
 
     def gateway_headers(
         self, message: InboundMessage, route: RouteKind, artifact_id: str, family: str
@@ -45,11 +55,11 @@ class OutputBuilder:
         return (
             (h.ROUTE, self._route_values[route]),
             (h.GATEWAY_VERSION, self.version),
-            (h.SOURCE_TOPIC, message.topic.encode("utf-8")),
+            (h.SOURCE_TOPIC, self._name(message.topic)),
             (h.SOURCE_PARTITION, b"%d" % message.partition),
             (h.SOURCE_OFFSET, b"%d" % message.offset),
             (h.ARTIFACT_ID, artifact_id.encode("utf-8")),
-            (h.FAMILY, family.encode("utf-8")),
+            (h.FAMILY, self._name(family)),
         )
 
     def forward(
