@@ -23,14 +23,9 @@ from confluent_kafka import KafkaError, KafkaException, Message, Producer
 
 from velocity_stream.contracts.metadata import Artifact, validate_artifact
 from velocity_stream.errors import ConfigError, ContractError, VelocityError
+from velocity_stream.kafka import headers as hdr
 from velocity_stream.kafka.config import producer_config
-from velocity_stream.kafka.headers import (
-    ArtifactHeaders,
-    HeaderInput,
-    KafkaHeaders,
-    new_trace_id,
-    to_kafka_headers,
-)
+from velocity_stream.kafka.headers import HeaderInput, KafkaHeaders, new_trace_id, to_kafka_headers
 from velocity_stream.settings import Settings
 
 if TYPE_CHECKING:
@@ -102,6 +97,30 @@ class BatchResult:
 ProgressCallback = Callable[[BatchProgress], None]
 
 
+@dataclass(frozen=True, slots=True)
+class _Route:
+    """What publishing one model class needs, looked up once per class."""
+
+    family: Family
+    topic: str
+    artifact_type: bytes
+    schema_version: bytes
+
+
+def _settle_future(
+    future: Future[Delivery], topic: str, key: bytes | None
+) -> Callable[[KafkaError | None, Message], None]:
+    def on_delivery(error: KafkaError | None, message: Message) -> None:
+        if error is not None:
+            future.set_exception(DeliveryError(topic, error))
+            return
+        partition, offset = message.partition(), message.offset()
+        assert partition is not None and offset is not None  # set on a delivered message
+        future.set_result(Delivery(message.topic() or topic, partition, offset, key))
+
+    return on_delivery
+
+
 class ArtifactProducer:
     """Publishes validated artifacts (and raw bytes for the gateway) with delivery futures.
 
@@ -130,6 +149,8 @@ class ArtifactProducer:
         config["error_cb"] = self._on_error
         config["logger"] = librdkafka_log
         self._producer = Producer(config)
+        self._producer_header = self.producer_name.encode()
+        self._routes: dict[type[Artifact], _Route] = {}
         self._known_topics: set[str] = set()
         self._topic_lock = threading.Lock()
         self._fatal: KafkaError | None = None
@@ -153,23 +174,10 @@ class ArtifactProducer:
 
         Extra ``headers`` are appended after the envelope headers.
         """
-        family = self._catalog.family(artifact.FAMILY)
-        # The service-layer check: rebuild the model from its own data, so an artifact made
-        # with model_construct or mutated after validation cannot slip through.
-        valid = validate_artifact(type(artifact), artifact.to_avro())
-        value = self._serde.encode(valid)
-        major = int(valid.SCHEMA_VERSION.split(".", 1)[0])
-        topic = family.ingress_topic(self._prefix, major)
-        envelope = ArtifactHeaders(
-            artifact_type=family.name,
-            schema_version=valid.SCHEMA_VERSION,
-            artifact_id=valid.artifact_id,
-            producer=self.producer_name,
-            source_system=valid.source_system,
-            trace_id=trace_id or new_trace_id(),
-        )
-        kafka_headers = envelope.to_kafka() + to_kafka_headers(headers)
-        return self._produce(topic, self.key_of(family, valid), value, kafka_headers)
+        topic, key, value, kafka_headers = self._prepare(artifact, trace_id, headers)
+        future: Future[Delivery] = Future()
+        self._produce(topic, key, value, kafka_headers, _settle_future(future, topic, key))
+        return future
 
     def publish_raw(
         self,
@@ -180,7 +188,11 @@ class ArtifactProducer:
     ) -> Future[Delivery]:
         """Send bytes as they are (no validation): for the gateway's outputs and for tests."""
         raw_key = key.encode() if isinstance(key, str) else key
-        return self._produce(topic, raw_key, value, to_kafka_headers(headers))
+        future: Future[Delivery] = Future()
+        self._produce(
+            topic, raw_key, value, to_kafka_headers(headers), _settle_future(future, topic, raw_key)
+        )
+        return future
 
     def publish_many(
         self,
@@ -206,15 +218,15 @@ class ArtifactProducer:
         submitted = 0
         lock = threading.Lock()
 
-        def settled(index: int, future: Future[Delivery]) -> None:
+        # One plain callback per message instead of a Future: bulk imports send many
+        # messages, and per-message Futures (a Condition each) cost more than the produce.
+        def settled(index: int, topic: str, error: KafkaError | None, _message: Message) -> None:
             nonlocal delivered
-            error = future.exception()
             with lock:
                 if error is None:
                     delivered += 1
                 else:
-                    assert isinstance(error, DeliveryError)
-                    failed.append((index, error))
+                    failed.append((index, DeliveryError(topic, error)))
 
         def report() -> None:
             if progress is not None:
@@ -226,11 +238,13 @@ class ArtifactProducer:
 
         for index, artifact in enumerate(artifacts):
             try:
-                future = self.publish(artifact, trace_id=batch_trace)
+                topic, key, value, kafka_headers = self._prepare(artifact, batch_trace, None)
             except ContractError as error:
                 rejected.append((index, error))
             else:
-                future.add_done_callback(functools.partial(settled, index))
+                self._produce(
+                    topic, key, value, kafka_headers, functools.partial(settled, index, topic)
+                )
             submitted += 1
             if progress is not None and submitted % progress_every == 0:
                 report()
@@ -238,9 +252,8 @@ class ArtifactProducer:
         if remaining:
             raise DeliveryError("<batch>", f"{remaining} messages still queued after flush")
         report()
-        return BatchResult(
-            delivered, tuple(rejected), tuple(sorted(failed)), time.monotonic() - started
-        )
+        elapsed = time.monotonic() - started
+        return BatchResult(delivered, tuple(rejected), tuple(sorted(failed)), elapsed)
 
     # --- lifecycle -----------------------------------------------------------------------
 
@@ -289,43 +302,69 @@ class ArtifactProducer:
             ) from None
         return str(value).encode()
 
+    def _route(self, model: type[Artifact]) -> _Route:
+        route = self._routes.get(model)
+        if route is None:
+            family = self._catalog.family(model.FAMILY)
+            version = family.version(model.SCHEMA_VERSION)
+            route = _Route(
+                family=family,
+                topic=family.ingress_topic(self._prefix, version.major),
+                artifact_type=family.name.encode(),
+                schema_version=model.SCHEMA_VERSION.encode(),
+            )
+            self._routes[model] = route
+        return route
+
+    def _prepare(
+        self, artifact: Artifact, trace_id: str | None, extra: HeaderInput | None
+    ) -> tuple[str, bytes, bytes, KafkaHeaders]:
+        """Validate and encode an artifact: its topic, key, value and headers."""
+        model = type(artifact)
+        route = self._route(model)
+        # The service-layer check: rebuild the model from its own data, so an artifact made
+        # with model_construct or changed with model_copy(update=...) cannot slip through.
+        valid = validate_artifact(model, artifact.to_avro())
+        value = self._serde.encode(valid)
+        kafka_headers: KafkaHeaders = [
+            (hdr.ARTIFACT_TYPE, route.artifact_type),
+            (hdr.SCHEMA_VERSION, route.schema_version),
+            (hdr.ARTIFACT_ID, valid.artifact_id.encode()),
+            (hdr.PRODUCER, self._producer_header),
+            (hdr.SOURCE_SYSTEM, valid.source_system.encode()),
+            (hdr.TRACE_ID, (trace_id or new_trace_id()).encode()),
+        ]
+        if extra:
+            kafka_headers += to_kafka_headers(extra)
+        return route.topic, self.key_of(route.family, valid), value, kafka_headers
+
     def _produce(
         self,
         topic: str,
         key: bytes | None,
         value: bytes | None,
         headers: KafkaHeaders,
-    ) -> Future[Delivery]:
+        on_delivery: Callable[[KafkaError | None, Message], None],
+    ) -> None:
         if self._closed:
             raise DeliveryError(topic, "the producer is closed")
         if self._fatal is not None:
             raise DeliveryError(topic, self._fatal)
         self._require_topic(topic)
-        future: Future[Delivery] = Future()
-
-        def on_delivery(error: KafkaError | None, message: Message) -> None:
-            if error is not None:
-                future.set_exception(DeliveryError(topic, error))
-            else:
-                partition, offset = message.partition(), message.offset()
-                assert partition is not None and offset is not None  # set on a delivered message
-                future.set_result(Delivery(message.topic() or topic, partition, offset, key))
-
         deadline = time.monotonic() + QUEUE_FULL_TIMEOUT_S
         while True:
             try:
                 self._producer.produce(
                     topic, value=value, key=key, headers=headers, on_delivery=on_delivery
                 )
-                break
+                return
             except BufferError:
-                # librdkafka's local queue is full: serve delivery reports to make room.
+                # librdkafka's local queue is full: wait for the poller to make room.
                 if time.monotonic() > deadline:
                     raise DeliveryError(topic, "the local queue stayed full") from None
-                self._producer.poll(0.05)
+                time.sleep(0.005)
             except KafkaException as error:
                 raise DeliveryError(topic, error.args[0]) from None
-        return future
 
     def _poll_until_closed(self) -> None:
         # Serves delivery reports (completing futures) and librdkafka logs and errors.
