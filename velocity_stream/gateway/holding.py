@@ -9,12 +9,15 @@ dead-letters them with the reason they were held for.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Collection
 
 from velocity_stream.errors import ReasonCode
 from velocity_stream.gateway.messages import InboundMessage, Outcome, RouteKind
 from velocity_stream.gateway.outputs import OutputBuilder, dead_letter_outcome
 from velocity_stream.gateway.state import DECISION_WAIT, GatewayState, HeldMessage
+
+log = logging.getLogger(__name__)
 
 Reprocess = Callable[[InboundMessage, GatewayState], Outcome]
 
@@ -103,32 +106,48 @@ class Holding:
         """
         outcomes: list[Outcome] = []
         for wait_key in state.held_wait_keys():
-            group = state.held_group(wait_key)
-            if group is None:
-                continue
-            entries = state.held_entries(wait_key)
-            if partitions is not None:
-                entries = [(s, e) for s, e in entries if e.message.partition in partitions]
-            done: list[int] = []
-            seen: set[tuple[str, int, int]] = set()
-            recheck = wait_key.startswith(DECISION_WAIT)
-            for slot, entry in entries:
-                first = entry.message.coordinates not in seen
-                seen.add(entry.message.coordinates)
-                if group.released:
-                    # Kept only for redelivery of the releaser; silently gone after the deadline.
-                    if entry.deadline_ms <= now_ms:
-                        done.append(slot)
-                elif recheck and state.is_approved_decision(entry.awaits):
+            try:
+                outcomes.extend(self._expire_group(now_ms, state, wait_key, partitions))
+            except Exception:
+                # A record that does not decode is a bug; keep it (it is evidence) and let
+                # the sweep go on with the other groups rather than stop expiring anything.
+                log.exception("cannot sweep held group %r", wait_key)
+        return outcomes
+
+    def _expire_group(
+        self,
+        now_ms: int,
+        state: GatewayState,
+        wait_key: str,
+        partitions: Collection[int] | None,
+    ) -> list[Outcome]:
+        outcomes: list[Outcome] = []
+        group = state.held_group(wait_key)
+        if group is None:
+            return outcomes
+        entries = state.held_entries(wait_key)
+        if partitions is not None:
+            entries = [(s, e) for s, e in entries if e.message.partition in partitions]
+        done: list[int] = []
+        seen: set[tuple[str, int, int]] = set()
+        recheck = wait_key.startswith(DECISION_WAIT)
+        for slot, entry in entries:
+            first = entry.message.coordinates not in seen
+            seen.add(entry.message.coordinates)
+            if group.released:
+                # Kept only for redelivery of the releaser; silently gone after the deadline.
+                if entry.deadline_ms <= now_ms:
                     done.append(slot)
-                    if first:
-                        outcomes.append(self._rerun(entry.message, state))
-                elif entry.deadline_ms <= now_ms:
-                    done.append(slot)
-                    if first:
-                        outcomes.append(self._expired(entry))
-            if done:
-                state.drop_held(wait_key, done)
+            elif recheck and state.is_approved_decision(entry.awaits):
+                done.append(slot)
+                if first:
+                    outcomes.append(self._rerun(entry.message, state))
+            elif entry.deadline_ms <= now_ms:
+                done.append(slot)
+                if first:
+                    outcomes.append(self._expired(entry))
+        if done:
+            state.drop_held(wait_key, done)
         return outcomes
 
     def _expired(self, entry: HeldMessage) -> Outcome:

@@ -143,3 +143,33 @@ def test_redelivered_held_row_is_released_once(gw):
     assert gw.runner.replay(row).route is RouteKind.HELD
     batch = gw.send(_batch(gw))
     assert len(batch.released) == 1
+
+
+def test_released_rows_are_kept_until_their_deadline_then_forgotten(gw):
+    gw.send(_row(gw, 3))
+    gw.send(_batch(gw))
+    assert any(state.held for state in gw.runner._states.values())  # kept for redelivery
+    assert gw.expire_after_hold() == []  # no output: they were released
+    assert not any(state.held for state in gw.runner._states.values())
+
+
+def test_expiry_sweep_can_be_limited_to_some_partitions(gw, pipeline, clock):
+    row = gw.message(_row(gw, 3))
+    gw.runner.run([row])
+    state = gw.runner.state(row.partition)
+    later = clock.now_ms + 10**9
+    others = [p for p in range(6) if p != row.partition]
+    assert pipeline.expire(later, state, partitions=others) == []
+    [expired] = pipeline.expire(later, state, partitions=[row.partition])
+    assert expired.reason is ReasonCode.STATE_ROW_UNKNOWN_BATCH
+
+
+def test_a_corrupt_held_record_does_not_stop_the_sweep(gw, pipeline, clock):
+    gw.send(_row(gw, 3))
+    row_b = gw.message(_row(gw, 3, batch="batch:other"))
+    gw.runner.run([row_b])
+    state = gw.runner.state(row_b.partition)
+    broken = next(key for key in state.held if key.startswith("e|") and "batch:other" in key)
+    state.held[broken] = b"\x01garbage"
+    outcomes = [o for s in gw.runner._states.values() for o in pipeline.expire(10**15, s)]
+    assert [o.reason for o in outcomes] == [ReasonCode.STATE_ROW_UNKNOWN_BATCH]
