@@ -29,6 +29,13 @@ class SaslMechanism(StrEnum):
     SCRAM_SHA_512 = "SCRAM-SHA-512"
 
 
+class LogFormat(StrEnum):
+    """How workers write their logs: one JSON object per line, or plain text for terminals."""
+
+    JSON = "json"
+    TEXT = "text"
+
+
 def _env(name: str) -> AliasChoices:
     return AliasChoices(name, name.lower())
 
@@ -123,6 +130,37 @@ class Settings(BaseSettings):
         default=False,
         validation_alias=_env("VELOCITY_REVIEW_COOKIE_SECURE"),
         description="Send the login cookie over HTTPS only (set when served behind TLS).",
+    )
+
+    # --- metrics and logs (velocity_stream/observability) ------------------------------------
+    metrics_enabled: bool = Field(
+        default=True,
+        validation_alias=_env("VELOCITY_METRICS_ENABLED"),
+        description="Serve Prometheus metrics from every worker (gateway, consumers).",
+    )
+    metrics_host: str = Field(
+        default="0.0.0.0",
+        validation_alias=_env("VELOCITY_METRICS_HOST"),
+        description="Address the metrics endpoint binds; all interfaces so a scraper in "
+        "another container can reach it.",
+    )
+    metrics_port: int = Field(
+        default=9400,
+        ge=0,
+        le=65535,
+        validation_alias=_env("VELOCITY_METRICS_PORT"),
+        description="Port of the metrics endpoint (0: any free port). Give each worker on one "
+        "machine its own; a worker whose port is taken logs a warning and runs without one.",
+    )
+    log_format: LogFormat = Field(
+        default=LogFormat.JSON,
+        validation_alias=_env("VELOCITY_LOG_FORMAT"),
+        description="json (one object per line, with trace ids) or text.",
+    )
+    log_level: str = Field(
+        default="INFO",
+        validation_alias=_env("VELOCITY_LOG_LEVEL"),
+        description="Level of the workers' root logger (DEBUG, INFO, WARNING, ERROR).",
     )
 
 
