@@ -56,7 +56,7 @@ class Holding:
         # The deadline uses the clock, not the message timestamp: a backlog of old messages
         # must still get its full hold time once the gateway catches up with it.
         deadline = self.clock() + self.hold_ms
-        state.hold(wait_key, HeldMessage(message, deadline, reason.value, awaits))
+        state.hold(wait_key, HeldMessage(message, deadline, reason.value, awaits, artifact_id))
         return Outcome(
             route=RouteKind.HELD,
             outputs=(),
@@ -156,4 +156,11 @@ class Holding:
         text = template.format(awaits=entry.awaits, ms=self.hold_ms)
         # The dead letter's time is the deadline (state, not the wall clock), so a sweep
         # repeated after a crash writes the same bytes.
-        return dead_letter_outcome(self.out, entry.message, reason, text, time_ms=entry.deadline_ms)
+        return dead_letter_outcome(
+            self.out,
+            entry.message,
+            reason,
+            text,
+            artifact_id=entry.artifact_id or None,
+            time_ms=entry.deadline_ms,
+        )

@@ -177,6 +177,7 @@ class HeldMessage:
     deadline_ms: int
     reason: str
     awaits: str
+    artifact_id: str = ""
 
     def encode(self) -> bytes:
         m = self.message
@@ -193,6 +194,7 @@ class HeldMessage:
                 _enc(self.deadline_ms),
                 _enc(self.reason),
                 _enc(self.awaits),
+                _enc(self.artifact_id),
             ]
         )
 
@@ -210,7 +212,7 @@ class HeldMessage:
             headers=headers,
             timestamp_ms=_int(p[6]),
         )
-        return cls(message, _int(p[7]), _text(p[8]), _text(p[9]))
+        return cls(message, _int(p[7]), _text(p[8]), _text(p[9]), _text(p[10]))
 
 
 @dataclass(frozen=True, slots=True)

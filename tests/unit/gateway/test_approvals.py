@@ -157,6 +157,8 @@ def test_decision_for_a_proposal_that_never_arrives_is_dead_lettered_after_the_h
     [expired] = gw.expire_after_hold()
     assert expired.reason is ReasonCode.APPROVAL_UNKNOWN_PROPOSAL
     assert expired.outputs[0].value == message.value
+    assert expired.artifact_id == "art:decision:proposal:writeback:acme-stage"
+    assert expired.source == message
 
 
 def test_decision_naming_the_wrong_proposal_family_never_meets_the_proposal(gw):

@@ -33,6 +33,7 @@ ORIGIN = ("t.x.v1", 3, 41)
             999,
             "approval.unknown_proposal",
             "p:1",
+            "art:1",
         ),
         HeldMessage(InboundMessage("t", 0, 0, b"", None, (), 0), 1, "x", ""),
     ],
