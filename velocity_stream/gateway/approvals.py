@@ -261,7 +261,7 @@ class Approvals:
                 f"{proposal_family} {proposal_ref!r} was already decided by "
                 f"{decided.decision_id!r} ({decided.reviewer})",
             )
-        refusal = self._authorize(c, proposal, decision_id, reviewer)
+        refusal = self._authorize(c, proposal, decision_id, reviewer, approved)
         if refusal is not None:
             return refusal
         state.remember_decision(
@@ -273,7 +273,12 @@ class Approvals:
         return self._applied(c, proposal, approved, decision_id, reviewer)
 
     def _authorize(
-        self, c: Checked, proposal: ProposalRecord, decision_id: str, reviewer: str
+        self,
+        c: Checked,
+        proposal: ProposalRecord,
+        decision_id: str,
+        reviewer: str,
+        approved: bool,
     ) -> Outcome | None:
         by_rule = reviewer.startswith(RULE_REVIEWER_PREFIX)
         if by_rule != (c.artifact.source_system == RULE_SOURCE_SYSTEM):
@@ -286,7 +291,7 @@ class Approvals:
         if proposal.rule is not None:
             # Decided by its rule on arrival: only that rule's own decision records it.
             expected = auto_decision_id(proposal.family, proposal.proposal_id, proposal.rule)
-            if reviewer == rule_reviewer(proposal.rule) and decision_id == expected:
+            if reviewer == rule_reviewer(proposal.rule) and decision_id == expected and approved:
                 return None
             if by_rule or reviewer not in self.routes.reviewers:
                 return self._refuse(

@@ -237,3 +237,19 @@ def test_auto_decision_bytes_are_the_same_on_redelivery_and_on_another_worker(gw
 
     elsewhere = pipeline.process(message, GatewayState())
     assert elsewhere.outputs == first.outputs
+
+
+def test_a_rejection_in_the_rules_name_is_refused(gw):
+    gw.runner.feedback = False
+    gw.send(_low_risk_entity(gw))
+    forged = _decision(
+        gw,
+        "proposal:entity:low-risk",
+        proposal_family=ENTITY,
+        decision_id=auto_decision_id(ENTITY, "proposal:entity:low-risk", "low-risk-entity"),
+        reviewer_ref="rule:low-risk-entity",
+        source_system="approval-rules",
+        decision="REJECTED",
+        decision_notes="no",
+    )
+    assert gw.send(forged).reason is ReasonCode.AUTH_NOT_REVIEWER
