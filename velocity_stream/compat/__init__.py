@@ -1,5 +1,9 @@
 """Avro schema compatibility: reader/writer resolution, compatibility modes, and the versioning
-policy over the catalog. ``check_compatibility`` is the entry point."""
+policy over the catalog. ``check_compatibility`` is the entry point.
+
+May import contracts, errors and settings (and git, for a ref's schemas); the registry and the
+CLI import it. Nothing here touches Kafka.
+"""
 
 from __future__ import annotations
 

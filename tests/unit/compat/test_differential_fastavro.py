@@ -188,7 +188,8 @@ def mutate(reader: Json, draw: Any) -> str:
     """Apply one evolution step to ``reader`` in place; return its name for statistics."""
     choice = draw(st.sampled_from(MUTATIONS))
     pick = lambda items: items[draw(st.integers(0, len(items) - 1))]  # noqa: E731
-    spots = positions(reader)
+    # The type of a field with a default stays put: changing it would make the default invalid.
+    spots = [(c, k) for c, k in positions(reader) if not (isinstance(c, dict) and "default" in c)]
     if choice == "add_field":
         record = pick(nodes_of(reader, "record"))
         type_, default = pick(NEW_FIELDS)
@@ -276,7 +277,20 @@ def mutate(reader: Json, draw: Any) -> str:
         if with_alias:
             field["aliases"] = [old]
         return f"rename_field(alias={with_alias})"
-    candidates = [n for kind in ("array", "map") for n in nodes_of(reader, kind)]
+    # Swapping inside a union that already has the other container would make it invalid.
+    candidates = [
+        c[k]
+        for c, k in spots
+        if isinstance(c[k], dict)
+        and c[k].get("type") in ("array", "map")
+        and not (
+            isinstance(c, list)
+            and any(
+                isinstance(b, dict) and b.get("type") in ("array", "map") and b is not c[k]
+                for b in c
+            )
+        )
+    ]
     if candidates:
         node = pick(candidates)
         if node["type"] == "array":

@@ -123,3 +123,11 @@ def test_parse_error_is_a_config_error_and_bad_json_is_reported():
 def test_bare_primitive_name_text_is_accepted():
     assert parse_schema("int").root.type == "int"
     assert parse_schema('"int"').root.type == "int"
+
+
+def test_public_names_match_all():
+    import velocity_stream.compat as compat
+
+    public = {name for name in vars(compat) if not name.startswith("_")}
+    modules = {name for name in public if type(getattr(compat, name)).__name__ == "module"}
+    assert set(compat.__all__) == public - modules - {"annotations"}
