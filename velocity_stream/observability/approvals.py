@@ -1,0 +1,130 @@
+"""Which proposals on this worker wait for a decision, for the pending gauge and decision latency.
+
+The gateway's outcomes say when a proposal is routed (pending or auto-approved) and when a
+decision is applied; a proposal and its decisions share a Kafka key (the proposal id) and so a
+partition and a worker, which makes an in-memory map keyed by it enough. A restarted worker
+starts empty: :func:`pending_in_state` recounts from the gateway's own tables and
+:meth:`PendingApprovals.resync` puts the gauge right again (the runtime calls it after a
+rebalance and now and then); decisions on proposals seen before the restart have no latency.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable
+from dataclasses import dataclass
+from enum import StrEnum
+
+from prometheus_client import Gauge
+
+from velocity_stream.gateway.state import GatewayState, ProposalRecord
+
+# Proposals waiting longer than this many entries back are forgotten (oldest first) so a
+# flood of never-decided proposals cannot grow the worker without bound; resync recounts.
+MAX_TRACKED = 100_000
+
+
+class DecidedBy(StrEnum):
+    REVIEWER = "reviewer"
+    RULE = "rule"
+
+
+@dataclass(slots=True)
+class _Waiting:
+    partition: int
+    seen_s: float | None  # None: known from state only, so no latency can be measured
+    by: DecidedBy
+
+
+class PendingApprovals:
+    """Proposal key -> when it was seen; keeps ``gauge`` at the number awaiting a reviewer.
+
+    Not thread-safe: the gateway runtime calls it from its one event loop.
+    """
+
+    def __init__(self, gauge: Gauge, max_tracked: int = MAX_TRACKED) -> None:
+        self._gauge = gauge
+        self._max = max_tracked
+        self._waiting: dict[bytes, _Waiting] = {}
+        self._for_reviewer = 0
+
+    @property
+    def count(self) -> int:
+        """Proposals awaiting a human decision."""
+        return self._for_reviewer
+
+    def pending(self, key: bytes, partition: int, now_s: float) -> None:
+        """A proposal went to review. A redelivered one keeps its first sighting."""
+        self._add(key, _Waiting(partition, now_s, DecidedBy.REVIEWER))
+
+    def auto_approved(self, key: bytes, partition: int, now_s: float) -> None:
+        """A rule approved a proposal; its decision comes back through the gateway."""
+        self._add(key, _Waiting(partition, now_s, DecidedBy.RULE))
+
+    def decided(self, key: bytes, now_s: float) -> tuple[float, DecidedBy] | None:
+        """A decision was applied: (seconds since the proposal was seen, by whom), when known."""
+        entry = self._waiting.pop(key, None)
+        if entry is None:
+            return None
+        if entry.by is DecidedBy.REVIEWER:
+            self._set(self._for_reviewer - 1)
+        if entry.seen_s is None:
+            return None
+        return max(0.0, now_s - entry.seen_s), entry.by
+
+    def forget_partitions(self, partitions: Collection[int]) -> None:
+        """Partitions were revoked: their proposals are another worker's to count now."""
+        gone = [key for key, entry in self._waiting.items() if entry.partition in partitions]
+        for key in gone:
+            self._remove(key)
+
+    def resync(self, pending: Iterable[tuple[bytes, int]]) -> None:
+        """Make the reviewer-pending set exactly ``pending`` ((key, partition) pairs, e.g. from
+        :func:`pending_in_state`); sightings of proposals already known are kept."""
+        wanted = dict(pending)
+        stale = [
+            key
+            for key, entry in self._waiting.items()
+            if entry.by is DecidedBy.REVIEWER and key not in wanted
+        ]
+        for key in stale:
+            self._remove(key)
+        for key, partition in wanted.items():
+            known = self._waiting.get(key)
+            if known is None or known.by is not DecidedBy.REVIEWER:
+                self._remove(key)
+                self._add(key, _Waiting(partition, None, DecidedBy.REVIEWER))
+
+    def _add(self, key: bytes, entry: _Waiting) -> None:
+        if key in self._waiting:
+            return
+        while len(self._waiting) >= self._max:
+            self._remove(next(iter(self._waiting)))
+        self._waiting[key] = entry
+        if entry.by is DecidedBy.REVIEWER:
+            self._set(self._for_reviewer + 1)
+
+    def _remove(self, key: bytes) -> None:
+        entry = self._waiting.pop(key, None)
+        if entry is not None and entry.by is DecidedBy.REVIEWER:
+            self._set(self._for_reviewer - 1)
+
+    def _set(self, value: int) -> None:
+        self._for_reviewer = value
+        self._gauge.set(value)
+
+
+def pending_in_state(state: GatewayState) -> list[tuple[bytes, int]]:
+    """(Kafka key, partition) of every proposal in ``state`` routed to review and undecided.
+
+    A proposal's Kafka key is its proposal id (the gateway checks this for stateful families),
+    and its decisions are keyed by the same id, which is what :class:`PendingApprovals` keys by.
+    """
+    found: list[tuple[bytes, int]] = []
+    for table_key, data in list(state.proposals.items()):
+        try:
+            record = ProposalRecord.decode(data)
+        except (ValueError, IndexError, UnicodeDecodeError):
+            continue  # a corrupt record is the gateway's to report; a gauge must not crash
+        if record.rule is None and table_key not in state.decisions:
+            found.append((record.proposal_id.encode("utf-8"), record.origin[1]))
+    return found

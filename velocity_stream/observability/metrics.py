@@ -1,0 +1,267 @@
+"""Every Prometheus metric the project exports, defined once, and the typed calls that move them.
+
+Workers never touch prometheus_client objects directly: the gateway runtime calls
+:class:`GatewayMetrics`, the stream consumers call :class:`ConsumerMetrics`, and both feed
+consumer lag through a :class:`~velocity_stream.observability.lag.LagTracker`. Names, labels
+and buckets live here so the docs (docs/metrics.md) have one place to agree with.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Mapping
+
+from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram
+
+from velocity_stream.contracts.catalog import Catalog
+from velocity_stream.gateway.messages import Outcome, RouteKind
+from velocity_stream.observability.approvals import PendingApprovals
+
+UNKNOWN_FAMILY = "unknown"
+
+# End to end: a Tansu fetch wait of 10 ms to a held record released minutes later.
+END_TO_END_BUCKETS = (
+    0.005,
+    0.01,
+    0.025,
+    0.05,
+    0.1,
+    0.25,
+    0.5,
+    1.0,
+    2.5,
+    5.0,
+    10.0,
+    30.0,
+    60.0,
+    300.0,
+    900.0,
+)
+# Decisions are made by people (minutes to days) or by auto rules (one gateway round trip).
+DECISION_BUCKETS = (
+    0.1,
+    1.0,
+    10.0,
+    60.0,
+    300.0,
+    900.0,
+    3600.0,
+    4 * 3600.0,
+    12 * 3600.0,
+    24 * 3600.0,
+    3 * 24 * 3600.0,
+    7 * 24 * 3600.0,
+)
+
+
+class VelocityMetrics:
+    """The metric objects, registered on one registry (a fresh one per test, the global one
+    in a worker so the process and GC collectors come along)."""
+
+    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+        self.registry = registry if registry is not None else REGISTRY
+        r = self.registry
+        self.messages_in = Counter(
+            "velocity_gateway_messages_in",
+            "Gateway inputs by family and the route they ended in (a held input counts once "
+            "as held, then again under its final route when released or expired).",
+            ("family", "route"),
+            registry=r,
+        )
+        self.messages_out = Counter(
+            "velocity_gateway_messages_out",
+            "Records the gateway produced (acknowledged by the broker), by the route and "
+            "family of the input that caused them.",
+            ("family", "route"),
+            registry=r,
+        )
+        self.dead_letters = Counter(
+            "velocity_gateway_dead_letters",
+            "Inputs dead-lettered, by reason code (docs/reason-codes.md) and family.",
+            ("family", "reason"),
+            registry=r,
+        )
+        self.pending_approvals = Gauge(
+            "velocity_gateway_pending_approvals",
+            "Proposals routed to human review and not yet decided, on this worker's partitions "
+            "(sum over workers for the total).",
+            registry=r,
+        )
+        self.decision_latency = Histogram(
+            "velocity_gateway_decision_latency_seconds",
+            "From the gateway seeing a proposal to it applying the decision on it.",
+            ("decided_by",),
+            buckets=DECISION_BUCKETS,
+            registry=r,
+        )
+        self.end_to_end_latency = Histogram(
+            "velocity_gateway_end_to_end_latency_seconds",
+            "From the producer's record timestamp to the gateway's outputs being acknowledged.",
+            ("family", "route"),
+            buckets=END_TO_END_BUCKETS,
+            registry=r,
+        )
+        self.consumer_lag = Gauge(
+            "velocity_consumer_lag",
+            "Records between a consumer's position and the high watermark of the last fetch "
+            "response (never ListOffsets, which embedded brokers can get wrong).",
+            ("group", "topic", "partition"),
+            registry=r,
+        )
+        self.events_applied = Counter(
+            "velocity_consumer_events_applied",
+            "Events a stream consumer applied to its store (rate() of it is the apply rate).",
+            ("consumer", "family"),
+            registry=r,
+        )
+        self.events_rejected = Counter(
+            "velocity_consumer_events_rejected",
+            "Records a stream consumer could not apply, by reason code.",
+            ("consumer", "reason"),
+            registry=r,
+        )
+
+
+_default: VelocityMetrics | None = None
+_default_lock = threading.Lock()
+
+
+def default_metrics() -> VelocityMetrics:
+    """The process-wide metrics on prometheus_client's global registry, made on first use."""
+    global _default
+    with _default_lock:
+        if _default is None:
+            _default = VelocityMetrics()
+        return _default
+
+
+class GatewayMetrics:
+    """What the gateway runtime reports: one :meth:`observe` per outcome, after its outputs
+    are acknowledged (and per outcome of the expiry sweep).
+
+    ``topic_families`` maps ingress topics to family names (see :meth:`for_catalog`), so an
+    outcome's family comes from the topic it was read from, even for inputs too broken to
+    decode. Label children are cached: the gateway calls this for every message.
+    """
+
+    def __init__(
+        self,
+        topic_families: Mapping[str, str],
+        metrics: VelocityMetrics | None = None,
+    ) -> None:
+        self.metrics = metrics or default_metrics()
+        self.topic_families = dict(topic_families)
+        self.approvals = PendingApprovals(self.metrics.pending_approvals)
+        self._in: dict[tuple[str, RouteKind], Counter] = {}
+        self._out: dict[tuple[str, RouteKind], Counter] = {}
+        self._latency: dict[tuple[str, RouteKind], Histogram] = {}
+
+    @classmethod
+    def for_catalog(
+        cls, catalog: Catalog, topic_prefix: str, metrics: VelocityMetrics | None = None
+    ) -> GatewayMetrics:
+        """Families named from the catalog's ingress topics under ``topic_prefix``."""
+        topics = catalog.ingress_topics(topic_prefix)
+        return cls({topic: family.name for topic, (family, _) in topics.items()}, metrics)
+
+    def family_of(self, outcome: Outcome) -> str:
+        source = outcome.source
+        if source is None:
+            return UNKNOWN_FAMILY
+        return self.topic_families.get(source.topic, UNKNOWN_FAMILY)
+
+    def observe(
+        self,
+        outcome: Outcome,
+        family: str | None = None,
+        latency_s: float | None = None,
+        *,
+        now_s: float | None = None,
+    ) -> None:
+        """Count one outcome (and the held inputs it released) once its outputs are acked.
+
+        ``latency_s`` is the end-to-end latency of ``outcome`` itself; by default it is
+        ``now_s`` (default: the wall clock) minus the input's record timestamp. Released
+        outcomes always use their own input's timestamp, so their latency includes the hold.
+        """
+        now = time.time() if now_s is None else now_s
+        self._observe(outcome, family or self.family_of(outcome), latency_s, now)
+
+    def _observe(self, outcome: Outcome, family: str, latency_s: float | None, now: float) -> None:
+        route = outcome.route
+        key = (family, route)
+        counter = self._in.get(key)
+        if counter is None:
+            counter = self._in[key] = self.metrics.messages_in.labels(family, route.value)
+        counter.inc()
+        # ``outputs`` already holds the released outcomes' outputs (appended last); count
+        # each output under the outcome that made it.
+        own = len(outcome.outputs) - sum(len(item.outputs) for item in outcome.released)
+        if own > 0:
+            out = self._out.get(key)
+            if out is None:
+                out = self._out[key] = self.metrics.messages_out.labels(family, route.value)
+            out.inc(own)
+            seconds = latency_s if latency_s is not None else self._since_produced(outcome, now)
+            if seconds is not None:
+                histogram = self._latency.get(key)
+                if histogram is None:
+                    histogram = self._latency[key] = self.metrics.end_to_end_latency.labels(
+                        family, route.value
+                    )
+                histogram.observe(seconds)
+        if route is RouteKind.DEAD_LETTER:
+            reason = outcome.reason.value if outcome.reason is not None else "unknown"
+            self.metrics.dead_letters.labels(family, reason).inc()
+        self._approvals(outcome, now)
+        for item in outcome.released:
+            self._observe(item, self.family_of(item), None, now)
+
+    def _approvals(self, outcome: Outcome, now: float) -> None:
+        route = outcome.route
+        source = outcome.source
+        if source is None or source.key is None:
+            return
+        if route is RouteKind.PENDING_APPROVAL:
+            self.approvals.pending(source.key, source.partition, now)
+        elif route is RouteKind.AUTO_APPROVED:
+            self.approvals.auto_approved(source.key, source.partition, now)
+        elif route is RouteKind.DECISION_APPLIED:
+            decided = self.approvals.decided(source.key, now)
+            if decided is not None:
+                waited, by = decided
+                self.metrics.decision_latency.labels(by.value).observe(waited)
+
+    @staticmethod
+    def _since_produced(outcome: Outcome, now: float) -> float | None:
+        source = outcome.source
+        if source is None or source.timestamp_ms <= 0:
+            return None
+        # Producer and gateway clocks differ a little; a negative latency means "at once".
+        return max(0.0, now - source.timestamp_ms / 1000.0)
+
+
+class ConsumerMetrics:
+    """What a stream consumer (read model, committer) reports, under its name."""
+
+    def __init__(self, consumer: str, metrics: VelocityMetrics | None = None) -> None:
+        self.consumer = consumer
+        self.metrics = metrics or default_metrics()
+        self._applied: dict[str, Counter] = {}
+
+    def applied(self, n: int = 1, family: str = UNKNOWN_FAMILY) -> None:
+        """``n`` events of ``family`` were applied (count after the store's commit)."""
+        if n <= 0:
+            return
+        counter = self._applied.get(family)
+        if counter is None:
+            counter = self._applied[family] = self.metrics.events_applied.labels(
+                self.consumer, family
+            )
+        counter.inc(n)
+
+    def rejected(self, reason: str, n: int = 1) -> None:
+        """``n`` records could not be applied, for ``reason`` (a reason code)."""
+        if n > 0:
+            self.metrics.events_rejected.labels(self.consumer, str(reason)).inc(n)
