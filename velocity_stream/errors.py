@@ -66,6 +66,18 @@ class ReasonCode(StrEnum):
     APPROVAL_UNKNOWN_PROPOSAL = "approval.unknown_proposal"
     APPROVAL_PROPOSAL_CONFLICT = "approval.proposal_conflict"
 
+    # persistence: the consumers' referential-integrity and lifecycle checks
+    PERSISTENCE_UNREADABLE_CHANGE = "persistence.unreadable_change"
+    PERSISTENCE_UNSUPPORTED_CHANGE = "persistence.unsupported_change"
+    PERSISTENCE_ENTITY_NOT_FOUND = "persistence.entity_not_found"
+    PERSISTENCE_ENTITY_EXISTS = "persistence.entity_exists"
+    PERSISTENCE_ENTITY_MERGED = "persistence.entity_merged"
+    PERSISTENCE_ENTITY_DELETED = "persistence.entity_deleted"
+    PERSISTENCE_ALREADY_MERGED = "persistence.already_merged"
+    PERSISTENCE_NODE_TYPE_MISMATCH = "persistence.node_type_mismatch"
+    PERSISTENCE_STALE_VALUE = "persistence.stale_value"
+    PERSISTENCE_EDGE_NOT_FOUND = "persistence.edge_not_found"
+
     # internal: a bug on our side, caught at the pipeline boundary
     INTERNAL_ERROR = "internal.unexpected_error"
 
