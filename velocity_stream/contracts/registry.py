@@ -29,8 +29,9 @@ def _majors(*models: type[Artifact]) -> Mapping[int, type[Artifact]]:
 
 
 # Family name -> major -> model. A new major adds its model here (and a reader mapping
-# in upgrades.py); the old major's model stays until its topic is retired.
-MODELS: Mapping[str, Mapping[int, type[Artifact]]] = MappingProxyType(
+# in upgrades.py); the old major's model stays until its topic is retired. Families that
+# live outside this package (a deployment's own artifacts) join through register_model().
+_MODELS: dict[str, Mapping[int, type[Artifact]]] = dict(
     {
         "RawImportBatch": _majors(RawImportBatch),
         "ImportRowRecord": _majors(ImportRowRecord),
@@ -45,6 +46,7 @@ MODELS: Mapping[str, Mapping[int, type[Artifact]]] = MappingProxyType(
         "Client360Snapshot": _majors(Client360Snapshot),
     }
 )
+MODELS: Mapping[str, Mapping[int, type[Artifact]]] = MappingProxyType(_MODELS)
 
 
 def _key(name: str) -> str:
@@ -77,6 +79,20 @@ def model_for(family: str, major: int | None = None) -> type[Artifact]:
         known = ", ".join(str(m) for m in sorted(by_major))
         raise ConfigError(f"{name} has no contract model for major {chosen}; majors: {known}")
     return model
+
+
+def register_model(model: type[Artifact]) -> None:
+    """Add the model of a family (or of a new major of one) defined outside this package.
+
+    The catalog and the gateway need nothing else: a new family is a schema folder, a
+    catalog entry and a model registered here.
+    """
+    major = int(model.SCHEMA_VERSION.split(".", 1)[0])
+    known = _MODELS.get(model.FAMILY, {})
+    if known.get(major, model) is not model:
+        raise ConfigError(f"{model.FAMILY} already has a model for major {major}")
+    _MODELS[model.FAMILY] = MappingProxyType({**known, major: model})
+    _BY_KEY[_key(model.FAMILY)] = model.FAMILY
 
 
 def all_models() -> list[type[Artifact]]:

@@ -21,7 +21,6 @@ from collections.abc import Callable, Collection
 
 from velocity_stream.contracts.catalog import Catalog
 from velocity_stream.contracts.metadata import validate_artifact
-from velocity_stream.contracts.registry import model_for
 from velocity_stream.contracts.upgrades import mapping_for
 from velocity_stream.errors import ContractError, ReasonCode, RegistryError, SerdeError
 from velocity_stream.gateway.approvals import Approvals
@@ -40,8 +39,8 @@ class Pipeline:
     """Validates and routes one message at a time against a catalog; holds no state itself.
 
     ``clock`` (epoch milliseconds) only sets hold deadlines; nothing it returns reaches an
-    output, so redelivered inputs give byte-identical outputs. ``model_lookup`` picks the
-    contract model of a family and major (default: the contracts registry).
+    output, so redelivered inputs give byte-identical outputs. Contract models come from the
+    serde's model lookup, so decoding and routing always agree on the model of a family.
     """
 
     def __init__(
@@ -52,9 +51,8 @@ class Pipeline:
         *,
         gateway_version: str,
         clock: Callable[[], int],
-        model_lookup: ModelLookup | None = None,
     ) -> None:
-        lookup: ModelLookup = model_lookup or model_for
+        lookup: ModelLookup = serde.model
         self.catalog = catalog
         self.serde = serde
         self.topic_prefix = topic_prefix

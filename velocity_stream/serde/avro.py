@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import json
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,6 +24,7 @@ from velocity_stream.serde.resolver import SchemaResolver, subject_for
 from velocity_stream.serde.wire import frame, unframe
 
 ParsedSchema = Any  # fastavro's parsed form; opaque to us
+ModelLookup = Callable[[str, int], type[Artifact]]
 
 # What fastavro raises on bytes that do not match the writer schema.
 _CORRUPT = (
@@ -58,11 +60,10 @@ class _Writer:
 
 @dataclass(frozen=True, slots=True)
 class _ReadPlan:
-    """How to read one writer id as one family major: fastavro's reader argument and model."""
+    """How to read one writer id as one family major: the writer and fastavro's reader."""
 
     writer: _Writer
     reader: ParsedSchema | None  # None when writer and reader are the same schema
-    model: type[Artifact]
 
 
 class AvroSerde:
@@ -73,7 +74,14 @@ class AvroSerde:
     majors are bridged by reader mappings, not here).
     """
 
-    def __init__(self, catalog: Catalog, resolver: SchemaResolver, topic_prefix: str) -> None:
+    def __init__(
+        self,
+        catalog: Catalog,
+        resolver: SchemaResolver,
+        topic_prefix: str,
+        *,
+        models: ModelLookup = model_for,
+    ) -> None:
         self.catalog = catalog
         self.resolver = resolver
         self.topic_prefix = topic_prefix
@@ -82,6 +90,8 @@ class AvroSerde:
         self._ids: dict[tuple[str, str], int] = {}
         self._parsed: dict[tuple[str, str], ParsedSchema] = {}
         self._plans: dict[tuple[int, str, int], _ReadPlan] = {}
+        self._model_lookup = models
+        self._models: dict[tuple[str, int], type[Artifact]] = {}
 
     # --- encoding ------------------------------------------------------------------------
 
@@ -137,8 +147,14 @@ class AvroSerde:
     def decode(self, payload: bytes | None, family: Family, major: int | None = None) -> Artifact:
         """Bytes to a validated contract model; ContractError when the record breaks a rule."""
         decoded = self.decode_record(payload, family, major)
-        plan = self._plans[(decoded.schema_id, family.name, decoded.major)]
-        return validate_artifact(plan.model, decoded.record)
+        return validate_artifact(self.model(family.name, decoded.major), decoded.record)
+
+    def model(self, family: str, major: int) -> type[Artifact]:
+        """The contract model for ``family``'s ``major``, looked up once."""
+        model = self._models.get((family, major))
+        if model is None:
+            model = self._models[(family, major)] = self._model_lookup(family, major)
+        return model
 
     # --- caches --------------------------------------------------------------------------
 
@@ -165,9 +181,7 @@ class AvroSerde:
         reader = family.latest_of_major(major)
         # Reading with writer == reader skips fastavro's resolution pass entirely.
         same = writer.canonical == reader.canonical_json()
-        plan = _ReadPlan(
-            writer, None if same else self._parse(reader), model_for(family.name, major)
-        )
+        plan = _ReadPlan(writer, None if same else self._parse(reader))
         with self._lock:
             self._plans[key] = plan
         return plan

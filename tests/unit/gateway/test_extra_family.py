@@ -133,16 +133,12 @@ def _envelope(artifact_id: str) -> dict[str, object]:
     }
 
 
-def test_made_up_family_is_routed_by_its_catalog_entry_alone(test_catalog_root, monkeypatch):
-    # The contracts registry has no hook to register a model at run time, and the serde's
-    # read plan looks models up there; until it gets one, point the serde at the test's
-    # lookup. The gateway itself takes the lookup as an argument.
-    monkeypatch.setattr("velocity_stream.serde.avro.model_for", _models)
+def test_made_up_family_is_routed_by_its_catalog_entry_alone(test_catalog_root):
+    # The test's models reach the gateway only through the serde's model lookup: no
+    # gateway code knows the family.
     catalog = load_catalog(test_catalog_root)
-    serde = AvroSerde(catalog, InMemorySchemaResolver(), "x")
-    pipeline = Pipeline(
-        catalog, serde, "x", gateway_version="t", clock=lambda: 0, model_lookup=_models
-    )
+    serde = AvroSerde(catalog, InMemorySchemaResolver(), "x", models=_models)
+    pipeline = Pipeline(catalog, serde, "x", gateway_version="t", clock=lambda: 0)
     runner = MemoryRunner(pipeline)
     spec_topic = catalog.family("WidgetSpec").ingress_topic("x")
     assert spec_topic in pipeline.ingress_topics()
@@ -192,6 +188,6 @@ def test_catalog_that_breaks_co_partitioning_is_refused_at_start(test_catalog_ro
         encoding="utf-8",
     )
     catalog = load_catalog(test_catalog_root)
-    serde = AvroSerde(catalog, InMemorySchemaResolver(), "x")
+    serde = AvroSerde(catalog, InMemorySchemaResolver(), "x", models=_models)
     with pytest.raises(ConfigError, match="copartition"):
-        Pipeline(catalog, serde, "x", gateway_version="t", clock=lambda: 0, model_lookup=_models)
+        Pipeline(catalog, serde, "x", gateway_version="t", clock=lambda: 0)
