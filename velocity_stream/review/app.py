@@ -1,0 +1,102 @@
+"""The review web app as a FastAPI application: the services it reads and writes, and the
+assembly of the JSON API (api.py) and the server-rendered pages (pages.py).
+
+:func:`create_app` takes ready-made services, so unit tests build the app over in-memory
+folds and a recording publisher; :mod:`velocity_stream.review.runtime` builds the real ones
+(topic tails, the validating producer) from settings.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
+
+from velocity_stream import __version__
+from velocity_stream.contracts.catalog import Catalog
+from velocity_stream.review.auth import AuthError, ReviewerDirectory
+from velocity_stream.review.clients import Client360Reader
+from velocity_stream.review.deadletters import DeadLetterLog
+from velocity_stream.review.decisions import DecisionDesk
+from velocity_stream.review.queue import ApprovalQueue
+
+STATIC_DIR = Path(__file__).resolve().parent / "static"
+
+DESCRIPTION = """\
+Review what the AI proposes before it becomes state.
+
+Reviewers authenticate with a bearer token (`Authorization: Bearer <token>`); tokens map to
+reviewer refs through `VELOCITY_REVIEWER_TOKENS`. No or an unknown token is **401**; a token
+of a ref that is not one of the catalog's reviewers is **403**. A decision is published as an
+`ApprovalDecision` through the validating producer; the gateway checks it again (reviewer,
+self-approval, one decision per proposal) and its verdict shows in the decision's status.
+"""
+
+
+def _always_ready() -> Mapping[str, bool]:
+    return {}
+
+
+@dataclass
+class ReviewServices:
+    """Everything the routes use. ``feeds`` says, per followed topic set, if it caught up."""
+
+    catalog: Catalog
+    directory: ReviewerDirectory
+    queue: ApprovalQueue
+    dead_letters: DeadLetterLog
+    clients: Client360Reader
+    desk: DecisionDesk
+    feeds: Callable[[], Mapping[str, bool]] = field(default=_always_ready)
+    secure_cookie: bool = False
+
+    def caught_up(self) -> bool:
+        return all(self.feeds().values())
+
+
+def services_of(request: Request) -> ReviewServices:
+    """FastAPI dependency: the services the app was built with."""
+    services: ReviewServices = request.app.state.services
+    return services
+
+
+def is_api(request: Request) -> bool:
+    return request.url.path.startswith("/api/")
+
+
+def create_app(services: ReviewServices) -> FastAPI:
+    from velocity_stream.review import api, pages
+
+    app = FastAPI(
+        title="Velocity Stream review",
+        version=__version__,
+        description=DESCRIPTION,
+        openapi_tags=[
+            {"name": "proposals", "description": "the pending-approval queue"},
+            {"name": "decisions", "description": "approve or reject, and the gateway's verdict"},
+            {"name": "clients", "description": "Client360 snapshots"},
+            {"name": "dead letters", "description": "records the gateway refused"},
+        ],
+    )
+    app.state.services = services
+
+    async def on_auth_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, AuthError)
+        if is_api(request):
+            headers = {"WWW-Authenticate": 'Bearer realm="velocity-review"'}
+            return JSONResponse(
+                {"code": exc.code.value, "message": exc.message},
+                status_code=exc.status,
+                headers=headers if exc.status == 401 else None,
+            )
+        return pages.auth_error_page(request, exc)
+
+    app.add_exception_handler(AuthError, on_auth_error)
+    app.include_router(api.router)
+    app.include_router(pages.router)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    return app

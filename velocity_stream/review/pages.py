@@ -1,0 +1,360 @@
+"""The server-rendered pages: log in, the queue, a decision's verdict, clients, dead letters.
+
+Jinja2 templates under ``templates/`` (autoescaped), one stylesheet under ``static/``, no
+scripts beyond a refresh while the gateway has not answered. Pages authenticate with the
+login cookie; every form carries the form token (CSRF) and is checked before anything runs.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import parse_qs, quote
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+from velocity_stream import __version__
+from velocity_stream.errors import VelocityError
+from velocity_stream.review.app import ReviewServices, services_of
+from velocity_stream.review.auth import (
+    COOKIE_MAX_AGE_S,
+    COOKIE_NAME,
+    AuthError,
+    Reviewer,
+)
+from velocity_stream.review.clients import clients_related
+from velocity_stream.review.decisions import DecisionProblem, DecisionStatus
+
+TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
+MAX_FORM_BYTES = 64 * 1024
+
+router = APIRouter(include_in_schema=False)
+Services = Annotated[ReviewServices, Depends(services_of)]
+
+
+def _when(value: datetime | None) -> str:
+    if value is None:
+        return "-"
+    return value.astimezone(UTC).strftime("%d %b %Y, %H:%M UTC")
+
+
+def _ago(value: datetime | None) -> str:
+    if value is None:
+        return ""
+    seconds = int((datetime.now(UTC) - value).total_seconds())
+    if seconds < 0:
+        return "in the future"
+    for unit, size in (("day", 86_400), ("hour", 3_600), ("min", 60)):
+        if seconds >= size:
+            count = seconds // size
+            return f"{count} {unit}{'s' if count != 1 and unit != 'min' else ''} ago"
+    return "just now"
+
+
+def _pct(value: float) -> str:
+    return f"{round(value * 100)}%"
+
+
+def _amount(value: float | None) -> str:
+    return "-" if value is None else f"{value:,.0f}"
+
+
+templates = Environment(
+    loader=FileSystemLoader(TEMPLATES_DIR),
+    autoescape=select_autoescape(["html"]),
+    undefined=StrictUndefined,
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+templates.filters.update(when=_when, ago=_ago, pct=_pct, amount=_amount, urlpart=quote)
+
+
+def render(
+    request: Request,
+    name: str,
+    *,
+    status: int = 200,
+    reviewer: Reviewer | None = None,
+    **context: Any,
+) -> HTMLResponse:
+    services = services_of(request)
+    common = {
+        "reviewer": reviewer,
+        "form_token": services.directory.form_token(reviewer) if reviewer else "",
+        "pending_count": len(services.queue.pending()) if reviewer else 0,
+        "caught_up": services.caught_up(),
+        "version": __version__,
+        "active": context.pop("active", ""),
+    }
+    html = templates.get_template(name).render(**common, **context)
+    return HTMLResponse(html, status_code=status)
+
+
+def page_reviewer(request: Request) -> Reviewer:
+    """The caller, from the login cookie: AuthError (401/403) otherwise."""
+    return services_of(request).directory.identify(request.cookies.get(COOKIE_NAME))
+
+
+CurrentReviewer = Annotated[Reviewer, Depends(page_reviewer)]
+
+
+async def read_form(request: Request) -> dict[str, str]:
+    """An urlencoded form body as a dict (last value wins); bodies over 64 KB are cut off."""
+    body = (await request.body())[:MAX_FORM_BYTES]
+    parsed = parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True)
+    return {name: values[-1] for name, values in parsed.items()}
+
+
+def _local_path(target: str | None) -> str:
+    """Only same-site paths after login: never an open redirect to another host."""
+    if not target or not target.startswith("/") or target.startswith("//"):
+        return "/queue"
+    return target
+
+
+def auth_error_page(request: Request, error: AuthError) -> Response:
+    """A page request without a usable login: the login form, with 401 or 403."""
+    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    return render(
+        request,
+        "login.html",
+        status=error.status,
+        error=error.message if request.cookies.get(COOKIE_NAME) or error.status == 403 else "",
+        next=_local_path(target if request.method == "GET" else None),
+        configured=services_of(request).directory.configured,
+    )
+
+
+# --- log in and out ------------------------------------------------------------------------
+
+
+@router.get("/")
+def home() -> RedirectResponse:
+    return RedirectResponse("/queue", status_code=303)
+
+
+@router.get("/login")
+def login_form(request: Request, services: Services, next: str = "/queue") -> Response:
+    return render(
+        request,
+        "login.html",
+        error="",
+        next=_local_path(next),
+        configured=services.directory.configured,
+    )
+
+
+@router.post("/login")
+async def login(request: Request, services: Services) -> Response:
+    form = await read_form(request)
+    target = _local_path(form.get("next"))
+    try:
+        reviewer = services.directory.identify(form.get("token"))
+    except AuthError as error:
+        return render(
+            request,
+            "login.html",
+            status=error.status,
+            error=error.message,
+            next=target,
+            configured=services.directory.configured,
+        )
+    response = RedirectResponse(target, status_code=303)
+    response.set_cookie(
+        COOKIE_NAME,
+        reviewer.token,
+        max_age=COOKIE_MAX_AGE_S,
+        httponly=True,
+        samesite="strict",
+        secure=services.secure_cookie,
+    )
+    return response
+
+
+@router.post("/logout")
+async def logout(request: Request, reviewer: CurrentReviewer, services: Services) -> Response:
+    form = await read_form(request)
+    services.directory.check_form_token(reviewer, form.get("form_token"))
+    response = RedirectResponse("/login", status_code=303)
+    response.delete_cookie(COOKIE_NAME)
+    return response
+
+
+# --- the queue and deciding ----------------------------------------------------------------
+
+
+def _queue_page(
+    request: Request,
+    reviewer: Reviewer,
+    services: Services,
+    *,
+    status: int = 200,
+    problem: str = "",
+    problem_key: tuple[str, str] | None = None,
+    notes: str = "",
+) -> HTMLResponse:
+    desk = services.desk
+    pending = services.queue.pending()
+    return render(
+        request,
+        "queue.html",
+        status=status,
+        reviewer=reviewer,
+        active="queue",
+        pending=[
+            {
+                "entry": entry,
+                "awaiting": desk.awaiting(entry.key),
+                "refusal": desk.last_refusal(entry.key),
+            }
+            for entry in pending
+        ],
+        decided=services.queue.recently_decided(10),
+        mine=desk.recent(10),
+        problem=problem,
+        problem_key=problem_key,
+        notes=notes,
+    )
+
+
+@router.get("/queue")
+def queue_page(request: Request, reviewer: CurrentReviewer, services: Services) -> Response:
+    return _queue_page(request, reviewer, services)
+
+
+@router.post("/queue/decide")
+async def decide(request: Request, reviewer: CurrentReviewer, services: Services) -> Response:
+    form = await read_form(request)
+    services.directory.check_form_token(reviewer, form.get("form_token"))
+    family = form.get("family", "")
+    proposal_id = form.get("proposal_id", "")
+    notes = form.get("notes", "")
+    verdict = form.get("decision", "")
+    key = (family, proposal_id)
+    if verdict not in ("APPROVED", "REJECTED"):
+        return _queue_page(
+            request,
+            reviewer,
+            services,
+            status=422,
+            problem="choose Approve or Reject",
+            problem_key=key,
+            notes=notes,
+        )
+    try:
+        submitted = services.desk.decide(
+            reviewer.ref, family, proposal_id, approve=verdict == "APPROVED", notes=notes
+        )
+    except DecisionProblem as problem:
+        return _queue_page(
+            request,
+            reviewer,
+            services,
+            status=problem.status,
+            problem=problem.message,
+            problem_key=key,
+            notes=notes,
+        )
+    except VelocityError as error:
+        return _queue_page(
+            request,
+            reviewer,
+            services,
+            status=503,
+            problem=f"the decision could not be published: {error}",
+            problem_key=key,
+            notes=notes,
+        )
+    return RedirectResponse(f"/decisions/{quote(submitted.decision_id)}", status_code=303)
+
+
+@router.get("/decisions/{decision_id:path}")
+def decision_page(
+    decision_id: str, request: Request, reviewer: CurrentReviewer, services: Services
+) -> Response:
+    report = services.desk.report(decision_id)
+    if report is None:
+        return render(
+            request,
+            "message.html",
+            status=404,
+            reviewer=reviewer,
+            active="queue",
+            title="Unknown decision",
+            text=f"This app instance did not submit {decision_id}.",
+        )
+    entry = services.queue.entry(report.decision.proposal_family, report.decision.proposal_id)
+    refs: list[str] = []
+    if entry is not None:
+        refs = [entry.view.target_ref, *entry.view.evidence_refs, *entry.view.merge_refs]
+    return render(
+        request,
+        "decision.html",
+        reviewer=reviewer,
+        active="queue",
+        report=report,
+        entry=entry,
+        submitted=report.status is DecisionStatus.SUBMITTED,
+        clients=clients_related(services.clients, [r for r in refs if r]),
+    )
+
+
+# --- clients and dead letters --------------------------------------------------------------
+
+
+@router.get("/clients")
+def clients_page(
+    request: Request, reviewer: CurrentReviewer, services: Services, q: str = ""
+) -> Response:
+    query = q.strip()
+    if query and services.clients.snapshot(query) is not None:
+        return RedirectResponse(f"/clients/{quote(query)}", status_code=303)
+    listing = services.clients.list_clients(500)
+    if query:
+        lowered = query.lower()
+        listing = [
+            c
+            for c in listing
+            if lowered in c.client_ref.lower() or lowered in c.display_name.lower()
+        ]
+    return render(
+        request, "clients.html", reviewer=reviewer, active="clients", clients=listing, q=query
+    )
+
+
+@router.get("/clients/{client_ref:path}")
+def client_page(
+    client_ref: str, request: Request, reviewer: CurrentReviewer, services: Services
+) -> Response:
+    snapshot = services.clients.snapshot(client_ref)
+    if snapshot is None:
+        return render(
+            request,
+            "message.html",
+            status=404,
+            reviewer=reviewer,
+            active="clients",
+            title="No snapshot yet",
+            text=f"There is no Client360 snapshot of {client_ref} (yet).",
+        )
+    return render(request, "client.html", reviewer=reviewer, active="clients", s=snapshot)
+
+
+@router.get("/dead-letters")
+def dead_letters_page(
+    request: Request, reviewer: CurrentReviewer, services: Services, reason: str = ""
+) -> Response:
+    log = services.dead_letters
+    return render(
+        request,
+        "dead_letters.html",
+        reviewer=reviewer,
+        active="dead-letters",
+        entries=log.recent(200, reason or None),
+        counts=log.counts(),
+        total=log.total,
+        reason=reason,
+    )

@@ -1,0 +1,180 @@
+"""Follow whole topics from their first offset, without a consumer group, in a thread.
+
+The review app's views (the approval queue, recent dead letters, snapshots) are in-memory
+folds that every app instance rebuilds from the beginning of a few topics. Assigning the
+partitions directly (no group) avoids the group join, which on Tansu waits about half the
+session timeout, and never commits offsets. "Caught up" comes from partition-EOF events:
+they carry the fetch response's high watermark, which is right on Tansu (ListOffsets is not).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+from confluent_kafka import (
+    OFFSET_BEGINNING,
+    Consumer,
+    KafkaError,
+    KafkaException,
+    Message,
+    TopicPartition,
+)
+
+from velocity_stream.kafka.config import consumer_config
+from velocity_stream.kafka.consumer import Coordinates
+from velocity_stream.settings import Settings
+
+log = logging.getLogger(__name__)
+
+METADATA_TIMEOUT_S = 5.0
+# A missing topic (not provisioned yet) is looked for again after this long.
+MISSING_TOPIC_RETRY_S = 1.0
+
+
+@dataclass(frozen=True, slots=True)
+class TailRecord:
+    """One message of a followed topic, as it is stored."""
+
+    coordinates: Coordinates
+    value: bytes | None = field(repr=False)
+
+
+Handler = Callable[[TailRecord], None]
+
+
+RawHeaders = Sequence[tuple[str, bytes | str | None]] | Mapping[str, bytes | str | None] | None
+
+
+def _headers(raw: RawHeaders) -> tuple[tuple[str, bytes], ...]:
+    if not raw:
+        return ()
+    pairs = raw.items() if isinstance(raw, Mapping) else raw
+    return tuple(
+        (str(name), value.encode() if isinstance(value, str) else (value or b""))
+        for name, value in pairs
+    )
+
+
+class TopicTail:
+    """Calls ``handle`` for every message of ``topics``, oldest first per partition.
+
+    A handler that raises is logged and the message skipped: a view must not stop on one
+    bad record. ``caught_up`` is set once every partition has been read to its end.
+    """
+
+    def __init__(
+        self, settings: Settings, topics: Sequence[str], handle: Handler, *, name: str
+    ) -> None:
+        self.topics = tuple(topics)
+        self.name = name
+        self._handle = handle
+        config: dict[str, object] = dict(
+            consumer_config(
+                settings,
+                # Required by librdkafka even though nothing joins or commits under it.
+                f"{settings.client_id}-{name}-{uuid.uuid4().hex[:8]}",
+                client_id=f"{settings.client_id}-{name}",
+                overrides={"enable.partition.eof": True},
+            )
+        )
+        config["logger"] = logging.getLogger("velocity_stream.kafka.librdkafka")
+        self._consumer = Consumer(config)
+        self._stop = threading.Event()
+        self.caught_up = threading.Event()
+        self._pending_eof: set[tuple[str, int]] = set()
+        self._assigned: set[str] = set()
+        self.handled = 0
+        self.failed = 0
+        self._thread = threading.Thread(target=self._run, name=f"review-{name}", daemon=True)
+
+    def start(self) -> TopicTail:
+        self._thread.start()
+        return self
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout)
+
+    def wait_caught_up(self, timeout: float) -> bool:
+        return self.caught_up.wait(timeout)
+
+    # --- the loop --------------------------------------------------------------------------
+
+    def _run(self) -> None:
+        try:
+            next_lookup = 0.0
+            while not self._stop.is_set():
+                if len(self._assigned) < len(self.topics) and time.monotonic() >= next_lookup:
+                    self._assign_new()
+                    next_lookup = time.monotonic() + MISSING_TOPIC_RETRY_S
+                if not self._assigned:
+                    self._stop.wait(0.1)
+                    continue
+                message = self._consumer.poll(0.2)
+                if message is not None:
+                    self._on_message(message)
+        except Exception:  # the thread boundary: say so loudly, the view goes stale
+            log.exception("tail %s stopped on an unexpected error", self.name)
+        finally:
+            self._consumer.close()
+
+    def _assign_new(self) -> None:
+        added: list[TopicPartition] = []
+        for topic in self.topics:
+            if topic in self._assigned:
+                continue
+            try:
+                metadata = self._consumer.list_topics(topic, timeout=METADATA_TIMEOUT_S)
+            except KafkaException as error:
+                log.warning("tail %s: no metadata for %s: %s", self.name, topic, error)
+                continue
+            found = metadata.topics.get(topic)
+            if found is None or found.error is not None or not found.partitions:
+                continue
+            self._assigned.add(topic)
+            for partition in found.partitions:
+                added.append(TopicPartition(topic, partition, OFFSET_BEGINNING))
+                self._pending_eof.add((topic, partition))
+        if added:
+            self._consumer.incremental_assign(added)
+
+    def _on_message(self, message: Message) -> None:
+        error: KafkaError | None = message.error()
+        topic = message.topic() or ""
+        partition = message.partition() or 0
+        if error is not None:
+            if error.code() == KafkaError._PARTITION_EOF:
+                self._pending_eof.discard((topic, partition))
+                if not self._pending_eof and len(self._assigned) == len(self.topics):
+                    self.caught_up.set()
+            elif error.fatal():
+                raise KafkaException(error)
+            else:
+                log.warning("tail %s: %s", self.name, error)
+            return
+        _, timestamp = message.timestamp()
+        record = TailRecord(
+            Coordinates(
+                topic=topic,
+                partition=partition,
+                offset=message.offset() or 0,
+                key=message.key(),
+                headers=_headers(message.headers()),
+                timestamp_ms=timestamp if timestamp >= 0 else None,
+            ),
+            message.value(),
+        )
+        try:
+            self._handle(record)
+            self.handled += 1
+        except Exception:
+            self.failed += 1
+            log.exception(
+                "tail %s: skipped %s[%d]@%d", self.name, topic, partition, record.coordinates.offset
+            )
