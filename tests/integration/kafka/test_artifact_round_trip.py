@@ -201,3 +201,18 @@ def test_accepted_stage_reads_the_accepted_topics(
     assert record.artifact == artifact
     assert record.coordinates.header_text() == {"origin": "gateway"}
     assert not isinstance(record, PoisonRecord)
+
+
+def test_delivery_futures_complete_without_the_caller_polling(producer: ArtifactProducer):
+    import threading
+    import time
+
+    called = threading.Event()
+    future = producer.publish(example("QdSignalBundle"))
+    future.add_done_callback(lambda _f: called.set())
+    assert called.wait(5), "the idle poller never served the delivery report"
+    assert future.done() and future.result(0).offset >= 0
+
+    started = time.monotonic()
+    assert producer.publish(example("QdSignalBundle")).result(5).offset >= 0
+    assert time.monotonic() - started < 2  # result() serves reports itself: no idle wait
