@@ -14,13 +14,8 @@ from pathlib import Path, PurePosixPath
 from velocity_stream.compat.git_snapshot import SchemaSnapshot
 from velocity_stream.compat.issues import JsonValue
 from velocity_stream.compat.schema_model import ParsedSchema, SchemaParseError, parse_schema
-from velocity_stream.contracts.catalog import (
-    SHARED_DIR,
-    Catalog,
-    CompatibilityMode,
-    Version,
-    expand_schema,
-)
+from velocity_stream.contracts.catalog import Catalog, CompatibilityMode, Version
+from velocity_stream.contracts.schema_files import SHARED_DIR, expand_schema, full_name
 from velocity_stream.errors import ConfigError
 
 
@@ -133,16 +128,8 @@ def _shared_types(files: Mapping[str, str]) -> dict[str, dict[str, object]]:
             except json.JSONDecodeError:
                 continue
             if isinstance(schema, dict) and isinstance(schema.get("name"), str):
-                shared[_full_name(schema)] = schema
+                shared[full_name(schema)] = schema
     return shared
-
-
-def _full_name(schema: Mapping[str, object]) -> str:
-    name = str(schema["name"])
-    namespace = schema.get("namespace")
-    if "." in name or not isinstance(namespace, str) or not namespace:
-        return name
-    return f"{namespace}.{name}"
 
 
 def group_by_major(versions: Sequence[ReleasedSchema]) -> dict[int, list[ReleasedSchema]]:

@@ -1,8 +1,7 @@
 """Loads avro_schemas/: the catalog (catalog.toml) and every released schema version.
 
-Each family folder holds one ``MAJOR.MINOR.PATCH.avsc`` per released version. Shared named
-types live in ``_shared/<full name>.avsc``; a family schema refers to them by full name and
-:func:`expand_schema` inlines them so every version resolves to one self-contained schema.
+Each family folder holds one ``MAJOR.MINOR.PATCH.avsc`` per released version, expanded by
+:mod:`velocity_stream.contracts.schema_files` into one self-contained schema each.
 """
 
 from __future__ import annotations
@@ -17,14 +16,17 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+from velocity_stream.contracts.schema_files import (
+    AvroSchema,
+    expand_schema,
+    full_name,
+    load_shared_types,
+    read_schema_file,
+)
 from velocity_stream.errors import ConfigError
 
-SHARED_DIR = "_shared"
 CATALOG_FILE = "catalog.toml"
 _VERSION_FILE = re.compile(r"^(\d+)\.(\d+)\.(\d+)\.avsc$")
-_PRIMITIVES = frozenset({"null", "boolean", "int", "long", "float", "double", "bytes", "string"})
-
-AvroSchema = dict[str, Any]
 
 
 class Route(StrEnum):
@@ -288,76 +290,6 @@ def _alias_key(name: str) -> str:
     return re.sub(r"[^a-z0-9]", "", name.lower())
 
 
-# --- schema expansion ---------------------------------------------------------------------
-
-
-def load_shared_types(root: Path) -> dict[str, AvroSchema]:
-    """Shared named types by full name, from ``_shared/<full name>.avsc``."""
-    shared: dict[str, AvroSchema] = {}
-    folder = root / SHARED_DIR
-    if folder.is_dir():
-        for path in sorted(folder.glob("*.avsc")):
-            schema = _read_json(path)
-            shared[_full_name(schema, None)] = schema
-    return shared
-
-
-def expand_schema(schema: AvroSchema, shared: Mapping[str, AvroSchema]) -> AvroSchema:
-    """Inline every reference to a shared type at its first use, so the schema stands alone."""
-    defined: set[str] = set()
-
-    def walk(node: Any, namespace: str | None) -> Any:
-        if isinstance(node, str):
-            if node in _PRIMITIVES:
-                return node
-            full = node if "." in node or namespace is None else f"{namespace}.{node}"
-            if full in defined or node in defined:
-                return node
-            for candidate in (node, full):
-                if candidate in shared:
-                    return walk(shared[candidate], None)
-            return node
-        if isinstance(node, list):
-            return [walk(branch, namespace) for branch in node]
-        if not isinstance(node, dict):
-            return node
-        kind = node.get("type")
-        if kind in ("record", "error", "enum", "fixed"):
-            full = _full_name(node, namespace)
-            defined.add(full)
-            inner_ns = full.rsplit(".", 1)[0] if "." in full else None
-            if kind in ("record", "error"):
-                fields = [{**f, "type": walk(f["type"], inner_ns)} for f in node["fields"]]
-                return {**node, "fields": fields}
-            return dict(node)
-        if kind == "array":
-            return {**node, "items": walk(node["items"], namespace)}
-        if kind == "map":
-            return {**node, "values": walk(node["values"], namespace)}
-        return {**node, "type": walk(kind, namespace)} if isinstance(kind, dict | list) else node
-
-    expanded: AvroSchema = walk(schema, None)
-    return expanded
-
-
-def _full_name(schema: Mapping[str, Any], enclosing_namespace: str | None) -> str:
-    name = str(schema["name"])
-    if "." in name:
-        return name
-    namespace = schema.get("namespace", enclosing_namespace)
-    return f"{namespace}.{name}" if namespace else name
-
-
-def _read_json(path: Path) -> AvroSchema:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as error:
-        raise ConfigError(f"{path}: cannot read schema: {error}") from error
-    if not isinstance(data, dict):
-        raise ConfigError(f"{path}: a schema file must hold a JSON object")
-    return data
-
-
 # --- catalog loading ----------------------------------------------------------------------
 
 
@@ -370,10 +302,10 @@ def load_versions(
         match = _VERSION_FILE.match(path.name)
         if match is None:
             raise ConfigError(f"{path}: schema files are named MAJOR.MINOR.PATCH.avsc")
-        raw = _read_json(path)
-        if _full_name(raw, None) != avro_name:
+        raw = read_schema_file(path)
+        if full_name(raw, None) != avro_name:
             raise ConfigError(
-                f"{path}: declares {_full_name(raw, None)!r}, catalog says {avro_name!r}"
+                f"{path}: declares {full_name(raw, None)!r}, catalog says {avro_name!r}"
             )
         version = Version(*(int(g) for g in match.groups()))
         found.append(SchemaVersion(family, version, path, expand_schema(raw, shared)))
