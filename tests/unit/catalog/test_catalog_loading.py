@@ -6,13 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from velocity_stream.contracts.catalog import (
-    FieldCondition,
-    Route,
-    Version,
-    expand_schema,
-    load_catalog,
-)
+from velocity_stream.contracts.catalog import FieldCondition, Route, Version, load_catalog
+from velocity_stream.contracts.schema_files import expand_schema
 from velocity_stream.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parents[3] / "avro_schemas"
