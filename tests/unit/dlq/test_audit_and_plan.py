@@ -1,0 +1,151 @@
+"""The audit record format, the audit log index, and choosing what a replay sends."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pytest
+
+from velocity_stream.contracts.catalog import Catalog
+from velocity_stream.contracts.metadata import Artifact
+from velocity_stream.dlq.audit import (
+    AUDIT_SCHEMA,
+    AuditLog,
+    AuditRecord,
+    audit_topic,
+    audit_topic_spec,
+)
+from velocity_stream.dlq.records import parse_dead_letter
+from velocity_stream.dlq.replay import SkipReason, plan_replay
+from velocity_stream.gateway import InboundMessage
+from velocity_stream.gateway import headers as gh
+
+from .conftest import PREFIX, Factory
+
+
+def audit_record(dead_letter=("u.gateway.dead-letter.v1", 2, 7), **changes) -> AuditRecord:
+    values = {
+        "replay_id": "run-1",
+        "operator": "ops:alice",
+        "replayed_at": "2026-04-18T10:00:00.000Z",
+        "dead_letter": dead_letter,
+        "reason": "state.import_row.unknown_batch",
+        "family": "ImportRowRecord",
+        "artifact_id": "art:row:1",
+        "source": ("u.import-row-record.v1", 1, 40),
+        "target": ("u.import-row-record.v1", 1, 97),
+        "forced": False,
+        "filter": "reason state",
+        "host": "ops-box",
+        "tool_version": "0.1.0",
+    }
+    values.update(changes)
+    return AuditRecord(**values)
+
+
+def as_message(record: AuditRecord, offset: int = 0) -> InboundMessage:
+    return InboundMessage("audit", 0, offset, record.key, record.to_json(), (), 0)
+
+
+def test_audit_record_round_trips_through_json():
+    record = audit_record(source=None, family=None, forced=True)
+    assert AuditRecord.from_json(record.to_json()) == record
+    assert record.key == b"u.gateway.dead-letter.v1:2:7"
+    assert b'"schema":"' + AUDIT_SCHEMA.encode() + b'"' in record.to_json()
+
+
+@pytest.mark.parametrize(
+    "data", [b"not json", b"[]", b'{"schema":"other/1"}', b'{"schema":"velocity.dlq.audit/1"}']
+)
+def test_anything_else_on_the_audit_topic_is_rejected(data: bytes):
+    with pytest.raises(ValueError):
+        AuditRecord.from_json(data)
+
+
+def test_audit_log_indexes_replays_per_dead_letter_and_counts_unreadable_records():
+    first = audit_record()
+    second = audit_record(replay_id="run-2", forced=True)
+    other = audit_record(dead_letter=("u.gateway.dead-letter.v1", 0, 1))
+    junk = InboundMessage("audit", 0, 9, None, b"{}", (), 0)
+
+    log = AuditLog.from_records(
+        [as_message(first), junk, as_message(second, 1), as_message(other, 2)]
+    )
+
+    assert log.unreadable == 1
+    assert log.replays_of(first.dead_letter) == [first, second]
+    assert log.last_replay(first.dead_letter) == second
+    assert log.last_replay(("u.gateway.dead-letter.v1", 9, 9)) is None
+    assert log.replayed == {first.dead_letter, other.dead_letter}
+
+
+def test_audit_topic_defaults_beside_the_dead_letter_topic(catalog: Catalog):
+    assert audit_topic(catalog, "prod") == "prod.gateway.dlq-audit.v1"
+    spec = audit_topic_spec(catalog, "prod")
+    assert (spec.partitions, spec.cleanup_policy, spec.retention_ms) == (1, "delete", -1)
+
+
+def test_audit_topic_comes_from_the_catalog_once_it_names_one(catalog: Catalog):
+    @dataclass(frozen=True)
+    class CatalogWithAudit(Catalog):
+        def dlq_audit_topic(self, prefix: str) -> str:
+            return f"{prefix}.ops.replays.v1"
+
+    extended = CatalogWithAudit(catalog.root, catalog.families, catalog.gateway)
+    assert audit_topic(extended, "prod") == "prod.ops.replays.v1"
+
+
+def expired_rows(factory: Factory, examples: dict[str, Artifact], n: int):
+    row = examples["ImportRowRecord"]
+    for i in range(n):
+        factory.send(type(row).model_validate({**row.model_dump(), "artifact_id": f"art:row:{i}"}))
+    factory.expire()
+    return [
+        parse_dead_letter(r, factory.catalog.ingress_topics(PREFIX)) for r in factory.dead_letters()
+    ]
+
+
+def test_plan_skips_what_the_audit_log_says_was_replayed_unless_forced(
+    factory: Factory, examples: dict[str, Artifact]
+):
+    dead = expired_rows(factory, examples, 3)
+    log = AuditLog((audit_record(dead_letter=dead[1].coordinates),))
+    ingress = factory.catalog.ingress_topics(PREFIX)
+
+    plan = plan_replay(dead, log, ingress)
+
+    assert [d.coordinates for d in plan.selected] == [dead[0].coordinates, dead[2].coordinates]
+    [skipped] = plan.skipped
+    assert skipped.why is SkipReason.ALREADY_REPLAYED
+    assert "ops:alice" in skipped.detail and "--force" in skipped.detail
+    assert plan.targets() == {factory.ingress("ImportRowRecord"): 2}
+
+    forced = plan_replay(dead, log, ingress, force=True)
+    assert len(forced.selected) == 3 and not forced.skipped and forced.forced
+
+
+def test_plan_never_targets_anything_but_an_ingress_topic(factory: Factory):
+    accepted = factory.catalog.family("ImportRowRecord").accepted_topic(PREFIX)
+    records = [
+        InboundMessage(
+            "dlq",
+            0,
+            0,
+            None,
+            b"",
+            ((gh.DLQ_REASON, b"x.y"), (gh.DLQ_SOURCE_TOPIC, accepted.encode())),
+            0,
+        ),
+        InboundMessage("dlq", 0, 1, None, b"", ((gh.DLQ_REASON, b"x.y"),), 0),
+        InboundMessage("dlq", 0, 2, None, b"", (("a", b"b"),), 0),
+    ]
+    dead = [parse_dead_letter(r, {}) for r in records]
+
+    plan = plan_replay([*dead, dead[0]], AuditLog(()), factory.catalog.ingress_topics(PREFIX))
+
+    assert not plan.selected
+    assert [s.why for s in plan.skipped] == [
+        SkipReason.NOT_AN_INGRESS_TOPIC,
+        SkipReason.NO_SOURCE_TOPIC,
+        SkipReason.NOT_A_DEAD_LETTER,
+    ]
