@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from enum import StrEnum
 
-from pydantic import AwareDatetime, Field
+from pydantic import Field
 
-from velocity_stream.contracts.metadata import Artifact
+from velocity_stream.contracts.metadata import Artifact, Timestamp
 from velocity_stream.errors import ReasonCode, Violation
 
 
@@ -30,7 +30,7 @@ class ApprovalDecision(Artifact):
     reviewer_ref: str = Field(min_length=1)
     decision: DecisionOutcome
     decision_notes: str
-    decided_at: AwareDatetime
+    decided_at: Timestamp
 
     @property
     def approved(self) -> bool:

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from enum import StrEnum
 
-from pydantic import AwareDatetime, Field
+from pydantic import Field
 
-from velocity_stream.contracts.metadata import Artifact, ContractModel, ProvenanceOrigin
+from velocity_stream.contracts.metadata import Artifact, ContractModel, ProvenanceOrigin, Timestamp
 from velocity_stream.errors import ReasonCode, Violation
 
 
@@ -41,7 +41,7 @@ class RecentInteraction(ContractModel):
     # A string, not the InteractionChannel enum: the snapshot is FORWARD_TRANSITIVE and old
     # readers must survive a channel added to InteractionBundle later.
     channel: str
-    occurred_at: AwareDatetime
+    occurred_at: Timestamp
     summary: str | None = None
 
 
@@ -55,13 +55,13 @@ class ClientTask(ContractModel):
     task_ref: str = Field(min_length=1)
     title: str
     status: str
-    due_at: AwareDatetime | None = None
+    due_at: Timestamp | None = None
 
 
 class QdScore(ContractModel):
     score_type: str = Field(min_length=1)
     value: float
-    window_end: AwareDatetime
+    window_end: Timestamp
     signal_ref: str = Field(min_length=1)
 
 
@@ -78,7 +78,7 @@ class Client360Snapshot(Artifact):
     artifact_type: str = "Client360Snapshot"
     schema_version: str = "1.0.0"
     client_ref: str = Field(min_length=1)
-    as_of: AwareDatetime
+    as_of: Timestamp
     identity: ClientIdentity
     account_links: tuple[AccountLink, ...]
     active_opportunities: tuple[ActiveOpportunity, ...]

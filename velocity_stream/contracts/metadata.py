@@ -9,10 +9,19 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Mapping
+from datetime import datetime
 from enum import StrEnum
-from typing import Any, ClassVar, Self, TypeVar
+from typing import Annotated, Any, ClassVar, Self, TypeVar
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    model_validator,
+)
 from pydantic_core import PydanticCustomError
 
 from velocity_stream.errors import ContractError, ReasonCode, Violation
@@ -25,6 +34,15 @@ _SEMVER = re.compile(r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)$")
 _PYDANTIC_CODES: dict[str, ReasonCode] = {
     "timezone_aware": ReasonCode.CONTRACT_NAIVE_TIMESTAMP,
 }
+
+
+def _to_millis(value: datetime) -> datetime:
+    return value.replace(microsecond=value.microsecond // 1000 * 1000)
+
+
+# Avro's timestamp-millis holds milliseconds: truncating at construction makes an artifact
+# equal to itself after a round trip through Kafka, instead of losing microseconds silently.
+Timestamp = Annotated[AwareDatetime, AfterValidator(_to_millis)]
 
 
 class ContractModel(BaseModel):
@@ -66,7 +84,7 @@ class Artifact(ContractModel):
     artifact_type: str
     schema_version: str
     source_system: str = Field(min_length=1)
-    created_at: AwareDatetime
+    created_at: Timestamp
     created_by: str = Field(min_length=1)
     confidence: float
     provenance: Provenance

@@ -4,17 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from pydantic import AwareDatetime, Field
+from pydantic import Field
 
-from velocity_stream.contracts.metadata import Artifact, ContractModel
+from velocity_stream.contracts.metadata import Artifact, ContractModel, Timestamp
 from velocity_stream.errors import ReasonCode, Violation
 
 
 class TimeWindow(ContractModel):
     """Half-open interval [start, end) the score describes."""
 
-    start: AwareDatetime
-    end: AwareDatetime
+    start: Timestamp
+    end: Timestamp
 
 
 class OperatorInput(ContractModel):

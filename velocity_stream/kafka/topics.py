@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from confluent_kafka import KafkaException
-from confluent_kafka.admin import (  # type: ignore[attr-defined]  # the module has no __all__
+from confluent_kafka.admin import (
     AdminClient,
     ClusterMetadata,
     ConfigResource,

@@ -224,7 +224,7 @@ class KafkaLog:
     def ensure_topic(self) -> None:
         """Create the topic (1 partition, compacted) or check that the existing one has 1."""
         from confluent_kafka import KafkaException
-        from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-defined]
+        from confluent_kafka.admin import AdminClient, NewTopic
 
         from velocity_stream.kafka.config import admin_config
 
