@@ -12,10 +12,10 @@ import json
 import logging
 import re
 import sys
-from collections.abc import Iterable, Iterator, Mapping
-from contextlib import contextmanager
-from contextvars import ContextVar
+from collections.abc import Iterable, Mapping
+from contextvars import ContextVar, Token
 from datetime import UTC, datetime
+from types import TracebackType
 from typing import TextIO
 
 from velocity_stream.kafka.headers import TRACE_ID
@@ -62,21 +62,36 @@ def trace_id_from_headers(headers: HeaderPairs | None) -> str | None:
     return valid_trace_id(found)
 
 
-@contextmanager
-def trace_context(trace_id: str | None) -> Iterator[str | None]:
-    """Make ``trace_id`` current for the block (None clears it), restoring the previous one."""
-    token = _trace_id.set(valid_trace_id(trace_id))
-    try:
-        yield _trace_id.get()
-    finally:
-        _trace_id.reset(token)
+class trace_context:  # lower case: it reads as a function, ``with trace_context(id):``
+    """Make ``trace_id`` current for the block (None clears it), restoring the previous one.
+
+    A class rather than a generator-based context manager: it runs once per message.
+    """
+
+    __slots__ = ("_token", "trace_id")
+
+    def __init__(self, trace_id: str | None) -> None:
+        self.trace_id = valid_trace_id(trace_id)
+        self._token: Token[str | None] | None = None
+
+    def __enter__(self) -> str | None:
+        self._token = _trace_id.set(self.trace_id)
+        return self.trace_id
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._token is not None:
+            _trace_id.reset(self._token)
+            self._token = None
 
 
-@contextmanager
-def message_context(headers: HeaderPairs | None) -> Iterator[str | None]:
+def message_context(headers: HeaderPairs | None) -> trace_context:
     """Handle one Kafka message: its trace id (from its headers) is current for the block."""
-    with trace_context(trace_id_from_headers(headers)) as current:
-        yield current
+    return trace_context(trace_id_from_headers(headers))
 
 
 class TraceIdFilter(logging.Filter):

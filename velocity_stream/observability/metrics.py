@@ -197,7 +197,9 @@ class GatewayMetrics:
         counter.inc()
         # ``outputs`` already holds the released outcomes' outputs (appended last); count
         # each output under the outcome that made it.
-        own = len(outcome.outputs) - sum(len(item.outputs) for item in outcome.released)
+        own = len(outcome.outputs)
+        if outcome.released:
+            own -= sum(len(item.outputs) for item in outcome.released)
         if own > 0:
             out = self._out.get(key)
             if out is None:
