@@ -1,0 +1,392 @@
+"""The faust adapter: the only module of the project that imports faust.
+
+faust gives the gateway its consumer group, partition assignment, changelog-backed tables
+(recovered when a worker restarts) and offset commits. Four things are changed, each for a
+measured reason (docs/gateway.md):
+
+- the aiokafka fetch wait: faust hard-codes ``fetch_max_wait_ms=1500``; a broker that does not
+  wake a waiting fetch (Tansu) turns that into 1.5 s of latency, so the worker uses
+  ``Settings.fetch_wait_max_ms``;
+- the consumer's drain loop hands each fetched batch of ingress records to the gateway in one
+  call instead of one faust event at a time (faust's per-event path costs ~100 us a record,
+  capping a no-op agent near 9,000 records/s on this machine);
+- table writes go to the changelog partition of the input being processed, read from a
+  :class:`WriteContext`, since the batch path has no faust event per input;
+- outputs go through librdkafka (runtime/output.py) and an input is acked only when every
+  output it caused is stored; faust commits acked offsets after flushing the changelogs.
+
+exactly_once is never used: aiokafka's transactional producer fails on Tansu, and faust's
+exactly_once has open duplicate and crash bugs. The pipeline's outputs are deterministic, so
+at-least-once redelivery repeats identical bytes that consumers deduplicate.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import tempfile
+from collections import deque
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, cast
+
+import faust
+from faust.tables.globaltable import GlobalTable
+from faust.tables.table import Table
+from faust.transport.drivers import aiokafka as aiokafka_driver
+from faust.types import TP, Message
+
+from velocity_stream.contracts.catalog import Catalog
+from velocity_stream.errors import ConfigError
+from velocity_stream.gateway.messages import InboundMessage
+from velocity_stream.gateway.pipeline import Pipeline
+from velocity_stream.gateway.runtime.output import OutputProducer
+from velocity_stream.gateway.runtime.processor import BatchProcessor, WriteContext
+from velocity_stream.gateway.state import GatewayState
+from velocity_stream.kafka.config import AsyncClientOptions
+from velocity_stream.settings import SecurityProtocol
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class WorkerOptions:
+    """Tuning of one gateway worker; the defaults are the measured sweet spot (bench/gateway.py)."""
+
+    app_id: str
+    # Records per fetch handed to the pipeline at once (aiokafka max_poll_records).
+    max_batch: int = 2000
+    # Inputs processed but not yet acked before the drain loop waits for deliveries.
+    max_in_flight: int = 20_000
+    # How often held inputs are swept for expiry.
+    expire_interval_s: float = 1.0
+    # How often faust commits acked offsets.
+    commit_interval_s: float = 1.0
+    data_dir: Path | None = None
+
+
+# --- the fetch wait ---------------------------------------------------------------------------
+
+
+class _FetchWaitConsumerThread(aiokafka_driver.AIOKafkaConsumerThread):
+    """faust's aiokafka consumer thread with the fetch wait taken from the settings."""
+
+    def _create_worker_consumer(self, transport: Any) -> Any:
+        consumer = super()._create_worker_consumer(transport)
+        # faust passes fetch_max_wait_ms=1500 with no setting to change it; aiokafka reads the
+        # attribute when the consumer starts (it builds its Fetcher in start()), so replacing
+        # it here, before start, is enough. Fail loudly if aiokafka ever renames it.
+        if not hasattr(consumer, "_fetch_max_wait_ms"):
+            raise RuntimeError("aiokafka no longer has _fetch_max_wait_ms: update faust_app.py")
+        consumer._fetch_max_wait_ms = cast(GatewayApp, self.app).fetch_max_wait_ms
+        return consumer
+
+
+# --- the batch drain --------------------------------------------------------------------------
+
+
+class _BatchSink:
+    """Receives fetched ingress records a batch at a time; acks them once outputs are stored."""
+
+    def __init__(self, app: GatewayApp, processor: BatchProcessor, max_in_flight: int) -> None:
+        self.app = app
+        self.processor = processor
+        self.topics = frozenset(processor.pipeline.ingress_topics())
+        self.max_in_flight = max_in_flight
+        self._in_flight: deque[tuple[asyncio.Future[None], int]] = deque()
+        self._unacked = 0
+        self._started = False
+        self._crash: asyncio.Future[None] | None = None
+
+    async def deliver(self, messages: list[Message]) -> None:
+        if not self._started:
+            self.processor.output.start()
+            self._started = True
+        inbound = [_inbound(m) for m in messages]
+        done = await self.processor.process(inbound)
+        self._unacked += len(messages)
+        self._in_flight.append((done, len(messages)))
+        done.add_done_callback(lambda fut: self._settled(fut, messages))
+        # Backpressure: a broker slower than the pipeline must not grow memory without bound.
+        while self._unacked > self.max_in_flight and self._in_flight:
+            oldest, _ = self._in_flight[0]
+            await asyncio.wait([oldest])
+            self._trim()
+
+    def _trim(self) -> None:
+        while self._in_flight and self._in_flight[0][0].done():
+            self._in_flight.popleft()
+
+    def _settled(self, fut: asyncio.Future[None], messages: list[Message]) -> None:
+        self._unacked -= len(messages)
+        self._trim()
+        error = fut.exception()
+        if error is not None:
+            # Never ack: the inputs stay uncommitted and are redelivered after the restart.
+            log.critical("outputs of a batch were not stored, stopping the worker: %s", error)
+            self._crash = asyncio.ensure_future(self.app.crash(error))
+            return
+        ack = self.app.consumer.ack
+        for message in messages:
+            ack(message)
+
+
+def _inbound(message: Message) -> InboundMessage:
+    raw = message.headers or ()
+    pairs = raw.items() if isinstance(raw, Mapping) else raw
+    timestamp = message.timestamp
+    return InboundMessage(
+        topic=message.topic,
+        partition=message.partition,
+        offset=message.offset,
+        key=message.key,
+        value=message.value,
+        # Kafka allows a header without a value; the core's records hold bytes, so a null
+        # header value reaches it (and any dead letter) as empty bytes.
+        headers=tuple((str(name), _header_bytes(value)) for name, value in pairs),
+        timestamp_ms=round(timestamp * 1000) if timestamp is not None else 0,
+    )
+
+
+def _header_bytes(value: bytes | str | None) -> bytes:
+    if value is None:
+        return b""
+    return value.encode("utf-8") if isinstance(value, str) else bytes(value)
+
+
+class _BatchConsumer(aiokafka_driver.Consumer):
+    """faust's aiokafka consumer, with ingress records drained a batch at a time."""
+
+    def _new_consumer_thread(self) -> aiokafka_driver.AIOKafkaConsumerThread:
+        return _FetchWaitConsumerThread(self, loop=self.loop, beacon=self.beacon)
+
+    async def _drain_messages(self, fetcher: Any) -> None:  # pragma: no cover - loops forever
+        # Mirrors faust's Consumer._drain_messages (read offsets, gaps, commit_every) except
+        # that records of the gateway's topics are collected and handed over per fetch.
+        # Other records (changelogs during recovery) take faust's per-message path.
+        sink = cast(GatewayApp, self.app).sink
+        callback = self.callback
+        getmany = self.getmany
+        consumer_should_stop = self._stopped.is_set
+        fetcher_should_stop = fetcher._stopped.is_set
+        get_read_offset = self._read_offset.__getitem__
+        set_read_offset = self._read_offset.__setitem__
+        acks_enabled_for = self.app.topics.acks_enabled_for
+        track = self.track_message
+        commit_every = self._commit_every
+        gateway_topics = sink.topics
+        try:
+            while not (consumer_should_stop() or fetcher_should_stop()):
+                await self.sleep(0)
+                if self.should_stop:
+                    break
+                batch: list[Message] = []
+                async for tp, message in getmany(timeout=1.0):
+                    offset = message.offset
+                    r_offset = get_read_offset(tp)
+                    if r_offset is not None and offset < r_offset:
+                        continue
+                    if r_offset and offset - r_offset > 1 and acks_enabled_for(message.topic):
+                        await self._add_gap(tp, r_offset + 1, offset)
+                    if message.topic in gateway_topics:
+                        message.tracked = True
+                        track(message)
+                        batch.append(message)
+                    else:
+                        await self.wait_first(callback(message), self.suspend_flow.wait())
+                    set_read_offset(tp, offset)
+                if batch:
+                    await sink.deliver(batch)
+                if commit_every is not None and self._n_acked >= commit_every:
+                    self._n_acked = 0
+                    await self.commit()
+        except self.consumer_stopped_errors:
+            if self.transport.app.should_stop:
+                return
+            raise
+        except asyncio.CancelledError:
+            if self.transport.app.should_stop:
+                return
+            raise
+
+
+class _Transport(aiokafka_driver.Transport):
+    Consumer = _BatchConsumer
+
+
+# --- tables -----------------------------------------------------------------------------------
+
+
+class _ContextTable(Table[str, bytes]):
+    """A faust Table whose writes go to the changelog partition of the current input."""
+
+    write_context: WriteContext
+
+    def partition_for_key(self, key: Any) -> int | None:
+        return _context_partition(self, self.write_context)
+
+
+class _ContextGlobalTable(GlobalTable):
+    """The global variant: every worker reads every partition; writes still need one."""
+
+    write_context: WriteContext
+
+    def partition_for_key(self, key: Any) -> int | None:
+        return _context_partition(self, self.write_context)
+
+
+def _context_partition(table: Any, context: WriteContext) -> int:
+    if context.partition is None:
+        raise RuntimeError(
+            f"table {table.name!r} written outside an input or a sweep: no partition to use"
+        )
+    if context.topic is not None:
+        # faust's own check: the source topic and the changelog have one partition count.
+        table._verify_source_topic_partitions(context.topic)
+    return context.partition
+
+
+def table_partitions(catalog: Catalog, topics: Iterable[str]) -> int:
+    """The one partition count every table changelog shares with the ingress topics."""
+    ingress = catalog.ingress_topics("")
+    counts = {fam.partitions for fam, _ in ingress.values()}
+    if len(counts) != 1:
+        raise ConfigError(
+            "the gateway keeps its tables co-partitioned with every ingress topic, so all "
+            f"families need one partition count; the catalog has {sorted(counts)}"
+        )
+    del topics
+    return counts.pop()
+
+
+# --- the app ----------------------------------------------------------------------------------
+
+
+class GatewayApp(faust.App):
+    """A faust App whose consumer drains ingress records in batches into the pipeline."""
+
+    sink: _BatchSink
+    fetch_max_wait_ms: int
+    processor: BatchProcessor
+
+    def _new_transport(self) -> Any:
+        return _Transport(self.conf.broker_consumer, self)
+
+
+def _credentials(options: AsyncClientOptions) -> Any:
+    if options.sasl_mechanism is not None:
+        return faust.SASLCredentials(
+            username=options.sasl_username,
+            password=options.sasl_password,
+            mechanism=options.sasl_mechanism.value,
+            ssl_context=options.ssl_context,
+        )
+    if options.security_protocol is SecurityProtocol.SSL and options.ssl_context is not None:
+        return faust.SSLCredentials(options.ssl_context)
+    return None
+
+
+def build_app(
+    options: AsyncClientOptions,
+    catalog: Catalog,
+    pipeline: Pipeline,
+    output: OutputProducer,
+    worker: WorkerOptions,
+) -> GatewayApp:
+    """The gateway's faust app: tables from GatewayState, ingress topics from the pipeline."""
+    topics: Sequence[str] = pipeline.ingress_topics()
+    partitions = table_partitions(catalog, topics)
+    data_dir = worker.data_dir or Path(tempfile.mkdtemp(prefix="velocity-gateway-"))
+    app = GatewayApp(
+        worker.app_id,
+        broker=[f"kafka://{server.strip()}" for server in options.bootstrap_servers.split(",")],
+        broker_credentials=_credentials(options),
+        broker_client_id=options.client_id,
+        store="memory://",
+        datadir=str(data_dir),
+        web_enabled=False,
+        # No leader election topic: the gateway needs no leader.
+        topic_disable_leader=True,
+        processing_guarantee="at_least_once",
+        broker_session_timeout=options.session_timeout_ms / 1000.0,
+        broker_heartbeat_interval=options.heartbeat_interval_ms / 1000.0,
+        broker_request_timeout=max(90.0, 2 * options.session_timeout_ms / 1000.0),
+        broker_max_poll_records=worker.max_batch,
+        broker_commit_interval=worker.commit_interval_s,
+        consumer_auto_offset_reset="earliest",
+        topic_partitions=partitions,
+        topic_replication_factor=catalog.replication_factor,
+        # Changelog writes ride faust's producer; batch them a little.
+        producer_linger=0.005,
+        producer_acks=-1,
+        key_serializer="raw",
+        value_serializer="raw",
+        stream_wait_empty=True,
+    )
+    app.fetch_max_wait_ms = options.fetch_max_wait_ms
+    context = WriteContext()
+    tables: dict[str, Any] = {}
+    for name in GatewayState.table_names():
+        cls = _ContextGlobalTable if name in GatewayState.global_table_names() else _ContextTable
+        table = cls(
+            app,
+            name=name,
+            default=None,
+            beacon=app.tables.beacon,
+            partitions=partitions,
+            # str keys travel as JSON strings (faust's default for str), values as raw bytes.
+            key_type=str,
+            value_type=bytes,
+            help=f"gateway state: {name}",
+        )
+        table.write_context = context
+        tables[name] = app.tables.add(table)
+    state = GatewayState(tables)
+    processor = BatchProcessor(pipeline, state, output, context)
+    app.processor = processor
+    app.sink = _BatchSink(app, processor, worker.max_in_flight)
+
+    ingress = app.topic(
+        *topics, key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw"
+    )
+
+    # The agent subscribes the ingress topics (and makes faust co-partition them with the
+    # tables); the batch drain hands their records to the sink, so it never receives one.
+    @app.agent(ingress, name="velocity-gateway")
+    async def _ingress(stream: Any) -> None:
+        async for event in stream.events():
+            log.error("ingress record reached the faust agent: %s", event.message.tp)
+
+    async def _sweep() -> None:
+        if app.rebalancing or cast(Any, app.tables).recovery.in_recovery:
+            return
+        assigned = {tp.partition for tp in app.consumer.assignment() if tp.topic in topics}
+        if not assigned:
+            return
+        if not app.sink._started:
+            output.start()
+            app.sink._started = True
+        done = await processor.expire(assigned)
+        await done
+
+    app.timer(worker.expire_interval_s)(_sweep)
+    return app
+
+
+def assigned_partitions(app: GatewayApp) -> set[TP]:
+    """The topic partitions this worker owns now (for logs and tests)."""
+    return set(app.consumer.assignment())
+
+
+def run_worker(app: GatewayApp, *, loglevel: str = "info") -> int:
+    """Run the worker in this process until a signal stops it; the exit code."""
+    worker = faust.Worker(app, loglevel=loglevel, quiet=True, redirect_stdouts=False)
+    try:
+        worker.execute_from_commandline()
+    except SystemExit as exit_:
+        code = exit_.code if isinstance(exit_.code, int) else 1
+        if app.crash_reason is not None and code == 0:
+            return 1
+        return code
+    return 0

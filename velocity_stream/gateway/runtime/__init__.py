@@ -1,0 +1,20 @@
+"""The gateway's runtime edges beside faust_app.py: output producer, batch processor, worker.
+
+Nothing here imports faust; faust_app.py is the only module that does.
+"""
+
+from __future__ import annotations
+
+from velocity_stream.gateway.runtime.output import DeliveryBarrier, OutputProducer
+from velocity_stream.gateway.runtime.processor import BatchProcessor, GatewayStats, WriteContext
+from velocity_stream.gateway.runtime.schemas import preregistered_resolver, resolver_for
+
+__all__ = [
+    "BatchProcessor",
+    "DeliveryBarrier",
+    "GatewayStats",
+    "OutputProducer",
+    "WriteContext",
+    "preregistered_resolver",
+    "resolver_for",
+]

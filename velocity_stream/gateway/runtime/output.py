@@ -1,0 +1,195 @@
+"""The gateway's output path: produce a batch's records with librdkafka and learn when all landed.
+
+faust's own producer (aiokafka) costs ~100 us a message in the worker; confluent-kafka queues a
+record in a few microseconds and batches on its own threads. A :class:`DeliveryBarrier` per
+batch counts the broker's acknowledgements, so the adapter acks the batch's input offsets only
+once every output is stored (acks=all): at-least-once, never ahead of the outputs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Iterable, Mapping
+
+from confluent_kafka import KafkaError, KafkaException, Message, Producer
+
+from velocity_stream.errors import VelocityError
+from velocity_stream.gateway.messages import OutboundMessage
+from velocity_stream.kafka.config import producer_config
+from velocity_stream.settings import Settings
+
+log = logging.getLogger(__name__)
+librdkafka_log = logging.getLogger("velocity_stream.gateway.librdkafka")
+
+# How often delivery reports are served while some batch waits for them. Reports are served
+# on the event loop (no poller thread competing for the GIL); 1 ms bounds the added latency.
+SERVE_INTERVAL_S = 0.001
+# A full local queue is waited out this long before the worker gives up (the broker is gone).
+QUEUE_FULL_TIMEOUT_S = 120.0
+QUEUE_FULL_WAIT_S = 0.005
+
+# Outputs are deterministic and consumers deduplicate, so the producer favours throughput:
+# large batches, a short linger, lz4. librdkafka's idempotence stays on (it is what keeps a
+# retried batch from being written twice); acks=all comes with it.
+OUTPUT_OVERRIDES: Mapping[str, str | int | float | bool] = {
+    "linger.ms": 2,
+    "queue.buffering.max.messages": 500_000,
+    "queue.buffering.max.kbytes": 1_048_576,
+}
+
+
+class OutputDeliveryError(VelocityError):
+    """The broker refused an output after librdkafka's retries; the batch is not acked."""
+
+
+class DeliveryBarrier:
+    """Counts the acknowledgements of one batch's outputs; ``done`` resolves when all are in.
+
+    ``on_delivery`` is handed to librdkafka for every output of the batch (a bound method: no
+    closure per message). Delivery reports are served on the event loop, so the future is
+    resolved in its own thread.
+    """
+
+    __slots__ = ("done", "error", "expected", "received", "sealed")
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.done: asyncio.Future[None] = loop.create_future()
+        self.expected = 0
+        self.received = 0
+        self.sealed = False
+        self.error: KafkaError | None = None
+
+    def on_delivery(self, error: KafkaError | None, message: Message) -> None:
+        self.received += 1
+        if error is not None and self.error is None:
+            self.error = error
+            log.error("output to %s was not stored: %s", message.topic(), error)
+        self.check()
+
+    def check(self) -> None:
+        """Resolve ``done`` once sealed and every expected report is in."""
+        if self.done.done() or not self.sealed or self.received < self.expected:
+            return
+        if self.error is not None:
+            self.done.set_exception(OutputDeliveryError(f"an output was not stored: {self.error}"))
+        else:
+            self.done.set_result(None)
+
+
+class OutputProducer:
+    """One confluent-kafka producer for every output of the worker, served on the event loop."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        client_id: str | None = None,
+        overrides: Mapping[str, str | int | float | bool] | None = None,
+    ) -> None:
+        options = dict(OUTPUT_OVERRIDES)
+        options.update(overrides or {})
+        config: dict[str, object] = dict(
+            producer_config(
+                settings, client_id=client_id or f"{settings.client_id}-gateway", overrides=options
+            )
+        )
+        config["error_cb"] = self._on_error
+        config["logger"] = librdkafka_log
+        self._producer = Producer(config)
+        self._pending: set[DeliveryBarrier] = set()
+        self._wake = asyncio.Event()
+        self._fatal: KafkaError | None = None
+        self._server: asyncio.Task[None] | None = None
+
+    # --- lifecycle -------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Start serving delivery reports on the running loop."""
+        if self._server is None:
+            self._server = asyncio.get_running_loop().create_task(self._serve())
+
+    async def stop(self, timeout: float = 30.0) -> None:
+        """Deliver what is queued (bounded by ``timeout``), then stop serving reports."""
+        loop = asyncio.get_running_loop()
+        remaining = await loop.run_in_executor(None, self._producer.flush, timeout)
+        if remaining:
+            log.error("%d outputs were still queued when the producer stopped", remaining)
+        if self._server is not None:
+            self._server.cancel()
+            self._server = None
+
+    # --- producing -------------------------------------------------------------------------
+
+    def barrier(self) -> DeliveryBarrier:
+        return DeliveryBarrier(asyncio.get_running_loop())
+
+    async def send(self, outputs: Iterable[OutboundMessage], barrier: DeliveryBarrier) -> None:
+        """Queue ``outputs`` under ``barrier``; waits only while librdkafka's queue is full."""
+        if self._fatal is not None:
+            raise OutputDeliveryError(f"the producer failed: {self._fatal}")
+        produce = self._producer.produce
+        on_delivery = barrier.on_delivery
+        for output in outputs:
+            headers: list[tuple[str, str | bytes | None]] | None = (
+                [(name, value) for name, value in output.headers] if output.headers else None
+            )
+            waited = 0.0
+            while True:
+                try:
+                    produce(
+                        output.topic,
+                        value=output.value,
+                        key=output.key,
+                        headers=headers,
+                        on_delivery=on_delivery,
+                    )
+                    break
+                except BufferError:
+                    # librdkafka's local queue is full: let delivery reports make room.
+                    if waited > QUEUE_FULL_TIMEOUT_S:
+                        raise OutputDeliveryError(
+                            "librdkafka's queue stayed full: is the broker reachable?"
+                        ) from None
+                    self._producer.poll(0)
+                    await asyncio.sleep(QUEUE_FULL_WAIT_S)
+                    waited += QUEUE_FULL_WAIT_S
+                except KafkaException as error:
+                    raise OutputDeliveryError(
+                        f"cannot queue an output to {output.topic}: {error.args[0]}"
+                    ) from None
+            barrier.expected += 1
+
+    def seal(self, barrier: DeliveryBarrier) -> asyncio.Future[None]:
+        """Mark the batch complete; the returned future resolves when every output is stored."""
+        barrier.sealed = True
+        barrier.check()
+        if not barrier.done.done():
+            self._pending.add(barrier)
+            barrier.done.add_done_callback(lambda _: self._pending.discard(barrier))
+            # Serve reports that are already in before the loop's next sleep.
+            self._producer.poll(0)
+            self._wake.set()
+        return barrier.done
+
+    @property
+    def in_flight(self) -> int:
+        return sum(b.expected - b.received for b in self._pending)
+
+    # --- serving delivery reports ----------------------------------------------------------
+
+    async def _serve(self) -> None:
+        poll = self._producer.poll
+        while True:
+            if not self._pending:
+                self._wake.clear()
+                await self._wake.wait()
+            poll(0)
+            await asyncio.sleep(SERVE_INTERVAL_S)
+
+    def _on_error(self, error: KafkaError) -> None:
+        if error.fatal():
+            self._fatal = error
+            log.error("output producer fatal error: %s", error)
+        else:
+            log.warning("output producer error: %s", error)

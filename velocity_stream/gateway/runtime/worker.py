@@ -1,0 +1,96 @@
+"""Builds one gateway worker from settings and runs it (``python -m <this module>``).
+
+Everything a worker needs is decided here once: the catalog, the schema resolver (registry or
+the deterministic local table), the pure pipeline, the output producer and the faust app.
+``velocity-stream gateway`` is a thin CLI over :func:`run`.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from velocity_stream import __version__
+from velocity_stream.contracts.catalog import Catalog, load_catalog
+from velocity_stream.gateway.faust_app import GatewayApp, WorkerOptions, build_app, run_worker
+from velocity_stream.gateway.pipeline import Pipeline
+from velocity_stream.gateway.runtime.output import OutputProducer
+from velocity_stream.gateway.runtime.schemas import resolver_for
+from velocity_stream.kafka.config import async_client_options
+from velocity_stream.kafka.topics import TopicAdmin, apply
+from velocity_stream.serde.avro import AvroSerde
+from velocity_stream.settings import Settings, load_settings
+
+log = logging.getLogger(__name__)
+
+
+def default_app_id(settings: Settings) -> str:
+    """The consumer group (and table changelog prefix) of the gateway for a topic prefix."""
+    return f"{settings.topic_prefix}-gateway"
+
+
+def wall_clock_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+@dataclass(frozen=True)
+class GatewayConfig:
+    """What ``velocity-stream gateway`` may change beyond the settings."""
+
+    app_id: str | None = None
+    create_topics: bool = False
+    max_batch: int = 2000
+    expire_interval_s: float = 1.0
+    data_dir: Path | None = None
+    loglevel: str = "info"
+    extra: dict[str, str] = field(default_factory=dict)
+
+
+def build_gateway(settings: Settings, config: GatewayConfig | None = None) -> GatewayApp:
+    """The worker's faust app, wired to a pipeline over the settings' catalog and Kafka."""
+    config = config or GatewayConfig()
+    catalog: Catalog = load_catalog(settings.schemas_dir)
+    if config.create_topics:
+        report = apply(
+            TopicAdmin(settings),
+            catalog.topic_specs(settings.topic_prefix),
+            catalog.replication_factor,
+        )
+        if not report.ok:
+            log.warning("catalog topics differ from the cluster: see `velocity-stream topics plan`")
+    serde = AvroSerde(catalog, resolver_for(settings, catalog), settings.topic_prefix)
+    pipeline = Pipeline(
+        catalog,
+        serde,
+        settings.topic_prefix,
+        gateway_version=__version__,
+        clock=wall_clock_ms,
+    )
+    output = OutputProducer(settings)
+    options = WorkerOptions(
+        app_id=config.app_id or default_app_id(settings),
+        max_batch=config.max_batch,
+        expire_interval_s=config.expire_interval_s,
+        data_dir=config.data_dir,
+    )
+    return build_app(async_client_options(settings), catalog, pipeline, output, options)
+
+
+def run(settings: Settings, config: GatewayConfig | None = None) -> int:
+    """Build and run a worker until it is stopped; the process exit code."""
+    config = config or GatewayConfig()
+    app = build_gateway(settings, config)
+    code = run_worker(app, loglevel=config.loglevel)
+    log.info("gateway stopped: %s", app.processor.stats.summary())
+    return code
+
+
+def main() -> int:
+    return run(load_settings())
+
+
+if __name__ == "__main__":
+    sys.exit(main())
