@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable, Mapping
 from typing import Protocol
 
 from prometheus_client import Gauge
@@ -89,6 +90,16 @@ class LagTracker:
         child.set(lag)
         self._lags[key] = lag
         return lag
+
+    def update_many(
+        self,
+        positions: Mapping[tuple[str, int], int],
+        high_watermark: Callable[[str, int], int | None],
+    ) -> None:
+        """Update every (topic, partition) -> position of a batch; ``high_watermark(topic,
+        partition)`` must read a fetch-response value (e.g. aiokafka's ``highwater``)."""
+        for (topic, partition), position in positions.items():
+            self.update(topic, partition, position, high_watermark(topic, partition))
 
     def remove(self, topic: str, partition: int) -> None:
         """The partition was revoked: stop reporting it (another member reports it now)."""

@@ -8,9 +8,10 @@ and buckets live here so the docs (docs/metrics.md) have one place to agree with
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram
 
@@ -187,6 +188,26 @@ class GatewayMetrics:
         """
         now = time.time() if now_s is None else now_s
         self._observe(outcome, family or self.family_of(outcome), latency_s, now)
+
+    def observe_when_stored(
+        self, stored: asyncio.Future[None], outcomes: Sequence[Outcome]
+    ) -> None:
+        """Observe ``outcomes`` when ``stored`` (a batch's delivery barrier) resolves.
+
+        Nothing is counted when the outputs were not stored: the inputs will be redelivered
+        and counted then. The end-to-end latency is measured at that moment.
+        """
+        if not outcomes:
+            return
+
+        def settled(future: asyncio.Future[None]) -> None:
+            if future.cancelled() or future.exception() is not None:
+                return
+            now = time.time()
+            for outcome in outcomes:
+                self._observe(outcome, self.family_of(outcome), None, now)
+
+        stored.add_done_callback(settled)
 
     def _observe(self, outcome: Outcome, family: str, latency_s: float | None, now: float) -> None:
         route = outcome.route

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from tests.unit.observability.conftest import Traffic
@@ -248,3 +250,21 @@ def test_consumer_metrics_count_applied_events_by_consumer_and_family(metrics, s
     assert sample(name, consumer="client360", family="InteractionBundle") == 6
     rejected = "velocity_consumer_events_rejected_total"
     assert sample(rejected, consumer="client360", reason="decode.bad_magic_byte") == 1
+
+
+def test_batch_is_observed_only_once_its_outputs_are_stored(traffic, gateway_metrics, sample):
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        stored, lost = loop.create_future(), loop.create_future()
+        gateway_metrics.observe_when_stored(stored, traffic.send(example("QdSignalBundle")))
+        gateway_metrics.observe_when_stored(lost, traffic.send(example("QdSignalBundle")))
+        await asyncio.sleep(0)
+        assert sample(IN, family="QdSignalBundle", route="accepted") == 0
+        stored.set_result(None)
+        lost.set_exception(RuntimeError("broker refused the batch"))
+        await asyncio.sleep(0)
+
+    asyncio.run(main())
+    # The lost batch is not counted: its inputs are redelivered and counted then.
+    assert sample(IN, family="QdSignalBundle", route="accepted") == 1
+    assert sample(E2E + "_count", family="QdSignalBundle", route="accepted") == 1

@@ -127,3 +127,10 @@ def test_cached_watermark_never_asks_the_broker():
     assert consumer.calls == [("t", 3, True)]
     assert cached_high_watermark(FakeConsumer((-1001, -1001)), "t", 3) is None
     assert cached_high_watermark(FakeConsumer(None), "t", 3) is None
+
+
+def test_batch_positions_use_the_given_fetch_watermarks(metrics):
+    lag = LagTracker("g", metrics)
+    watermarks = {("a", 0): 10, ("a", 1): 4}
+    lag.update_many({("a", 0): 7, ("a", 1): 4, ("b", 0): 1}, lambda t, p: watermarks.get((t, p)))
+    assert (lag.lag("a", 0), lag.lag("a", 1), lag.lag("b", 0)) == (3, 0, None)
