@@ -134,3 +134,41 @@ def clients_related(
         if snapshot is not None and wanted & snapshot_refs(snapshot):
             related.append(summary)
     return related
+
+
+class SnapshotStore(Protocol):
+    """What the Client360 consumer's store offers readers (consumers/client360/store.py)."""
+
+    def snapshot(self, client_ref: str) -> Client360Snapshot | None: ...
+
+    def client_refs(self, limit: int = 100, after: str = "") -> list[str]: ...
+
+
+class StoreClientReader:
+    """Client pages over the read-model store the Client360 consumer writes.
+
+    The store pages client refs in ref order; the list shows the most recently updated first,
+    so it reads up to ``scan`` refs and sorts them by ``as_of``.
+    """
+
+    def __init__(self, store: SnapshotStore, *, scan: int = 1000) -> None:
+        self._store = store
+        self._scan = scan
+
+    def snapshot(self, client_ref: str) -> Client360Snapshot | None:
+        return self._store.snapshot(client_ref)
+
+    def list_clients(self, limit: int = 100) -> Sequence[ClientSummary]:
+        found: list[Client360Snapshot] = []
+        after = ""
+        while len(found) < self._scan:
+            refs = self._store.client_refs(min(500, self._scan - len(found)), after)
+            if not refs:
+                break
+            for ref in refs:
+                snapshot = self._store.snapshot(ref)
+                if snapshot is not None:
+                    found.append(snapshot)
+            after = refs[-1]
+        found.sort(key=lambda s: (s.as_of, s.client_ref), reverse=True)
+        return [summary_of(snapshot) for snapshot in found[:limit]]
