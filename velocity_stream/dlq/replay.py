@@ -200,6 +200,10 @@ def ensure_audit_topic(
     return spec.name
 
 
+def _on_producer_error(error: KafkaError) -> None:
+    log.warning("replay producer: %s", error)
+
+
 class Replayer:
     """Republishes planned dead letters and writes their audit records; a context manager."""
 
@@ -219,8 +223,10 @@ class Replayer:
         name = client_id or f"{settings.client_id}-dlq-replay"
         config: dict[str, object] = dict(producer_config(settings, client_id=name))
         config["logger"] = librdkafka_log
-        config["error_cb"] = self._on_error
-        self._producer = Producer(config)
+        # A plain function, not a bound method: the producer must not keep this object alive
+        # (a cycle through librdkafka's handle would outlive close()).
+        config["error_cb"] = _on_producer_error
+        self._producer: Producer | None = Producer(config)
         self._catalog = catalog
         self._host = socket.gethostname()
         self._lock = threading.Lock()
@@ -296,7 +302,7 @@ class Replayer:
                 )
             except KafkaException as error:
                 results[index] = str(error)
-        remaining = self._producer.flush(FLUSH_TIMEOUT_S)
+        remaining = self.producer.flush(FLUSH_TIMEOUT_S)
         delivered: list[tuple[DeadLetter, Coordinates]] = []
         failed: list[ReplayFailure] = []
         for index, dead_letter in enumerate(dead_letters):
@@ -319,7 +325,7 @@ class Replayer:
 
         for record in records:
             self._produce(self.audit_topic, record.key, record.to_json(), [], settled)
-        remaining = self._producer.flush(FLUSH_TIMEOUT_S)
+        remaining = self.producer.flush(FLUSH_TIMEOUT_S)
         if errors or remaining:
             raise ReplayError(
                 f"{len(records)} records were replayed but {len(errors) + remaining} of their "
@@ -337,12 +343,12 @@ class Replayer:
     ) -> None:
         while True:
             try:
-                self._producer.produce(
+                self.producer.produce(
                     topic, value=value, key=key, headers=headers, on_delivery=on_delivery
                 )
                 return
             except BufferError:
-                self._producer.poll(0.1)  # the local queue is full: serve deliveries first
+                self.producer.poll(0.1)  # the local queue is full: serve deliveries first
 
     def _audit_record(
         self,
@@ -372,7 +378,7 @@ class Replayer:
         missing: set[str] = set()
         for topic in topics:
             try:
-                metadata = self._producer.list_topics(topic, timeout=METADATA_TIMEOUT_S)
+                metadata = self.producer.list_topics(topic, timeout=METADATA_TIMEOUT_S)
             except KafkaException as error:
                 raise ReplayError(f"no metadata for {topic}: {error}") from error
             found = metadata.topics.get(topic)
@@ -380,11 +386,18 @@ class Replayer:
                 missing.add(topic)
         return missing
 
-    def _on_error(self, error: KafkaError) -> None:
-        log.warning("replay producer: %s", error)
+    @property
+    def producer(self) -> Producer:
+        if self._producer is None:
+            raise ReplayError("the replayer is closed")
+        return self._producer
 
     def close(self) -> None:
-        self._producer.flush(FLUSH_TIMEOUT_S)
+        """Flush, then drop the producer so librdkafka's handle is destroyed now, while the
+        logging it may do on the way out still has somewhere to go."""
+        if self._producer is not None:
+            self.producer.flush(FLUSH_TIMEOUT_S)
+            self._producer = None
 
     def __enter__(self) -> Replayer:
         return self
