@@ -1,0 +1,145 @@
+"""The read model's Kafka loop: accepted topics and the commits topic in, snapshots out.
+
+Per batch: (1) decode every record to the latest contract model (serde + reader mappings)
+and project it; (2) apply the batch and its next offsets in one database transaction;
+(3) publish the snapshots that changed, through the outbox. Offsets live only in the
+database: at start the runner assigns every partition and seeks to the stored offsets.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from consumers.client360.facts import Projection
+from consumers.client360.projector import project, project_commit, projected_families
+from consumers.client360.publisher import SnapshotPublisher
+from consumers.client360.store import ApplyResult, Client360Store, Rejection
+from consumers.partitions import PartitionSource, RawMessage, next_offsets
+from consumers.reading import ArtifactReader, UnreadableRecord
+from velocity_stream.contracts.catalog import Catalog, Family
+from velocity_stream.kafka.consumer import TopicStage, family_topics
+from velocity_stream.kafka.producer import ArtifactProducer
+from velocity_stream.serde.avro import AvroSerde
+from velocity_stream.settings import Settings
+
+log = logging.getLogger(__name__)
+
+CLIENT_ID = "client360-projector"
+
+
+@dataclass(frozen=True, slots=True)
+class RunnerOptions:
+    batch_size: int = 1000
+    poll_timeout_s: float = 0.5
+
+
+@dataclass
+class RunStats:
+    batches: int = 0
+    records: int = 0
+    applied: int = 0
+    duplicates: int = 0
+    rejected: int = 0
+    snapshots_changed: int = 0
+    published: int = 0
+
+    def add(self, records: int, result: ApplyResult, published: int) -> None:
+        self.batches += 1
+        self.records += records
+        self.applied += result.applied
+        self.duplicates += result.duplicates
+        self.rejected += result.rejected
+        self.snapshots_changed += result.snapshots_changed
+        self.published += published
+
+
+class Client360Runner:
+    """Consumes, projects, applies and publishes; ``producer`` None skips publication."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        catalog: Catalog,
+        serde: AvroSerde,
+        store: Client360Store,
+        producer: ArtifactProducer | None = None,
+        options: RunnerOptions | None = None,
+    ) -> None:
+        self.settings = settings
+        self.store = store
+        self.options = options or RunnerOptions()
+        self.reader = ArtifactReader(catalog, serde, settings.topic_prefix)
+        self.family_topics: dict[str, tuple[Family, int]] = family_topics(
+            catalog, settings.topic_prefix, projected_families(), TopicStage.ACCEPTED
+        )
+        self.commits_topic = catalog.commits_topic(settings.topic_prefix)
+        self.publisher = SnapshotPublisher(store, producer) if producer is not None else None
+
+    def topics(self) -> list[str]:
+        return sorted([*self.family_topics, self.commits_topic])
+
+    def run(
+        self, *, stop: threading.Event | None = None, max_idle_s: float | None = None
+    ) -> RunStats:
+        """Run until ``stop`` is set or nothing arrives for ``max_idle_s`` seconds."""
+        stats = RunStats()
+        stop = stop or threading.Event()
+        if self.publisher is not None:
+            stats.published += self.publisher.publish_pending()  # left over from a crash
+        with PartitionSource(
+            self.settings, self.topics(), self.store.offsets(), client_id=CLIENT_ID
+        ) as source:
+            idle_since = time.monotonic()
+            while not stop.is_set():
+                batch = source.poll_batch(self.options.batch_size, self.options.poll_timeout_s)
+                if not batch:
+                    if max_idle_s is not None and time.monotonic() - idle_since >= max_idle_s:
+                        break
+                    continue
+                idle_since = time.monotonic()
+                result = self.handle(batch)
+                published = (
+                    self.publisher.publish_changed(result.changed_refs) if self.publisher else 0
+                )
+                stats.add(len(batch), result, published)
+                log.debug("batch of %d: %s, %d published", len(batch), result, published)
+        return stats
+
+    def handle(self, batch: Sequence[RawMessage]) -> ApplyResult:
+        """Decode, project and apply one batch with its offsets (one transaction)."""
+        projections: list[Projection] = []
+        rejections: list[Rejection] = []
+        for message in batch:
+            try:
+                projection = self._project(message)
+            except UnreadableRecord as error:
+                log.warning(
+                    "unreadable record %s[%d]@%d: %s",
+                    message.topic,
+                    message.partition,
+                    message.offset,
+                    error,
+                )
+                rejections.append(
+                    Rejection(
+                        message.topic, message.partition, message.offset, error.code, str(error)
+                    )
+                )
+                continue
+            if projection is not None:
+                projections.append(projection)
+        return self.store.apply(projections, next_offsets(batch), rejections)
+
+    def _project(self, message: RawMessage) -> Projection | None:
+        if message.topic == self.commits_topic:
+            record, proposal = self.reader.read_commit(message.value)
+            return project_commit(record, proposal)
+        target = self.family_topics.get(message.topic)
+        if target is None:
+            return None
+        family, major = target
+        return project(self.reader.read(message.value, family, major))

@@ -1,0 +1,330 @@
+"""The pure snapshot builder: what the store knows of one client in, a Client360Snapshot out.
+
+Sections are read off the client's neighbours in the graph by node type (people and
+organizations make the identity, ACCOUNT nodes the account links, and so on); every list is
+sorted by a key of its own, and every time comes from the facts, so equal facts give equal
+snapshots, byte for byte, and the artifact id is a digest of the content.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from consumers.client360.facts import (
+    InteractionFact,
+    MergeFact,
+    SignalFact,
+    from_micros,
+    stamp_micros,
+)
+from velocity_stream.contracts.client360 import (
+    AccountLink,
+    ActiveOpportunity,
+    Client360Snapshot,
+    ClientIdentity,
+    ClientTask,
+    PropertyInterest,
+    QdScore,
+    RecentInteraction,
+    RiskFlag,
+    RiskSeverity,
+)
+from velocity_stream.contracts.metadata import Provenance, ProvenanceOrigin
+
+PROJECTOR = "client360-projector"
+RECENT_INTERACTIONS = 20
+CLOSED_STAGES = frozenset({"CLOSED", "CLOSED_WON", "CLOSED_LOST", "WON", "LOST"})
+# QD scores named ``*_risk`` become risk flags at these values.
+RISK_HIGH, RISK_MEDIUM = 0.7, 0.4
+IDENTITY_TYPES = ("PERSON", "ORGANIZATION")
+
+
+@dataclass(frozen=True, slots=True)
+class NodeView:
+    """A node as the read model sees it: its merge class folded into its surviving ref."""
+
+    ref: str
+    node_type: str | None
+    alive: bool
+    attributes: Mapping[str, str]
+    sources: tuple[str, ...]
+    latest_us: int
+
+
+@dataclass(frozen=True, slots=True)
+class Neighbor:
+    """A live node linked to the client, with the links' relations and attributes."""
+
+    node: NodeView
+    relations: tuple[str, ...]
+    edge_attributes: Mapping[str, str]
+    sources: tuple[str, ...]
+    latest_us: int
+
+
+@dataclass(frozen=True, slots=True)
+class ClientView:
+    """Everything one client's snapshot is built from."""
+
+    client_ref: str
+    node: NodeView | None = None
+    interactions: tuple[InteractionFact, ...] = ()
+    signals: tuple[SignalFact, ...] = ()
+    neighbors: tuple[Neighbor, ...] = ()
+    merges: tuple[MergeFact, ...] = field(default=())
+
+
+@dataclass(frozen=True, slots=True)
+class BuiltSnapshot:
+    snapshot: Client360Snapshot
+    digest: str
+    as_of_us: int
+    body: str
+
+
+def build_snapshot(view: ClientView) -> BuiltSnapshot:
+    """The client's snapshot, its content digest and its JSON body as stored."""
+    by_type: dict[str, list[Neighbor]] = {}
+    for neighbor in sorted(view.neighbors, key=lambda n: n.node.ref):
+        if neighbor.node.alive and neighbor.node.node_type:
+            by_type.setdefault(neighbor.node.node_type, []).append(neighbor)
+
+    recent = sorted(view.interactions, key=lambda i: (-i.occurred_us, i.bundle_ref))
+    recent = recent[:RECENT_INTERACTIONS]
+    scores = _latest_scores(view.signals)
+    content: dict[str, Any] = {
+        "client_ref": view.client_ref,
+        "identity": _identity(view, by_type),
+        "account_links": [
+            AccountLink(
+                system=n.node.attributes.get("system") or "unknown",
+                external_ref=n.node.attributes.get("external_ref") or n.node.ref,
+            )
+            for n in by_type.get("ACCOUNT", [])
+        ],
+        "active_opportunities": [
+            ActiveOpportunity(
+                opportunity_ref=n.node.ref,
+                title=n.node.attributes.get("title") or n.node.attributes.get("name") or "",
+                stage=n.node.attributes.get("stage") or "UNKNOWN",
+                amount=_number(n.node.attributes.get("amount")),
+            )
+            for n in by_type.get("OPPORTUNITY", [])
+            if (n.node.attributes.get("stage") or "").upper() not in CLOSED_STAGES
+        ],
+        "recent_interactions": [
+            RecentInteraction(
+                bundle_ref=i.bundle_ref,
+                channel=i.channel,
+                occurred_at=from_micros(i.occurred_us),
+                summary=i.summary,
+            )
+            for i in recent
+        ],
+        "property_interests": [
+            PropertyInterest(
+                property_ref=n.node.ref,
+                interest_level=n.edge_attributes.get("interest_level")
+                or n.node.attributes.get("interest_level")
+                or "UNKNOWN",
+                note=n.edge_attributes.get("note"),
+            )
+            for n in by_type.get("PROPERTY", [])
+        ],
+        "tasks": sorted(
+            (
+                ClientTask(
+                    task_ref=n.node.ref,
+                    title=n.node.attributes.get("title") or n.node.ref,
+                    status=n.node.attributes.get("status") or "OPEN",
+                    due_at=_moment(n.node.attributes.get("due_at")),
+                )
+                for n in by_type.get("TASK", [])
+            ),
+            key=lambda t: (t.due_at is None, t.due_at or datetime.min, t.task_ref),
+        ),
+        "qd_overview": [
+            QdScore(
+                score_type=s.score_type,
+                value=s.value,
+                window_end=from_micros(s.window_end_us),
+                signal_ref=s.signal_ref,
+            )
+            for s in scores
+        ],
+        "risk_flags": _risk_flags(view, scores, by_type),
+    }
+    sources = _sources(view, recent, scores, by_type)
+    as_of_us = _as_of(view, recent, scores, by_type)
+    as_of = from_micros(as_of_us)
+    content["as_of"] = as_of
+    digest = _digest(content, sources)
+    snapshot = Client360Snapshot(
+        artifact_id=f"c360:{view.client_ref}:{digest[:24]}",
+        source_system=PROJECTOR,
+        created_at=as_of,
+        created_by=f"system:{PROJECTOR}",
+        confidence=1.0,
+        provenance=Provenance(
+            origin=ProvenanceOrigin.DERIVED, source_refs=sources, method=PROJECTOR
+        ),
+        **content,
+    )
+    return BuiltSnapshot(snapshot, digest, as_of_us, snapshot.model_dump_json())
+
+
+def _identity(view: ClientView, by_type: Mapping[str, list[Neighbor]]) -> ClientIdentity:
+    own = view.node.attributes if view.node is not None and view.node.alive else {}
+    people = by_type.get("PERSON", [])
+    organizations = by_type.get("ORGANIZATION", [])
+    person = _person_name(people[0].node.attributes) if people else ""
+    organization = organizations[0].node.attributes.get("name", "") if organizations else ""
+    if own.get("display_name") or own.get("name"):
+        display = own.get("display_name") or own.get("name") or ""
+    elif organization and person:
+        display = f"{organization} ({person})"
+    else:
+        display = organization or person or view.client_ref
+    holders = [own, *(n.node.attributes for t in IDENTITY_TYPES for n in by_type.get(t, []))]
+    return ClientIdentity(
+        display_name=display,
+        emails=_unique(h.get("email") for h in holders),
+        phones=_unique(h.get("phone") for h in holders),
+        entity_refs=tuple(sorted(n.node.ref for t in IDENTITY_TYPES for n in by_type.get(t, []))),
+    )
+
+
+def _person_name(attributes: Mapping[str, str]) -> str:
+    joined = " ".join(
+        part for part in (attributes.get("given_name"), attributes.get("family_name")) if part
+    )
+    return joined or attributes.get("name", "")
+
+
+def _latest_scores(signals: Iterable[SignalFact]) -> list[SignalFact]:
+    """The newest score per type (by window end, then stamp), sorted by type."""
+    latest: dict[str, SignalFact] = {}
+    for signal in signals:
+        known = latest.get(signal.score_type)
+        if known is None or (signal.window_end_us, signal.stamp) > (
+            known.window_end_us,
+            known.stamp,
+        ):
+            latest[signal.score_type] = signal
+    return [latest[name] for name in sorted(latest)]
+
+
+def _risk_flags(
+    view: ClientView, scores: list[SignalFact], by_type: Mapping[str, list[Neighbor]]
+) -> list[RiskFlag]:
+    flags: list[RiskFlag] = []
+    for score in scores:
+        if score.score_type.endswith("_risk") and score.value >= RISK_MEDIUM:
+            severity = RiskSeverity.HIGH if score.value >= RISK_HIGH else RiskSeverity.MEDIUM
+            evidence = _unique([score.signal_ref, *score.evidence_refs])
+            flags.append(
+                RiskFlag(code=f"qd.{score.score_type}", severity=severity, evidence_refs=evidence)
+            )
+    operator_only = [s.signal_ref for s in scores if s.operator_only]
+    if operator_only:
+        flags.append(
+            RiskFlag(
+                code="qd.operator_input_only",
+                severity=RiskSeverity.LOW,
+                evidence_refs=_unique(operator_only),
+            )
+        )
+    contacts = {view.client_ref} | {n.node.ref for t in IDENTITY_TYPES for n in by_type.get(t, [])}
+    merged = [m.source_ref for m in view.merges if m.into_ref in contacts]
+    if merged:
+        flags.append(
+            RiskFlag(
+                code="duplicate_contact_merged",
+                severity=RiskSeverity.LOW,
+                evidence_refs=_unique(merged),
+            )
+        )
+    return sorted(flags, key=lambda f: f.code)
+
+
+def _shown(by_type: Mapping[str, list[Neighbor]]) -> list[Neighbor]:
+    return [n for neighbors in by_type.values() for n in neighbors]
+
+
+def _sources(
+    view: ClientView,
+    recent: list[InteractionFact],
+    scores: list[SignalFact],
+    by_type: Mapping[str, list[Neighbor]],
+) -> tuple[str, ...]:
+    refs: set[str] = {i.bundle_ref for i in recent} | {s.signal_ref for s in scores}
+    if view.node is not None:
+        refs.update(view.node.sources)
+    for neighbor in _shown(by_type):
+        refs.update(neighbor.sources)
+        refs.update(neighbor.node.sources)
+    refs.update(m.source_ref for m in view.merges)
+    # A client known only by name still derives from something: its own ref as a last resort.
+    return tuple(sorted(refs)) or (view.client_ref,)
+
+
+def _as_of(
+    view: ClientView,
+    recent: list[InteractionFact],
+    scores: list[SignalFact],
+    by_type: Mapping[str, list[Neighbor]],
+) -> int:
+    times = [stamp_micros(i.stamp) for i in recent]
+    times += [stamp_micros(s.stamp) for s in scores]
+    times += [stamp_micros(m.stamp) for m in view.merges]
+    if view.node is not None:
+        times.append(view.node.latest_us)
+    for neighbor in _shown(by_type):
+        times += [neighbor.latest_us, neighbor.node.latest_us]
+    return max(times, default=0)
+
+
+def _digest(content: Mapping[str, Any], sources: tuple[str, ...]) -> str:
+    def plain(value: Any) -> Any:
+        if hasattr(value, "model_dump"):
+            return value.model_dump(mode="json")
+        if isinstance(value, list | tuple):
+            return [plain(v) for v in value]
+        if isinstance(value, datetime):
+            return value.isoformat()
+        return value
+
+    body = {key: plain(value) for key, value in content.items()}
+    body["source_refs"] = list(sources)
+    text = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _unique(values: Iterable[str | None]) -> tuple[str, ...]:
+    return tuple(sorted({v for v in values if v}))
+
+
+def _number(text: str | None) -> float | None:
+    if not text:
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        return None
+    return value if math.isfinite(value) else None
+
+
+def _moment(text: str | None) -> datetime | None:
+    if not text:
+        return None
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return moment if moment.tzinfo is not None else None

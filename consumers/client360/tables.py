@@ -1,0 +1,144 @@
+"""The read model's tables (SQLAlchemy Core), named with an optional prefix.
+
+Facts are keyed by what they describe and carry the stamp that won (see facts.py); the
+snapshot table holds each client's built snapshot as JSON plus the digest last published,
+which makes it the outbox of the snapshot publisher too.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Float,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+
+from consumers.storage import check_prefix, offsets_table
+
+
+@dataclass(frozen=True)
+class Client360Tables:
+    metadata: MetaData
+    offsets: Table
+    applied: Table
+    rejects: Table
+    clients: Table
+    nodes: Table
+    attributes: Table
+    edges: Table
+    merges: Table
+    interactions: Table
+    signals: Table
+    snapshots: Table
+
+    def all(self) -> tuple[Table, ...]:
+        return tuple(self.metadata.sorted_tables)
+
+
+def client360_tables(prefix: str = "") -> Client360Tables:
+    p = f"{check_prefix(prefix)}c360_"
+    md = MetaData()
+    return Client360Tables(
+        metadata=md,
+        offsets=offsets_table(md, f"{p}offsets"),
+        # One row per event applied: artifact id, or decision:<id> for a commit record.
+        applied=Table(
+            f"{p}applied",
+            md,
+            Column("event_id", String, primary_key=True),
+            Column("family", String, nullable=False),
+        ),
+        # Records that could not be read; kept so a rebuild reports the same ones.
+        rejects=Table(
+            f"{p}rejects",
+            md,
+            Column("topic", String(249), primary_key=True),
+            Column("partition", Integer, primary_key=True),
+            Column("offset", BigInteger, primary_key=True),
+            Column("reason", String, nullable=False),
+            Column("detail", Text, nullable=False),
+        ),
+        clients=Table(f"{p}clients", md, Column("client_ref", String, primary_key=True)),
+        nodes=Table(
+            f"{p}nodes",
+            md,
+            Column("node_ref", String, primary_key=True),
+            Column("node_type", String),
+            Column("type_stamp", String),
+            Column("live_stamp", String),
+            Column("live_source", String),
+            Column("dead_stamp", String),
+        ),
+        attributes=Table(
+            f"{p}node_attributes",
+            md,
+            Column("node_ref", String, primary_key=True),
+            Column("name", String, primary_key=True),
+            Column("value", Text),  # NULL: removed
+            Column("stamp", String, nullable=False),
+            Column("source_ref", String, nullable=False),
+        ),
+        edges=Table(
+            f"{p}edges",
+            md,
+            Column("from_ref", String, primary_key=True),
+            Column("to_ref", String, primary_key=True),
+            Column("relation", String, primary_key=True),
+            Column("attributes", Text),  # canonical JSON object of the latest live assertion
+            Column("source_ref", String),
+            Column("live_stamp", String),
+            Column("dead_stamp", String),
+            Index(f"ix_{p}edges_to", "to_ref"),
+        ),
+        merges=Table(
+            f"{p}merges",
+            md,
+            Column("merged_ref", String, primary_key=True),
+            Column("into_ref", String, nullable=False),
+            Column("stamp", String, nullable=False),
+            Column("source_ref", String, nullable=False),
+            Index(f"ix_{p}merges_into", "into_ref"),
+        ),
+        interactions=Table(
+            f"{p}interactions",
+            md,
+            Column("client_ref", String, primary_key=True),
+            Column("bundle_ref", String, primary_key=True),
+            Column("channel", String, nullable=False),
+            Column("occurred_us", BigInteger, nullable=False),
+            Column("summary", Text),
+            Column("stamp", String, nullable=False),
+        ),
+        signals=Table(
+            f"{p}signals",
+            md,
+            Column("client_ref", String, primary_key=True),
+            Column("signal_ref", String, primary_key=True),
+            Column("score_type", String, nullable=False),
+            Column("value", Float(precision=53), nullable=False),
+            Column("window_end_us", BigInteger, nullable=False),
+            Column("evidence_refs", Text, nullable=False),  # canonical JSON array
+            Column("operator_only", Boolean, nullable=False),
+            Column("stamp", String, nullable=False),
+        ),
+        snapshots=Table(
+            f"{p}snapshots",
+            md,
+            Column("client_ref", String, primary_key=True),
+            Column("artifact_id", String, nullable=False),
+            Column("digest", String(64), nullable=False),
+            Column("as_of_us", BigInteger, nullable=False),
+            Column("body", Text, nullable=False),
+            # The digest last published to Kafka; differs from digest while publication is due.
+            Column("published_digest", String(64)),
+        ),
+    )

@@ -1,0 +1,163 @@
+"""Loading what the snapshot builder needs for a set of clients, in a few bulk queries.
+
+Given the clients' roots, this reads their merge classes' interactions and signals, the edges
+touching them, and the nodes at both ends, then folds each merge class into one node view:
+per attribute the newest value wins across the class, by stamp.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, Row, Table, select
+
+from consumers.client360.facts import InteractionFact, SignalFact, stamp_micros
+from consumers.client360.merges import MergeIndex
+from consumers.client360.snapshot import ClientView, Neighbor, NodeView
+from consumers.client360.tables import Client360Tables
+from consumers.storage import chunks
+
+
+def _rows(conn: Connection, table: Table, column: str, keys: Iterable[str]) -> list[Row[Any]]:
+    found: list[Row[Any]] = []
+    for part in chunks(sorted(set(keys))):
+        found.extend(conn.execute(select(table).where(table.c[column].in_(part))))
+    return found
+
+
+def edges_touching(conn: Connection, edges: Table, refs: Iterable[str]) -> list[Row[Any]]:
+    """Every edge row with an end in ``refs`` (each row once)."""
+    keyed: dict[tuple[str, str, str], Row[Any]] = {}
+    wanted = set(refs)
+    for column in ("from_ref", "to_ref"):
+        for row in _rows(conn, edges, column, wanted):
+            keyed[(row.from_ref, row.to_ref, row.relation)] = row
+    return [keyed[key] for key in sorted(keyed)]
+
+
+def _alive(live: str | None, dead: str | None) -> bool:
+    return live is not None and (dead is None or live > dead)
+
+
+@dataclass
+class _NodeRows:
+    nodes: list[Row[Any]]
+    attributes: list[Row[Any]]
+
+
+def _node_view(root: str, rows: _NodeRows) -> NodeView:
+    typed = [r for r in rows.nodes if r.node_type is not None and r.type_stamp is not None]
+    own = next((r for r in typed if r.node_ref == root), None)
+    chosen = own or max(typed, key=lambda r: r.type_stamp, default=None)
+    live = max((r.live_stamp for r in rows.nodes if r.live_stamp), default=None)
+    dead = max((r.dead_stamp for r in rows.nodes if r.dead_stamp), default=None)
+    winners: dict[str, Row[Any]] = {}
+    for row in rows.attributes:
+        known = winners.get(row.name)
+        if known is None or row.stamp > known.stamp:
+            winners[row.name] = row
+    attributes = {n: r.value for n, r in sorted(winners.items()) if r.value is not None}
+    sources = {r.source_ref for r in winners.values() if r.value is not None}
+    sources |= {r.live_source for r in rows.nodes if r.live_source and r.live_stamp == live}
+    times = [stamp_micros(r.stamp) for r in winners.values()]
+    times += [stamp_micros(s) for s in (live, dead) if s]
+    return NodeView(
+        ref=root,
+        node_type=chosen.node_type if chosen is not None else None,
+        alive=_alive(live, dead),
+        attributes=attributes,
+        sources=tuple(sorted(sources)),
+        latest_us=max(times, default=0),
+    )
+
+
+def load_views(
+    conn: Connection, tables: Client360Tables, index: MergeIndex, roots: Iterable[str]
+) -> dict[str, ClientView]:
+    """A ClientView per root (``index`` must already know the roots' merge classes)."""
+    members = {root: index.members(root) for root in sorted(set(roots))}
+    owner = {member: root for root, group in members.items() for member in group}
+    interactions: dict[str, list[InteractionFact]] = {}
+    for row in _rows(conn, tables.interactions, "client_ref", owner):
+        interactions.setdefault(owner[row.client_ref], []).append(
+            InteractionFact(
+                row.client_ref, row.bundle_ref, row.channel, row.occurred_us, row.summary, row.stamp
+            )
+        )
+    signals: dict[str, list[SignalFact]] = {}
+    for row in _rows(conn, tables.signals, "client_ref", owner):
+        signals.setdefault(owner[row.client_ref], []).append(
+            SignalFact(
+                row.client_ref,
+                row.signal_ref,
+                row.score_type,
+                float(row.value),
+                row.window_end_us,
+                tuple(json.loads(row.evidence_refs)),
+                bool(row.operator_only),
+                row.stamp,
+            )
+        )
+    edges = edges_touching(conn, tables.edges, owner)
+    far_ends = {e.to_ref for e in edges} | {e.from_ref for e in edges}
+    index.load(conn, far_ends)
+    neighbor_roots = {index.root(ref) for ref in far_ends}
+    node_members = {r: index.members(r) for r in neighbor_roots | set(members)}
+    node_owner = {m: r for r, group in node_members.items() for m in group}
+    node_rows = {r: _NodeRows([], []) for r in node_members}
+    for row in _rows(conn, tables.nodes, "node_ref", node_owner):
+        node_rows[node_owner[row.node_ref]].nodes.append(row)
+    for row in _rows(conn, tables.attributes, "node_ref", node_owner):
+        node_rows[node_owner[row.node_ref]].attributes.append(row)
+    node_views = {r: _node_view(r, rows) for r, rows in node_rows.items()}
+
+    links: dict[str, dict[str, list[Row[Any]]]] = {root: {} for root in members}
+    for edge in edges:
+        ends = (edge.from_ref, edge.to_ref)
+        for here, there in (ends, ends[::-1]):
+            root = owner.get(here)
+            far = index.root(there)
+            if root is None or far == root or not _alive(edge.live_stamp, edge.dead_stamp):
+                continue
+            links[root].setdefault(far, []).append(edge)
+
+    merges = index.merges_into(set(node_views))
+    views: dict[str, ClientView] = {}
+    for root in members:
+        neighbors = tuple(
+            _neighbor(node_views[far], rows) for far, rows in sorted(links[root].items())
+        )
+        near = {root} | {n.node.ref for n in neighbors}
+        own = node_rows[root]
+        views[root] = ClientView(
+            client_ref=root,
+            node=node_views[root] if own.nodes or own.attributes else None,
+            interactions=tuple(sorted(interactions.get(root, []), key=lambda i: i.bundle_ref)),
+            signals=tuple(sorted(signals.get(root, []), key=lambda s: s.signal_ref)),
+            neighbors=neighbors,
+            merges=tuple(m for m in merges if m.into_ref in near),
+        )
+    return views
+
+
+def _neighbor(node: NodeView, edges: list[Row[Any]]) -> Neighbor:
+    ordered = sorted(edges, key=lambda e: e.live_stamp)
+    attributes: dict[str, str] = {}
+    for edge in ordered:  # newest assertion last, so it wins per attribute
+        attributes.update(json.loads(edge.attributes or "{}"))
+    times = [stamp_micros(s) for e in edges for s in (e.live_stamp, e.dead_stamp) if s]
+    return Neighbor(
+        node=node,
+        relations=tuple(sorted({e.relation for e in edges})),
+        edge_attributes=dict(sorted(attributes.items())),
+        sources=tuple(sorted({e.source_ref for e in edges if e.source_ref})),
+        latest_us=max(times, default=0),
+    )
+
+
+def client_rows(conn: Connection, clients: Table, refs: Iterable[str]) -> set[str]:
+    """Which of ``refs`` are known clients."""
+    return {row.client_ref for row in _rows(conn, clients, "client_ref", refs)}

@@ -1,0 +1,176 @@
+"""SQL plumbing shared by the consumers: engines, table names, LWW upserts, the offsets table.
+
+Only SQLite and PostgreSQL are supported: both have ``INSERT ... ON CONFLICT DO UPDATE ...
+WHERE``, which is what makes applying a fact idempotent and order-independent in one statement.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any, TypeVar
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    ColumnElement,
+    Connection,
+    Engine,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    and_,
+    case,
+    create_engine,
+    event,
+    or_,
+    select,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine.interfaces import DBAPIConnection
+from sqlalchemy.pool import ConnectionPoolEntry
+from sqlalchemy.sql.dml import Insert
+
+from velocity_stream.errors import ConfigError
+
+SUPPORTED_DIALECTS = ("sqlite", "postgresql")
+# Bound parameters per IN (...) list: far below SQLite's 32766 and PostgreSQL's 65535 limits.
+IN_CHUNK = 500
+_PREFIX = re.compile(r"^[a-z][a-z0-9_]{0,30}$")
+T = TypeVar("T")
+
+
+def open_engine(url: str) -> Engine:
+    """An engine for a supported store URL, tuned for a single writer.
+
+    SQLite gets WAL journaling (readers such as the review app do not block the writer) and
+    ``synchronous=NORMAL`` (durable at each checkpoint; a power cut can lose the last
+    transactions but never corrupt the file, and the lost offsets go with the lost rows).
+    """
+    engine = create_engine(url, future=True)
+    if engine.dialect.name not in SUPPORTED_DIALECTS:
+        engine.dispose()
+        raise ConfigError(
+            f"store {engine.url.render_as_string(hide_password=True)}: dialect "
+            f"{engine.dialect.name!r} is not supported (use sqlite or postgresql)"
+        )
+    if engine.dialect.name == "sqlite":
+        event.listen(engine, "connect", _sqlite_pragmas)
+    return engine
+
+
+def _sqlite_pragmas(dbapi_connection: DBAPIConnection, _record: ConnectionPoolEntry) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.close()
+
+
+def check_prefix(prefix: str) -> str:
+    """A table-name prefix (lower-case, starts with a letter); '' means none."""
+    if prefix and not _PREFIX.match(prefix):
+        raise ConfigError(f"table prefix {prefix!r}: use lower-case letters, digits and _")
+    return prefix
+
+
+def insert_for(conn: Connection, table: Table) -> Any:
+    """The dialect's INSERT (the one with ``on_conflict_do_*``) for ``table``.
+
+    Returned as Any because SQLite's and PostgreSQL's Insert classes share the methods used
+    here but no common type that declares them.
+    """
+    if conn.dialect.name == "postgresql":
+        return postgresql.insert(table)
+    return sqlite.insert(table)
+
+
+def later(current: ColumnElement[Any], incoming: ColumnElement[Any]) -> ColumnElement[bool]:
+    """SQL: ``incoming`` is set and newer than ``current`` (NULL counts as oldest)."""
+    return and_(incoming.is_not(None), or_(current.is_(None), incoming > current))
+
+
+def pick_later(
+    condition: ColumnElement[bool], incoming: ColumnElement[Any], current: ColumnElement[Any]
+) -> ColumnElement[Any]:
+    """SQL CASE: ``incoming`` when ``condition`` holds, else keep ``current``."""
+    return case((condition, incoming), else_=current)
+
+
+def lww_upsert(
+    conn: Connection, table: Table, rows: Sequence[dict[str, Any]], stamp: str = "stamp"
+) -> None:
+    """Insert ``rows``; on a key conflict overwrite only when the row's ``stamp`` is newer.
+
+    Last-writer-wins by a deterministic stamp (event time + artifact id), not by arrival, so
+    the result does not depend on the order in which partitions interleave.
+    """
+    if not rows:
+        return
+    statement: Insert = insert_for(conn, table)
+    excluded = statement.excluded  # type: ignore[attr-defined]
+    keys = [c.name for c in table.primary_key.columns]
+    statement = statement.on_conflict_do_update(  # type: ignore[attr-defined]
+        index_elements=keys,
+        set_={c.name: excluded[c.name] for c in table.columns if c.name not in keys},
+        where=excluded[stamp] > table.c[stamp],
+    )
+    conn.execute(statement, list(rows))
+
+
+def insert_ignore(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> None:
+    """Insert ``rows``, skipping any whose key already exists."""
+    if not rows:
+        return
+    statement = insert_for(conn, table).on_conflict_do_nothing()
+    conn.execute(statement, list(rows))
+
+
+def chunks(items: Iterable[T], size: int = IN_CHUNK) -> Iterator[list[T]]:
+    """``items`` in lists of at most ``size`` (for IN lists)."""
+    batch: list[T] = []
+    for item in items:
+        batch.append(item)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+# --- offsets ------------------------------------------------------------------------------
+
+
+def offsets_table(metadata: MetaData, name: str) -> Table:
+    """The next offset to read per (topic, partition): the consumer's source of truth."""
+    return Table(
+        name,
+        metadata,
+        Column("topic", String(249), primary_key=True),
+        Column("partition", Integer, primary_key=True),
+        Column("next_offset", BigInteger, nullable=False),
+    )
+
+
+def load_offsets(conn: Connection, table: Table) -> dict[tuple[str, int], int]:
+    rows = conn.execute(select(table.c.topic, table.c.partition, table.c.next_offset))
+    return {(topic, partition): int(offset) for topic, partition, offset in rows}
+
+
+def save_offsets(conn: Connection, table: Table, next_offsets: dict[tuple[str, int], int]) -> None:
+    """Upsert next offsets; called inside the transaction that wrote the batch's rows."""
+    if not next_offsets:
+        return
+    statement = insert_for(conn, table)
+    statement = statement.on_conflict_do_update(
+        index_elements=["topic", "partition"],
+        set_={"next_offset": statement.excluded.next_offset},
+    )
+    conn.execute(
+        statement,
+        [
+            {"topic": topic, "partition": partition, "next_offset": offset}
+            for (topic, partition), offset in sorted(next_offsets.items())
+        ],
+    )
