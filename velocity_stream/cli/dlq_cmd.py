@@ -11,29 +11,17 @@ import argparse
 import getpass
 import json
 import sys
-from collections import Counter
 from collections.abc import Callable
-from typing import Any, TextIO
 
 from velocity_stream.contracts.catalog import Catalog, load_catalog
-from velocity_stream.dlq.audit import AuditLog, AuditRecord, audit_topic
-from velocity_stream.dlq.filters import DeadLetterFilter, format_time
-from velocity_stream.dlq.payload import DecodeAttempt, attempt_decode, framing, hex_dump
+from velocity_stream.dlq import render
+from velocity_stream.dlq.audit import AuditLog, audit_topic
+from velocity_stream.dlq.filters import DeadLetterFilter
+from velocity_stream.dlq.payload import attempt_decode
 from velocity_stream.dlq.progress import ProgressBar
 from velocity_stream.dlq.reader import TopicReader, read_audit_log, read_dead_letters
-from velocity_stream.dlq.records import (
-    DeadLetter,
-    dead_letter_block_start,
-    is_replay_excluded,
-    parse_dead_letter,
-)
-from velocity_stream.dlq.replay import (
-    Replayer,
-    ReplayPlan,
-    ReplayReport,
-    ensure_audit_topic,
-    plan_replay,
-)
+from velocity_stream.dlq.records import DeadLetter, parse_dead_letter
+from velocity_stream.dlq.replay import Replayer, ReplayPlan, ensure_audit_topic, plan_replay
 from velocity_stream.errors import VelocityError
 from velocity_stream.serde.avro import AvroSerde
 from velocity_stream.settings import Settings, load_settings
@@ -187,72 +175,16 @@ def run_list(args: argparse.Namespace) -> int:
     with TopicReader(settings) as reader:
         found, audit, topic = _read(args, settings, catalog, reader)
     if args.format == "json":
-        rows = [_summary_json(d, audit.replays_of(d.coordinates)) for d in found]
+        rows = [render.dead_letter_json(d, audit.replays_of(d.coordinates)) for d in found]
         print(json.dumps({"topic": topic, "filter": selection.describe(), "dead_letters": rows}))
         return EXIT_OK
     if not found:
         print(f"no dead letters on {topic} ({selection.describe()})")
         return EXIT_OK
-    _print_table(sys.stdout, found, audit)
-    reasons = Counter(d.reason for d in found)
-    summary = ", ".join(f"{code} {n}" for code, n in reasons.most_common())
-    print(f"\n{len(found)} dead letters on {topic} ({selection.describe()}): {summary}")
+    print("\n".join(render.table_lines(found, audit)))
+    print(f"\n{len(found)} dead letters on {topic} ({selection.describe()}): ", end="")
+    print(render.reason_summary(found))
     return EXIT_OK
-
-
-def _print_table(out: TextIO, found: list[DeadLetter], audit: AuditLog) -> None:
-    rows = [
-        (
-            d.position,
-            format_time(d.time_ms),
-            d.reason or "(no reason header)",
-            d.family or "?",
-            d.artifact_id or "-",
-            _replayed_text(audit.last_replay(d.coordinates)),
-        )
-        for d in found
-    ]
-    header = ("POSITION", "DEAD-LETTERED", "REASON", "FAMILY", "ARTIFACT", "REPLAYED")
-    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
-    for row in [header, *rows]:
-        print(
-            "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)), file=out
-        )
-
-
-def _replayed_text(record: AuditRecord | None) -> str:
-    if record is None:
-        return "-"
-    return f"{record.replayed_at} by {record.operator}"
-
-
-def _summary_json(dead_letter: DeadLetter, replays: list[AuditRecord]) -> dict[str, Any]:
-    source = dead_letter.source
-    return {
-        "position": dead_letter.position,
-        "partition": dead_letter.record.partition,
-        "offset": dead_letter.record.offset,
-        "dead_lettered_at": format_time(dead_letter.time_ms),
-        "reason": dead_letter.reason,
-        "stage": dead_letter.stage,
-        "message": dead_letter.message,
-        "field": dead_letter.field or None,
-        "family": dead_letter.family,
-        "artifact_id": dead_letter.artifact_id,
-        "source": (
-            {"topic": source[0], "partition": source[1], "offset": source[2]} if source else None
-        ),
-        "replays": [
-            {
-                "replay_id": r.replay_id,
-                "operator": r.operator,
-                "replayed_at": r.replayed_at,
-                "forced": r.forced,
-                "target": {"topic": r.target[0], "partition": r.target[1], "offset": r.target[2]},
-            }
-            for r in replays
-        ],
-    }
 
 
 # --- show ---------------------------------------------------------------------------------
@@ -288,21 +220,9 @@ def run_show(args: argparse.Namespace) -> int:
     )
     replays = audit.replays_of(dead_letter.coordinates)
     if args.format == "json":
-        body = _summary_json(dead_letter, replays)
-        body.update(
-            {
-                "topic": topic,
-                "gateway_version": dead_letter.gateway_version,
-                "key": _bytes_json(record.key),
-                "headers": [{"name": n, "value": _bytes_json(v)} for n, v in record.headers],
-                "original_headers": [n for n, _ in dead_letter.original_headers],
-                "value_hex": (record.value or b"").hex(),
-                "decode": attempt.to_json(),
-            }
-        )
-        print(json.dumps(body))
-        return EXIT_OK
-    _print_show(sys.stdout, topic, dead_letter, replays, attempt, full=args.full)
+        print(json.dumps(render.detail_json(topic, dead_letter, replays, attempt)))
+    else:
+        print("\n".join(render.show_lines(topic, dead_letter, replays, attempt, full=args.full)))
     return EXIT_OK
 
 
@@ -317,71 +237,6 @@ def _registry_serde(settings: Settings, catalog: Catalog) -> AvroSerde | None:
         return None
 
 
-def _bytes_json(value: bytes | None) -> dict[str, str] | None:
-    if value is None:
-        return None
-    try:
-        return {"text": value.decode("utf-8")}
-    except UnicodeDecodeError:
-        return {"hex": value.hex()}
-
-
-def _bytes_text(value: bytes | None) -> str:
-    if value is None:
-        return "(null)"
-    try:
-        return repr(value.decode("utf-8"))
-    except UnicodeDecodeError:
-        return f"0x{value.hex()}"
-
-
-def _print_show(
-    out: TextIO,
-    topic: str,
-    d: DeadLetter,
-    replays: list[AuditRecord],
-    attempt: DecodeAttempt,
-    *,
-    full: bool,
-) -> None:
-    record = d.record
-    lines = [
-        f"dead letter     {topic} {d.position}",
-        f"dead-lettered   {format_time(d.time_ms)}",
-        f"reason          {d.reason or '(no velocity.dlq.reason header)'}  (stage {d.stage})",
-        f"message         {d.message}",
-    ]
-    if d.field:
-        lines.append(f"field           {d.field}")
-    source = d.source
-    lines += [
-        f"source          {source[0]} {source[1]}:{source[2]}" if source else "source          ?",
-        f"family          {d.family or '?'}",
-        f"artifact id     {d.artifact_id or '-'}",
-        f"gateway         {d.gateway_version or '?'}",
-        f"key             {_bytes_text(record.key)}",
-        "headers (* = added by the gateway; a replay sends the others)",
-    ]
-    block = dead_letter_block_start(record.headers)
-    for index, (name, value) in enumerate(record.headers):
-        mark = "*" if index >= block or is_replay_excluded(name) else " "
-        lines.append(f"  {mark} {name} = {_bytes_text(value)}")
-    for replay in replays:
-        target = f"{replay.target[0]} {replay.target[1]}:{replay.target[2]}"
-        forced = " (forced)" if replay.forced else ""
-        lines.append(
-            f"replayed        {replay.replayed_at} by {replay.operator} -> {target}{forced}"
-        )
-    value = record.value or b""
-    lines.append(f"value           {len(value)} bytes; {framing(record.value)[0]}")
-    lines += ["  " + line for line in hex_dump(value, None if full else 512)]
-    lines.append(f"decode          {attempt.stage}: {attempt.detail}")
-    if attempt.record is not None:
-        decoded = json.dumps(attempt.to_json()["record"], indent=2, sort_keys=True)
-        lines += ["  " + line for line in decoded.splitlines()]
-    print("\n".join(lines), file=out)
-
-
 # --- replay -------------------------------------------------------------------------------
 
 
@@ -391,10 +246,15 @@ def run_replay(args: argparse.Namespace) -> int:
     operator = args.operator or getpass.getuser()
     with TopicReader(settings) as reader:
         found, audit, topic = _read(args, settings, catalog, reader)
-    ingress = catalog.ingress_topics(settings.topic_prefix)
-    plan = plan_replay(found, audit, ingress, force=args.force)
+    plan = plan_replay(
+        found, audit, catalog.ingress_topics(settings.topic_prefix), force=args.force
+    )
+    head = {"topic": topic, "filter": selection.describe()}
     if args.dry_run or not plan.selected:
-        _print_plan(args, topic, selection, plan, dry_run=True)
+        if args.format == "json":
+            print(json.dumps({**head, "dry_run": True, **render.plan_json(plan)}))
+        else:
+            print("\n".join(render.plan_lines(topic, selection.describe(), plan)))
         return EXIT_OK
     if not args.yes and not _confirm(topic, plan):
         print("nothing replayed", file=sys.stderr)
@@ -407,7 +267,10 @@ def run_replay(args: argparse.Namespace) -> int:
     finally:
         if bar is not None:
             bar.finish()
-    _print_report(args, topic, selection, report)
+    if args.format == "json":
+        print(json.dumps({**head, "dry_run": False, **render.report_json(report)}))
+    else:
+        print("\n".join(render.report_lines(report)))
     return EXIT_OK if report.ok else EXIT_INCOMPLETE
 
 
@@ -423,79 +286,3 @@ def _confirm(topic: str, plan: ReplayPlan) -> bool:
     sys.stderr.write(f"replay {len(plan.selected)} dead letters from {topic} to {targets}? [y/N] ")
     sys.stderr.flush()
     return sys.stdin.readline().strip().lower() in ("y", "yes")
-
-
-def _plan_json(plan: ReplayPlan) -> dict[str, Any]:
-    return {
-        "selected": [d.position for d in plan.selected],
-        "targets": plan.targets(),
-        "skipped": [
-            {"position": s.dead_letter.position, "why": s.why.value, "detail": s.detail}
-            for s in plan.skipped
-        ],
-        "forced": plan.forced,
-    }
-
-
-def _print_plan(
-    args: argparse.Namespace,
-    topic: str,
-    selection: DeadLetterFilter,
-    plan: ReplayPlan,
-    *,
-    dry_run: bool,
-) -> None:
-    if args.format == "json":
-        body = {"topic": topic, "filter": selection.describe(), "dry_run": dry_run}
-        body.update(_plan_json(plan))
-        print(json.dumps(body))
-        return
-    verb = "would replay" if dry_run else "replaying"
-    print(f"{verb} {len(plan.selected)} dead letters from {topic} ({selection.describe()})")
-    for target, count in sorted(plan.targets().items()):
-        print(f"  -> {target}: {count}")
-    for skipped in plan.skipped:
-        print(f"  skip {skipped.dead_letter.position}: {skipped.why.value}: {skipped.detail}")
-
-
-def _print_report(
-    args: argparse.Namespace, topic: str, selection: DeadLetterFilter, report: ReplayReport
-) -> None:
-    if args.format == "json":
-        body: dict[str, Any] = {
-            "topic": topic,
-            "filter": selection.describe(),
-            "dry_run": False,
-            "replay_id": report.replay_id,
-            "operator": report.operator,
-            "audit_topic": report.audit_topic,
-            "replayed": [
-                {
-                    "position": r.dead_letter.position,
-                    "target": {
-                        "topic": r.target[0],
-                        "partition": r.target[1],
-                        "offset": r.target[2],
-                    },
-                }
-                for r in report.replayed
-            ],
-            "failed": [
-                {"position": f.dead_letter.position, "error": f.error} for f in report.failed
-            ],
-        }
-        body.update({k: v for k, v in _plan_json(report.plan).items() if k != "selected"})
-        print(json.dumps(body))
-        return
-    print(
-        f"replay {report.replay_id} by {report.operator}: {len(report.replayed)} replayed, "
-        f"{len(report.plan.skipped)} skipped, {len(report.failed)} failed "
-        f"(audit: {report.audit_topic})"
-    )
-    for replayed in report.replayed:
-        t, p, o = replayed.target
-        print(f"  {replayed.dead_letter.position} -> {t} {p}:{o}")
-    for skipped in report.plan.skipped:
-        print(f"  skip {skipped.dead_letter.position}: {skipped.why.value}: {skipped.detail}")
-    for failure in report.failed:
-        print(f"  FAILED {failure.dead_letter.position}: {failure.error}")
