@@ -21,6 +21,10 @@ from velocity_stream.gateway.state import GatewayState, ProposalRecord
 # Proposals waiting longer than this many entries back are forgotten (oldest first) so a
 # flood of never-decided proposals cannot grow the worker without bound; resync recounts.
 MAX_TRACKED = 100_000
+# Decided proposal keys remembered, so that a proposal outcome observed after its decision
+# (batches acknowledged out of order, or a proposal redelivered after a crash) is not counted
+# as pending again.
+MAX_DECIDED = 10_000
 
 
 class DecidedBy(StrEnum):
@@ -41,10 +45,14 @@ class PendingApprovals:
     Not thread-safe: the gateway runtime calls it from its one event loop.
     """
 
-    def __init__(self, gauge: Gauge, max_tracked: int = MAX_TRACKED) -> None:
+    def __init__(
+        self, gauge: Gauge, max_tracked: int = MAX_TRACKED, max_decided: int = MAX_DECIDED
+    ) -> None:
         self._gauge = gauge
         self._max = max_tracked
+        self._max_decided = max_decided
         self._waiting: dict[bytes, _Waiting] = {}
+        self._decided: dict[bytes, None] = {}  # insertion-ordered set, oldest first
         self._for_reviewer = 0
 
     @property
@@ -62,6 +70,7 @@ class PendingApprovals:
 
     def decided(self, key: bytes, now_s: float) -> tuple[float, DecidedBy] | None:
         """A decision was applied: (seconds since the proposal was seen, by whom), when known."""
+        self._remember_decided(key)
         entry = self._waiting.pop(key, None)
         if entry is None:
             return None
@@ -91,11 +100,19 @@ class PendingApprovals:
         for key, partition in wanted.items():
             known = self._waiting.get(key)
             if known is None or known.by is not DecidedBy.REVIEWER:
+                # The tables are the truth: undecided there means pending, whatever was seen.
+                self._decided.pop(key, None)
                 self._remove(key)
                 self._add(key, _Waiting(partition, None, DecidedBy.REVIEWER))
 
+    def _remember_decided(self, key: bytes) -> None:
+        self._decided.pop(key, None)
+        self._decided[key] = None
+        while len(self._decided) > self._max_decided:
+            del self._decided[next(iter(self._decided))]
+
     def _add(self, key: bytes, entry: _Waiting) -> None:
-        if key in self._waiting:
+        if key in self._waiting or key in self._decided:
             return
         while len(self._waiting) >= self._max:
             self._remove(next(iter(self._waiting)))

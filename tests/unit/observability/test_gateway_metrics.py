@@ -268,3 +268,13 @@ def test_batch_is_observed_only_once_its_outputs_are_stored(traffic, gateway_met
     # The lost batch is not counted: its inputs are redelivered and counted then.
     assert sample(IN, family="QdSignalBundle", route="accepted") == 1
     assert sample(E2E + "_count", family="QdSignalBundle", route="accepted") == 1
+
+
+def test_proposal_observed_after_its_decision_is_not_pending(metrics, sample):
+    # Batches can be acknowledged out of order, and a proposal can be redelivered after a crash.
+    approvals = PendingApprovals(metrics.pending_approvals)
+    assert approvals.decided(b"p-1", 5.0) is None
+    approvals.pending(b"p-1", 0, 4.0)
+    assert approvals.count == 0 and sample(PENDING) == 0
+    approvals.resync([(b"p-1", 0)])  # but the tables are the truth
+    assert approvals.count == 1 and sample(PENDING) == 1
