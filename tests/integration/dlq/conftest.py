@@ -1,10 +1,8 @@
 """Fixtures for dead-letter tests on a real broker: a short-hold catalog, its topics, a gateway.
 
 The catalog is the real one copied with ``decision_hold_ms`` cut to 1.5 s, so a held input
-expires into a dead letter within the test. ``gateway`` runs the gateway's pure pipeline over
-the broker: it reads every ingress partition, produces each outcome's records and acknowledges
-them before the next input, and sweeps expired holds every 100 ms, the order the gateway's
-runtime follows (velocity_stream/gateway/README.md, "Delivery").
+expires into a dead letter within the test. ``gateway`` is the real gateway worker (faust) in a
+subprocess, reading that catalog; ``dlq_cli`` runs ``velocity-stream dlq`` in-process.
 """
 
 from __future__ import annotations
@@ -13,25 +11,29 @@ import argparse
 import contextlib
 import io
 import json
+import os
 import shutil
-import threading
+import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from confluent_kafka import OFFSET_BEGINNING, Consumer, Producer, TopicPartition
+from confluent_kafka import Consumer, TopicPartition
 
 from velocity_stream.cli import dlq_cmd
+from velocity_stream.contracts import example
 from velocity_stream.contracts.catalog import Catalog, load_catalog
 from velocity_stream.dlq.reader import TopicReader
-from velocity_stream.gateway import InboundMessage, MemoryRunner, Outcome, Pipeline
+from velocity_stream.gateway import InboundMessage
+from velocity_stream.gateway.runtime.schemas import preregistered_resolver
 from velocity_stream.kafka import topics
-from velocity_stream.kafka.config import consumer_config, producer_config
+from velocity_stream.kafka.config import consumer_config
 from velocity_stream.kafka.producer import ArtifactProducer
 from velocity_stream.kafka.topics import TopicAdmin
-from velocity_stream.serde import AvroSerde, InMemorySchemaResolver
+from velocity_stream.serde import AvroSerde
 from velocity_stream.settings import DEFAULT_SCHEMAS_DIR, Settings
 
 HOLD_MS = 1500
@@ -65,8 +67,9 @@ def hold_catalog(dlq_settings: Settings) -> Catalog:
 
 @pytest.fixture
 def serde(hold_catalog: Catalog, dlq_settings: Settings) -> AvroSerde:
-    # One resolver for producers and gateway stands in for the schema registry.
-    return AvroSerde(hold_catalog, InMemorySchemaResolver(), dlq_settings.topic_prefix)
+    # The gateway worker's own local schema table (no registry): same catalog, same ids.
+    prefix = dlq_settings.topic_prefix
+    return AvroSerde(hold_catalog, preregistered_resolver(hold_catalog, prefix), prefix)
 
 
 @pytest.fixture
@@ -76,8 +79,9 @@ def dlq_topics(dlq_settings: Settings, hold_catalog: Catalog) -> Iterator[Settin
     report = topics.apply(admin, hold_catalog.topic_specs(dlq_settings.topic_prefix), 1)
     assert report.ok, report
     yield dlq_settings
-    mine = [n for n in admin.topic_names() if n.startswith(dlq_settings.topic_prefix + ".")]
-    admin.delete(mine)
+    # catalog topics (`<prefix>.`) and the gateway's changelogs (`<prefix>-gateway-...`)
+    prefix = dlq_settings.topic_prefix
+    admin.delete([n for n in admin.topic_names() if n.startswith((prefix + ".", prefix + "-"))])
 
 
 @pytest.fixture
@@ -88,95 +92,76 @@ def producer(
         yield made
 
 
-class PipelineGateway(threading.Thread):
-    """The gateway's pipeline on the broker: consume, process, produce, acknowledge, sweep."""
+class GatewayWorker:
+    """The real gateway (``python -m velocity_stream.gateway.runtime.worker``) in a subprocess."""
 
-    def __init__(self, settings: Settings, catalog: Catalog, serde: AvroSerde) -> None:
-        super().__init__(name="it-gateway", daemon=True)
-        self.pipeline = Pipeline(
-            catalog,
-            serde,
-            settings.topic_prefix,
-            gateway_version="it-gateway",
-            clock=lambda: int(time.time() * 1000),
+    def __init__(self, settings: Settings, catalog: Catalog, log_path: Path) -> None:
+        self.settings = settings
+        self.catalog = catalog
+        self.log_path = log_path
+        self.group = f"{settings.topic_prefix}-gateway"  # the worker's default app id
+        env = dict(os.environ)
+        env.update(
+            {
+                "KAFKA_BOOTSTRAP_SERVERS": settings.kafka_bootstrap_servers or "",
+                "VELOCITY_TOPIC_PREFIX": settings.topic_prefix,
+                "VELOCITY_SCHEMAS_DIR": str(settings.schemas_dir),
+                "VELOCITY_SESSION_TIMEOUT_MS": str(settings.session_timeout_ms),
+                "VELOCITY_FETCH_WAIT_MAX_MS": str(settings.fetch_wait_max_ms),
+            }
         )
-        self._states = MemoryRunner(self.pipeline, feedback=False)  # per-partition state only
-        self._consumer = Consumer(consumer_config(settings, f"{settings.topic_prefix}-gateway"))
-        self._producer: Producer | None = Producer(
-            producer_config(settings, client_id="it-gateway")
-        )
-        self._topics = sorted(self.pipeline.ingress_topics())
-        self._partitions = {
-            t: catalog.ingress_topics(settings.topic_prefix)[t][0].partitions for t in self._topics
-        }
-        self._stopping = threading.Event()
-        self.outcomes: list[Outcome] = []
-        self.error: BaseException | None = None
-
-    def run(self) -> None:
-        try:
-            self._consumer.assign(
-                [
-                    TopicPartition(topic, p, OFFSET_BEGINNING)
-                    for topic in self._topics
-                    for p in range(self._partitions[topic])
-                ]
+        # No registry: the worker and this test register the catalog's schemas locally in
+        # the same fixed order (runtime/schemas.py), so their schema ids agree.
+        env.pop("SCHEMA_REGISTRY_URL", None)
+        with log_path.open("wb") as out:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "velocity_stream.gateway.runtime.worker"],
+                env=env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
             )
-            last_sweep = 0.0
-            while not self._stopping.is_set():
-                message = self._consumer.poll(0.05)
-                if message is not None and message.error() is None:
-                    record = InboundMessage(
-                        message.topic() or "",
-                        message.partition() or 0,
-                        message.offset() or 0,
-                        message.key(),
-                        message.value(),
-                        tuple((n, v or b"") for n, v in (message.headers() or ())),
-                        message.timestamp()[1],
-                    )
-                    self._emit(
-                        [self.pipeline.process(record, self._states.state(record.partition))]
-                    )
-                if time.monotonic() - last_sweep > 0.1:
-                    last_sweep = time.monotonic()
-                    now = int(time.time() * 1000)
-                    for p in range(max(self._partitions.values())):
-                        self._emit(
-                            self.pipeline.expire(now, self._states.state(p), partitions=(p,))
-                        )
-        except BaseException as error:  # surfaced by the fixture
-            self.error = error
 
-    def _emit(self, outcomes: list[Outcome]) -> None:
-        for outcome in outcomes:
-            self.outcomes.append(outcome)
-            for out in outcome.outputs:
-                assert self._producer is not None
-                self._producer.produce(
-                    out.topic, value=out.value, key=out.key, headers=list(out.headers)
-                )
-        if outcomes:
-            assert self._producer is not None and self._producer.flush(30) == 0
+    def log_tail(self) -> str:
+        return self.log_path.read_text(errors="replace")[-3000:]
+
+    def committed(self, topic: str) -> int:
+        """How many records of ``topic`` the gateway has acknowledged (committed offsets)."""
+        partitions = self.catalog.ingress_topics(self.settings.topic_prefix)[topic][0].partitions
+        consumer = Consumer(consumer_config(self.settings, self.group, client_id="it-offsets"))
+        try:
+            found = consumer.committed([TopicPartition(topic, p) for p in range(partitions)], 10)
+        finally:
+            consumer.close()
+        return sum(tp.offset for tp in found if tp.offset > 0)
 
     def stop(self) -> None:
-        self._stopping.set()
-        self.join(10)
-        self._consumer.close()
-        if self._producer is not None:
-            self._producer.flush(10)
-            self._producer = None  # destroy librdkafka's handle now, not at interpreter exit
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
 
 
 @pytest.fixture
 def gateway(
-    dlq_topics: Settings, hold_catalog: Catalog, serde: AvroSerde
-) -> Iterator[PipelineGateway]:
-    running = PipelineGateway(dlq_topics, hold_catalog, serde)
-    running.start()
-    yield running
-    running.stop()
-    assert running.error is None, running.error
+    dlq_topics: Settings, hold_catalog: Catalog, producer: ArtifactProducer, tmp_path: Path
+) -> Iterator[GatewayWorker]:
+    """A running gateway worker, proven up by routing a first (unrelated) artifact."""
+    worker = GatewayWorker(dlq_topics, hold_catalog, tmp_path / "gateway.log")
+    try:
+        warm_up = example("QdSignalBundle")
+        producer.publish(warm_up).result(10)
+        accepted = hold_catalog.family("QdSignalBundle").accepted_topic(dlq_topics.topic_prefix)
+        deadline = time.monotonic() + 120
+        while not read_topic(dlq_topics, accepted):
+            assert worker.process.poll() is None, f"gateway exited:\n{worker.log_tail()}"
+            assert time.monotonic() < deadline, f"gateway not routing:\n{worker.log_tail()}"
+            time.sleep(0.5)
+        yield worker
+    finally:
+        worker.stop()
 
 
 def read_topic(settings: Settings, topic: str) -> list[InboundMessage]:
