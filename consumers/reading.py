@@ -88,4 +88,4 @@ class ArtifactReader:
 
 def commit_event_id(record: CommitRecord) -> str:
     """The dedup id of a commit record: one decision applies once."""
-    return f"decision:{record.decision_id}"
+    return f"commit:{record.decision_id}"

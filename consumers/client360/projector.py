@@ -21,6 +21,7 @@ from consumers.client360.facts import (
     stamp,
     to_micros,
 )
+from consumers.reading import commit_event_id
 from velocity_stream.contracts.entity_proposal import NormalizedEntityProposal
 from velocity_stream.contracts.graph_delta import ClientGraphDelta, GraphOperationKind
 from velocity_stream.contracts.interaction import InteractionBundle
@@ -111,7 +112,7 @@ def _graph_delta(artifact: Artifact) -> Projection:
 def _commit_builder(record: CommitRecord) -> _FactBuilder:
     # The decision time orders approved changes; the decision id breaks ties.
     decided = datetime.fromtimestamp(record.decided_at_ms / 1000, tz=UTC)
-    return _FactBuilder(decided, f"decision:{record.decision_id}", record.decision_id)
+    return _FactBuilder(decided, commit_event_id(record), record.decision_id)
 
 
 def _entity_commit(record: CommitRecord, artifact: Artifact) -> Projection:

@@ -54,10 +54,15 @@ def _node_view(root: str, rows: _NodeRows) -> NodeView:
     chosen = own or max(typed, key=lambda r: r.type_stamp, default=None)
     live = max((r.live_stamp for r in rows.nodes if r.live_stamp), default=None)
     dead = max((r.dead_stamp for r in rows.nodes if r.dead_stamp), default=None)
+    # As the committer folds a merge: the survivor's own values win, and each attribute it
+    # lacks comes from the newest value among the refs merged into it.
     winners: dict[str, Row[Any]] = {}
     for row in rows.attributes:
         known = winners.get(row.name)
-        if known is None or row.stamp > known.stamp:
+        if known is None or (row.node_ref == root, row.stamp) > (
+            known.node_ref == root,
+            known.stamp,
+        ):
             winners[row.name] = row
     attributes = {n: r.value for n, r in sorted(winners.items()) if r.value is not None}
     sources = {r.source_ref for r in winners.values() if r.value is not None}

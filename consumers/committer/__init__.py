@@ -1,0 +1,1 @@
+"""The graph committer: applies approved changes to the canonical client-graph tables."""

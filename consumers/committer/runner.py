@@ -1,0 +1,174 @@
+"""The committer's Kafka loop: commit records and accepted graph deltas in, graph rows out,
+refusals to the dead-letter topic.
+
+A refusal is dead-lettered like the gateway does it: original key, bytes and headers, plus
+the ``velocity.dlq.*`` reason headers (gateway/headers.py), so the review app's dead-letter
+page and any replay tool treat both alike. Offsets live only in the database (see store.py).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Sequence
+from concurrent.futures import Future
+from dataclasses import dataclass
+
+from consumers.committer.changes import from_commit, from_delta
+from consumers.committer.graph import Refusal
+from consumers.committer.store import GraphStore, Incoming, Result, Verdict
+from consumers.partitions import Headers, PartitionSource, RawMessage, next_offsets
+from consumers.reading import ArtifactReader, UnreadableRecord
+from velocity_stream.contracts.catalog import Catalog, Family
+from velocity_stream.contracts.graph_delta import ClientGraphDelta
+from velocity_stream.errors import ReasonCode
+from velocity_stream.gateway import headers as h
+from velocity_stream.kafka import headers as envelope
+from velocity_stream.kafka.consumer import TopicStage, family_topics
+from velocity_stream.kafka.producer import ArtifactProducer, Delivery
+from velocity_stream.serde.avro import AvroSerde
+from velocity_stream.settings import Settings
+
+log = logging.getLogger(__name__)
+
+COMMITTER = "graph-committer"
+DELIVERY_TIMEOUT_S = 60.0
+
+
+@dataclass(frozen=True, slots=True)
+class CommitterOptions:
+    batch_size: int = 500
+    poll_timeout_s: float = 0.5
+
+
+@dataclass
+class CommitterStats:
+    batches: int = 0
+    records: int = 0
+    applied: int = 0
+    refused: int = 0
+    duplicates: int = 0
+
+    def add(self, results: Sequence[Result]) -> None:
+        self.batches += 1
+        self.records += len(results)
+        for result in results:
+            if result.verdict is Verdict.APPLIED:
+                self.applied += 1
+            elif result.verdict is Verdict.REFUSED:
+                self.refused += 1
+            else:
+                self.duplicates += 1
+
+
+def dead_letter_headers(message: RawMessage, refusal: Refusal) -> Headers:
+    """The input's headers plus the reason headers; times come from the input (same bytes
+    on every redelivery)."""
+    text = refusal.message.encode("utf-8", "replace")
+    if len(text) > h.MAX_MESSAGE_BYTES:
+        text = text[: h.MAX_MESSAGE_BYTES - 3] + b"..."
+    added: list[tuple[str, bytes]] = [
+        (h.DLQ_REASON, refusal.code.value.encode("ascii")),
+        (h.DLQ_STAGE, refusal.code.stage.encode("ascii")),
+        (h.DLQ_MESSAGE, text),
+    ]
+    if refusal.field:
+        added.append((h.DLQ_FIELD, refusal.field.encode("utf-8", "replace")))
+    added += [
+        (h.DLQ_SOURCE_TOPIC, message.topic.encode("utf-8")),
+        (h.DLQ_SOURCE_PARTITION, b"%d" % message.partition),
+        (h.DLQ_SOURCE_OFFSET, b"%d" % message.offset),
+        (h.DLQ_TIME, b"%d" % message.timestamp_ms),
+        (envelope.PRODUCER, COMMITTER.encode("ascii")),
+    ]
+    return tuple(message.headers) + tuple(added)
+
+
+class CommitterRunner:
+    def __init__(
+        self,
+        settings: Settings,
+        catalog: Catalog,
+        serde: AvroSerde,
+        store: GraphStore,
+        producer: ArtifactProducer,
+        options: CommitterOptions | None = None,
+    ) -> None:
+        self.settings = settings
+        self.store = store
+        self.producer = producer
+        self.options = options or CommitterOptions()
+        self.reader = ArtifactReader(catalog, serde, settings.topic_prefix)
+        self.delta_topics: dict[str, tuple[Family, int]] = family_topics(
+            catalog, settings.topic_prefix, [ClientGraphDelta.FAMILY], TopicStage.ACCEPTED
+        )
+        self.commits_topic = catalog.commits_topic(settings.topic_prefix)
+        self.dead_letter_topic = catalog.dead_letter_topic(settings.topic_prefix)
+
+    def topics(self) -> list[str]:
+        return sorted([*self.delta_topics, self.commits_topic])
+
+    def run(
+        self, *, stop: threading.Event | None = None, max_idle_s: float | None = None
+    ) -> CommitterStats:
+        stats = CommitterStats()
+        stop = stop or threading.Event()
+        with PartitionSource(
+            self.settings, self.topics(), self.store.offsets(), client_id=COMMITTER
+        ) as source:
+            idle_since = time.monotonic()
+            while not stop.is_set():
+                batch = source.poll_batch(self.options.batch_size, self.options.poll_timeout_s)
+                if not batch:
+                    if max_idle_s is not None and time.monotonic() - idle_since >= max_idle_s:
+                        break
+                    continue
+                idle_since = time.monotonic()
+                stats.add(self.handle(batch))
+        return stats
+
+    def handle(self, batch: Sequence[RawMessage]) -> list[Result]:
+        incoming = [self._incoming(message) for message in batch]
+        return self.store.apply(incoming, next_offsets(batch), self._dead_letter)
+
+    def _incoming(self, message: RawMessage) -> Incoming:
+        try:
+            if message.topic == self.commits_topic:
+                record, proposal = self.reader.read_commit(message.value)
+                change_set = from_commit(record, proposal)
+                if change_set is None:
+                    return Incoming(
+                        message,
+                        None,
+                        Refusal(
+                            ReasonCode.PERSISTENCE_UNSUPPORTED_CHANGE,
+                            f"{record.proposal_family} proposals do not change the client graph",
+                            "proposal_family",
+                        ),
+                    )
+                return Incoming(message, change_set)
+            family, major = self.delta_topics[message.topic]
+            delta = self.reader.read(message.value, family, major)
+            assert isinstance(delta, ClientGraphDelta)
+            return Incoming(message, from_delta(delta))
+        except UnreadableRecord as error:
+            # Keep the reader's code: decode.registry_unavailable, say, tells the operator
+            # that a replay will succeed once the registry is back.
+            return Incoming(message, None, Refusal(error.code, str(error), error.field))
+
+    def _dead_letter(self, refused: Sequence[Result]) -> None:
+        futures: list[Future[Delivery]] = []
+        for result in refused:
+            assert result.refusal is not None
+            log.info("refused %s: %s", result.change_id, result.refusal.message)
+            futures.append(
+                self.producer.publish_raw(
+                    self.dead_letter_topic,
+                    result.message.key,
+                    result.message.value,
+                    dead_letter_headers(result.message, result.refusal),
+                )
+            )
+        for future in futures:
+            future.result(DELIVERY_TIMEOUT_S)  # a failure rolls the batch back

@@ -1,0 +1,107 @@
+"""Consumers read older minors through Avro resolution and older majors through reader
+mappings, and turn unreadable records into reason codes; the runner's batch path, offline."""
+
+from __future__ import annotations
+
+import io
+
+import fastavro
+import pytest
+
+from consumers.client360.runner import Client360Runner
+from consumers.partitions import RawMessage
+from consumers.reading import ArtifactReader, UnreadableRecord
+from tests.unit.consumers import events as ev
+from velocity_stream.contracts import example
+from velocity_stream.contracts.catalog import load_catalog
+from velocity_stream.contracts.import_manifest import ImportMappingManifest
+from velocity_stream.contracts.interaction import InteractionBundle
+from velocity_stream.errors import ReasonCode
+from velocity_stream.serde import AvroSerde, InMemorySchemaResolver, frame
+from velocity_stream.settings import Settings
+
+PREFIX = "unit"
+
+
+@pytest.fixture(scope="module")
+def catalog():
+    return load_catalog(Settings().schemas_dir)
+
+
+@pytest.fixture
+def serde(catalog):
+    return AvroSerde(catalog, InMemorySchemaResolver(), PREFIX)
+
+
+@pytest.fixture
+def reader(catalog, serde):
+    return ArtifactReader(catalog, serde, PREFIX)
+
+
+def _written_with(serde: AvroSerde, family, version: str, record: dict) -> bytes:
+    schema = family.version(version)
+    buffer = io.BytesIO()
+    fastavro.schemaless_writer(buffer, fastavro.parse_schema(schema.schema), record)
+    return frame(serde.schema_id(schema), buffer.getvalue())
+
+
+def test_an_older_minor_is_read_as_the_latest_model_through_schema_resolution(
+    catalog, serde, reader
+):
+    family = catalog.family("InteractionBundle")
+    record = ev.interaction("client:a", 1).to_avro()
+    del record["thread_ref"]  # 1.0.0 had no thread_ref
+    record["schema_version"] = "1.0.0"
+    payload = _written_with(serde, family, "1.0.0", record)
+    artifact = reader.read(payload, family, 1)
+    assert isinstance(artifact, InteractionBundle)
+    assert artifact.thread_ref is None and artifact.bundle_id == "bundle:client:a:1"
+
+
+def test_an_older_major_is_read_through_its_reader_mapping(catalog, serde, reader):
+    family = catalog.family("ImportMappingManifest")
+    payload = serde.encode(example("ImportMappingManifest", 1))
+    artifact = reader.read(payload, family, 1)
+    assert isinstance(artifact, ImportMappingManifest)
+    assert artifact.schema_version == "2.0.0"
+    assert {m.target.field_path for m in artifact.column_mappings} >= {"email", "phone"}
+
+
+def test_unreadable_bytes_become_reason_codes(catalog, serde, reader):
+    family = catalog.family("InteractionBundle")
+    with pytest.raises(UnreadableRecord) as unknown:
+        reader.read(frame(999, b"\x00"), family, 1)
+    assert unknown.value.code is ReasonCode.DECODE_UNKNOWN_SCHEMA_ID
+    with pytest.raises(UnreadableRecord) as wrong:
+        reader.read(serde.encode(example("QdSignalBundle")), family, 1)
+    assert wrong.value.code is ReasonCode.DECODE_WRONG_FAMILY
+    with pytest.raises(UnreadableRecord) as commit:
+        reader.read_commit(b"{}")
+    assert commit.value.code is ReasonCode.PERSISTENCE_UNREADABLE_CHANGE
+    record = ev.commit(example("OracleWritebackProposal"), b"", "elsewhere.v1", "d1")
+    with pytest.raises(UnreadableRecord) as topic:
+        reader.read_commit(record.to_bytes())
+    assert topic.value.field == "proposal_topic"
+
+
+def test_runner_batch_applies_once_and_stores_offsets_and_rejects(catalog, serde, store):
+    settings = Settings(topic_prefix=PREFIX)
+    runner = Client360Runner(settings, catalog, serde, store)
+    accepted = catalog.family("InteractionBundle").accepted_topic(PREFIX)
+    proposal = ev.writeback("w1", "opportunity:o1", stage=("A", "B"))
+    ingress = catalog.family("OracleWritebackProposal").ingress_topic(PREFIX)
+    commit = ev.commit(proposal, serde.encode(proposal), ingress, "decision:w1")
+    batch = [
+        RawMessage(accepted, 0, 0, b"client:a", serde.encode(ev.interaction("client:a", 1))),
+        RawMessage(accepted, 0, 1, b"client:a", b"garbage"),
+        RawMessage(runner.commits_topic, 3, 7, b"proposal:w1", commit.to_bytes()),
+    ]
+    assert set(runner.topics()) >= {accepted, runner.commits_topic}
+    first = runner.handle(batch)
+    assert (first.applied, first.rejected, first.changed_refs) == (2, 1, ("client:a",))
+    assert store.offsets() == {(accepted, 0): 2, (runner.commits_topic, 3): 8}
+    again = runner.handle(batch)
+    assert (again.applied, again.duplicates) == (0, 2)
+    dump = store.dump()
+    assert [row[:4] for row in dump["rejects"]] == [(accepted, 0, 1, "decode.bad_magic_byte")]
+    assert ("commit:decision:w1", "OracleWritebackProposal") in dump["applied"]

@@ -1,0 +1,199 @@
+"""``velocity-stream consume client360|committer``: run a read-model or committer worker.
+
+Kafka, the topic prefix, the registry and the store come from the environment
+(velocity_stream.settings: KAFKA_BOOTSTRAP_SERVERS, VELOCITY_TOPIC_PREFIX, SCHEMA_REGISTRY_URL,
+VELOCITY_STORE_URL); the flags only tune this worker. Offsets live in the store, so a worker
+resumes where its last committed transaction ended; ``--rebuild`` drops its tables and
+replays every topic from the earliest offset.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+import threading
+from collections.abc import Sequence
+from types import FrameType
+from typing import TYPE_CHECKING
+
+from velocity_stream.errors import VelocityError
+from velocity_stream.settings import Settings, load_settings
+
+if TYPE_CHECKING:
+    from velocity_stream.contracts.catalog import Catalog
+    from velocity_stream.serde.avro import AvroSerde
+
+EXIT_OK, EXIT_FAILED = 0, 2
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add the ``consume`` command group (``consume client360``, ``consume committer``)."""
+    consume = subparsers.add_parser(
+        "consume", help="run a stream consumer: the Client360 read model or the graph committer"
+    )
+    workers = consume.add_subparsers(dest="consume_command", metavar="WORKER")
+    workers.required = True
+    client360 = workers.add_parser(
+        "client360",
+        help="build Client360 snapshots from the accepted and commits topics",
+        description="Project accepted InteractionBundle, QdSignalBundle and ClientGraphDelta "
+        "records and approved commits into per-client snapshots in VELOCITY_STORE_URL "
+        "(SQLite or PostgreSQL), and publish each changed snapshot as a Client360Snapshot.",
+    )
+    client360.add_argument(
+        "--no-publish", action="store_true", help="build the tables, publish nothing"
+    )
+    client360.set_defaults(handler=_run_client360, batch_default=1000)
+    committer = workers.add_parser(
+        "committer",
+        help="apply approved changes to the canonical client-graph tables",
+        description="Apply commit records and accepted ClientGraphDelta records to the "
+        "client-graph tables in VELOCITY_STORE_URL, checking referential integrity and "
+        "lifecycle; refusals go to the dead-letter topic with a persistence.* reason.",
+    )
+    committer.set_defaults(handler=_run_committer, batch_default=500)
+    for worker in (client360, committer):
+        worker.add_argument("--store-url", help="SQLAlchemy URL (default VELOCITY_STORE_URL)")
+        worker.add_argument(
+            "--table-prefix", default="", help="prefix of this worker's table names"
+        )
+        worker.add_argument("--batch-size", type=int, default=None, help="records per transaction")
+        worker.add_argument(
+            "--max-idle",
+            type=float,
+            default=None,
+            metavar="SECONDS",
+            help="exit after this long without a record (default: run until Ctrl-C)",
+        )
+        worker.add_argument(
+            "--rebuild",
+            action="store_true",
+            help="drop this worker's tables first and replay every topic from the start",
+        )
+        worker.add_argument(
+            "--log-level", default="info", choices=("error", "warning", "info", "debug")
+        )
+
+
+def _stop_on_signals() -> threading.Event:
+    stop = threading.Event()
+
+    def handler(_signum: int, _frame: FrameType | None) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGINT, handler)
+    signal.signal(signal.SIGTERM, handler)
+    return stop
+
+
+def _prepare(args: argparse.Namespace) -> tuple[Settings, Catalog, AvroSerde]:
+    from velocity_stream.contracts.catalog import load_catalog
+    from velocity_stream.gateway.runtime.schemas import resolver_for
+    from velocity_stream.serde.avro import AvroSerde
+
+    logging.basicConfig(
+        level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    settings = load_settings()
+    if args.store_url:
+        settings = settings.model_copy(update={"store_url": args.store_url})
+    catalog = load_catalog(settings.schemas_dir)
+    serde = AvroSerde(catalog, resolver_for(settings, catalog), settings.topic_prefix)
+    return settings, catalog, serde
+
+
+def _run_client360(args: argparse.Namespace) -> int:
+    from consumers.client360.runner import Client360Runner, RunnerOptions
+    from consumers.client360.store import Client360Store
+    from consumers.storage import open_engine
+    from velocity_stream.kafka.producer import ArtifactProducer
+
+    try:
+        settings, catalog, serde = _prepare(args)
+        engine = open_engine(settings.store_url)
+        store = Client360Store(engine, args.table_prefix)
+        if args.rebuild:
+            store.drop()
+        store.create()
+        producer = (
+            None
+            if args.no_publish
+            else ArtifactProducer(settings, catalog, serde, producer_name="client360-projector")
+        )
+        options = RunnerOptions(batch_size=args.batch_size or args.batch_default)
+        runner = Client360Runner(settings, catalog, serde, store, producer, options)
+        print(
+            f"client360: {len(runner.topics())} topics -> {engine.url.render_as_string()}",
+            file=sys.stderr,
+            flush=True,
+        )
+        try:
+            stats = runner.run(stop=_stop_on_signals(), max_idle_s=args.max_idle)
+        finally:
+            if producer is not None:
+                producer.close()
+            engine.dispose()
+    except VelocityError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_FAILED
+    print(
+        f"client360: {stats.records} records, {stats.applied} applied, {stats.duplicates} "
+        f"duplicates, {stats.rejected} rejected, {stats.snapshots_changed} snapshot changes, "
+        f"{stats.published} published",
+        file=sys.stderr,
+    )
+    return EXIT_OK
+
+
+def _run_committer(args: argparse.Namespace) -> int:
+    from consumers.committer.runner import COMMITTER, CommitterOptions, CommitterRunner
+    from consumers.committer.store import GraphStore
+    from consumers.storage import open_engine
+    from velocity_stream.kafka.producer import ArtifactProducer
+
+    try:
+        settings, catalog, serde = _prepare(args)
+        engine = open_engine(settings.store_url)
+        store = GraphStore(engine, args.table_prefix)
+        if args.rebuild:
+            store.drop()
+        store.create()
+        producer = ArtifactProducer(settings, catalog, serde, producer_name=COMMITTER)
+        options = CommitterOptions(batch_size=args.batch_size or args.batch_default)
+        runner = CommitterRunner(settings, catalog, serde, store, producer, options)
+        print(
+            f"committer: {len(runner.topics())} topics -> {engine.url.render_as_string()}",
+            file=sys.stderr,
+            flush=True,
+        )
+        try:
+            stats = runner.run(stop=_stop_on_signals(), max_idle_s=args.max_idle)
+        finally:
+            producer.close()
+            engine.dispose()
+    except VelocityError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_FAILED
+    print(
+        f"committer: {stats.records} records, {stats.applied} applied, {stats.refused} "
+        f"refused (dead-lettered), {stats.duplicates} duplicates",
+        file=sys.stderr,
+    )
+    return EXIT_OK
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run ``consume ...`` on its own (``python -m velocity_stream.cli.consumers_cmd``)."""
+    parser = argparse.ArgumentParser(prog="velocity-stream")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    subparsers.required = True
+    register(subparsers)
+    args = parser.parse_args(argv)
+    code: int = args.handler(args)
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())
