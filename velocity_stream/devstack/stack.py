@@ -1,0 +1,389 @@
+"""`velocity-stream dev`: start everything in order, seed the demo, supervise, stop cleanly.
+
+Order, and where each part runs:
+
+1. Kafka: the embedded Tansu broker (a child process tied to this one) unless
+   KAFKA_BOOTSTRAP_SERVERS is set;
+2. the catalog's topics (created, never altered);
+3. the schema registry, in a thread of this process (its state is a Kafka topic), unless
+   SCHEMA_REGISTRY_URL is set; 4. the catalog registered in it;
+5. the gateway worker and 6. the Client360 consumer and the committer, each a child process:
+   faust owns its process (event loop, signal handlers), and separate processes are what a
+   deployment runs, so a crash or a `kill -9` of one behaves here as it would there;
+7. the review app, in this process (tails, producer and HTTP server in threads);
+8. the demo, published through the validating producer; the step waits until the gateway has
+   routed it and the read model has built every client's snapshot.
+
+Stop (Ctrl-C, SIGTERM, or a part that died) runs the same list backwards. The working
+directory (read-model database, faust data, logs) lives in a temporary directory removed on
+stop: the embedded broker keeps its data in memory, so nothing would match it next time.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import logging
+import os
+import secrets
+import shutil
+import signal
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from types import FrameType
+from typing import TYPE_CHECKING, TextIO
+
+from velocity_stream.contracts.catalog import Catalog, load_catalog
+from velocity_stream.devstack.child import CONSUMER_MODULES
+from velocity_stream.devstack.processes import Child, python_child
+from velocity_stream.devstack.progress import Progress, Step
+from velocity_stream.devstack.seed import DemoData, demo_data, publish_demo
+from velocity_stream.errors import VelocityError
+from velocity_stream.kafka.broker import LOOPBACK, answers_metadata, free_port, pid_is_alive
+from velocity_stream.settings import Settings
+
+if TYPE_CHECKING:
+    from velocity_stream.review.runtime import ReviewRuntime
+
+log = logging.getLogger(__name__)
+
+DEMO_REVIEWER = "human:demo-reviewer"
+DEV_SESSION_TIMEOUT_MS = 6000  # group joins on Tansu wait about half of it (DESIGN.md 5)
+STEPS = 8
+BROKER_START_TIMEOUT_S = 20.0
+WORKDIR_PREFIX = "velocity-dev-"
+OWNER_FILE = "dev.pid"
+
+
+class StackFailed(VelocityError):
+    """A part of the dev stack did not start or stopped on its own."""
+
+
+@dataclass(frozen=True)
+class DevOptions:
+    host: str = "127.0.0.1"
+    port: int = 8080
+    seed: bool = True
+    ready_timeout_s: float = 180.0
+    keep_dir: bool = False
+
+
+def dev_settings(settings: Settings, workdir: Path) -> Settings:
+    """The settings every part shares: what the user set, plus dev defaults for the rest."""
+    given = settings.model_fields_set
+    update: dict[str, object] = {}
+    if "store_url" not in given:
+        update["store_url"] = f"sqlite:///{workdir / 'read_models.db'}"
+    if "session_timeout_ms" not in given:
+        update["session_timeout_ms"] = DEV_SESSION_TIMEOUT_MS
+    if not settings.reviewer_tokens:
+        update["reviewer_tokens"] = {secrets.token_urlsafe(12): DEMO_REVIEWER}
+    return settings.model_copy(update=update)
+
+
+def child_env(settings: Settings) -> dict[str, str]:
+    """Environment overrides that hand the shared settings to a child process."""
+    env = {
+        "KAFKA_BOOTSTRAP_SERVERS": settings.kafka_bootstrap_servers or "",
+        "VELOCITY_TOPIC_PREFIX": settings.topic_prefix,
+        "VELOCITY_SCHEMAS_DIR": str(settings.schemas_dir),
+        "VELOCITY_STORE_URL": settings.store_url,
+        "VELOCITY_SESSION_TIMEOUT_MS": str(settings.session_timeout_ms),
+        "VELOCITY_FETCH_WAIT_MAX_MS": str(settings.fetch_wait_max_ms),
+    }
+    if settings.schema_registry_url:
+        env["SCHEMA_REGISTRY_URL"] = settings.schema_registry_url
+    return env
+
+
+class DevStack:
+    """Everything `velocity-stream dev` runs; ``start`` then ``wait``, and always ``stop``."""
+
+    def __init__(self, settings: Settings, options: DevOptions, out: TextIO) -> None:
+        self.options = options
+        self.out = out
+        remove_abandoned_workdirs()
+        self.workdir = Path(tempfile.mkdtemp(prefix=WORKDIR_PREFIX))
+        (self.workdir / OWNER_FILE).write_text(str(os.getpid()))
+        self.settings = dev_settings(settings, self.workdir)
+        self.catalog: Catalog = load_catalog(self.settings.schemas_dir)
+        self.progress = Progress(out, STEPS)
+        self.broker: Child | None = None
+        self.children: list[Child] = []
+        self._stoppers: list[tuple[str, Callable[[], object]]] = []
+        self._stop = threading.Event()
+        self.review_url = ""
+        self.demo: DemoData | None = None
+        self.runtime: ReviewRuntime | None = None
+        self.consumers = True
+        # Our own threads (registry, review app, producer) log to a file: the terminal is
+        # for progress.
+        handler = logging.FileHandler(self.workdir / "dev.log")
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        logging.getLogger().addHandler(handler)
+        logging.getLogger().setLevel(logging.INFO)
+
+    # --- starting -------------------------------------------------------------------------
+
+    def start(self) -> None:
+        p = self.progress
+        p.line("velocity-stream dev: the whole stack on this machine")
+        with p.step("Kafka") as step:
+            self._kafka(step)
+        with p.step("topics from the catalog") as step:
+            self._topics(step)
+        with p.step("schema registry") as step:
+            self._registry(step)
+        with p.step("catalog schemas registered") as step:
+            self._register(step)
+        with p.step("gateway worker") as step:
+            step.done(self._spawn("gateway", "--data-dir", str(self.workdir / "gateway")))
+        with p.step("read-model consumers") as step:
+            missing = [role for role, module in CONSUMER_MODULES.items() if not _importable(module)]
+            if missing:
+                # A checkout without the consumers still runs the gateway and the review app.
+                step.done(f"not installed: {', '.join(missing)} (no client snapshots)")
+                self.consumers = False
+            else:
+                client360 = self._spawn("client360")
+                committer = self._spawn("committer")
+                step.done(f"client360 {client360}, committer {committer}")
+        with p.step("review app") as step:
+            self._review(step)
+        with p.step("demo data" if self.options.seed else "demo data (skipped)") as step:
+            if self.options.seed:
+                self._seed(step)
+            else:
+                step.done("--no-seed")
+
+    def _kafka(self, step: Step) -> None:
+        servers = self.settings.kafka_bootstrap_servers
+        if servers:
+            if not answers_metadata(servers, timeout=10):
+                raise StackFailed(f"KAFKA_BOOTSTRAP_SERVERS={servers} does not answer")
+            step.done(f"{servers} (KAFKA_BOOTSTRAP_SERVERS)")
+            return
+        port = free_port()
+        self.broker = self._start_child("broker", "--port", str(port))
+        servers = f"{LOOPBACK}:{port}"
+        deadline = time.monotonic() + BROKER_START_TIMEOUT_S
+        while not answers_metadata(servers, timeout=1):
+            self._check_children()
+            if time.monotonic() > deadline:
+                raise StackFailed(f"the embedded broker did not answer on {servers}")
+            time.sleep(0.05)
+        self.settings = self.settings.model_copy(update={"kafka_bootstrap_servers": servers})
+        step.done(f"{servers} (embedded Tansu, memory only)")
+
+    def _topics(self, step: Step) -> None:
+        from velocity_stream.kafka.topics import TopicAdmin, TopicStatus, apply
+
+        specs = self.catalog.topic_specs(self.settings.topic_prefix)
+        report = apply(TopicAdmin(self.settings), specs, self.catalog.replication_factor)
+        failed = report.with_status(TopicStatus.FAILED)
+        if failed:
+            raise StackFailed(f"could not create {', '.join(o.spec.name for o in failed)}")
+        created = len(report.with_status(TopicStatus.CREATED))
+        step.done(f"{created} created, {len(specs) - created} already there")
+
+    def _registry(self, step: Step) -> None:
+        if self.settings.schema_registry_url:
+            step.done(f"{self.settings.schema_registry_url} (SCHEMA_REGISTRY_URL)")
+            return
+        from velocity_stream.registry.server import BackgroundRegistry, ServeOptions, build_service
+
+        registry = BackgroundRegistry(build_service(self.settings, ServeOptions())).start()
+        self._on_stop("schema registry", registry.stop)
+        self.settings = self.settings.model_copy(update={"schema_registry_url": registry.url})
+        step.done(registry.url)
+
+    def _register(self, step: Step) -> None:
+        from velocity_stream.registry.client import RegistryClient
+        from velocity_stream.registry.registration import register_catalog
+
+        with RegistryClient.from_settings(self.settings) as client:
+            report = register_catalog(self.catalog, client, self.settings.topic_prefix)
+        if not report.ok:
+            refused = [r for r in report.results if r.messages]
+            raise StackFailed(f"the registry refused {len(refused)} schema version(s)")
+        step.done(f"{len(report.results)} subject versions")
+
+    def _spawn(self, role: str, *args: str) -> str:
+        return f"pid {self._start_child(role, *args).pid}"
+
+    def _start_child(self, role: str, *args: str) -> Child:
+        spec = python_child(role, (role, *args), child_env(self.settings))
+        # The children inherit this environment (PATH, HOME, security settings) plus the
+        # shared settings; a copy, so nothing here changes our own environment.
+        child = Child(spec, self.workdir / f"{role}.log").start(dict(os.environ))
+        self.children.append(child)
+        self._on_stop("embedded broker" if role == "broker" else role, child.stop)
+        return child
+
+    def _review(self, step: Step) -> None:
+        from velocity_stream.review.runtime import ReviewRuntime, ReviewServer
+
+        runtime = ReviewRuntime.from_settings(self.settings).start()
+        self._on_stop("review app", runtime.stop)
+        server = ReviewServer(runtime, self.options.host, self.options.port).start()
+        self._on_stop("review web server", server.stop)
+        self.runtime = runtime
+        self.review_url = server.url
+        step.update("reading the approvals, dead-letter and snapshot topics")
+        runtime.wait_caught_up(30)
+        step.done(server.url)
+
+    def _seed(self, step: Step) -> None:
+        from velocity_stream.kafka.producer import ArtifactProducer
+        from velocity_stream.review.runtime import registry_serde
+
+        data = self.demo = demo_data(datetime.now(UTC))
+        serde = registry_serde(self.settings, self.catalog)
+        with ArtifactProducer(
+            self.settings, self.catalog, serde, producer_name="demo-seed"
+        ) as producer:
+            publish_demo(
+                producer,
+                self.catalog,
+                self.settings.topic_prefix,
+                data,
+                lambda done, total: step.update(f"published {done}/{total}"),
+            )
+        deadline = time.monotonic() + self.options.ready_timeout_s
+        while True:
+            self._check_children()
+            waiting = self._seed_status(data)
+            if waiting is None:
+                break
+            if time.monotonic() > deadline:
+                raise StackFailed(f"the demo was not processed in time ({waiting})")
+            step.update(waiting)
+            time.sleep(0.25)
+        snapshots = f"{len(data.clients)} client snapshots, " if self.consumers else ""
+        step.done(
+            f"{data.total} records: {len(data.pending)} proposals await review, "
+            f"{snapshots}{data.dead_letters} dead letters"
+        )
+
+    def _seed_status(self, data: DemoData) -> str | None:
+        """What the demo still waits for, or None when the gateway and consumers are done."""
+        assert self.runtime is not None
+        services = self.runtime.services
+        pending = {entry.key for entry in services.queue.pending()}
+        routed = len(pending & set(data.pending))
+        dead = min(services.dead_letters.total, data.dead_letters)
+        wanted = data.clients if self.consumers else ()
+        snapshots = sum(1 for ref in wanted if services.clients.snapshot(ref) is not None)
+        if routed == len(data.pending) and dead == data.dead_letters and snapshots == len(wanted):
+            return None
+        return (
+            f"gateway: {routed}/{len(data.pending)} proposals pending, {dead}/"
+            f"{data.dead_letters} dead letters · read model: {snapshots}/{len(wanted)} "
+            "snapshots"
+        )
+
+    # --- running and stopping -------------------------------------------------------------
+
+    def _on_stop(self, name: str, stop: Callable[[], object]) -> None:
+        self._stoppers.append((name, stop))
+
+    def _check_children(self) -> None:
+        for child in self.children:
+            code = child.exit_code()
+            if code is not None:
+                raise StackFailed(
+                    f"the {child.spec.name} process exited with code {code}; the end of "
+                    f"{child.log_path}:\n{child.log_tail()}"
+                )
+
+    def wait(self) -> None:
+        """Until Ctrl-C or SIGTERM (returns) or a part dies (raises StackFailed)."""
+
+        def request_stop(signum: int, frame: FrameType | None) -> None:
+            self._stop.set()
+
+        previous = signal.signal(signal.SIGTERM, request_stop)
+        try:
+            while not self._stop.wait(0.5):
+                self._check_children()
+        except KeyboardInterrupt:
+            pass
+        finally:
+            signal.signal(signal.SIGTERM, previous)
+
+    def stop(self) -> None:
+        """Stop everything started, newest first. Safe to call twice."""
+        stoppers, self._stoppers = self._stoppers, []
+        if threading.current_thread() is threading.main_thread():
+            # A second Ctrl-C must not cut the stop short and leave children running.
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+        if stoppers:
+            self.progress.write("stopping:")
+        for name, stop in reversed(stoppers):
+            self.progress.write(f" {name},")
+            try:
+                stop()
+            except Exception:  # keep stopping the rest; the log says what went wrong
+                log.exception("stopping %s failed", name)
+        if stoppers:
+            self.progress.line(" done.")
+        if not self.options.keep_dir:
+            shutil.rmtree(self.workdir, ignore_errors=True)
+
+    # --- what to tell the user ------------------------------------------------------------
+
+    def summary(self) -> str:
+        demo_tokens = [
+            t for t, ref in self.settings.reviewer_tokens.items() if ref == DEMO_REVIEWER
+        ]
+        lines = [
+            "",
+            "Velocity Stream is running. Ctrl-C stops everything"
+            + (" (the embedded broker's data is gone then)." if self.broker else "."),
+            "",
+            f"  review app     {self.review_url}",
+        ]
+        if demo_tokens:
+            lines.append(
+                f"  log in with    {demo_tokens[0]}   ({DEMO_REVIEWER}; "
+                "VELOCITY_REVIEWER_TOKENS sets your own)"
+            )
+        else:
+            lines.append("  log in with    a token from VELOCITY_REVIEWER_TOKENS")
+        lines += [
+            f"  API            {self.review_url}/docs  (OpenAPI: {self.review_url}/openapi.json)",
+            f"  Kafka          {self.settings.kafka_bootstrap_servers}",
+            f"  registry       {self.settings.schema_registry_url}",
+            f"  read models    {self.settings.store_url}",
+            f"  logs           {self.workdir}/*.log",
+        ]
+        if self.demo is not None:
+            lines += [
+                "",
+                f"  {len(self.demo.pending)} proposals wait in {self.review_url}/queue: approve "
+                "Acme Holdings' move to SITE_VISITS,",
+                f"  then open {self.review_url}/clients/client:acme-holdings to see it committed.",
+            ]
+        return "\n".join(lines) + "\n"
+
+
+def remove_abandoned_workdirs() -> None:
+    """Working directories of dev commands that were killed (kill -9 skips the clean-up)."""
+    for path in Path(tempfile.gettempdir()).glob(f"{WORKDIR_PREFIX}*"):
+        try:
+            owner = int((path / OWNER_FILE).read_text())
+        except (OSError, ValueError):
+            continue
+        if not pid_is_alive(owner):
+            shutil.rmtree(path, ignore_errors=True)
+
+
+def _importable(module: str) -> bool:
+    try:
+        return importlib.util.find_spec(module) is not None
+    except ModuleNotFoundError:  # a parent package is missing
+        return False
