@@ -130,9 +130,13 @@ class PendingApprovals:
         self._gauge.set(value)
 
 
-def pending_in_state(state: GatewayState) -> list[tuple[bytes, int]]:
+def pending_in_state(
+    state: GatewayState, partitions: Collection[int] | None = None
+) -> list[tuple[bytes, int]]:
     """(Kafka key, partition) of every proposal in ``state`` routed to review and undecided.
 
+    ``partitions`` keeps only proposals read from those partition numbers: a faust table also
+    holds standby copies of partitions other workers own, which those workers count.
     A proposal's Kafka key is its proposal id (the gateway checks this for stateful families),
     and its decisions are keyed by the same id, which is what :class:`PendingApprovals` keys by.
     """
@@ -142,6 +146,8 @@ def pending_in_state(state: GatewayState) -> list[tuple[bytes, int]]:
             record = ProposalRecord.decode(data)
         except (ValueError, IndexError, UnicodeDecodeError):
             continue  # a corrupt record is the gateway's to report; a gauge must not crash
+        if partitions is not None and record.origin[1] not in partitions:
+            continue
         if record.rule is None and table_key not in state.decisions:
             found.append((record.proposal_id.encode("utf-8"), record.origin[1]))
     return found

@@ -154,13 +154,22 @@ def log_handler(
     return handler
 
 
+# Level spellings of faust's and mode's command lines that the logging module does not know.
+_LEVEL_ALIASES = {"CRIT": "CRITICAL", "WARN": "WARNING", "FATAL": "CRITICAL"}
+
+
 def configure_logging(
-    settings: Settings, *, role: str | None = None, stream: TextIO | None = None
+    settings: Settings,
+    *,
+    role: str | None = None,
+    level: str | None = None,
+    stream: TextIO | None = None,
 ) -> logging.Handler:
     """Install the worker's log handler on the root logger (replacing one installed before).
 
-    Returns the handler so a framework that configures logging itself (faust's worker takes
-    ``loghandlers``) can be given the same one.
+    ``level`` (e.g. a command-line flag) overrides ``VELOCITY_LOG_LEVEL``. Returns the handler
+    so a framework that configures logging itself (faust's worker takes ``loghandlers``) can
+    be given the same one.
     """
     static = {"role": role} if role else None
     handler = log_handler(settings.log_format, static=static, stream=stream)
@@ -169,5 +178,6 @@ def configure_logging(
         if existing.get_name() == "velocity-stream":
             root.removeHandler(existing)
     root.addHandler(handler)
-    root.setLevel(settings.log_level.upper())
+    name = (level or settings.log_level).upper()
+    root.setLevel(_LEVEL_ALIASES.get(name, name))
     return handler

@@ -212,6 +212,14 @@ def test_resync_from_state_counts_undecided_proposals_on_the_workers_partitions(
 
     gateway_metrics.approvals.resync(found)
     assert sample(PENDING) == 3
+    # Only the partitions a worker owns (its tables also hold standby copies of others).
+    owned = {found[0][1]}
+    kept = [
+        item
+        for n in range(traffic.catalog.gateway.partitions)
+        for item in pending_in_state(traffic.runner.state(n), owned)
+    ]
+    assert kept and sorted(kept) == sorted(item for item in found if item[1] in owned)
     [decided] = traffic.send(_decision("proposal:writeback:obs-0"))
     gateway_metrics.observe(decided, now_s=T_MS / 1000 + 10)
     assert sample(PENDING) == 2

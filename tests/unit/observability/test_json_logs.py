@@ -170,3 +170,18 @@ def test_configure_logging_installs_one_handler_per_process():
             if existing not in before:
                 root.removeHandler(existing)
         root.setLevel(level)
+
+
+def test_level_flag_overrides_the_setting_and_knows_faust_spellings():
+    root = logging.getLogger()
+    before, level = list(root.handlers), root.level
+    try:
+        configure_logging(Settings(log_level="INFO"), level="warn", stream=io.StringIO())
+        assert root.level == logging.WARNING
+        configure_logging(Settings(log_level="INFO"), level="crit", stream=io.StringIO())
+        assert root.level == logging.CRITICAL
+    finally:
+        for existing in list(root.handlers):
+            if existing not in before:
+                root.removeHandler(existing)
+        root.setLevel(level)
