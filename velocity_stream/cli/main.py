@@ -14,7 +14,16 @@ Handler = Callable[[argparse.Namespace], int]
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from velocity_stream.cli import contracts_cmd, docs_cmd, kafka_cmd, registry_cmd
+    from velocity_stream.cli import (
+        consumers_cmd,
+        contracts_cmd,
+        dlq_cmd,
+        docs_cmd,
+        gateway_cmd,
+        kafka_cmd,
+        registry_cmd,
+        review_cmd,
+    )
 
     parser = argparse.ArgumentParser(
         prog="velocity-stream",
@@ -23,7 +32,17 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     subparsers.required = True
-    for group in (contracts_cmd, kafka_cmd, registry_cmd, docs_cmd):
+    groups = (
+        review_cmd,
+        contracts_cmd,
+        kafka_cmd,
+        registry_cmd,
+        gateway_cmd,
+        consumers_cmd,
+        dlq_cmd,
+        docs_cmd,
+    )
+    for group in groups:
         group.register(subparsers)
     return parser
 
