@@ -8,6 +8,7 @@ folds and a recording publisher; :mod:`velocity_stream.review.runtime` builds th
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,10 +20,12 @@ from fastapi.staticfiles import StaticFiles
 from velocity_stream import __version__
 from velocity_stream.contracts.catalog import Catalog
 from velocity_stream.review.auth import AuthError, ReviewerDirectory
-from velocity_stream.review.clients import Client360Reader
+from velocity_stream.review.clients import Client360Reader, ReadModelUnavailable
 from velocity_stream.review.deadletters import DeadLetterLog
 from velocity_stream.review.decisions import DecisionDesk
 from velocity_stream.review.queue import ApprovalQueue
+
+log = logging.getLogger(__name__)
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 
@@ -68,6 +71,15 @@ def is_api(request: Request) -> bool:
     return request.url.path.startswith("/api/")
 
 
+def error_response(request: Request, status: int, code: str, title: str, text: str) -> Response:
+    """An error as JSON for the API, as a page for people."""
+    if is_api(request):
+        return JSONResponse({"code": code, "message": f"{title}: {text}"}, status_code=status)
+    from velocity_stream.review import pages
+
+    return pages.error_page(request, status, title, text)
+
+
 def create_app(services: ReviewServices) -> FastAPI:
     from velocity_stream.review import api, pages
 
@@ -95,7 +107,29 @@ def create_app(services: ReviewServices) -> FastAPI:
             )
         return pages.auth_error_page(request, exc)
 
+    async def on_read_model_unavailable(request: Request, exc: Exception) -> Response:
+        log.warning("read model unavailable: %s", exc)
+        return error_response(
+            request,
+            503,
+            "review.read_model_unavailable",
+            "The read model is not available",
+            f"{exc} The Client360 consumer writes it; it may not have started yet.",
+        )
+
+    async def on_unexpected(request: Request, exc: Exception) -> Response:
+        log.exception("unexpected error on %s %s", request.method, request.url.path)
+        return error_response(
+            request,
+            500,
+            "internal.unexpected_error",
+            "Something went wrong",
+            "The error is in the app's log. Reload the page to try again.",
+        )
+
     app.add_exception_handler(AuthError, on_auth_error)
+    app.add_exception_handler(ReadModelUnavailable, on_read_model_unavailable)
+    app.add_exception_handler(Exception, on_unexpected)
     app.include_router(api.router)
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

@@ -16,6 +16,7 @@ from typing import Protocol
 
 from velocity_stream.contracts.catalog import Catalog, Family
 from velocity_stream.contracts.client360 import Client360Snapshot
+from velocity_stream.errors import VelocityError
 from velocity_stream.review.tail import TailRecord
 from velocity_stream.serde.avro import AvroSerde
 
@@ -129,10 +130,13 @@ def clients_related(
     if not wanted:
         return []
     related: list[ClientSummary] = []
-    for summary in reader.list_clients(scan):
-        snapshot = reader.snapshot(summary.client_ref)
-        if snapshot is not None and wanted & snapshot_refs(snapshot):
-            related.append(summary)
+    try:
+        for summary in reader.list_clients(scan):
+            snapshot = reader.snapshot(summary.client_ref)
+            if snapshot is not None and wanted & snapshot_refs(snapshot):
+                related.append(summary)
+    except ReadModelUnavailable:
+        return []  # only a convenience link: the page works without it
     return related
 
 
@@ -144,21 +148,42 @@ class SnapshotStore(Protocol):
     def client_refs(self, limit: int = 100, after: str = "") -> list[str]: ...
 
 
+class ReadModelUnavailable(VelocityError):
+    """The read-model store cannot be read (not reachable, or its tables are not there yet)."""
+
+
 class StoreClientReader:
     """Client pages over the read-model store the Client360 consumer writes.
 
     The store pages client refs in ref order; the list shows the most recently updated first,
-    so it reads up to ``scan`` refs and sorts them by ``as_of``.
+    so it reads up to ``scan`` refs and sorts them by ``as_of``. Database errors of the kinds
+    in ``unavailable`` become :class:`ReadModelUnavailable` (the pages say so, with a 503).
     """
 
-    def __init__(self, store: SnapshotStore, *, scan: int = 1000) -> None:
+    def __init__(
+        self,
+        store: SnapshotStore,
+        *,
+        scan: int = 1000,
+        unavailable: tuple[type[Exception], ...] = (),
+    ) -> None:
         self._store = store
         self._scan = scan
+        self._unavailable = unavailable
 
     def snapshot(self, client_ref: str) -> Client360Snapshot | None:
-        return self._store.snapshot(client_ref)
+        try:
+            return self._store.snapshot(client_ref)
+        except self._unavailable as error:
+            raise ReadModelUnavailable(f"the read-model store cannot be read: {error}") from error
 
     def list_clients(self, limit: int = 100) -> Sequence[ClientSummary]:
+        try:
+            return self._list(limit)
+        except self._unavailable as error:
+            raise ReadModelUnavailable(f"the read-model store cannot be read: {error}") from error
+
+    def _list(self, limit: int) -> Sequence[ClientSummary]:
         found: list[Client360Snapshot] = []
         after = ""
         while len(found) < self._scan:

@@ -128,6 +128,15 @@ def auth_error_page(request: Request, error: AuthError) -> Response:
     )
 
 
+def error_page(request: Request, status: int, title: str, text: str) -> HTMLResponse:
+    """A failure shown as a page, with the navigation when the caller is logged in."""
+    try:
+        reviewer: Reviewer | None = page_reviewer(request)
+    except AuthError:
+        reviewer = None
+    return render(request, "message.html", status=status, reviewer=reviewer, title=title, text=text)
+
+
 # --- log in and out ------------------------------------------------------------------------
 
 

@@ -57,13 +57,16 @@ def store_reader(settings: Settings) -> StoreClientReader:
     """Snapshots from the read-model store the Client360 consumer writes."""
     try:
         from sqlalchemy import create_engine
+        from sqlalchemy.exc import SQLAlchemyError
 
         from consumers.client360.store import Client360Store
     except ImportError as error:
         raise ConfigError(
             f"the read-model store cannot be read here ({error}); serve with --snapshots topic"
         ) from error
-    return StoreClientReader(Client360Store(create_engine(settings.store_url)))
+    return StoreClientReader(
+        Client360Store(create_engine(settings.store_url)), unavailable=(SQLAlchemyError,)
+    )
 
 
 class ReviewRuntime:
