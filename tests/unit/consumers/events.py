@@ -179,3 +179,105 @@ def commit(
         reviewer="human:sayan",
         decided_at_ms=int(at(minute).timestamp() * 1000),
     )
+
+
+def client_history(client_count: int, interactions_per_client: int = 4) -> list[Any]:
+    """A realistic mix for many clients, in production order: each client's graph delta
+    (a person, a duplicate, an opportunity and their links), interactions, QD signals, a
+    merge of the duplicate, and an approved stage change. Commits are (proposal, decision,
+    minute) tuples."""
+    history: list[Any] = []
+    for index in range(client_count):
+        client = f"client:c{index:05d}"
+        person, dup, opp = f"person:p{index}", f"person:p{index}-dup", f"opportunity:o{index}"
+        history.append(
+            delta(
+                f"seed-{index}",
+                upsert_node(
+                    person, "PERSON", given_name=f"Given{index}", email=f"p{index}@x.example"
+                ),
+                upsert_node(dup, "PERSON", phone=f"+9100000{index:05d}"),
+                upsert_node(opp, "OPPORTUNITY", title=f"Deal {index}", stage="QUALIFYING"),
+                upsert_edge(person, client, "CONTACT_OF"),
+                upsert_edge(dup, client, "CONTACT_OF"),
+                upsert_edge(opp, client, "OPPORTUNITY_OF"),
+                minute=index % 7,
+            )
+        )
+        for n in range(interactions_per_client):
+            history.append(interaction(client, n, minute=10 + n))
+        history.append(signal(client, 1, minute=20, score_type="purchase_intent", value=0.6))
+        history.append(
+            signal(client, 2, minute=21, score_type="churn_risk", value=0.2 + (index % 8) / 10)
+        )
+        history.append(delta(f"merge-{index}", merge_nodes(person, dup), minute=30))
+        stage = writeback(f"stage-{index}", opp, stage=("QUALIFYING", "SITE_VISITS"))
+        history.append((stage, f"decision:stage-{index}", 40))
+    return history
+
+
+def seeded_client(client: str) -> list[Any]:
+    """One client with every snapshot section filled (the snapshot tests' story)."""
+    graph = delta(
+        "seed",
+        upsert_node(
+            "person:priya",
+            "PERSON",
+            given_name="Priya",
+            family_name="Raman",
+            email="priya@acme.example",
+            phone="+919830012345",
+        ),
+        upsert_node(
+            "organization:acme", "ORGANIZATION", name="Acme Holdings", email="info@acme.example"
+        ),
+        upsert_node("account:hubspot-1", "ACCOUNT", system="hubspot", external_ref="contact/88213"),
+        upsert_node(
+            "opportunity:3bhk",
+            "OPPORTUNITY",
+            title="3BHK near Salt Lake",
+            stage="QUALIFYING",
+            amount="15500000",
+        ),
+        upsert_node("opportunity:old", "OPPORTUNITY", title="Old deal", stage="CLOSED_LOST"),
+        upsert_node("property:salt-lake-12b", "PROPERTY", name="12B"),
+        upsert_node(
+            "task:visits",
+            "TASK",
+            title="Schedule two site visits",
+            due_at="2026-04-23T09:30:00+00:00",
+        ),
+        upsert_node("task:call", "TASK", title="Call back", status="DONE"),
+        upsert_node("person:p-dup", "PERSON", phone="+910000000000"),
+        *(
+            upsert_edge(ref, client, rel)
+            for ref, rel in [
+                ("person:priya", "CONTACT_OF"),
+                ("organization:acme", "IS"),
+                ("account:hubspot-1", "ACCOUNT_OF"),
+                ("opportunity:3bhk", "OPPORTUNITY_OF"),
+                ("opportunity:old", "OPPORTUNITY_OF"),
+                ("task:visits", "TASK_OF"),
+                ("task:call", "TASK_OF"),
+                ("person:p-dup", "CONTACT_OF"),
+            ]
+        ),
+        upsert_edge(
+            "property:salt-lake-12b",
+            client,
+            "INTERESTED_IN",
+            interest_level="HIGH",
+            note="wants two visits",
+        ),
+        minute=1,
+    )
+    merge = delta("merge", merge_nodes("person:priya", "person:p-dup"), minute=2)
+    stage = writeback("w1", "opportunity:3bhk", stage=("QUALIFYING", "SITE_VISITS"))
+    interactions = [interaction(client, n, minute=10 + n) for n in range(25)]
+    signals = [
+        signal(client, 1, minute=5, score_type="purchase_intent", value=0.4),
+        signal(client, 2, minute=30, score_type="purchase_intent", value=0.74),
+        signal(client, 3, minute=31, score_type="churn_risk", value=0.8),
+        signal(client, 4, minute=32, score_type="budget_fit", value=0.9, evidence=False),
+    ]
+    return [graph, merge, (stage, "decision:w1", 40), *interactions, *signals]

@@ -12,76 +12,8 @@ from velocity_stream.contracts.metadata import ProvenanceOrigin
 CLIENT = "client:acme"
 
 
-def _seed() -> list:
-    graph = ev.delta(
-        "seed",
-        ev.upsert_node(
-            "person:priya",
-            "PERSON",
-            given_name="Priya",
-            family_name="Raman",
-            email="priya@acme.example",
-            phone="+919830012345",
-        ),
-        ev.upsert_node(
-            "organization:acme", "ORGANIZATION", name="Acme Holdings", email="info@acme.example"
-        ),
-        ev.upsert_node(
-            "account:hubspot-1", "ACCOUNT", system="hubspot", external_ref="contact/88213"
-        ),
-        ev.upsert_node(
-            "opportunity:3bhk",
-            "OPPORTUNITY",
-            title="3BHK near Salt Lake",
-            stage="QUALIFYING",
-            amount="15500000",
-        ),
-        ev.upsert_node("opportunity:old", "OPPORTUNITY", title="Old deal", stage="CLOSED_LOST"),
-        ev.upsert_node("property:salt-lake-12b", "PROPERTY", name="12B"),
-        ev.upsert_node(
-            "task:visits",
-            "TASK",
-            title="Schedule two site visits",
-            due_at="2026-04-23T09:30:00+00:00",
-        ),
-        ev.upsert_node("task:call", "TASK", title="Call back", status="DONE"),
-        ev.upsert_node("person:p-dup", "PERSON", phone="+910000000000"),
-        *(
-            ev.upsert_edge(ref, CLIENT, rel)
-            for ref, rel in [
-                ("person:priya", "CONTACT_OF"),
-                ("organization:acme", "IS"),
-                ("account:hubspot-1", "ACCOUNT_OF"),
-                ("opportunity:3bhk", "OPPORTUNITY_OF"),
-                ("opportunity:old", "OPPORTUNITY_OF"),
-                ("task:visits", "TASK_OF"),
-                ("task:call", "TASK_OF"),
-                ("person:p-dup", "CONTACT_OF"),
-            ]
-        ),
-        ev.upsert_edge(
-            "property:salt-lake-12b",
-            CLIENT,
-            "INTERESTED_IN",
-            interest_level="HIGH",
-            note="wants two visits",
-        ),
-        minute=1,
-    )
-    merge = ev.delta("merge", ev.merge_nodes("person:priya", "person:p-dup"), minute=2)
-    stage = ev.writeback("w1", "opportunity:3bhk", stage=("QUALIFYING", "SITE_VISITS"))
-    interactions = [ev.interaction(CLIENT, n, minute=10 + n) for n in range(25)]
-    signals = [
-        ev.signal(CLIENT, 1, minute=5, score_type="purchase_intent", value=0.4),
-        ev.signal(CLIENT, 2, minute=30, score_type="purchase_intent", value=0.74),
-        ev.signal(CLIENT, 3, minute=31, score_type="churn_risk", value=0.8),
-        ev.signal(CLIENT, 4, minute=32, score_type="budget_fit", value=0.9, evidence=False),
-    ]
-    return [graph, merge, (stage, "decision:w1", 40), *interactions, *signals]
-
-
 def test_seeded_client_snapshot_has_every_section(apply_all):
-    store = apply_all(_seed())
+    store = apply_all(ev.seeded_client(CLIENT))
     snapshot = store.snapshot(CLIENT)
     assert snapshot is not None
     identity = snapshot.identity
@@ -128,7 +60,7 @@ def test_seeded_client_snapshot_has_every_section(apply_all):
 
 
 def test_snapshot_is_derived_with_source_refs_and_no_wall_clock(apply_all):
-    store = apply_all(_seed())
+    store = apply_all(ev.seeded_client(CLIENT))
     snapshot = store.snapshot(CLIENT)
     assert snapshot is not None
     assert snapshot.provenance.origin is ProvenanceOrigin.DERIVED
@@ -141,11 +73,11 @@ def test_snapshot_is_derived_with_source_refs_and_no_wall_clock(apply_all):
 
 
 def test_same_facts_give_the_same_snapshot_bytes(apply_all):
-    first = apply_all(_seed()).dump()["snapshots"]
+    first = apply_all(ev.seeded_client(CLIENT)).dump()["snapshots"]
     from tests.unit.consumers.conftest import fresh_store, projection_of
 
     other = fresh_store()
-    other.apply([projection_of(item) for item in reversed(_seed())], {})
+    other.apply([projection_of(item) for item in reversed(ev.seeded_client(CLIENT))], {})
     assert other.dump()["snapshots"] == first
 
 
@@ -167,7 +99,7 @@ def test_a_client_merged_into_another_reads_as_the_survivor(apply_all):
 
 
 def test_deleting_a_linked_node_or_edge_drops_it_from_the_snapshot(apply_all):
-    store = apply_all(_seed())
+    store = apply_all(ev.seeded_client(CLIENT))
     apply_all(
         [
             ev.delta(
@@ -184,7 +116,7 @@ def test_deleting_a_linked_node_or_edge_drops_it_from_the_snapshot(apply_all):
 
 
 def test_changed_snapshots_wait_in_the_outbox_until_published(apply_all):
-    store = apply_all(_seed())
+    store = apply_all(ev.seeded_client(CLIENT))
     [pending] = store.pending()
     assert pending.client_ref == CLIENT
     store.mark_published([pending])

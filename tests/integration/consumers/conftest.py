@@ -1,0 +1,185 @@
+"""Fixtures for the consumer integration tests: the session's Kafka with this test's catalog
+topics, a schema-id table every process agrees on, and a store on SQLite or PostgreSQL.
+
+Every test that takes ``store_url`` runs once per database. PostgreSQL is the one on
+127.0.0.1:5432 (database ``test``); each test gets its own table prefix and drops its tables.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, text
+
+from consumers.client360.store import Client360Store
+from consumers.committer.store import GraphStore
+from consumers.storage import open_engine
+from tests.unit.consumers.events import commit
+from velocity_stream.contracts.catalog import Catalog, load_catalog
+from velocity_stream.contracts.metadata import Artifact
+from velocity_stream.gateway.runtime.schemas import preregistered_resolver
+from velocity_stream.kafka import topics
+from velocity_stream.kafka.producer import ArtifactProducer, Delivery
+from velocity_stream.kafka.topics import TopicAdmin
+from velocity_stream.serde import AvroSerde
+from velocity_stream.settings import Settings
+
+POSTGRES_URL = os.environ.get(
+    "VELOCITY_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+
+
+@pytest.fixture(scope="session")
+def catalog() -> Catalog:
+    return load_catalog(Settings().schemas_dir)
+
+
+@pytest.fixture
+def provisioned(kafka_settings: Settings, catalog: Catalog) -> Iterator[Settings]:
+    """This test's catalog topics, created; deleted afterwards (Tansu keeps them in memory)."""
+    admin = TopicAdmin(kafka_settings)
+    report = topics.apply(admin, catalog.topic_specs(kafka_settings.topic_prefix), 1)
+    assert report.ok, report
+    yield kafka_settings
+    mine = [n for n in admin.topic_names() if n.startswith(kafka_settings.topic_prefix + ".")]
+    admin.delete(mine)
+
+
+@pytest.fixture
+def serde(catalog: Catalog, kafka_settings: Settings) -> AvroSerde:
+    # The same fixed id table the CLI workers build when no registry is configured, so a
+    # worker subprocess decodes what this process encodes.
+    prefix = kafka_settings.topic_prefix
+    return AvroSerde(catalog, preregistered_resolver(catalog, prefix), prefix)
+
+
+@pytest.fixture
+def producer(
+    provisioned: Settings, catalog: Catalog, serde: AvroSerde
+) -> Iterator[ArtifactProducer]:
+    with ArtifactProducer(provisioned, catalog, serde, producer_name="it-gateway") as made:
+        yield made
+
+
+class Gateway:
+    """Writes what the gateway would: accepted artifacts and commit records, as raw bytes."""
+
+    def __init__(self, producer: ArtifactProducer, catalog: Catalog, serde: AvroSerde) -> None:
+        self.producer = producer
+        self.catalog = catalog
+        self.serde = serde
+        self.prefix = serde.topic_prefix
+
+    def accept(self, artifacts: Sequence[Artifact]) -> list[Delivery]:
+        futures = []
+        for artifact in artifacts:
+            family = self.catalog.family(artifact.FAMILY)
+            key = str(getattr(artifact, family.key_field))
+            topic = family.accepted_topic(self.prefix)
+            futures.append(self.producer.publish_raw(topic, key, self.serde.encode(artifact)))
+        return [f.result(30) for f in futures]
+
+    def commit(self, proposal: Artifact, decision: str, minute: int = 0) -> Delivery:
+        family = self.catalog.family(proposal.FAMILY)
+        record = commit(
+            proposal,
+            self.serde.encode(proposal),
+            family.ingress_topic(self.prefix),
+            decision,
+            minute,
+        )
+        topic = self.catalog.commits_topic(self.prefix)
+        return self.producer.publish_raw(topic, record.proposal_id, record.to_bytes()).result(30)
+
+    def publish(self, history: Sequence[Any]) -> dict[tuple[str, int], int]:
+        """Accepted artifacts and (proposal, decision, minute) commits, in order; returns the
+        end offset of every partition written."""
+        deliveries: list[Delivery] = []
+        artifacts = [item for item in history if not isinstance(item, tuple)]
+        deliveries += self.accept(artifacts)
+        for item in history:
+            if isinstance(item, tuple):
+                deliveries.append(self.commit(*item))
+        ends: dict[tuple[str, int], int] = {}
+        for delivery in deliveries:
+            key = (delivery.topic, delivery.partition)
+            ends[key] = max(ends.get(key, 0), delivery.offset + 1)
+        return ends
+
+
+@pytest.fixture
+def gateway(producer: ArtifactProducer, catalog: Catalog, serde: AvroSerde) -> Gateway:
+    return Gateway(producer, catalog, serde)
+
+
+def _postgres_reachable() -> str | None:
+    try:
+        engine = open_engine(POSTGRES_URL)
+        with engine.connect() as conn:
+            conn.execute(text("select 1"))
+        engine.dispose()
+    except Exception as error:  # any failure means: no PostgreSQL here
+        return f"{type(error).__name__}: {error}"
+    return None
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'read_models.db'}"
+    problem = _postgres_reachable()
+    if problem is not None:
+        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+            pytest.fail(f"PostgreSQL unreachable in CI: {problem}", pytrace=False)
+        pytest.skip(f"PostgreSQL unreachable: {problem}")
+    return POSTGRES_URL
+
+
+@pytest.fixture
+def engine(store_url: str) -> Iterator[Engine]:
+    made = open_engine(store_url)
+    yield made
+    made.dispose()
+
+
+def fresh_prefix() -> str:
+    return f"it{uuid.uuid4().hex[:10]}_"
+
+
+@pytest.fixture
+def client360_store(engine: Engine) -> Iterator[Callable[..., Client360Store]]:
+    """``client360_store(prefix=None)`` -> a created store; its tables are dropped afterwards."""
+    made: list[Client360Store] = []
+
+    def make(prefix: str | None = None) -> Client360Store:
+        store = Client360Store(engine, prefix or fresh_prefix())
+        store.create()
+        made.append(store)
+        return store
+
+    yield make
+    for store in made:
+        store.drop()
+
+
+@pytest.fixture
+def graph_store(engine: Engine) -> Iterator[GraphStore]:
+    store = GraphStore(engine, fresh_prefix())
+    store.create()
+    yield store
+    store.drop()
+
+
+def wait_until(check: Callable[[], bool], timeout: float, interval: float = 0.05) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():
+            return True
+        time.sleep(interval)
+    return check()
