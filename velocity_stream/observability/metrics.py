@@ -112,8 +112,15 @@ class VelocityMetrics:
         )
         self.events_applied = Counter(
             "velocity_consumer_events_applied",
-            "Events a stream consumer applied to its store (rate() of it is the apply rate).",
-            ("consumer", "family"),
+            "Events a stream consumer applied to its store (rate() of it is the apply rate); "
+            "duplicates it skipped are not counted.",
+            ("consumer",),
+            registry=r,
+        )
+        self.events_duplicate = Counter(
+            "velocity_consumer_events_duplicate",
+            "Redelivered events a stream consumer recognised and skipped.",
+            ("consumer",),
             registry=r,
         )
         self.events_rejected = Counter(
@@ -271,18 +278,18 @@ class ConsumerMetrics:
     def __init__(self, consumer: str, metrics: VelocityMetrics | None = None) -> None:
         self.consumer = consumer
         self.metrics = metrics or default_metrics()
-        self._applied: dict[str, Counter] = {}
+        self._applied = self.metrics.events_applied.labels(consumer)
+        self._duplicates = self.metrics.events_duplicate.labels(consumer)
 
-    def applied(self, n: int = 1, family: str = UNKNOWN_FAMILY) -> None:
-        """``n`` events of ``family`` were applied (count after the store's commit)."""
-        if n <= 0:
-            return
-        counter = self._applied.get(family)
-        if counter is None:
-            counter = self._applied[family] = self.metrics.events_applied.labels(
-                self.consumer, family
-            )
-        counter.inc(n)
+    def applied(self, n: int = 1) -> None:
+        """``n`` events were applied (count after the store's transaction committed)."""
+        if n > 0:
+            self._applied.inc(n)
+
+    def duplicates(self, n: int = 1) -> None:
+        """``n`` redelivered events were recognised and skipped."""
+        if n > 0:
+            self._duplicates.inc(n)
 
     def rejected(self, reason: str, n: int = 1) -> None:
         """``n`` records could not be applied, for ``reason`` (a reason code)."""

@@ -248,14 +248,15 @@ def test_tracking_is_bounded_and_the_gauge_stays_consistent(metrics, sample):
     assert approvals.decided(b"p-4", 9.0) == (5.0, DecidedBy.REVIEWER)
 
 
-def test_consumer_metrics_count_applied_events_by_consumer_and_family(metrics, sample):
+def test_consumer_metrics_count_applied_duplicate_and_rejected_events(metrics, sample):
     read_model = ConsumerMetrics("client360", metrics)
-    read_model.applied(5, "InteractionBundle")
-    read_model.applied(family="InteractionBundle")
-    read_model.applied(0, "InteractionBundle")
+    read_model.applied(5)
+    read_model.applied()
+    read_model.applied(0)
+    read_model.duplicates(2)
     read_model.rejected(ReasonCode.DECODE_BAD_MAGIC_BYTE)
-    name = "velocity_consumer_events_applied_total"
-    assert sample(name, consumer="client360", family="InteractionBundle") == 6
+    assert sample("velocity_consumer_events_applied_total", consumer="client360") == 6
+    assert sample("velocity_consumer_events_duplicate_total", consumer="client360") == 2
     rejected = "velocity_consumer_events_rejected_total"
     assert sample(rejected, consumer="client360", reason="decode.bad_magic_byte") == 1
 
