@@ -7,6 +7,7 @@ environment (velocity_stream.settings); the flags only tune this worker.
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 from velocity_stream.settings import load_settings
@@ -63,3 +64,17 @@ def run_gateway(args: argparse.Namespace) -> int:
         loglevel=args.log_level,
     )
     return run(load_settings(), config)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m velocity_stream.cli.gateway_cmd [flags]``: the command without the main CLI."""
+    parser = argparse.ArgumentParser(prog="velocity-stream")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    register(subparsers)
+    args = parser.parse_args(["gateway", *(sys.argv[1:] if argv is None else argv)])
+    code: int = args.handler(args)
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

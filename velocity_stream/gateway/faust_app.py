@@ -133,8 +133,7 @@ class _BatchSink:
 
 
 def _inbound(message: Message) -> InboundMessage:
-    raw = message.headers or ()
-    pairs = raw.items() if isinstance(raw, Mapping) else raw
+    raw = message.headers
     timestamp = message.timestamp
     return InboundMessage(
         topic=message.topic,
@@ -142,11 +141,16 @@ def _inbound(message: Message) -> InboundMessage:
         offset=message.offset,
         key=message.key,
         value=message.value,
-        # Kafka allows a header without a value; the core's records hold bytes, so a null
-        # header value reaches it (and any dead letter) as empty bytes.
-        headers=tuple((str(name), _header_bytes(value)) for name, value in pairs),
+        headers=_headers(raw) if raw else (),
         timestamp_ms=round(timestamp * 1000) if timestamp is not None else 0,
     )
+
+
+def _headers(raw: Any) -> tuple[tuple[str, bytes], ...]:
+    # Kafka allows a header without a value; the core's records hold bytes, so a null
+    # header value reaches it (and any dead letter) as empty bytes.
+    pairs = raw.items() if isinstance(raw, Mapping) else raw
+    return tuple((str(name), _header_bytes(value)) for name, value in pairs)
 
 
 def _header_bytes(value: bytes | str | None) -> bytes:
@@ -173,7 +177,9 @@ class _BatchConsumer(aiokafka_driver.Consumer):
         get_read_offset = self._read_offset.__getitem__
         set_read_offset = self._read_offset.__setitem__
         acks_enabled_for = self.app.topics.acks_enabled_for
-        track = self.track_message
+        # Consumer.track_message without the per-record sensor call: the set is what
+        # matters, as faust waits for it to empty (all acked) before a rebalance or a stop.
+        track = self._unacked_messages.add
         commit_every = self._commit_every
         gateway_topics = sink.topics
         try:

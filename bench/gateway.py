@@ -1,0 +1,531 @@
+"""Gateway benchmark: throughput against two baselines, live latency, and memory with pending state.
+
+In one run, on one broker (KAFKA_BOOTSTRAP_SERVERS, else the embedded Tansu broker):
+
+1. throughput on a backlog of valid ~1 KB artifacts (InteractionBundle), from the first to the
+   last output on the accepted topic, for
+   - the gateway (a worker subprocess, `python -m velocity_stream.gateway.runtime.worker`),
+   - a naive faust agent forwarding each message with ``await topic.send()``,
+   - a raw confluent-kafka consume-produce loop;
+   each the median of ``--runs`` runs, with the ratios;
+2. end-to-end latency (producer send -> accepted output consumed) at ``--rate`` artifacts/s;
+3. the gateway worker's peak RSS after ``--pending`` OracleWritebackProposals are pending in
+   its tables.
+
+    python bench/gateway.py                    # full run (~3-4 minutes here)
+    python bench/gateway.py --quick            # smaller, for a smoke check
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from confluent_kafka import Consumer, Producer, TopicPartition
+
+from velocity_stream.contracts import example
+from velocity_stream.contracts.catalog import Catalog, load_catalog
+from velocity_stream.contracts.metadata import Artifact
+from velocity_stream.gateway.runtime.schemas import preregistered_resolver
+from velocity_stream.kafka.topics import TopicAdmin, apply
+from velocity_stream.serde import AvroSerde
+from velocity_stream.settings import DEFAULT_SCHEMAS_DIR, Settings
+
+ROOT = Path(__file__).resolve().parent.parent
+NAIVE_AGENT = Path(__file__).resolve().parent / "naive_faust_agent.py"
+SENT_HEADER = "bench.sent_ns"
+FAMILY = "InteractionBundle"
+GATEWAY_FLAGS: list[str] = os.environ.get("BENCH_GATEWAY_FLAGS", "").split()
+TARGET_BYTES = 1024
+
+# Stated in issue 6 and DESIGN.md section 5, measured on the development machines.
+EXPECTED_NAIVE = 2_500
+EXPECTED_RAW = 90_000
+
+
+def log(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
+
+
+# --- broker, settings, topics -------------------------------------------------------------
+
+
+@contextmanager
+def kafka() -> Iterator[str]:
+    configured = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
+    if configured:
+        yield configured
+        return
+    from velocity_stream.kafka.broker import EmbeddedBroker
+
+    with EmbeddedBroker() as broker:
+        yield broker.bootstrap_servers
+
+
+def settings_for(bootstrap: str, prefix: str) -> Settings:
+    return Settings(
+        kafka_bootstrap_servers=bootstrap,
+        topic_prefix=prefix,
+        session_timeout_ms=6000,
+        fetch_wait_max_ms=10,
+    )
+
+
+def worker_env(settings: Settings) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(
+        {
+            "KAFKA_BOOTSTRAP_SERVERS": settings.kafka_bootstrap_servers or "",
+            "VELOCITY_TOPIC_PREFIX": settings.topic_prefix,
+            "VELOCITY_SESSION_TIMEOUT_MS": str(settings.session_timeout_ms),
+            "VELOCITY_FETCH_WAIT_MAX_MS": str(settings.fetch_wait_max_ms),
+        }
+    )
+    env.pop("SCHEMA_REGISTRY_URL", None)
+    return env
+
+
+def provision(settings: Settings, catalog: Catalog) -> None:
+    report = apply(TopicAdmin(settings), catalog.topic_specs(settings.topic_prefix), 1)
+    if not report.ok:
+        raise SystemExit(f"cannot provision topics for {settings.topic_prefix}")
+
+
+def delete_topics(settings: Settings, catalog: Catalog, extra: list[str] = ()) -> None:  # type: ignore[assignment]
+    # Tansu keeps everything in memory: drop each run's topics before the next one.
+    admin = TopicAdmin(settings)
+    names = [s.name for s in catalog.topic_specs(settings.topic_prefix)] + list(extra)
+    existing = set(admin.topic_names())
+    changelogs = [n for n in existing if n.startswith(f"{settings.topic_prefix}-")]
+    admin.delete([n for n in names + changelogs if n in existing])
+
+
+# --- artifacts --------------------------------------------------------------------------------
+
+
+class Artifacts:
+    """Valid artifacts of about 1 KB, encoded once per run (the same bytes for every system)."""
+
+    def __init__(self, catalog: Catalog, prefix: str) -> None:
+        self.catalog = catalog
+        self.serde = AvroSerde(catalog, preregistered_resolver(catalog, prefix), prefix)
+        self.family = catalog.family(FAMILY)
+        base = example(FAMILY)
+        padding = TARGET_BYTES - len(self.serde.encode(base))
+        self.base = base.model_copy(
+            update={"summary": base.summary + " " + "x" * max(padding - 1, 0)}
+        )
+
+    def one(self, i: int) -> tuple[bytes, bytes]:
+        artifact: Artifact = self.base.model_copy(
+            update={
+                "artifact_id": f"art:bench:{uuid.uuid4().hex}",
+                "client_ref": f"client:{i % 997}",
+            }
+        )
+        return artifact.client_ref.encode(), self.serde.encode(artifact)  # type: ignore[attr-defined]
+
+    @property
+    def ingress(self) -> str:
+        return self.family.ingress_topic(self.serde.topic_prefix)
+
+    @property
+    def accepted(self) -> str:
+        return self.family.accepted_topic(self.serde.topic_prefix)
+
+
+def producer(bootstrap: str) -> Producer:
+    return Producer(
+        {
+            "bootstrap.servers": bootstrap,
+            "partitioner": "murmur2_random",
+            "linger.ms": 5,
+            "batch.size": 262144,
+            "compression.type": "lz4",
+            "queue.buffering.max.messages": 1_000_000,
+        }
+    )
+
+
+def publish_backlog(bootstrap: str, topic: str, records: list[tuple[bytes, bytes]]) -> None:
+    p = producer(bootstrap)
+    for key, value in records:
+        while True:
+            try:
+                p.produce(topic, key=key, value=value)
+                break
+            except BufferError:
+                p.poll(0.01)
+    if p.flush(60):
+        raise SystemExit("backlog was not delivered")
+
+
+def reader(bootstrap: str, topic: str, partitions: int) -> Consumer:
+    consumer = Consumer(
+        {
+            "bootstrap.servers": bootstrap,
+            "group.id": f"bench-reader-{uuid.uuid4().hex[:8]}",
+            "enable.auto.commit": False,
+            "fetch.wait.max.ms": 10,
+            "auto.offset.reset": "earliest",
+        }
+    )
+    consumer.assign([TopicPartition(topic, p, 0) for p in range(partitions)])
+    return consumer
+
+
+def time_outputs(
+    bootstrap: str, topic: str, partitions: int, expected: int, timeout: float
+) -> float:
+    """Seconds from the first to the last of ``expected`` records on ``topic``, read as they land."""
+    consumer = reader(bootstrap, topic, partitions)
+    seen = 0
+    first = last = 0.0
+    deadline = time.monotonic() + timeout
+    try:
+        while seen < expected:
+            if time.monotonic() > deadline:
+                raise SystemExit(f"only {seen}/{expected} outputs on {topic} within {timeout} s")
+            for message in consumer.consume(10_000, 0.2):
+                if message.error():
+                    continue
+                if not seen:
+                    first = time.monotonic()
+                seen += 1
+                last = time.monotonic()
+    finally:
+        consumer.close()
+    return max(last - first, 1e-9)
+
+
+# --- the three systems under test -------------------------------------------------------------
+
+
+@contextmanager
+def subprocess_running(
+    command: list[str], env: dict[str, str], log_path: Path
+) -> Iterator[subprocess.Popen[bytes]]:
+    with log_path.open("wb") as out:
+        process = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT, cwd=ROOT)
+        try:
+            yield process
+        finally:
+            process.terminate()
+            try:
+                process.wait(30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+def gateway_command() -> list[str]:
+    return [sys.executable, "-m", "velocity_stream.cli.gateway_cmd", *GATEWAY_FLAGS]
+
+
+def raw_loop(bootstrap: str, source: str, target: str, partitions: int, expected: int) -> None:
+    consumer = Consumer(
+        {
+            "bootstrap.servers": bootstrap,
+            "group.id": f"bench-raw-{uuid.uuid4().hex[:8]}",
+            "enable.auto.commit": False,
+            "fetch.wait.max.ms": 10,
+            "auto.offset.reset": "earliest",
+        }
+    )
+    consumer.assign([TopicPartition(source, p, 0) for p in range(partitions)])
+    out = producer(bootstrap)
+    done = 0
+    while done < expected:
+        batch = consumer.consume(5000, 0.2)
+        for message in batch:
+            if message.error():
+                continue
+            while True:
+                try:
+                    out.produce(
+                        target, key=message.key(), value=message.value(), headers=message.headers()
+                    )
+                    break
+                except BufferError:
+                    out.poll(0.01)
+            done += 1
+        out.poll(0)
+        if batch:
+            out.flush()
+            consumer.commit(asynchronous=True)
+    consumer.close()
+
+
+@dataclass
+class Throughput:
+    gateway: list[float]
+    naive: list[float]
+    raw: list[float]
+
+
+# --- latency ----------------------------------------------------------------------------------
+
+
+def measure_latency(
+    bootstrap: str, catalog: Catalog, rate: int, seconds: float, work: Path
+) -> list[float]:
+    prefix = f"benchlat{uuid.uuid4().hex[:6]}"
+    settings = settings_for(bootstrap, prefix)
+    provision(settings, catalog)
+    artifacts = Artifacts(catalog, prefix)
+    partitions = artifacts.family.partitions
+    total = int(rate * seconds)
+    records = [artifacts.one(i) for i in range(total + rate)]
+    latencies: list[float] = []
+    with subprocess_running(gateway_command(), worker_env(settings), work / f"{prefix}.log"):
+        consumer = reader(bootstrap, artifacts.accepted, partitions)
+        out = producer(bootstrap)
+        # Warm up: wait until the worker has joined and routes a first record.
+        key, value = records[-1]
+        out.produce(artifacts.ingress, key=key, value=value, headers=[(SENT_HEADER, b"0")])
+        out.flush()
+        warm_deadline = time.monotonic() + 120
+        while not any(not m.error() for m in consumer.consume(100, 0.5)):
+            if time.monotonic() > warm_deadline:
+                raise SystemExit("the gateway did not start within 120 s")
+        interval = 1.0 / rate
+        start = time.monotonic()
+        sent = 0
+        received = 0
+        while received < total:
+            now = time.monotonic()
+            while sent < total and start + sent * interval <= now:
+                key, value = records[sent]
+                out.produce(
+                    artifacts.ingress,
+                    key=key,
+                    value=value,
+                    headers=[(SENT_HEADER, str(time.time_ns()).encode())],
+                )
+                sent += 1
+            out.poll(0)
+            for message in consumer.consume(1000, 0.001):
+                if message.error():
+                    continue
+                stamp = dict(message.headers() or []).get(SENT_HEADER)
+                if stamp and stamp != b"0":
+                    latencies.append((time.time_ns() - int(stamp)) / 1e6)
+                    received += 1
+            if time.monotonic() - start > seconds + 60:
+                raise SystemExit(f"latency run: only {received}/{total} outputs")
+        consumer.close()
+    delete_topics(settings, catalog)
+    return latencies
+
+
+# --- memory with pending proposals ------------------------------------------------------------
+
+
+def peak_rss_with_pending(
+    bootstrap: str, catalog: Catalog, pending: int, work: Path
+) -> tuple[int, int]:
+    """(peak RSS in bytes after ``pending`` proposals, RSS of the idle worker before them)."""
+    prefix = f"benchmem{uuid.uuid4().hex[:6]}"
+    settings = settings_for(bootstrap, prefix)
+    provision(settings, catalog)
+    serde = AvroSerde(catalog, preregistered_resolver(catalog, prefix), prefix)
+    family = catalog.family("OracleWritebackProposal")
+    base = example(family.name)
+    pad = TARGET_BYTES - len(serde.encode(base))
+    base = base.model_copy(
+        update={"reasoning_summary": base.reasoning_summary + " " + "y" * max(pad - 1, 0)}
+    )  # type: ignore[attr-defined]
+    with subprocess_running(
+        gateway_command(), worker_env(settings), work / f"{prefix}.log"
+    ) as worker:
+        out = producer(bootstrap)
+        approvals = catalog.approvals_topic(prefix)
+        # One first proposal so the worker is up before the measurement starts.
+        first = base.model_copy(
+            update={"proposal_id": "proposal:bench:warm", "artifact_id": "art:warm"}
+        )
+        out.produce(
+            family.ingress_topic(prefix), key=b"proposal:bench:warm", value=serde.encode(first)
+        )
+        out.flush()
+        time_outputs(bootstrap, approvals, catalog.gateway.partitions, 1, 120)
+        idle = rss_now(worker.pid)
+        for i in range(pending):
+            proposal = base.model_copy(
+                update={"proposal_id": f"proposal:bench:{i}", "artifact_id": f"art:bench:{i}"}
+            )
+            while True:
+                try:
+                    out.produce(
+                        family.ingress_topic(prefix),
+                        key=proposal.proposal_id.encode(),
+                        value=serde.encode(proposal),
+                    )  # type: ignore[attr-defined]
+                    break
+                except BufferError:
+                    out.poll(0.01)
+        out.flush()
+        time_outputs(bootstrap, approvals, catalog.gateway.partitions, pending + 1, 900)
+        peak = peak_rss(worker.pid)
+    delete_topics(settings, catalog)
+    return peak, idle
+
+
+def rss_now(pid: int) -> int:
+    return _status_kb(pid, "VmRSS") * 1024
+
+
+def peak_rss(pid: int) -> int:
+    return _status_kb(pid, "VmHWM") * 1024
+
+
+def _status_kb(pid: int, field: str) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1])
+    raise SystemExit(f"no {field} for pid {pid}")
+
+
+# --- main ---------------------------------------------------------------------------------------
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--count", type=int, default=100_000, help="artifacts per throughput run")
+    parser.add_argument(
+        "--naive-count", type=int, default=20_000, help="artifacts per naive faust run"
+    )
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--rate", type=int, default=1000, help="artifacts/s for the latency run")
+    parser.add_argument("--latency-seconds", type=float, default=20.0)
+    parser.add_argument("--pending", type=int, default=100_000)
+    parser.add_argument("--quick", action="store_true", help="small counts, one run")
+    parser.add_argument(
+        "--skip", action="append", default=[], choices=("throughput", "latency", "memory")
+    )
+    parser.add_argument("--json", type=Path, default=None, help="also write the figures here")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.count, args.naive_count, args.runs = 20_000, 5_000, 1
+        args.latency_seconds, args.pending = 5.0, 10_000
+    catalog = load_catalog(DEFAULT_SCHEMAS_DIR)
+    work = Path(os.environ.get("BENCH_WORK_DIR", "/tmp")) / f"velocity-bench-{uuid.uuid4().hex[:6]}"
+    work.mkdir(parents=True)
+    figures: dict[str, object] = {"cpus": os.cpu_count()}
+    with kafka() as bootstrap:
+        log(f"broker {bootstrap}; worker logs in {work}")
+        if "throughput" not in args.skip:
+            result = measure_throughput_split(bootstrap, catalog, args, work)
+            gw, naive, raw = (
+                statistics.median(v) for v in (result.gateway, result.naive, result.raw)
+            )
+            figures.update(
+                gateway_msgs_per_s=round(gw),
+                naive_faust_msgs_per_s=round(naive),
+                raw_confluent_msgs_per_s=round(raw),
+                gateway_over_naive=round(gw / naive, 2),
+                gateway_over_raw=round(gw / raw, 3),
+                runs={"gateway": result.gateway, "naive": result.naive, "raw": result.raw},
+            )
+            print(f"throughput (median of {args.runs}, ~1 KB {FAMILY}):")
+            print(f"  gateway           {gw:10,.0f} msg/s   target >= 10,000 and >= 4x naive")
+            print(
+                f"  naive faust agent {naive:10,.0f} msg/s   (issue 6 measured ~{EXPECTED_NAIVE:,})"
+            )
+            print(f"  raw confluent     {raw:10,.0f} msg/s   (issue 6 measured ~{EXPECTED_RAW:,})")
+            print(f"  gateway / naive   {gw / naive:10.2f}x")
+            print(f"  gateway / raw     {gw / raw:10.3f}x")
+        if "latency" not in args.skip:
+            latencies = measure_latency(bootstrap, catalog, args.rate, args.latency_seconds, work)
+            p50, p99 = percentile(latencies, 0.50), percentile(latencies, 0.99)
+            figures.update(
+                latency_ms={
+                    "p50": round(p50, 1),
+                    "p99": round(p99, 1),
+                    "max": round(max(latencies), 1),
+                    "rate": args.rate,
+                    "samples": len(latencies),
+                }
+            )
+            print(f"end-to-end latency at {args.rate}/s over {len(latencies)} artifacts:")
+            print(
+                f"  p50 {p50:6.1f} ms   p99 {p99:6.1f} ms (target < 100)   max {max(latencies):6.1f} ms"
+            )
+        if "memory" not in args.skip:
+            peak, idle = peak_rss_with_pending(bootstrap, catalog, args.pending, work)
+            figures.update(
+                peak_rss_mb=round(peak / 2**20),
+                idle_rss_mb=round(idle / 2**20),
+                pending=args.pending,
+            )
+            print(
+                f"worker RSS: {idle / 2**20:.0f} MB idle, peak {peak / 2**20:.0f} MB with "
+                f"{args.pending:,} pending ~1 KB proposals (target < 500 MB)"
+            )
+    if args.json:
+        args.json.write_text(json.dumps(figures, indent=2))
+    return 0
+
+
+def measure_throughput_split(
+    bootstrap: str, catalog: Catalog, args: argparse.Namespace, work: Path
+) -> Throughput:
+    """The naive agent is ~40x slower: give it fewer records so a run stays in minutes."""
+    result = Throughput([], [], [])
+    for run in range(args.runs):
+        for system, count in (
+            ("gateway", args.count),
+            ("naive", args.naive_count),
+            ("raw", args.count),
+        ):
+            one = measure_one(bootstrap, catalog, system, count, run, args.runs, work)
+            getattr(result, system).append(one)
+    return result
+
+
+def measure_one(
+    bootstrap: str, catalog: Catalog, system: str, count: int, run: int, runs: int, work: Path
+) -> float:
+    prefix = f"bench{run}{system}{uuid.uuid4().hex[:6]}"
+    settings = settings_for(bootstrap, prefix)
+    provision(settings, catalog)
+    artifacts = Artifacts(catalog, prefix)
+    records = [artifacts.one(i) for i in range(count)]
+    publish_backlog(bootstrap, artifacts.ingress, records)
+    partitions = artifacts.family.partitions
+    topics = [artifacts.ingress, artifacts.accepted, str(partitions)]
+    commands = {
+        "gateway": gateway_command(),
+        "naive": [sys.executable, str(NAIVE_AGENT), *topics],
+        # The raw loop runs in its own process too, so it never shares a GIL with the reader.
+        "raw": [sys.executable, __file__, "--raw-loop", *topics, str(count)],
+    }
+    with subprocess_running(commands[system], worker_env(settings), work / f"{prefix}.log"):
+        seconds = time_outputs(bootstrap, artifacts.accepted, partitions, count, 900)
+    rate = count / seconds
+    log(f"run {run + 1}/{runs} {system:8s} {count:7d} records {rate:10,.0f} msg/s")
+    delete_topics(settings, catalog, [])
+    return rate
+
+
+if __name__ == "__main__":
+    if sys.argv[1:2] == ["--raw-loop"]:
+        source, target, partitions, count = sys.argv[2:6]
+        raw_loop(os.environ["KAFKA_BOOTSTRAP_SERVERS"], source, target, int(partitions), int(count))
+        sys.exit(0)
+    sys.exit(main())
