@@ -21,6 +21,7 @@ import logging
 from collections.abc import Callable, Mapping
 from typing import Protocol
 
+from confluent_kafka import TopicPartition
 from prometheus_client import Gauge
 
 from velocity_stream.observability.metrics import VelocityMetrics, default_metrics
@@ -45,8 +46,8 @@ class WatermarkSource(Protocol):
     """What :func:`cached_high_watermark` needs of a confluent-kafka Consumer."""
 
     def get_watermark_offsets(
-        self, partition: object, timeout: float | None = ..., cached: bool = ...
-    ) -> tuple[int, int] | None: ...
+        self, partition: TopicPartition, timeout: float = ..., cached: bool = ...
+    ) -> tuple[int, int]: ...
 
 
 def cached_high_watermark(consumer: WatermarkSource, topic: str, partition: int) -> int | None:
@@ -55,10 +56,10 @@ def cached_high_watermark(consumer: WatermarkSource, topic: str, partition: int)
     ``cached=True`` reads the value librdkafka stored from the FetchResponse; without it the
     client sends ListOffsets, which is what must be avoided.
     """
-    from confluent_kafka import TopicPartition
-
-    found = consumer.get_watermark_offsets(TopicPartition(topic, partition), cached=True)
-    if found is None:
+    found: tuple[int, int] | None = consumer.get_watermark_offsets(
+        TopicPartition(topic, partition), cached=True
+    )
+    if found is None:  # older clients answer None when nothing is known
         return None
     high = int(found[1])
     return high if high >= 0 else None
