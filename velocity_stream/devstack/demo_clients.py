@@ -1,9 +1,10 @@
 """The demo's clients: the CRM graph each one starts from, interactions with transcripts, QD
 signals, and the writeback proposals Oracle makes from them, which wait for a reviewer.
 
-Each client's contact person comes from the lead import (demo_intake.py): the graph links the
-person to the client, and the person appears on the client page once the entity proposal is
-approved. Pure: no Kafka here.
+The CRM graph is self-consistent for the committer (every edge's ends exist, every writeback's
+"from" value is the stored one). The contacts it knows are enriched by the lead import
+(demo_intake.py); Acme's only known contact is an old duplicate record, which Priya's entity
+proposal, once approved, merges into her. Pure: no Kafka here.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ class Opportunity:
     title: str
     stage: str
     amount: int
+    extra: tuple[tuple[str, str], ...] = ()  # more attributes the CRM stores
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,7 +72,7 @@ class Proposal:
 class DemoClient:
     slug: str
     organization: str
-    person: str  # the lead's slug in demo_intake.LEADS
+    contacts: tuple[tuple[str, dict[str, str]], ...]  # persons the CRM knows, with attributes
     account: tuple[str, str] | None
     opportunity: Opportunity
     property_ref: tuple[str, str] | None  # (ref, interest level)
@@ -78,7 +80,6 @@ class DemoClient:
     calls: tuple[Call, ...]
     scores: tuple[Score, ...]
     proposal: Proposal | None
-    older_contacts: tuple[tuple[str, dict[str, str]], ...] = ()
 
     @property
     def ref(self) -> str:
@@ -89,10 +90,19 @@ CLIENTS = (
     DemoClient(
         slug="acme-holdings",
         organization="Acme Holdings",
-        person="priya-raman",
+        contacts=(
+            (
+                "person:p-raman-2025",
+                {"given_name": "P.", "family_name": "Raman", "email": "p.raman@mail.example"},
+            ),
+        ),
         account=("hubspot", "contact/88213"),
         opportunity=Opportunity(
-            "opportunity:acme-3bhk", "3BHK near Salt Lake", "QUALIFYING", 15_500_000
+            "opportunity:acme-3bhk",
+            "3BHK near Salt Lake",
+            "QUALIFYING",
+            15_500_000,
+            (("budget_confirmed", "false"),),
         ),
         property_ref=("property:salt-lake-sector-v-12b", "HIGH"),
         task=("Schedule two site visits", 3),
@@ -116,17 +126,11 @@ CLIENTS = (
             "Priya confirmed the budget is approved and asked for two site visits on the call.",
             0.81,
         ),
-        older_contacts=(
-            (
-                "person:p-raman-2025",
-                {"given_name": "P.", "family_name": "Raman", "email": "p.raman@mail.example"},
-            ),
-        ),
     ),
     DemoClient(
         slug="sen-family-office",
         organization="Sen Family Office",
-        person="arjun-sen",
+        contacts=(("person:arjun-sen", {"given_name": "Arjun", "family_name": "Sen"}),),
         account=("hubspot", "contact/90417"),
         opportunity=Opportunity(
             "opportunity:sen-office-floor", "Office floor, Sector V", "NEGOTIATION", 42_000_000
@@ -155,7 +159,7 @@ CLIENTS = (
     DemoClient(
         slug="bose-logistics",
         organization="Bose Logistics",
-        person="meera-bose",
+        contacts=(("person:meera-bose", {"given_name": "Meera", "family_name": "Bose"}),),
         account=("zoho", "lead/5521"),
         opportunity=Opportunity(
             "opportunity:bose-warehouse", "Warehouse lease, Dankuni", "PROPOSAL", 8_400_000
@@ -179,7 +183,7 @@ CLIENTS = (
     DemoClient(
         slug="roy-constructions",
         organization="Roy Constructions",
-        person="kabir-roy",
+        contacts=(("person:kabir-roy", {"given_name": "Kabir", "family_name": "Roy"}),),
         account=None,
         opportunity=Opportunity(
             "opportunity:roy-site-office", "Site office, New Town", "QUALIFYING", 2_600_000
@@ -214,15 +218,14 @@ class ClientsDemo:
                 attributes={"name": client.organization},
             ),
             _edge(org, client.ref, "ORGANIZATION_OF"),
-            _edge(f"person:{client.person}", client.ref, "CONTACT_OF", role="decision maker"),
         ]
-        for ref, attributes in client.older_contacts:
+        for ref, attributes in client.contacts:
             ops.append(
                 GraphOperation(
                     op=UPSERT_NODE, node_ref=ref, node_type="PERSON", attributes=attributes
                 )
             )
-            ops.append(_edge(ref, client.ref, "CONTACT_OF"))
+            ops.append(_edge(ref, client.ref, "CONTACT_OF", role="decision maker"))
         if client.account is not None:
             system, external = client.account
             account = f"account:{system}:{external}"
@@ -241,7 +244,12 @@ class ClientsDemo:
                 op=UPSERT_NODE,
                 node_ref=opp.ref,
                 node_type="OPPORTUNITY",
-                attributes={"title": opp.title, "stage": opp.stage, "amount": str(opp.amount)},
+                attributes={
+                    "title": opp.title,
+                    "stage": opp.stage,
+                    "amount": str(opp.amount),
+                    **dict(opp.extra),
+                },
             )
         )
         ops.append(_edge(opp.ref, client.ref, "OPPORTUNITY_OF"))

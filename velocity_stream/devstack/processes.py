@@ -114,6 +114,7 @@ class Child:
         return "\n".join(text.splitlines()[-lines:])
 
 
-def python_child(name: str, args: Sequence[str], env: Mapping[str, str]) -> ChildSpec:
-    """A child running ``python -m velocity_stream.devstack.child <args>`` in this venv."""
-    return ChildSpec(name, (sys.executable, "-m", "velocity_stream.devstack.child", *args), env)
+def cli_child(name: str, args: Sequence[str], env: Mapping[str, str]) -> ChildSpec:
+    """A child running ``velocity-stream <args>`` with this interpreter (this venv), whether
+    or not the console script is on PATH."""
+    return ChildSpec(name, (sys.executable, "-m", "velocity_stream.cli.main", *args), env)

@@ -2,26 +2,28 @@
 
 Order, and where each part runs:
 
-1. Kafka: the embedded Tansu broker (a child process tied to this one) unless
+1. Kafka: the embedded Tansu broker (`velocity-stream broker`, a child process) unless
    KAFKA_BOOTSTRAP_SERVERS is set;
 2. the catalog's topics (created, never altered);
 3. the schema registry, in a thread of this process (its state is a Kafka topic), unless
    SCHEMA_REGISTRY_URL is set; 4. the catalog registered in it;
-5. the gateway worker and 6. the Client360 consumer and the committer, each a child process:
-   faust owns its process (event loop, signal handlers), and separate processes are what a
-   deployment runs, so a crash or a `kill -9` of one behaves here as it would there;
-7. the review app, in this process (tails, producer and HTTP server in threads);
+5. the gateway worker (`velocity-stream gateway`) and 6. the Client360 consumer and the
+   committer (`velocity-stream consume ...`), each a child process: faust owns its process
+   (event loop, signal handlers), and these are the commands a deployment runs, so a crash or
+   a `kill -9` of one behaves here as it would there;
+7. the review app, in this process (topic tails, producer and HTTP server in threads);
 8. the demo, published through the validating producer; the step waits until the gateway has
    routed it and the read model has built every client's snapshot.
 
-Stop (Ctrl-C, SIGTERM, or a part that died) runs the same list backwards. The working
-directory (read-model database, faust data, logs) lives in a temporary directory removed on
-stop: the embedded broker keeps its data in memory, so nothing would match it next time.
+Every child runs in a session of its own, tied to this process (processes.py): a Ctrl-C in the
+terminal reaches only this process, which stops the list backwards, the broker last, so no
+part loses its broker while it shuts down. The working directory (read-model database, faust
+data, logs) is a temporary directory removed on stop: the embedded broker keeps its data in
+memory, so nothing in it would match the next run.
 """
 
 from __future__ import annotations
 
-import importlib.util
 import logging
 import os
 import secrets
@@ -38,15 +40,16 @@ from types import FrameType
 from typing import TYPE_CHECKING, TextIO
 
 from velocity_stream.contracts.catalog import Catalog, load_catalog
-from velocity_stream.devstack.child import CONSUMER_MODULES
-from velocity_stream.devstack.processes import Child, python_child
+from velocity_stream.devstack.processes import Child, cli_child
 from velocity_stream.devstack.progress import Progress, Step
 from velocity_stream.devstack.seed import DemoData, demo_data, publish_demo
 from velocity_stream.errors import VelocityError
 from velocity_stream.kafka.broker import LOOPBACK, answers_metadata, free_port, pid_is_alive
+from velocity_stream.review.clients import ReadModelUnavailable
 from velocity_stream.settings import Settings
 
 if TYPE_CHECKING:
+    from velocity_stream.review.clients import Client360Reader
     from velocity_stream.review.runtime import ReviewRuntime
 
 log = logging.getLogger(__name__)
@@ -119,7 +122,6 @@ class DevStack:
         self.review_url = ""
         self.demo: DemoData | None = None
         self.runtime: ReviewRuntime | None = None
-        self.consumers = True
         # Our own threads (registry, review app, producer) log to a file: the terminal is
         # for progress.
         handler = logging.FileHandler(self.workdir / "dev.log")
@@ -141,17 +143,14 @@ class DevStack:
         with p.step("catalog schemas registered") as step:
             self._register(step)
         with p.step("gateway worker") as step:
-            step.done(self._spawn("gateway", "--data-dir", str(self.workdir / "gateway")))
+            gateway_data = str(self.workdir / "gateway")
+            step.done(
+                self._spawn("gateway", "gateway", "--data-dir", gateway_data, "--log-level", "warn")
+            )
         with p.step("read-model consumers") as step:
-            missing = [role for role, module in CONSUMER_MODULES.items() if not _importable(module)]
-            if missing:
-                # A checkout without the consumers still runs the gateway and the review app.
-                step.done(f"not installed: {', '.join(missing)} (no client snapshots)")
-                self.consumers = False
-            else:
-                client360 = self._spawn("client360")
-                committer = self._spawn("committer")
-                step.done(f"client360 {client360}, committer {committer}")
+            client360 = self._spawn("client360", "consume", "client360", "--log-level", "warning")
+            committer = self._spawn("committer", "consume", "committer", "--log-level", "warning")
+            step.done(f"client360 {client360}, committer {committer}")
         with p.step("review app") as step:
             self._review(step)
         with p.step("demo data" if self.options.seed else "demo data (skipped)") as step:
@@ -168,7 +167,7 @@ class DevStack:
             step.done(f"{servers} (KAFKA_BOOTSTRAP_SERVERS)")
             return
         port = free_port()
-        self.broker = self._start_child("broker", "--port", str(port))
+        self.broker = self._start_child("embedded broker", "broker", "--port", str(port))
         servers = f"{LOOPBACK}:{port}"
         deadline = time.monotonic() + BROKER_START_TIMEOUT_S
         while not answers_metadata(servers, timeout=1):
@@ -212,16 +211,18 @@ class DevStack:
             raise StackFailed(f"the registry refused {len(refused)} schema version(s)")
         step.done(f"{len(report.results)} subject versions")
 
-    def _spawn(self, role: str, *args: str) -> str:
-        return f"pid {self._start_child(role, *args).pid}"
+    def _spawn(self, name: str, *args: str) -> str:
+        return f"pid {self._start_child(name, *args).pid}"
 
-    def _start_child(self, role: str, *args: str) -> Child:
-        spec = python_child(role, (role, *args), child_env(self.settings))
+    def _start_child(self, name: str, *args: str) -> Child:
+        """``velocity-stream <args>`` as a child: the same commands a deployment runs."""
+        spec = cli_child(name, args, child_env(self.settings))
         # The children inherit this environment (PATH, HOME, security settings) plus the
         # shared settings; a copy, so nothing here changes our own environment.
-        child = Child(spec, self.workdir / f"{role}.log").start(dict(os.environ))
+        log_name = name.replace(" ", "-")
+        child = Child(spec, self.workdir / f"{log_name}.log").start(dict(os.environ))
         self.children.append(child)
-        self._on_stop("embedded broker" if role == "broker" else role, child.stop)
+        self._on_stop(name, child.stop)
         return child
 
     def _review(self, step: Step) -> None:
@@ -263,10 +264,9 @@ class DevStack:
                 raise StackFailed(f"the demo was not processed in time ({waiting})")
             step.update(waiting)
             time.sleep(0.25)
-        snapshots = f"{len(data.clients)} client snapshots, " if self.consumers else ""
         step.done(
             f"{data.total} records: {len(data.pending)} proposals await review, "
-            f"{snapshots}{data.dead_letters} dead letters"
+            f"{len(data.clients)} client snapshots, {data.dead_letters} dead letters"
         )
 
     def _seed_status(self, data: DemoData) -> str | None:
@@ -276,13 +276,12 @@ class DevStack:
         pending = {entry.key for entry in services.queue.pending()}
         routed = len(pending & set(data.pending))
         dead = min(services.dead_letters.total, data.dead_letters)
-        wanted = data.clients if self.consumers else ()
-        snapshots = sum(1 for ref in wanted if services.clients.snapshot(ref) is not None)
-        if routed == len(data.pending) and dead == data.dead_letters and snapshots == len(wanted):
+        snapshots = sum(1 for ref in data.clients if _has_snapshot(services.clients, ref))
+        if (routed, dead, snapshots) == (len(data.pending), data.dead_letters, len(data.clients)):
             return None
         return (
             f"gateway: {routed}/{len(data.pending)} proposals pending, {dead}/"
-            f"{data.dead_letters} dead letters · read model: {snapshots}/{len(wanted)} "
+            f"{data.dead_letters} dead letters · read model: {snapshots}/{len(data.clients)} "
             "snapshots"
         )
 
@@ -331,7 +330,11 @@ class DevStack:
                 log.exception("stopping %s failed", name)
         if stoppers:
             self.progress.line(" done.")
-        if not self.options.keep_dir:
+        if self.options.keep_dir:
+            # Without an owner, the next dev command leaves the directory alone.
+            (self.workdir / OWNER_FILE).unlink(missing_ok=True)
+            self.progress.line(f"kept {self.workdir}")
+        else:
             shutil.rmtree(self.workdir, ignore_errors=True)
 
     # --- what to tell the user ------------------------------------------------------------
@@ -382,8 +385,8 @@ def remove_abandoned_workdirs() -> None:
             shutil.rmtree(path, ignore_errors=True)
 
 
-def _importable(module: str) -> bool:
+def _has_snapshot(reader: Client360Reader, client_ref: str) -> bool:
     try:
-        return importlib.util.find_spec(module) is not None
-    except ModuleNotFoundError:  # a parent package is missing
-        return False
+        return reader.snapshot(client_ref) is not None
+    except ReadModelUnavailable:
+        return False  # the consumer has not created its tables yet

@@ -56,16 +56,16 @@ def registry_serde(settings: Settings, catalog: Catalog) -> AvroSerde:
 def store_reader(settings: Settings) -> StoreClientReader:
     """Snapshots from the read-model store the Client360 consumer writes."""
     try:
-        from sqlalchemy import create_engine
         from sqlalchemy.exc import SQLAlchemyError
 
         from consumers.client360.store import Client360Store
+        from consumers.storage import open_engine
     except ImportError as error:
         raise ConfigError(
             f"the read-model store cannot be read here ({error}); serve with --snapshots topic"
         ) from error
     return StoreClientReader(
-        Client360Store(create_engine(settings.store_url)), unavailable=(SQLAlchemyError,)
+        Client360Store(open_engine(settings.store_url)), unavailable=(SQLAlchemyError,)
     )
 
 
