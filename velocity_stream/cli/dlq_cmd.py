@@ -17,7 +17,7 @@ from velocity_stream.contracts.catalog import Catalog, load_catalog
 from velocity_stream.dlq import render
 from velocity_stream.dlq.audit import AuditLog, audit_topic
 from velocity_stream.dlq.filters import DeadLetterFilter
-from velocity_stream.dlq.payload import attempt_decode
+from velocity_stream.dlq.payload import DecodeAttempt, attempt_decode, framing
 from velocity_stream.dlq.progress import ProgressBar
 from velocity_stream.dlq.reader import TopicReader, read_audit_log, read_dead_letters
 from velocity_stream.dlq.records import DeadLetter, parse_dead_letter
@@ -53,7 +53,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     show.add_argument("position", help="PARTITION:OFFSET on the dead-letter topic")
     show.add_argument("--full", action="store_true", help="dump the whole value, not 512 bytes")
     show.add_argument(
-        "--no-decode", action="store_true", help="do not ask the schema registry to decode"
+        "--no-decode", action="store_true", help="do not decode the value (no registry call)"
     )
     show.add_argument("--format", choices=("text", "json"), default="text")
     show.set_defaults(handler=_guarded(run_show))
@@ -145,7 +145,12 @@ def _filter(args: argparse.Namespace, catalog: Catalog) -> DeadLetterFilter:
 
 
 def _read(
-    args: argparse.Namespace, settings: Settings, catalog: Catalog, reader: TopicReader
+    args: argparse.Namespace,
+    settings: Settings,
+    catalog: Catalog,
+    reader: TopicReader,
+    *,
+    limit: int | None,
 ) -> tuple[list[DeadLetter], AuditLog, str]:
     prefix = settings.topic_prefix
     topic = catalog.dead_letter_topic(prefix)
@@ -157,7 +162,7 @@ def _read(
             topic,
             catalog.ingress_topics(prefix),
             _filter(args, catalog),
-            limit=args.limit,
+            limit=limit,
             on_record=bar,
         )
     finally:
@@ -173,7 +178,7 @@ def run_list(args: argparse.Namespace) -> int:
     settings, catalog = _context()
     selection = _filter(args, catalog)  # fail on a bad filter before touching Kafka
     with TopicReader(settings) as reader:
-        found, audit, topic = _read(args, settings, catalog, reader)
+        found, audit, topic = _read(args, settings, catalog, reader, limit=args.limit)
     if args.format == "json":
         rows = [render.dead_letter_json(d, audit.replays_of(d.coordinates)) for d in found]
         print(json.dumps({"topic": topic, "filter": selection.describe(), "dead_letters": rows}))
@@ -214,10 +219,13 @@ def run_show(args: argparse.Namespace) -> int:
         return EXIT_INCOMPLETE
     dead_letter = parse_dead_letter(record, ingress)
     target = ingress.get(dead_letter.source_topic or "")
-    serde = None if args.no_decode else _registry_serde(settings, catalog)
-    attempt = attempt_decode(
-        record.value, target[0] if target else None, target[1] if target else None, serde
-    )
+    if args.no_decode:
+        text, schema_id = framing(record.value)
+        attempt = DecodeAttempt("skipped", f"{text}; not decoded (--no-decode)", schema_id)
+    else:
+        serde = _registry_serde(settings, catalog)
+        family, major = target if target else (None, None)
+        attempt = attempt_decode(record.value, family, major, serde)
     replays = audit.replays_of(dead_letter.coordinates)
     if args.format == "json":
         print(json.dumps(render.detail_json(topic, dead_letter, replays, attempt)))
@@ -227,12 +235,12 @@ def run_show(args: argparse.Namespace) -> int:
 
 
 def _registry_serde(settings: Settings, catalog: Catalog) -> AvroSerde | None:
-    """A serde reading writer schemas from the configured registry (None if unavailable)."""
-    from velocity_stream.registry.client import RegistryClient, RegistrySchemaResolver
+    """A serde with the gateway's schema source: the registry when SCHEMA_REGISTRY_URL is set,
+    else the catalog's schemas registered locally in the gateway's fixed order."""
+    from velocity_stream.gateway.runtime.schemas import resolver_for
 
     try:
-        client = RegistryClient.from_settings(settings)
-        return AvroSerde(catalog, RegistrySchemaResolver(client), settings.topic_prefix)
+        return AvroSerde(catalog, resolver_for(settings, catalog), settings.topic_prefix)
     except VelocityError:
         return None
 
@@ -245,16 +253,17 @@ def run_replay(args: argparse.Namespace) -> int:
     selection = _filter(args, catalog)
     operator = args.operator or getpass.getuser()
     with TopicReader(settings) as reader:
-        found, audit, topic = _read(args, settings, catalog, reader)
-    plan = plan_replay(
-        found, audit, catalog.ingress_topics(settings.topic_prefix), force=args.force
-    )
+        # --limit counts dead letters to replay, not dead letters read: read them all.
+        found, audit, topic = _read(args, settings, catalog, reader, limit=None)
+    ingress = catalog.ingress_topics(settings.topic_prefix)
+    plan = plan_replay(found, audit, ingress, force=args.force, limit=args.limit)
     head = {"topic": topic, "filter": selection.describe()}
     if args.dry_run or not plan.selected:
         if args.format == "json":
-            print(json.dumps({**head, "dry_run": True, **render.plan_json(plan)}))
+            print(json.dumps({**head, "dry_run": args.dry_run, **render.plan_json(plan)}))
         else:
-            print("\n".join(render.plan_lines(topic, selection.describe(), plan)))
+            lines = render.plan_lines(topic, selection.describe(), plan, dry_run=args.dry_run)
+            print("\n".join(lines))
         return EXIT_OK
     if not args.yes and not _confirm(topic, plan):
         print("nothing replayed", file=sys.stderr)

@@ -184,8 +184,12 @@ def plan_json(plan: ReplayPlan) -> dict[str, Any]:
     }
 
 
-def plan_lines(topic: str, selection: str, plan: ReplayPlan) -> list[str]:
-    lines = [f"would replay {len(plan.selected)} dead letters from {topic} ({selection})"]
+def plan_lines(topic: str, selection: str, plan: ReplayPlan, *, dry_run: bool = True) -> list[str]:
+    """A dry run's plan, or why a replay found nothing to send."""
+    if dry_run:
+        lines = [f"would replay {len(plan.selected)} dead letters from {topic} ({selection})"]
+    else:
+        lines = [f"nothing to replay from {topic} ({selection})"]
     lines += [f"  -> {t}: {n}" for t, n in sorted(plan.targets().items())]
     lines += [f"  skip {s.dead_letter.position}: {s.why.value}: {s.detail}" for s in plan.skipped]
     return lines

@@ -94,17 +94,21 @@ def plan_replay(
     ingress_topics: Collection[str],
     *,
     force: bool = False,
+    limit: int | None = None,
 ) -> ReplayPlan:
     """Choose what to replay. Pure.
 
     Skipped: records without the gateway's reason headers, dead letters whose source is not an
     ingress topic of the catalog (a replay never goes anywhere else), and, unless ``force``,
-    dead letters the audit log says were replayed already.
+    dead letters the audit log says were replayed already. ``limit`` caps what is selected
+    (skips do not count against it); dead letters after the cap are left for a later run.
     """
     selected: list[DeadLetter] = []
     skipped: list[Skipped] = []
     seen: set[Coordinates] = set()
     for dead_letter in dead_letters:
+        if limit is not None and len(selected) >= limit:
+            break
         if dead_letter.coordinates in seen:
             continue
         seen.add(dead_letter.coordinates)

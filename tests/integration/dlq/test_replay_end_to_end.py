@@ -61,9 +61,12 @@ def test_row_whose_batch_came_late_is_replayed_once_and_a_second_replay_adds_not
     assert (entry["partition"], entry["offset"]) == (dead.partition, dead.offset)
     assert entry["artifact_id"] == row.artifact_id and entry["replays"] == []
 
-    code, shown = dlq_cli("show", f"{dead.partition}:{dead.offset}", "--no-decode")
+    code, shown = dlq_cli("show", f"{dead.partition}:{dead.offset}")
     assert code == 0 and shown["reason"] == ReasonCode.STATE_ROW_UNKNOWN_BATCH.value
     assert shown["value_hex"] == (dead.value or b"").hex()
+    # valid on its own: it only lacked its batch, so the decode reaches the contract and passes
+    assert shown["decode"]["stage"] == "ok"
+    assert shown["decode"]["record"]["batch_id"] == row.batch_id
 
     # 2. the cause is fixed: the batch arrives late and is accepted
     producer.publish(batch).result(10)

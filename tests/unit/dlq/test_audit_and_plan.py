@@ -149,3 +149,15 @@ def test_plan_never_targets_anything_but_an_ingress_topic(factory: Factory):
         SkipReason.NO_SOURCE_TOPIC,
         SkipReason.NOT_A_DEAD_LETTER,
     ]
+
+
+def test_limit_counts_what_is_replayed_not_what_is_skipped(
+    factory: Factory, examples: dict[str, Artifact]
+):
+    dead = expired_rows(factory, examples, 4)
+    log = AuditLog((audit_record(dead_letter=dead[0].coordinates),))
+
+    plan = plan_replay(dead, log, factory.catalog.ingress_topics(PREFIX), limit=2)
+
+    assert [d.coordinates for d in plan.selected] == [dead[1].coordinates, dead[2].coordinates]
+    assert [s.dead_letter.coordinates for s in plan.skipped] == [dead[0].coordinates]
