@@ -150,3 +150,11 @@ def test_replay_refuses_without_yes_when_nobody_can_answer(
     monkeypatch.setattr("sys.stdin", io.StringIO("y\n"))  # not a terminal
     assert not dlq_cmd._confirm("dlq", ReplayPlan((expired_row,), ()))
     assert "without --yes" in capsys.readouterr().err
+
+
+def test_package_exports_match_all():
+    import velocity_stream.dlq as package
+
+    public = {name for name in vars(package) if not name.startswith("_")}
+    modules = {"audit", "filters", "payload", "progress", "reader", "records", "render", "replay"}
+    assert set(package.__all__) == public - modules - {"annotations"}
