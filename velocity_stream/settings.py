@@ -113,7 +113,9 @@ class Settings(BaseSettings):
     # --- the review web app (velocity_stream/review) ---------------------------------------
     reviewer_tokens: dict[str, str] = Field(
         default_factory=dict,
+        # the tokens are credentials: never in a repr, a log line or a dump of the settings
         repr=False,
+        exclude=True,
         validation_alias=_env("VELOCITY_REVIEWER_TOKENS"),
         description='JSON object mapping each bearer token to a reviewer ref, e.g. '
         '{"s3cret": "human:sayan"}. Only refs among the catalog\'s reviewers may use the app.',

@@ -18,8 +18,10 @@ from velocity_stream.settings import SaslMechanism, SecurityProtocol, Settings
 ClientConfig = dict[str, str | int | float | bool]
 
 REDACTED = "***"
-# Substrings of keys whose values are secrets, in librdkafka and aiokafka spellings.
+# Substrings of keys whose values are secrets, in librdkafka and aiokafka spellings, and
+# whole keys that are secrets in the registry clients' spellings.
 _SECRET_KEY_MARKERS = ("password", "secret", "oauthbearer.config", ".pem")
+_SECRET_KEYS = frozenset({"basic.auth.user.info", "auth"})
 
 # The producer defaults follow the throughput facts in DESIGN.md section 5: large batches
 # (>= 128 KB) matter more than anything else; a short linger fills them under load
@@ -161,7 +163,7 @@ def describe_config(config: Mapping[str, object]) -> str:
 
 def _is_secret_key(key: str) -> bool:
     lowered = key.lower()
-    return any(marker in lowered for marker in _SECRET_KEY_MARKERS)
+    return lowered in _SECRET_KEYS or any(marker in lowered for marker in _SECRET_KEY_MARKERS)
 
 
 def _check_security(settings: Settings) -> None:

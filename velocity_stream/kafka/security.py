@@ -11,31 +11,18 @@ nothing; the real values stay in the dict for the client that needs them.
 from __future__ import annotations
 
 import ssl
-from collections.abc import Mapping
 from urllib.parse import urlsplit, urlunsplit
 
 from velocity_stream.errors import ConfigError
 from velocity_stream.kafka.config import REDACTED, async_client_options, redact
 from velocity_stream.settings import SecurityProtocol, Settings
 
-# Keys holding secrets in the registry clients' spellings, beyond what config.redact knows.
-_EXTRA_SECRET_KEYS = frozenset({"basic.auth.user.info", "auth"})
-
-
-def redact_all(config: Mapping[str, object]) -> dict[str, object]:
-    """``config.redact`` plus the registry clients' secret keys."""
-    safe = redact(config)
-    for key in _EXTRA_SECRET_KEYS & set(safe):
-        if safe[key] is not None:
-            safe[key] = REDACTED
-    return safe
-
 
 class RedactedDict(dict[str, object]):
     """A client configuration whose printed form never shows a secret value."""
 
     def __repr__(self) -> str:
-        return f"RedactedDict({redact_all(self)!r})"
+        return f"RedactedDict({redact(self)!r})"
 
     __str__ = __repr__
 
