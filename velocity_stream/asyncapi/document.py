@@ -135,12 +135,15 @@ def build_document(catalog: Catalog, topic_prefix: str, servers: str | None = No
             "anything the gateway refused: original key, value and headers, "
             "plus velocity.dlq.* reason headers",
         ),
+        catalog.dlq_audit_topic(topic_prefix): (
+            "ReplayAudit",
+            "one JSON record per replayed dead letter: who, when, from where, to where",
+        ),
     }
+    partitions = {spec.name: spec.partitions for spec in catalog.topic_specs(topic_prefix)}
     for topic, (name, summary) in gateway_topics.items():
         messages[name] = _gateway_message(name, summary)
-        channels[_channel_id(topic)] = _topic_channel(
-            topic, summary, catalog.gateway.partitions, [name]
-        )
+        channels[_channel_id(topic)] = _topic_channel(topic, summary, partitions[topic], [name])
         operations[f"gateway_sends_{name}"] = {
             "action": "send",
             "channel": {"$ref": f"#/channels/{_channel_id(topic)}"},

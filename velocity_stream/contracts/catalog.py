@@ -207,6 +207,7 @@ class GatewayTopics:
     dead_letter_retention_ms: int
     reviewers: tuple[str, ...]
     decision_hold_ms: int
+    dlq_audit: str
 
 
 @dataclass(frozen=True)
@@ -274,6 +275,9 @@ class Catalog:
                 gw.dead_letter_retention_ms,
             )
         )
+        # Replay audit records are the record of what operators did: kept forever, in the
+        # order they were written (one partition; replays are rare and small).
+        specs.append(TopicSpec(self.dlq_audit_topic(prefix), 1, "delete", -1))
         return specs
 
     def approvals_topic(self, prefix: str) -> str:
@@ -284,6 +288,9 @@ class Catalog:
 
     def dead_letter_topic(self, prefix: str) -> str:
         return f"{prefix}.{self.gateway.dead_letter}.v1"
+
+    def dlq_audit_topic(self, prefix: str) -> str:
+        return f"{prefix}.{self.gateway.dlq_audit}.v1"
 
 
 def _alias_key(name: str) -> str:
@@ -406,6 +413,7 @@ def load_catalog(root: Path) -> Catalog:
             dead_letter_retention_ms=int(gw["dead_letter_retention_ms"]),
             reviewers=tuple(gw["reviewers"]),
             decision_hold_ms=int(gw["decision_hold_ms"]),
+            dlq_audit=gw["dlq_audit_topic"],
         )
     except KeyError as error:
         raise ConfigError(f"{path}: [gateway] has no {error}") from error

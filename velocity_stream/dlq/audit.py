@@ -21,30 +21,17 @@ if TYPE_CHECKING:
     from velocity_stream.gateway.messages import InboundMessage
 
 AUDIT_SCHEMA = "velocity.dlq.audit/1"
-# Until the catalog's [gateway] section names it (dlq_audit_topic), the topic is
-# `<prefix>.gateway.dlq-audit.v1`, next to the dead-letter topic it audits.
-DEFAULT_AUDIT_TOPIC = "gateway.dlq-audit"
-# Audit records are the record of what operators did: kept forever. One partition keeps
-# them in the order they were written; replays are rare and small.
-AUDIT_PARTITIONS = 1
-AUDIT_RETENTION_MS = -1
 
 
 def audit_topic(catalog: Catalog, prefix: str) -> str:
-    """The audit topic's name: the catalog's when it has one, else the default beside the DLQ."""
-    named = getattr(catalog, "dlq_audit_topic", None)
-    if callable(named):
-        return str(named(prefix))
-    return f"{prefix}.{DEFAULT_AUDIT_TOPIC}.v1"
+    """The audit topic's name, from the catalog's [gateway] section."""
+    return catalog.dlq_audit_topic(prefix)
 
 
 def audit_topic_spec(catalog: Catalog, prefix: str) -> TopicSpec:
-    """The audit topic as the catalog's own specs describe it, else our default shape."""
+    """The audit topic as the catalog's topic specs describe it."""
     name = audit_topic(catalog, prefix)
-    for spec in catalog.topic_specs(prefix):
-        if spec.name == name:
-            return spec
-    return TopicSpec(name, AUDIT_PARTITIONS, "delete", AUDIT_RETENTION_MS)
+    return next(spec for spec in catalog.topic_specs(prefix) if spec.name == name)
 
 
 def coordinates_key(coordinates: Coordinates) -> str:
