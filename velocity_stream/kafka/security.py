@@ -46,7 +46,7 @@ def aiokafka_ssl_context(settings: Settings) -> ssl.SSLContext | None:
     """
     if not uses_tls(settings):
         return None
-    from aiokafka.helpers import create_ssl_context  # type: ignore[import-untyped]
+    from aiokafka.helpers import create_ssl_context
 
     if settings.ssl_key_location and not settings.ssl_certificate_location:
         raise ConfigError("KAFKA_SSL_KEY_LOCATION needs KAFKA_SSL_CERTIFICATE_LOCATION")
