@@ -14,7 +14,8 @@ EXIT_OK, EXIT_FAILED, EXIT_INTERRUPTED = 0, 1, 130
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add ``serve`` and ``dev`` to the ``velocity-stream`` parser."""
-    defaults = load_settings()
+    # Defaults come from settings when the command runs, not when the parser is built: a
+    # malformed environment must not break every other command's --help.
     serve = subparsers.add_parser(
         "serve",
         help="serve the review web app (approval queue, clients, dead letters, JSON API)",
@@ -22,8 +23,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "Needs KAFKA_BOOTSTRAP_SERVERS and SCHEMA_REGISTRY_URL; reviewers log in with the "
         "tokens of VELOCITY_REVIEWER_TOKENS (a JSON object token -> reviewer ref).",
     )
-    serve.add_argument("--host", default=defaults.review_host, help="interface to bind")
-    serve.add_argument("--port", type=int, default=defaults.review_port)
+    serve.add_argument("--host", help="interface to bind (default VELOCITY_REVIEW_HOST)")
+    serve.add_argument("--port", type=int, help="port (default VELOCITY_REVIEW_PORT, 8080)")
     serve.add_argument(
         "--snapshots",
         choices=("store", "topic"),
@@ -42,8 +43,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "gateway worker, the read-model consumers and the review app; seed a demo; print the "
         "URLs. Ctrl-C stops everything.",
     )
-    dev.add_argument("--host", default=defaults.review_host, help="review app interface")
-    dev.add_argument("--port", type=int, default=defaults.review_port, help="review app port")
+    dev.add_argument("--host", help="review app interface (default VELOCITY_REVIEW_HOST)")
+    dev.add_argument("--port", type=int, help="review app port (default VELOCITY_REVIEW_PORT)")
     dev.add_argument("--no-seed", action="store_true", help="start empty, without the demo")
     dev.add_argument(
         "--keep", action="store_true", help="keep the working directory (logs, database) on exit"
@@ -61,7 +62,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 def run_serve(args: argparse.Namespace) -> int:
     from velocity_stream.review.runtime import ReviewRuntime, ReviewServer, SnapshotSource
 
-    settings = load_settings()
+    try:
+        settings = load_settings()
+    except ValueError as error:  # pydantic's ValidationError: a malformed variable
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_FAILED
     if not settings.kafka_bootstrap_servers:
         print(
             "error: KAFKA_BOOTSTRAP_SERVERS is not set (for everything on this machine, run "
@@ -76,7 +81,9 @@ def run_serve(args: argparse.Namespace) -> int:
     except VelocityError as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_FAILED
-    server = ReviewServer(runtime, args.host, args.port)
+    server = ReviewServer(
+        runtime, args.host or settings.review_host, args.port or settings.review_port
+    )
     print(f"review app on {server.url} (API docs {server.url}/docs)", flush=True)
     with runtime:
         server.run()
@@ -86,16 +93,17 @@ def run_serve(args: argparse.Namespace) -> int:
 def run_dev(args: argparse.Namespace) -> int:
     from velocity_stream.devstack.stack import DevOptions, DevStack
 
-    options = DevOptions(
-        host=args.host,
-        port=args.port,
-        seed=not args.no_seed,
-        ready_timeout_s=args.ready_timeout,
-        keep_dir=args.keep,
-    )
     try:
-        stack = DevStack(load_settings(), options, sys.stdout)
-    except VelocityError as error:
+        settings = load_settings()
+        options = DevOptions(
+            host=args.host or settings.review_host,
+            port=args.port or settings.review_port,
+            seed=not args.no_seed,
+            ready_timeout_s=args.ready_timeout,
+            keep_dir=args.keep,
+        )
+        stack = DevStack(settings, options, sys.stdout)
+    except (VelocityError, ValueError) as error:  # ValueError: a malformed variable
         print(f"error: {error}", file=sys.stderr)
         return EXIT_FAILED
     code = EXIT_OK

@@ -12,6 +12,7 @@ from __future__ import annotations
 import threading
 import uuid
 from collections.abc import Callable
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -32,7 +33,7 @@ from velocity_stream.gateway.routes import (
     DECISION_REVIEWER,
     REJECTED,
 )
-from velocity_stream.kafka.producer import ArtifactProducer
+from velocity_stream.kafka.producer import ArtifactProducer, DeliveryError
 from velocity_stream.review.deadletters import DeadLetterLog
 from velocity_stream.review.queue import ApprovalQueue, ProposalKey, decision_families
 
@@ -59,7 +60,15 @@ class ProducerPublisher:
         self._timeout = timeout
 
     def publish(self, decision: Artifact) -> None:
-        self._producer.publish(decision).result(self._timeout)
+        future = self._producer.publish(decision)
+        try:
+            future.result(self._timeout)
+        except FutureTimeout:
+            raise DeliveryError(
+                decision.FAMILY,
+                f"no acknowledgement within {self._timeout:.0f} s; it may still arrive: check "
+                "the queue before deciding again",
+            ) from None
 
 
 class DecisionStatus(StrEnum):

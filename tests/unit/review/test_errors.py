@@ -115,3 +115,18 @@ def test_store_reader_turns_database_errors_into_unavailable():
         reader.list_clients()
     with pytest.raises(ReadModelUnavailable):
         reader.snapshot("client:x")
+
+
+def test_a_decision_the_broker_never_acknowledges_is_a_delivery_error():
+    from concurrent.futures import Future
+
+    from velocity_stream.kafka.producer import DeliveryError
+    from velocity_stream.review.decisions import ProducerPublisher
+
+    class SilentProducer:
+        def publish(self, artifact):
+            return Future()  # never completed
+
+    publisher = ProducerPublisher(SilentProducer(), timeout=0.05)
+    with pytest.raises(DeliveryError, match="may still arrive"):
+        publisher.publish(example("ApprovalDecision"))
