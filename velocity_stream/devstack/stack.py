@@ -124,10 +124,14 @@ class DevStack:
         self.runtime: ReviewRuntime | None = None
         # Our own threads (registry, review app, producer) log to a file: the terminal is
         # for progress.
-        handler = logging.FileHandler(self.workdir / "dev.log")
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-        logging.getLogger().addHandler(handler)
-        logging.getLogger().setLevel(logging.INFO)
+        self._log_handler = logging.FileHandler(self.workdir / "dev.log")
+        self._log_handler.setFormatter(
+            logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+        )
+        root = logging.getLogger()
+        self._root_level = root.level
+        root.addHandler(self._log_handler)
+        root.setLevel(logging.INFO)
 
     # --- starting -------------------------------------------------------------------------
 
@@ -317,11 +321,20 @@ class DevStack:
     def stop(self) -> None:
         """Stop everything started, newest first. Safe to call twice."""
         stoppers, self._stoppers = self._stoppers, []
+        previous = None
         if threading.current_thread() is threading.main_thread():
             # A second Ctrl-C must not cut the stop short and leave children running.
-            signal.signal(signal.SIGINT, signal.SIG_IGN)
+            previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+        try:
+            self._stop_all(stoppers)
+        finally:
+            if previous is not None:
+                signal.signal(signal.SIGINT, previous)
+
+    def _stop_all(self, stoppers: list[tuple[str, Callable[[], object]]]) -> None:
         if stoppers:
-            self.progress.write("stopping:")
+            # A Ctrl-C leaves the cursor after the echoed ^C: start on a line of our own.
+            self.progress.write("\nstopping:")
         for name, stop in reversed(stoppers):
             self.progress.write(f" {name},")
             try:
@@ -330,6 +343,10 @@ class DevStack:
                 log.exception("stopping %s failed", name)
         if stoppers:
             self.progress.line(" done.")
+        root = logging.getLogger()
+        root.removeHandler(self._log_handler)
+        root.setLevel(self._root_level)
+        self._log_handler.close()
         if self.options.keep_dir:
             # Without an owner, the next dev command leaves the directory alone.
             (self.workdir / OWNER_FILE).unlink(missing_ok=True)
