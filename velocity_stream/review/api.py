@@ -21,7 +21,7 @@ from velocity_stream.review.auth import Reviewer
 from velocity_stream.review.clients import ClientSummary
 from velocity_stream.review.deadletters import DeadLetterEntry
 from velocity_stream.review.decisions import DecisionProblem, DecisionReport
-from velocity_stream.review.queue import QueueEntry
+from velocity_stream.review.queue import ProposalState, QueueEntry
 
 router = APIRouter()
 _bearer = HTTPBearer(auto_error=False, description="a reviewer token")
@@ -151,10 +151,10 @@ class HealthOut(BaseModel):
 def proposal_out(entry: QueueEntry, services: ReviewServices) -> ProposalOut:
     view = entry.view
     state: Literal["pending", "awaiting_gateway", "decided", "auto_approved"]
-    if entry.decision is not None:
-        state = "decided"
-    elif not entry.is_pending:
+    if entry.state is ProposalState.AUTO_APPROVED:
         state = "auto_approved"
+    elif entry.decision is not None:
+        state = "decided"
     elif services.desk.awaiting(entry.key) is not None:
         state = "awaiting_gateway"
     else:

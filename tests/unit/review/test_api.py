@@ -257,3 +257,24 @@ def test_openapi_document_describes_the_api_and_its_bearer_auth(client):
 
 def test_health_needs_no_token(client):
     assert client.get("/healthz").json() == {"status": "ok", "feeds": {}}
+
+
+def test_states_say_how_a_proposal_was_decided(client, queue: ApprovalQueue):
+    from velocity_stream.contracts import example
+    from velocity_stream.review.proposals import proposal_view
+    from velocity_stream.review.queue import ProposalState
+
+    auto = example("NormalizedEntityProposal")
+    key = ("NormalizedEntityProposal", "proposal:entity:auto")
+    queue.add_proposal(proposal_view(*key, auto), ProposalState.AUTO_APPROVED, "low-risk-entity")
+    queue.add_decision(key, AppliedDecision("d:auto", "a", "rule:low-risk-entity", True, "", NOW))
+    queue.add_decision(WRITEBACK, AppliedDecision("d:w", "b", "human:sourik", False, "no", NOW))
+    listed = client.get(
+        "/api/v1/proposals?include_decided=true", headers=bearer("tok-sayan")
+    ).json()
+    states = {p["proposal_id"]: p["state"] for p in listed}
+    assert states == {
+        ENTITY[1]: "pending",
+        WRITEBACK[1]: "decided",
+        key[1]: "auto_approved",
+    }
