@@ -287,6 +287,7 @@ def measure_latency(
     total = int(rate * seconds)
     records = [artifacts.one(i) for i in range(total + rate)]
     latencies: list[float] = []
+    legs: list[tuple[float, float]] = []
     with subprocess_running(gateway_command(), worker_env(settings), work / f"{prefix}.log"):
         consumer = reader(bootstrap, artifacts.accepted, partitions)
         out = producer(bootstrap)
@@ -319,12 +320,24 @@ def measure_latency(
                     continue
                 stamp = dict(message.headers() or []).get(SENT_HEADER)
                 if stamp and stamp != b"0":
-                    latencies.append((time.time_ns() - int(stamp)) / 1e6)
+                    now_ns = time.time_ns()
+                    latencies.append((now_ns - int(stamp)) / 1e6)
+                    # the output's CreateTime is when the gateway produced it: the split
+                    # between the gateway's leg and the output's way to the reader
+                    produced_ms = message.timestamp()[1]
+                    legs.append((produced_ms - int(stamp) / 1e6, now_ns / 1e6 - produced_ms))
                     received += 1
             if time.monotonic() - start > seconds + 60:
                 raise SystemExit(f"latency run: only {received}/{total} outputs")
         consumer.close()
     delete_topics(settings, catalog)
+    into = sorted(a for a, _ in legs)
+    out = sorted(b for _, b in legs)
+    log(
+        f"latency legs: input->gateway produce p50 {into[len(into) // 2]:.1f} p99 "
+        f"{into[int(len(into) * 0.99)]:.1f} ms; output->reader p50 {out[len(out) // 2]:.1f} "
+        f"p99 {out[int(len(out) * 0.99)]:.1f} ms"
+    )
     return latencies
 
 

@@ -52,6 +52,10 @@ class GatewayStats:
     inputs: int = 0
     outputs: int = 0
     batches: int = 0
+    # Age (now - record timestamp) of each batch's newest input when processed: how far
+    # behind the worker runs, including the fetch wait.
+    max_age_ms: int = 0
+    total_age_ms: int = 0
     routes: Counter[str] = field(default_factory=Counter)
     reasons: Counter[str] = field(default_factory=Counter)
 
@@ -62,7 +66,11 @@ class GatewayStats:
 
     def summary(self) -> str:
         routes = ", ".join(f"{name}={n}" for name, n in sorted(self.routes.items()))
-        return f"{self.inputs} inputs in {self.batches} batches, {self.outputs} outputs ({routes})"
+        mean_age = self.total_age_ms / self.batches if self.batches else 0.0
+        return (
+            f"{self.inputs} inputs in {self.batches} batches, {self.outputs} outputs ({routes}); "
+            f"input age at processing: mean {mean_age:.0f} ms, max {self.max_age_ms} ms"
+        )
 
 
 class BatchProcessor:
@@ -99,8 +107,13 @@ class BatchProcessor:
                 outputs.extend(outcome.outputs)
         finally:
             context.set(None, None)
-        self.stats.inputs += len(messages)
-        self.stats.batches += 1
+        stats = self.stats
+        stats.inputs += len(messages)
+        stats.batches += 1
+        if messages:
+            age = max(0, self.clock() - messages[-1].timestamp_ms)
+            stats.total_age_ms += age
+            stats.max_age_ms = max(stats.max_age_ms, age)
         return await self._ship(outputs)
 
     async def expire(self, partitions: Iterable[int]) -> asyncio.Future[None]:

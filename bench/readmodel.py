@@ -1,0 +1,321 @@
+"""Client360 read model: events applied per second into SQLite and PostgreSQL, and snapshot
+query latency with 10,000 clients.
+
+Throughput is the runner's whole batch path without the broker: decode the Avro bytes
+(serde + contract), project, and apply one batch per transaction (dedup, LWW fact upserts,
+snapshot rebuilds of the clients touched, offsets). The baseline, in the same run and on the
+same database, is plain executemany INSERTs of the same fact rows into unconstrained tables,
+one transaction per batch: the floor of writing those rows at all. Query latency reads a
+random client's snapshot (select by key, parse into the Client360Snapshot model); its
+baseline is the bare select. Figures are medians of ``--runs`` runs.
+
+Run: ``python bench/readmodel.py [--clients 10000] [--runs 3] [--batch 1000]
+[--postgres postgresql+psycopg://postgres@127.0.0.1:5432/test]`` (``--postgres ''`` skips it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import statistics
+import tempfile
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from sqlalchemy import Column, MetaData, Table, select
+
+from consumers.client360.facts import Projection
+from consumers.client360.projector import project
+from consumers.client360.runner import Client360Runner, RunnerOptions
+from consumers.client360.store import Client360Store
+from consumers.partitions import RawMessage
+from consumers.storage import open_engine
+from velocity_stream.contracts import example, validate_artifact
+from velocity_stream.contracts.catalog import Catalog, load_catalog
+from velocity_stream.contracts.metadata import Artifact
+from velocity_stream.serde import AvroSerde, InMemorySchemaResolver
+from velocity_stream.settings import Settings
+
+PREFIX = "bench"
+T0 = datetime(2026, 4, 18, 9, 30, tzinfo=UTC)
+
+
+def _made(family: str, changes: dict[str, object]) -> Artifact:
+    data = example(family).model_dump(mode="python")
+    data.update(changes)
+    return validate_artifact(type(example(family)), data)
+
+
+def workload(clients: int, shuffle: bool, seed: int = 7) -> list[Artifact]:
+    """Per client: a graph delta (person, opportunity, two links), two interactions and a QD
+    signal, over five minutes; a new client every 30 ms. In event-time order (how producers
+    emit them), or shuffled (the worst case: a client's events spread over the whole run)."""
+    rng = random.Random(seed)
+    events: list[Artifact] = []
+    for i in range(clients):
+        client, person, opp = f"client:c{i:06d}", f"person:p{i:06d}", f"opportunity:o{i:06d}"
+        at = T0 + timedelta(milliseconds=30 * i)
+        events.append(
+            _made(
+                "ClientGraphDelta",
+                {
+                    "artifact_id": f"art:delta:{i}",
+                    "source_system": "import-normalizer",
+                    "created_at": at,
+                    "delta_id": f"delta:{i}",
+                    "decision_ref": None,
+                    "proposal_ref": None,
+                    "operations": [
+                        {
+                            "op": "UPSERT_NODE",
+                            "node_ref": person,
+                            "node_type": "PERSON",
+                            "attributes": {
+                                "given_name": f"Given{i}",
+                                "family_name": "Doe",
+                                "email": f"p{i}@example.com",
+                            },
+                        },
+                        {
+                            "op": "UPSERT_NODE",
+                            "node_ref": opp,
+                            "node_type": "OPPORTUNITY",
+                            "attributes": {
+                                "title": f"Deal {i}",
+                                "stage": "QUALIFYING",
+                                "amount": str(1000 * i),
+                            },
+                        },
+                        {
+                            "op": "UPSERT_EDGE",
+                            "edge": {
+                                "from_ref": person,
+                                "to_ref": client,
+                                "relation": "CONTACT_OF",
+                            },
+                            "attributes": {},
+                        },
+                        {
+                            "op": "UPSERT_EDGE",
+                            "edge": {
+                                "from_ref": opp,
+                                "to_ref": client,
+                                "relation": "OPPORTUNITY_OF",
+                            },
+                            "attributes": {},
+                        },
+                    ],
+                },
+            )
+        )
+        for n in range(2):
+            events.append(
+                _made(
+                    "InteractionBundle",
+                    {
+                        "artifact_id": f"art:ib:{i}:{n}",
+                        "bundle_id": f"bundle:{i}:{n}",
+                        "client_ref": client,
+                        "created_at": at + timedelta(minutes=n + 1),
+                    },
+                )
+            )
+        events.append(
+            _made(
+                "QdSignalBundle",
+                {
+                    "artifact_id": f"art:qd:{i}",
+                    "signal_id": f"signal:{i}",
+                    "client_ref": client,
+                    "created_at": at + timedelta(minutes=5),
+                    "value": rng.random(),
+                    "time_window": {"start": at, "end": at + timedelta(minutes=5)},
+                },
+            )
+        )
+    if shuffle:
+        rng.shuffle(events)
+    else:
+        events.sort(key=lambda a: (a.created_at, a.artifact_id))
+    return events
+
+
+def encoded(events: list[Artifact], catalog: Catalog, serde: AvroSerde) -> list[RawMessage]:
+    messages = []
+    for offset, artifact in enumerate(events):
+        family = catalog.family(artifact.FAMILY)
+        key = str(getattr(artifact, family.key_field)).encode()
+        messages.append(
+            RawMessage(family.accepted_topic(PREFIX), 0, offset, key, serde.encode(artifact))
+        )
+    return messages
+
+
+def run_store(
+    url: str, messages: list[RawMessage], catalog: Catalog, serde: AvroSerde, batch: int
+) -> tuple[float, Client360Store]:
+    store = Client360Store(open_engine(url), f"b{uuid.uuid4().hex[:8]}_")
+    store.create()
+    runner = Client360Runner(
+        Settings(topic_prefix=PREFIX), catalog, serde, store, None, RunnerOptions(batch_size=batch)
+    )
+    start = time.perf_counter()
+    last_refresh = start
+    for first in range(0, len(messages), batch):
+        runner.handle(messages[first : first + batch])
+        # The runner's policy under sustained load: refresh at most once per interval.
+        if time.perf_counter() - last_refresh >= runner.options.refresh_interval_s:
+            runner.refresh()
+            last_refresh = time.perf_counter()
+    runner.refresh()  # caught up: every snapshot current before the clock stops
+    return len(messages) / (time.perf_counter() - start), store
+
+
+def baseline_rows(projections: list[Projection]) -> dict[str, list[dict[str, object]]]:
+    rows: dict[str, list[dict[str, object]]] = {k: [] for k in ("facts",)}
+    for p in projections:
+        for i in p.interactions:
+            rows["facts"].append(
+                {
+                    "k": f"{i.client_ref}|{i.bundle_ref}",
+                    "a": i.channel,
+                    "b": i.summary,
+                    "s": i.stamp,
+                }
+            )
+        for s in p.signals:
+            rows["facts"].append(
+                {
+                    "k": f"{s.client_ref}|{s.signal_ref}",
+                    "a": s.score_type,
+                    "b": json.dumps(s.evidence_refs),
+                    "s": s.stamp,
+                }
+            )
+        for n in p.nodes:
+            rows["facts"].append({"k": n.node_ref, "a": n.node_type, "b": None, "s": n.stamp})
+        for a in p.attributes:
+            rows["facts"].append(
+                {"k": f"{a.node_ref}|{a.name}", "a": a.value, "b": a.source_ref, "s": a.stamp}
+            )
+        for e in p.edges:
+            rows["facts"].append(
+                {
+                    "k": "|".join(e.key),
+                    "a": json.dumps(e.attributes),
+                    "b": e.source_ref,
+                    "s": e.stamp,
+                }
+            )
+    return rows
+
+
+def run_baseline(
+    url: str, messages: list[RawMessage], catalog: Catalog, serde: AvroSerde, batch: int
+) -> float:
+    """Decode + project (same as the real run), then plain executemany INSERTs."""
+    from sqlalchemy import String, Text
+
+    engine = open_engine(url)
+    md = MetaData()
+    table = Table(
+        f"b{uuid.uuid4().hex[:8]}_raw",
+        md,
+        Column("k", String),
+        Column("a", Text),
+        Column("b", Text),
+        Column("s", String),
+    )
+    md.create_all(engine)
+    topics = {f.accepted_topic(PREFIX): f for f in catalog}
+    start = time.perf_counter()
+    for first in range(0, len(messages), batch):
+        chunk = messages[first : first + batch]
+        projections = []
+        for m in chunk:
+            made = project(serde.decode(m.value, topics[m.topic]))
+            assert made is not None
+            projections.append(made)
+        with engine.begin() as conn:
+            conn.execute(table.insert(), baseline_rows(projections)["facts"])
+    rate = len(messages) / (time.perf_counter() - start)
+    md.drop_all(engine)
+    engine.dispose()
+    return rate
+
+
+def query_latency(store: Client360Store, clients: int, samples: int) -> dict[str, float]:
+    rng = random.Random(11)
+    refs = [f"client:c{rng.randrange(clients):06d}" for _ in range(samples)]
+    snapshots = store.tables.snapshots
+    parsed, bare = [], []
+    for ref in refs:
+        start = time.perf_counter()
+        found = store.snapshot(ref)
+        parsed.append(time.perf_counter() - start)
+        assert found is not None
+    with store.engine.connect() as conn:
+        for ref in refs:
+            start = time.perf_counter()
+            conn.execute(select(snapshots.c.body).where(snapshots.c.client_ref == ref)).one()
+            bare.append(time.perf_counter() - start)
+
+    def pct(values: list[float], q: float) -> float:
+        ordered = sorted(values)
+        return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
+
+    return {
+        "p50": pct(parsed, 0.5),
+        "p99": pct(parsed, 0.99),
+        "bare_p50": pct(bare, 0.5),
+        "bare_p99": pct(bare, 0.99),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--clients", type=int, default=10_000)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--batch", type=int, default=1000)
+    parser.add_argument("--samples", type=int, default=2000)
+    parser.add_argument(
+        "--shuffle", action="store_true", help="spread each client's events over the whole run"
+    )
+    parser.add_argument("--postgres", default="postgresql+psycopg://postgres@127.0.0.1:5432/test")
+    args = parser.parse_args()
+    catalog = load_catalog(Settings().schemas_dir)
+    serde = AvroSerde(catalog, InMemorySchemaResolver(), PREFIX)
+    events = workload(args.clients, args.shuffle)
+    messages = encoded(events, catalog, serde)
+    print(
+        f"{len(messages)} events for {args.clients} clients, batches of {args.batch}, "
+        f"median of {args.runs} runs"
+    )
+    with tempfile.TemporaryDirectory() as folder:
+        targets = [("sqlite", f"sqlite:///{Path(folder) / 'bench.db'}")]
+        if args.postgres:
+            targets.append(("postgresql", args.postgres))
+        for name, url in targets:
+            rates, baselines, latencies = [], [], []
+            for _ in range(args.runs):
+                rate, store = run_store(url, messages, catalog, serde, args.batch)
+                rates.append(rate)
+                latencies.append(query_latency(store, args.clients, args.samples))
+                snapshots = len(store.client_refs(limit=args.clients + 1))
+                store.drop()
+                store.engine.dispose()
+                baselines.append(run_baseline(url, messages, catalog, serde, args.batch))
+            med = {k: statistics.median(run[k] for run in latencies) for k in latencies[0]}
+            print(
+                f"{name:<10} apply {statistics.median(rates):8.0f} events/s "
+                f"(baseline raw executemany {statistics.median(baselines):8.0f} events/s, "
+                f"{snapshots} snapshots); query p50 {med['p50']:.2f} ms p99 {med['p99']:.2f} ms "
+                f"(bare select p50 {med['bare_p50']:.2f} ms p99 {med['bare_p99']:.2f} ms)"
+            )
+
+
+if __name__ == "__main__":
+    main()
