@@ -187,7 +187,7 @@ def reader(bootstrap: str, topic: str, partitions: int) -> Consumer:
 def time_outputs(
     bootstrap: str, topic: str, partitions: int, expected: int, timeout: float
 ) -> float:
-    """Seconds from the first to the last of ``expected`` records on ``topic``, read as they land."""
+    """Seconds from the first to the last of ``expected`` records on ``topic``."""
     consumer = reader(bootstrap, topic, partitions)
     seen = 0
     first = last = 0.0
@@ -477,7 +477,8 @@ def main(argv: list[str] | None = None) -> int:
             )
             print(f"end-to-end latency at {args.rate}/s over {len(latencies)} artifacts:")
             print(
-                f"  p50 {p50:6.1f} ms   p99 {p99:6.1f} ms (target < 100)   max {max(latencies):6.1f} ms"
+                f"  p50 {p50:6.1f} ms   p99 {p99:6.1f} ms (target < 100)   "
+                f"max {max(latencies):6.1f} ms"
             )
         if "memory" not in args.skip:
             peak, idle = peak_rss_with_pending(bootstrap, catalog, args.pending, work)
