@@ -23,6 +23,7 @@ at-least-once redelivery repeats identical bytes that consumers deduplicate.
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import tempfile
 from collections import deque
@@ -388,6 +389,10 @@ def assigned_partitions(app: GatewayApp) -> set[TP]:
 def run_worker(app: GatewayApp, *, loglevel: str = "info") -> int:
     """Run the worker in this process until a signal stops it; the exit code."""
     worker = faust.Worker(app, loglevel=loglevel, quiet=True, redirect_stdouts=False)
+    # Everything built so far (modules, the catalog, compiled schemas, faust's services) lives
+    # as long as the process: keep it out of the cyclic GC's generations, so full collections
+    # only walk what the work itself allocates (shorter pauses, lower p99).
+    gc.freeze()
     try:
         worker.execute_from_commandline()
     except SystemExit as exit_:
