@@ -25,7 +25,7 @@ from velocity_stream.review.auth import (
     AuthError,
     Reviewer,
 )
-from velocity_stream.review.clients import clients_related
+from velocity_stream.review.clients import clients_related, snapshot_refs
 from velocity_stream.review.decisions import DecisionProblem, DecisionStatus
 
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
@@ -349,7 +349,15 @@ def client_page(
             title="No snapshot yet",
             text=f"There is no Client360 snapshot of {client_ref} (yet).",
         )
-    return render(request, "client.html", reviewer=reviewer, active="clients", s=snapshot)
+    refs = snapshot_refs(snapshot)
+    waiting = [
+        entry
+        for entry in services.queue.pending()
+        if refs & {entry.view.target_ref, *entry.view.merge_refs}
+    ]
+    return render(
+        request, "client.html", reviewer=reviewer, active="clients", s=snapshot, waiting=waiting
+    )
 
 
 @router.get("/dead-letters")

@@ -213,3 +213,13 @@ def test_dead_letters_page_shows_reasons_and_filters(client, dead_letters: DeadL
     assert "auth.not_owner" in html and "why 0" in html and "why 1" in html
     filtered = client.get("/dead-letters?reason=auth.not_owner").text
     assert "why 0" in filtered and "why 1" not in filtered
+
+
+def test_client_page_lists_proposals_waiting_on_its_entities(client, queue: ApprovalQueue):
+    # the example writeback targets opportunity:acme-3bhk, one of the example client's
+    log_in(client)
+    html = client.get("/clients/client:acme-holdings").text
+    assert "Waiting for review" in html
+    assert "proposal:writeback:acme-stage" in html
+    queue.add_decision(WRITEBACK, AppliedDecision("d", "a", "human:sourik", True, "", None))
+    assert "proposal:writeback:acme-stage" not in client.get("/clients/client:acme-holdings").text
