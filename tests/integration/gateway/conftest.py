@@ -115,6 +115,7 @@ class GatewayHarness:
             }
         )
         self.process: subprocess.Popen[bytes] | None = None
+        self.registry_url: str | None = None
         self.starts = 0
         self._reader: Consumer | None = None
         self.outputs: list[Output] = []
@@ -156,6 +157,8 @@ class GatewayHarness:
     def env(self) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("VELOCITY_", "KAFKA_"))}
         env.pop("SCHEMA_REGISTRY_URL", None)
+        if self.registry_url:
+            env["SCHEMA_REGISTRY_URL"] = self.registry_url
         env.update(
             {
                 "KAFKA_BOOTSTRAP_SERVERS": self.settings.kafka_bootstrap_servers or "",
@@ -372,6 +375,9 @@ def gateway(
     try:
         yield harness
         assert harness.alive(), f"the worker died during the module:\n{harness.log()[-3000:]}"
+        assert harness.stop() == 0, (
+            f"SIGTERM did not stop the worker cleanly:\n{harness.log()[-3000:]}"
+        )
     finally:
         harness.close()
 
