@@ -1,0 +1,188 @@
+"""The gateway runtime's pure parts, without a broker: ids, barriers, the write context, records."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+from types import SimpleNamespace
+
+import pytest
+
+from velocity_stream.contracts import example
+from velocity_stream.contracts.catalog import load_catalog
+from velocity_stream.errors import ConfigError
+from velocity_stream.gateway import GatewayState, InboundMessage, OutboundMessage, Pipeline
+from velocity_stream.gateway.faust_app import _context_partition, _inbound, table_partitions
+from velocity_stream.gateway.runtime.output import DeliveryBarrier, OutputDeliveryError
+from velocity_stream.gateway.runtime.processor import BatchProcessor, WriteContext
+from velocity_stream.gateway.runtime.schemas import preregistered_resolver
+from velocity_stream.serde import AvroSerde
+from velocity_stream.settings import DEFAULT_SCHEMAS_DIR
+
+PREFIX = "u"
+
+
+@pytest.fixture(scope="module")
+def catalog():
+    return load_catalog(DEFAULT_SCHEMAS_DIR)
+
+
+def test_preregistered_ids_agree_between_processes_and_with_the_serde(catalog):
+    first, second = preregistered_resolver(catalog, PREFIX), preregistered_resolver(catalog, PREFIX)
+    assert first.subjects() == second.subjects()
+    serde = AvroSerde(catalog, first, PREFIX)
+    other = AvroSerde(catalog, second, PREFIX)
+    artifact = example("QdSignalBundle")
+    assert serde.encode(artifact) == other.encode(artifact)
+    assert len(first.subjects()) == sum(len(f.majors()) for f in catalog)
+
+
+class _Message:
+    def __init__(self, topic: str = "t") -> None:
+        self._topic = topic
+
+    def topic(self) -> str:
+        return self._topic
+
+
+def test_barrier_resolves_only_when_sealed_and_every_report_is_in():
+    async def scenario() -> None:
+        barrier = DeliveryBarrier(asyncio.get_running_loop())
+        barrier.expected = 2
+        barrier.on_delivery(None, _Message())
+        barrier.on_delivery(None, _Message())
+        assert not barrier.done.done()  # not sealed: more outputs may still be added
+        barrier.sealed = True
+        barrier.check()
+        assert barrier.done.done() and barrier.done.exception() is None
+
+    asyncio.run(scenario())
+
+
+def test_barrier_fails_when_an_output_was_refused():
+    async def scenario() -> None:
+        barrier = DeliveryBarrier(asyncio.get_running_loop())
+        barrier.expected, barrier.sealed = 2, True
+        barrier.on_delivery("MSG_TIMED_OUT", _Message())  # type: ignore[arg-type]
+        assert not barrier.done.done()
+        barrier.on_delivery(None, _Message())
+        with pytest.raises(OutputDeliveryError):
+            barrier.done.result()
+
+    asyncio.run(scenario())
+
+
+class _RecordingTable(dict):
+    """A table that notes the write context's partition for every write."""
+
+    def __init__(self, context: WriteContext) -> None:
+        super().__init__()
+        self.context = context
+        self.writes: list[tuple[str, int | None]] = []
+
+    def __setitem__(self, key, value) -> None:
+        self.writes.append((key, self.context.partition))
+        super().__setitem__(key, value)
+
+
+class _FakeOutput:
+    def __init__(self) -> None:
+        self.sent: list[OutboundMessage] = []
+
+    def barrier(self) -> DeliveryBarrier:
+        return DeliveryBarrier(asyncio.get_running_loop())
+
+    async def send(self, outputs, barrier) -> None:
+        self.sent.extend(outputs)
+        barrier.expected += len(outputs)
+
+    def seal(self, barrier):
+        barrier.sealed = True
+        barrier.received = barrier.expected
+        barrier.check()
+        return barrier.done
+
+
+def test_batch_processor_writes_each_inputs_state_on_its_own_partition(catalog):
+    serde = AvroSerde(catalog, preregistered_resolver(catalog, PREFIX), PREFIX)
+    pipeline = Pipeline(catalog, serde, PREFIX, gateway_version="t", clock=lambda: 0)
+    context = WriteContext()
+    tables = {name: _RecordingTable(context) for name in GatewayState.table_names()}
+    output = _FakeOutput()
+    processor = BatchProcessor(pipeline, GatewayState(tables), output, context, clock=lambda: 0)
+    family = catalog.family("OracleWritebackProposal")
+    topic = family.ingress_topic(PREFIX)
+    messages = []
+    for partition in (1, 4):
+        proposal = example(family.name).model_copy(
+            update={"proposal_id": f"proposal:{partition}", "artifact_id": f"art:{partition}"}
+        )
+        key = proposal.proposal_id.encode()
+        messages.append(InboundMessage(topic, partition, 0, key, serde.encode(proposal), (), 0))
+
+    async def scenario() -> None:
+        done = await processor.process(messages)
+        await done
+
+    asyncio.run(scenario())
+    writes = tables[GatewayState.PROPOSALS].writes
+    assert sorted(writes) == [
+        ("OracleWritebackProposal:proposal:1", 1),
+        ("OracleWritebackProposal:proposal:4", 4),
+    ]
+    assert context.partition is None  # cleared after the batch
+    assert [o.topic for o in output.sent] == [catalog.approvals_topic(PREFIX)] * 2
+    assert processor.stats.inputs == 2 and processor.stats.routes["pending_approval"] == 2
+
+
+def test_a_table_written_outside_an_input_is_refused():
+    class _Table:
+        name = "held"
+
+    with pytest.raises(RuntimeError, match="outside an input"):
+        _context_partition(_Table(), WriteContext())
+
+
+def test_tables_need_one_partition_count_across_the_ingress_topics(catalog):
+    assert table_partitions(catalog, ()) == 6
+    family = next(iter(catalog))
+    odd = type(catalog)(
+        catalog.root,
+        {**catalog.families, family.name: _with_partitions(family, 12)},
+        catalog.gateway,
+    )
+    with pytest.raises(ConfigError, match="one partition count"):
+        table_partitions(odd, ())
+
+
+def _with_partitions(family, partitions):
+    from dataclasses import replace
+
+    return replace(family, partitions=partitions)
+
+
+def test_consumed_records_become_inbound_messages_with_bytes_headers_and_ms():
+    # The attributes faust's ConsumerMessage carries (faust itself is not imported in tests).
+    message = SimpleNamespace(
+        topic="topic",
+        partition=3,
+        offset=42,
+        timestamp=1_700_000_000.123,
+        headers=[("a", b"1"), ("nullable", None)],
+        key=b"key",
+        value=b"value",
+    )
+    inbound = _inbound(message)
+    assert inbound == InboundMessage(
+        "topic", 3, 42, b"key", b"value", (("a", b"1"), ("nullable", b"")), 1_700_000_000_123
+    )
+
+
+def test_gateway_command_takes_its_flags():
+    from velocity_stream.cli import gateway_cmd
+
+    parser = argparse.ArgumentParser()
+    gateway_cmd.register(parser.add_subparsers())
+    args = parser.parse_args(["gateway", "--app-id", "g", "--max-batch", "500", "--create-topics"])
+    assert (args.app_id, args.max_batch, args.create_topics) == ("g", 500, True)
+    assert args.handler is gateway_cmd.run_gateway
