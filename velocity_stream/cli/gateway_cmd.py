@@ -10,6 +10,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from velocity_stream.errors import ConfigError
 from velocity_stream.settings import load_settings
 
 
@@ -63,7 +64,11 @@ def run_gateway(args: argparse.Namespace) -> int:
         data_dir=args.data_dir,
         loglevel=args.log_level,
     )
-    return run(load_settings(), config)
+    try:
+        return run(load_settings(), config)
+    except ConfigError as error:
+        print(f"velocity-stream gateway: {error}", file=sys.stderr)
+        return 2
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -15,12 +15,13 @@ from pathlib import Path
 
 from velocity_stream import __version__
 from velocity_stream.contracts.catalog import Catalog, load_catalog
+from velocity_stream.errors import ConfigError
 from velocity_stream.gateway.faust_app import GatewayApp, WorkerOptions, build_app, run_worker
 from velocity_stream.gateway.pipeline import Pipeline
 from velocity_stream.gateway.runtime.output import OutputProducer
 from velocity_stream.gateway.runtime.schemas import resolver_for
 from velocity_stream.kafka.config import async_client_options
-from velocity_stream.kafka.topics import TopicAdmin, apply
+from velocity_stream.kafka.topics import TopicAdmin, TopicStatus, apply, plan
 from velocity_stream.serde.avro import AvroSerde
 from velocity_stream.settings import Settings, load_settings
 
@@ -53,14 +54,23 @@ def build_gateway(settings: Settings, config: GatewayConfig | None = None) -> Ga
     """The worker's faust app, wired to a pipeline over the settings' catalog and Kafka."""
     config = config or GatewayConfig()
     catalog: Catalog = load_catalog(settings.schemas_dir)
-    if config.create_topics:
-        report = apply(
-            TopicAdmin(settings),
-            catalog.topic_specs(settings.topic_prefix),
-            catalog.replication_factor,
+    specs = catalog.topic_specs(settings.topic_prefix)
+    admin = TopicAdmin(settings)
+    report = (
+        apply(admin, specs, catalog.replication_factor)
+        if config.create_topics
+        else plan(admin, specs, catalog.replication_factor)
+    )
+    missing = [o.spec.name for o in report.with_status(TopicStatus.MISSING)]
+    if missing:
+        # Producing to a missing topic would let some brokers auto-create it with the wrong
+        # partition count (Tansu: 4), breaking co-partitioning for good.
+        raise ConfigError(
+            f"{len(missing)} catalog topics do not exist (e.g. {missing[0]}): run "
+            "`velocity-stream topics apply` or start the gateway with --create-topics"
         )
-        if not report.ok:
-            log.warning("catalog topics differ from the cluster: see `velocity-stream topics plan`")
+    if not report.ok:
+        log.warning("catalog topics differ from the cluster: see `velocity-stream topics plan`")
     serde = AvroSerde(catalog, resolver_for(settings, catalog), settings.topic_prefix)
     pipeline = Pipeline(
         catalog,
