@@ -6,8 +6,9 @@ WHERE``, which is what makes applying a fact idempotent and order-independent in
 
 from __future__ import annotations
 
+import json
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, TypeVar
 
 from sqlalchemy import (
@@ -21,22 +22,26 @@ from sqlalchemy import (
     String,
     Table,
     and_,
+    any_,
+    bindparam,
     case,
     create_engine,
     event,
+    func,
+    literal_column,
     or_,
     select,
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.pool import ConnectionPoolEntry
-from sqlalchemy.sql.dml import Insert
+from sqlalchemy.sql.selectable import Select
 
 from velocity_stream.errors import ConfigError
 
 SUPPORTED_DIALECTS = ("sqlite", "postgresql")
-# Bound parameters per IN (...) list: far below SQLite's 32766 and PostgreSQL's 65535 limits.
-IN_CHUNK = 500
+# Keys per lookup statement (they travel as one array parameter, see one_of).
+IN_CHUNK = 5000
 _PREFIX = re.compile(r"^[a-z][a-z0-9_]{0,30}$")
 T = TypeVar("T")
 
@@ -57,7 +62,17 @@ def open_engine(url: str) -> Engine:
         )
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
+    else:
+        event.listen(engine, "connect", _binary_arrays)
     return engine
+
+
+def _binary_arrays(dbapi_connection: DBAPIConnection, _record: ConnectionPoolEntry) -> None:
+    """Send Python lists (our array parameters) in binary: psycopg's text format escapes
+    every quote and backslash through a regex callback, ten times slower for JSON text."""
+    from psycopg.types.array import ListBinaryDumper
+
+    dbapi_connection.adapters.register_dumper(list, ListBinaryDumper)
 
 
 def _sqlite_pragmas(dbapi_connection: DBAPIConnection, _record: ConnectionPoolEntry) -> None:
@@ -86,6 +101,23 @@ def insert_for(conn: Connection, table: Table) -> Any:
     return sqlite.insert(table)
 
 
+def one_of(
+    conn: Connection, column: ColumnElement[str], values: Sequence[str]
+) -> ColumnElement[bool]:
+    """SQL ``column IN values`` with the values as ONE parameter: a PostgreSQL array
+    (``= ANY``), a JSON array on SQLite (``IN (SELECT value FROM json_each(...))``).
+
+    An IN list of N bound parameters makes SQLAlchemy expand and the driver parse a new
+    statement text for every N; one parameter keeps the text, and its cached plan, fixed.
+    """
+    if conn.dialect.name == "postgresql":
+        return column == any_(bindparam(None, list(values), type_=postgresql.ARRAY(String)))
+    listed: Select[Any] = select(literal_column("value")).select_from(
+        func.json_each(bindparam(None, json.dumps(list(values)), type_=String))
+    )
+    return column.in_(listed.scalar_subquery())
+
+
 def later(current: ColumnElement[Any], incoming: ColumnElement[Any]) -> ColumnElement[bool]:
     """SQL: ``incoming`` is set and newer than ``current`` (NULL counts as oldest)."""
     return and_(incoming.is_not(None), or_(current.is_(None), incoming > current))
@@ -98,6 +130,35 @@ def pick_later(
     return case((condition, incoming), else_=current)
 
 
+OnConflict = Callable[[Any], Any]  # the dialect's Insert in, with its ON CONFLICT clause out
+
+
+def write_rows(
+    conn: Connection, table: Table, rows: Sequence[dict[str, Any]], on_conflict: OnConflict
+) -> None:
+    """INSERT ``rows`` (all with the same keys) with an ON CONFLICT clause, in one statement.
+
+    On PostgreSQL the rows travel as one array per column (``INSERT ... SELECT FROM
+    unnest(...)``): one statement for the whole batch, about twice as fast as psycopg's
+    row-by-row executemany. SQLite gets an executemany, which is already in-process.
+    """
+    if not rows:
+        return
+    columns = list(rows[0])
+    if conn.dialect.name == "postgresql":
+        arrays = [
+            bindparam(None, [row[c] for row in rows], type_=postgresql.ARRAY(table.c[c].type))
+            for c in columns
+        ]
+        source = func.unnest(*arrays).table_valued(*columns).render_derived(name="incoming")
+        statement = postgresql.insert(table).from_select(
+            columns, select(*(source.c[c] for c in columns))
+        )
+        conn.execute(on_conflict(statement))
+    else:
+        conn.execute(on_conflict(insert_for(conn, table)), list(rows))
+
+
 def lww_upsert(
     conn: Connection, table: Table, rows: Sequence[dict[str, Any]], stamp: str = "stamp"
 ) -> None:
@@ -106,25 +167,36 @@ def lww_upsert(
     Last-writer-wins by a deterministic stamp (event time + artifact id), not by arrival, so
     the result does not depend on the order in which partitions interleave.
     """
-    if not rows:
-        return
-    statement: Insert = insert_for(conn, table)
-    excluded = statement.excluded  # type: ignore[attr-defined]
     keys = [c.name for c in table.primary_key.columns]
-    statement = statement.on_conflict_do_update(  # type: ignore[attr-defined]
-        index_elements=keys,
-        set_={c.name: excluded[c.name] for c in table.columns if c.name not in keys},
-        where=excluded[stamp] > table.c[stamp],
-    )
-    conn.execute(statement, list(rows))
+
+    def newer_wins(statement: Any) -> Any:
+        excluded = statement.excluded
+        return statement.on_conflict_do_update(
+            index_elements=keys,
+            set_={c.name: excluded[c.name] for c in table.columns if c.name not in keys},
+            where=excluded[stamp] > table.c[stamp],
+        )
+
+    write_rows(conn, table, rows, newer_wins)
+
+
+def replace_rows(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> None:
+    """Insert ``rows``; on a key conflict overwrite the columns the rows carry."""
+    keys = [c.name for c in table.primary_key.columns]
+
+    def overwrite(statement: Any) -> Any:
+        excluded = statement.excluded
+        return statement.on_conflict_do_update(
+            index_elements=keys,
+            set_={name: excluded[name] for name in rows[0] if name not in keys},
+        )
+
+    write_rows(conn, table, rows, overwrite)
 
 
 def insert_ignore(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> None:
     """Insert ``rows``, skipping any whose key already exists."""
-    if not rows:
-        return
-    statement = insert_for(conn, table).on_conflict_do_nothing()
-    conn.execute(statement, list(rows))
+    write_rows(conn, table, rows, lambda statement: statement.on_conflict_do_nothing())
 
 
 def chunks(items: Iterable[T], size: int = IN_CHUNK) -> Iterator[list[T]]:
@@ -160,15 +232,9 @@ def load_offsets(conn: Connection, table: Table) -> dict[tuple[str, int], int]:
 
 def save_offsets(conn: Connection, table: Table, next_offsets: dict[tuple[str, int], int]) -> None:
     """Upsert next offsets; called inside the transaction that wrote the batch's rows."""
-    if not next_offsets:
-        return
-    statement = insert_for(conn, table)
-    statement = statement.on_conflict_do_update(
-        index_elements=["topic", "partition"],
-        set_={"next_offset": statement.excluded.next_offset},
-    )
-    conn.execute(
-        statement,
+    replace_rows(
+        conn,
+        table,
         [
             {"topic": topic, "partition": partition, "next_offset": offset}
             for (topic, partition), offset in sorted(next_offsets.items())

@@ -1,31 +1,40 @@
-"""Writing a batch's facts: one LWW upsert per table, one row per key.
+"""Writing a batch's facts with as few rows and statements as the data allows.
 
-Rows are reduced in Python to the newest fact per key before the statement runs (one
-statement must not touch a row twice), then the database keeps whichever of the stored and
-the incoming row has the later stamp, column group by column group for nodes and edges.
+Every keyed row keeps the fact with the newest stamp. Interactions, signals, merges and edges
+are reduced in Python to one row per key (one statement must not touch a row twice) and then
+resolved in SQL (``ON CONFLICT ... WHERE newer``). Nodes are read, merged attribute by
+attribute in Python and written back whole: a batch touches each node once, and one worker
+owns the tables, so the read-modify-write happens inside the batch's transaction.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from sqlalchemy import Connection, select
 
-from consumers.client360.facts import EdgeFact, NodeFact, Projection
+from consumers.client360.facts import AttributeFact, EdgeFact, NodeFact, Projection
 from consumers.client360.tables import Client360Tables
-from consumers.storage import chunks, insert_for, insert_ignore, later, lww_upsert, pick_later
+from consumers.storage import (
+    chunks,
+    insert_ignore,
+    later,
+    lww_upsert,
+    one_of,
+    pick_later,
+    replace_rows,
+    write_rows,
+)
 
 
 def write_facts(conn: Connection, t: Client360Tables, fresh: Sequence[Projection]) -> set[str]:
-    """Write every fact; returns the refs merged refs pointed at before (they change too)."""
-    # Reduce to one row per key first: one statement must not touch a row twice.
+    """Write every fact; returns the refs that merged refs pointed at before (they change)."""
     interactions = _newest(
         (i for p in fresh for i in p.interactions), lambda f: (f.client_ref, f.bundle_ref)
     )
     signals = _newest((s for p in fresh for s in p.signals), lambda f: (f.client_ref, f.signal_ref))
-    attributes = _newest((a for p in fresh for a in p.attributes), lambda f: (f.node_ref, f.name))
     merges = _newest((m for p in fresh for m in p.merges), lambda f: f.merged_ref)
     lww_upsert(
         conn,
@@ -59,24 +68,10 @@ def write_facts(conn: Connection, t: Client360Tables, fresh: Sequence[Projection
             for f in signals
         ],
     )
-    lww_upsert(
-        conn,
-        t.attributes,
-        [
-            {
-                "node_ref": f.node_ref,
-                "name": f.name,
-                "value": f.value,
-                "stamp": f.stamp,
-                "source_ref": f.source_ref,
-            }
-            for f in attributes
-        ],
-    )
     old_into: set[str] = set()
     for part in chunks(sorted(m.merged_ref for m in merges)):
-        rows = conn.execute(select(t.merges.c.into_ref).where(t.merges.c.merged_ref.in_(part)))
-        old_into.update(row.into_ref for row in rows)
+        query = select(t.merges.c.into_ref).where(one_of(conn, t.merges.c.merged_ref, part))
+        old_into.update(conn.execute(query).scalars().all())
     lww_upsert(
         conn,
         t.merges,
@@ -90,27 +85,51 @@ def write_facts(conn: Connection, t: Client360Tables, fresh: Sequence[Projection
             for f in merges
         ],
     )
-    _write_nodes(conn, t, [n for p in fresh for n in p.nodes])
+    _write_nodes(
+        conn,
+        t,
+        [n for p in fresh for n in p.nodes],
+        [a for p in fresh for a in p.attributes],
+    )
     _write_edges(conn, t, [e for p in fresh for e in p.edges])
-    clients = sorted({c for p in fresh for c in p.client_refs})
-    insert_ignore(conn, t.clients, [{"client_ref": c} for c in clients])
+    clients = {c for p in fresh for c in p.client_refs}
+    known: set[str] = set()
+    for part in chunks(sorted(clients)):
+        query = select(t.clients.c.client_ref).where(one_of(conn, t.clients.c.client_ref, part))
+        known.update(conn.execute(query).scalars().all())
+    insert_ignore(conn, t.clients, [{"client_ref": c} for c in sorted(clients - known)])
     return old_into
 
 
-def _write_nodes(conn: Connection, t: Client360Tables, facts: list[NodeFact]) -> None:
+def _write_nodes(
+    conn: Connection, t: Client360Tables, facts: list[NodeFact], attributes: list[AttributeFact]
+) -> None:
+    refs = sorted({f.node_ref for f in facts} | {a.node_ref for a in attributes})
+    if not refs:
+        return
+    nodes = t.nodes
     rows: dict[str, dict[str, Any]] = {}
-    for fact in facts:
-        row = rows.setdefault(
-            fact.node_ref,
-            {
-                "node_ref": fact.node_ref,
+    for part in chunks(refs):
+        for found in conn.execute(select(nodes).where(one_of(conn, nodes.c.node_ref, part))):
+            rows[found.node_ref] = dict(found._mapping)
+    before = {ref: dict(row) for ref, row in rows.items()}
+    merged: dict[str, dict[str, list[str | None]]] = {
+        ref: json.loads(row["attributes"]) for ref, row in rows.items()
+    }
+    for ref in refs:
+        if ref not in rows:
+            rows[ref] = {
+                "node_ref": ref,
                 "node_type": None,
                 "type_stamp": None,
                 "live_stamp": None,
                 "live_source": None,
                 "dead_stamp": None,
-            },
-        )
+                "attributes": "{}",
+            }
+            merged[ref] = {}
+    for fact in facts:
+        row = rows[fact.node_ref]
         if fact.live:
             if fact.node_type is not None and _newer(fact.stamp, row["type_stamp"]):
                 row["node_type"], row["type_stamp"] = fact.node_type, fact.stamp
@@ -118,25 +137,18 @@ def _write_nodes(conn: Connection, t: Client360Tables, facts: list[NodeFact]) ->
                 row["live_stamp"], row["live_source"] = fact.stamp, fact.source_ref
         elif _newer(fact.stamp, row["dead_stamp"]):
             row["dead_stamp"] = fact.stamp
-    if not rows:
-        return
-    nodes = t.nodes
-    statement = insert_for(conn, nodes)
-    ex = statement.excluded
-    typed = later(nodes.c.type_stamp, ex.type_stamp)
-    lived = later(nodes.c.live_stamp, ex.live_stamp)
-    died = later(nodes.c.dead_stamp, ex.dead_stamp)
-    statement = statement.on_conflict_do_update(
-        index_elements=["node_ref"],
-        set_={
-            "node_type": pick_later(typed, ex.node_type, nodes.c.node_type),
-            "type_stamp": pick_later(typed, ex.type_stamp, nodes.c.type_stamp),
-            "live_stamp": pick_later(lived, ex.live_stamp, nodes.c.live_stamp),
-            "live_source": pick_later(lived, ex.live_source, nodes.c.live_source),
-            "dead_stamp": pick_later(died, ex.dead_stamp, nodes.c.dead_stamp),
-        },
-    )
-    conn.execute(statement, [rows[key] for key in sorted(rows)])
+    for attribute in attributes:
+        values = merged[attribute.node_ref]
+        known = values.get(attribute.name)
+        if known is None or _newer(attribute.stamp, known[1]):
+            values[attribute.name] = [attribute.value, attribute.stamp, attribute.source_ref]
+    changed = []
+    for ref in refs:
+        row = rows[ref]
+        row["attributes"] = json.dumps(merged[ref], sort_keys=True, separators=(",", ":"))
+        if before.get(ref) != row:
+            changed.append(row)
+    replace_rows(conn, nodes, changed)
 
 
 def _write_edges(conn: Connection, t: Client360Tables, facts: list[EdgeFact]) -> None:
@@ -162,27 +174,29 @@ def _write_edges(conn: Connection, t: Client360Tables, facts: list[EdgeFact]) ->
     if not rows:
         return
     edges = t.edges
-    statement = insert_for(conn, edges)
-    ex = statement.excluded
-    lived = later(edges.c.live_stamp, ex.live_stamp)
-    died = later(edges.c.dead_stamp, ex.dead_stamp)
-    statement = statement.on_conflict_do_update(
-        index_elements=["from_ref", "to_ref", "relation"],
-        set_={
-            "attributes": pick_later(lived, ex.attributes, edges.c.attributes),
-            "source_ref": pick_later(lived, ex.source_ref, edges.c.source_ref),
-            "live_stamp": pick_later(lived, ex.live_stamp, edges.c.live_stamp),
-            "dead_stamp": pick_later(died, ex.dead_stamp, edges.c.dead_stamp),
-        },
-    )
-    conn.execute(statement, [rows[key] for key in sorted(rows)])
+
+    def newer_parts_win(statement: Any) -> Any:
+        ex = statement.excluded
+        lived = later(edges.c.live_stamp, ex.live_stamp)
+        died = later(edges.c.dead_stamp, ex.dead_stamp)
+        return statement.on_conflict_do_update(
+            index_elements=["from_ref", "to_ref", "relation"],
+            set_={
+                "attributes": pick_later(lived, ex.attributes, edges.c.attributes),
+                "source_ref": pick_later(lived, ex.source_ref, edges.c.source_ref),
+                "live_stamp": pick_later(lived, ex.live_stamp, edges.c.live_stamp),
+                "dead_stamp": pick_later(died, ex.dead_stamp, edges.c.dead_stamp),
+            },
+        )
+
+    write_rows(conn, edges, [rows[key] for key in sorted(rows)], newer_parts_win)
 
 
 def _newer(candidate: str, current: str | None) -> bool:
     return current is None or candidate > current
 
 
-def _newest(facts: Iterable[Any], key: Any) -> list[Any]:
+def _newest(facts: Iterable[Any], key: Callable[[Any], Any]) -> list[Any]:
     best: dict[Any, Any] = {}
     for fact in facts:
         k = key(fact)

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from sqlalchemy import Connection, Table, select
 
 from consumers.client360.facts import MergeFact
-from consumers.storage import chunks
+from consumers.storage import chunks, one_of
 
 
 class MergeIndex:
@@ -23,6 +23,7 @@ class MergeIndex:
         self.facts: dict[str, MergeFact] = {}
         self._children: dict[str, set[str]] = {}
         self._loaded: set[str] = set()
+        self._members: dict[str, frozenset[str]] = {}
 
     def load(self, conn: Connection, refs: Iterable[str]) -> None:
         """Load every merge connected (in either direction) to ``refs``."""
@@ -35,11 +36,13 @@ class MergeIndex:
                 for column in (t.c.merged_ref, t.c.into_ref):
                     rows = conn.execute(
                         select(t.c.merged_ref, t.c.into_ref, t.c.stamp, t.c.source_ref).where(
-                            column.in_(part)
+                            one_of(conn, column, part)
                         )
                     )
                     found.extend(MergeFact(*row) for row in rows)
             frontier = set()
+            if found:
+                self._members.clear()  # classes may have grown
             for fact in found:
                 if fact.merged_ref not in self.facts:
                     self.facts[fact.merged_ref] = fact
@@ -59,9 +62,14 @@ class MergeIndex:
             current = self.facts[current].into_ref
         return current
 
-    def members(self, ref: str) -> set[str]:
+    def members(self, ref: str) -> frozenset[str]:
         """Every ref whose root is ``ref``'s root (the ref itself included)."""
+        if ref not in self.facts and ref not in self._children:
+            return frozenset((ref,))  # the usual case: never merged, nothing merged into it
         root = self.root(ref)
+        known = self._members.get(root)
+        if known is not None:
+            return known
         component = {root}
         stack = [root]
         while stack:
@@ -72,7 +80,9 @@ class MergeIndex:
             for other in neighbours - component:
                 component.add(other)
                 stack.append(other)
-        return {member for member in component if self.root(member) == root}
+        found = frozenset(member for member in component if self.root(member) == root)
+        self._members[root] = found
+        return found
 
     def merges_into(self, roots: set[str]) -> list[MergeFact]:
         """Merge facts whose class root is one of ``roots``, with ``into_ref`` as that root."""

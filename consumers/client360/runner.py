@@ -1,9 +1,12 @@
 """The read model's Kafka loop: accepted topics and the commits topic in, snapshots out.
 
 Per batch: (1) decode every record to the latest contract model (serde + reader mappings)
-and project it; (2) apply the batch and its next offsets in one database transaction;
-(3) publish the snapshots that changed, through the outbox. Offsets live only in the
-database: at start the runner assigns every partition and seeks to the stored offsets.
+and project it; (2) apply the batch, its dirty marks and its next offsets in one database
+transaction. Whenever the loop is caught up, or ``refresh_interval_s`` has passed since the
+last refresh: (3) rebuild the dirty clients' snapshots and (4) publish the changed ones
+through the outbox. Offsets live only in the database: at start the runner finishes any
+refresh and publication a crash interrupted, assigns every partition and seeks to the
+stored offsets.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from dataclasses import dataclass
 from consumers.client360.facts import Projection
 from consumers.client360.projector import project, project_commit, projected_families
 from consumers.client360.publisher import SnapshotPublisher
-from consumers.client360.store import ApplyResult, Client360Store, Rejection
+from consumers.client360.store import ApplyResult, Client360Store, RefreshResult, Rejection
 from consumers.partitions import PartitionSource, RawMessage, next_offsets
 from consumers.reading import ArtifactReader, UnreadableRecord
 from velocity_stream.contracts.catalog import Catalog, Family
@@ -35,6 +38,10 @@ CLIENT_ID = "client360-projector"
 class RunnerOptions:
     batch_size: int = 1000
     poll_timeout_s: float = 0.5
+    # The longest snapshot lag under sustained load. Caught up (an empty poll), snapshots
+    # are rebuilt at once; behind, rebuilding at most this often lets a client's burst of
+    # events cost one rebuild instead of one per batch.
+    refresh_interval_s: float = 5.0
 
 
 @dataclass
@@ -44,17 +51,16 @@ class RunStats:
     applied: int = 0
     duplicates: int = 0
     rejected: int = 0
+    refreshes: int = 0
     snapshots_changed: int = 0
     published: int = 0
 
-    def add(self, records: int, result: ApplyResult, published: int) -> None:
+    def add(self, records: int, result: ApplyResult) -> None:
         self.batches += 1
         self.records += records
         self.applied += result.applied
         self.duplicates += result.duplicates
         self.rejected += result.rejected
-        self.snapshots_changed += result.snapshots_changed
-        self.published += published
 
 
 class Client360Runner:
@@ -88,26 +94,39 @@ class Client360Runner:
         """Run until ``stop`` is set or nothing arrives for ``max_idle_s`` seconds."""
         stats = RunStats()
         stop = stop or threading.Event()
+        self.refresh(stats)  # whatever a crash left dirty or unpublished
         if self.publisher is not None:
-            stats.published += self.publisher.publish_pending()  # left over from a crash
+            stats.published += self.publisher.publish_pending()
         with PartitionSource(
             self.settings, self.topics(), self.store.offsets(), client_id=CLIENT_ID
         ) as source:
-            idle_since = time.monotonic()
+            idle_since = last_refresh = time.monotonic()
+            dirty = False
             while not stop.is_set():
                 batch = source.poll_batch(self.options.batch_size, self.options.poll_timeout_s)
-                if not batch:
-                    if max_idle_s is not None and time.monotonic() - idle_since >= max_idle_s:
-                        break
-                    continue
-                idle_since = time.monotonic()
-                result = self.handle(batch)
-                published = (
-                    self.publisher.publish_changed(result.changed_refs) if self.publisher else 0
-                )
-                stats.add(len(batch), result, published)
-                log.debug("batch of %d: %s, %d published", len(batch), result, published)
+                now = time.monotonic()
+                if batch:
+                    idle_since = now
+                    result = self.handle(batch)
+                    stats.add(len(batch), result)
+                    dirty = dirty or result.dirty > 0
+                if dirty and (not batch or now - last_refresh >= self.options.refresh_interval_s):
+                    self.refresh(stats)
+                    dirty, last_refresh = False, time.monotonic()
+                if not batch and max_idle_s is not None and now - idle_since >= max_idle_s:
+                    break
         return stats
+
+    def refresh(self, stats: RunStats | None = None) -> RefreshResult:
+        """Rebuild every dirty snapshot, then publish the changed ones."""
+        result = self.store.refresh_all()
+        published = self.publisher.publish_changed(result.changed_refs) if self.publisher else 0
+        if stats is not None:
+            stats.refreshes += 1
+            stats.snapshots_changed += len(result.changed_refs)
+            stats.published += published
+        log.debug("refresh: %s, %d published", result, published)
+        return result
 
     def handle(self, batch: Sequence[RawMessage]) -> ApplyResult:
         """Decode, project and apply one batch with its offsets (one transaction)."""

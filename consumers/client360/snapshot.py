@@ -13,7 +13,7 @@ import json
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from consumers.client360.facts import (
@@ -24,18 +24,10 @@ from consumers.client360.facts import (
     stamp_micros,
 )
 from velocity_stream.contracts.client360 import (
-    AccountLink,
-    ActiveOpportunity,
     Client360Snapshot,
-    ClientIdentity,
-    ClientTask,
-    PropertyInterest,
-    QdScore,
-    RecentInteraction,
-    RiskFlag,
     RiskSeverity,
 )
-from velocity_stream.contracts.metadata import Provenance, ProvenanceOrigin
+from velocity_stream.contracts.metadata import ProvenanceOrigin
 
 PROJECTOR = "client360-projector"
 RECENT_INTERACTIONS = 20
@@ -82,14 +74,26 @@ class ClientView:
 
 @dataclass(frozen=True, slots=True)
 class BuiltSnapshot:
-    snapshot: Client360Snapshot
+    """A built snapshot as stored: its JSON body (a Client360Snapshot), digest and as-of time."""
+
+    client_ref: str
+    artifact_id: str
     digest: str
     as_of_us: int
     body: str
 
+    def snapshot(self) -> Client360Snapshot:
+        return Client360Snapshot.model_validate_json(self.body)
+
 
 def build_snapshot(view: ClientView) -> BuiltSnapshot:
-    """The client's snapshot, its content digest and its JSON body as stored."""
+    """The client's snapshot, its content digest and its JSON body as stored.
+
+    Built as plain JSON rather than through the pydantic models: this runs once per changed
+    client on the hot path. The model still checks every body where it matters: when a
+    snapshot is read back (:meth:`Client360Store.snapshot`) and when the validating producer
+    publishes it; the tests validate every body they build.
+    """
     by_type: dict[str, list[Neighbor]] = {}
     for neighbor in sorted(view.neighbors, key=lambda n: n.node.ref):
         if neighbor.node.alive and neighbor.node.node_type:
@@ -98,88 +102,108 @@ def build_snapshot(view: ClientView) -> BuiltSnapshot:
     recent = sorted(view.interactions, key=lambda i: (-i.occurred_us, i.bundle_ref))
     recent = recent[:RECENT_INTERACTIONS]
     scores = _latest_scores(view.signals)
+    tasks = sorted(
+        (
+            (_moment(n.node.attributes.get("due_at")), n.node.ref, n.node.attributes)
+            for n in by_type.get("TASK", [])
+        ),
+        key=lambda t: (t[0] is None, t[0] or "", t[1]),
+    )
     content: dict[str, Any] = {
         "client_ref": view.client_ref,
         "identity": _identity(view, by_type),
         "account_links": [
-            AccountLink(
-                system=n.node.attributes.get("system") or "unknown",
-                external_ref=n.node.attributes.get("external_ref") or n.node.ref,
-            )
+            {
+                "system": n.node.attributes.get("system") or "unknown",
+                "external_ref": n.node.attributes.get("external_ref") or n.node.ref,
+            }
             for n in by_type.get("ACCOUNT", [])
         ],
         "active_opportunities": [
-            ActiveOpportunity(
-                opportunity_ref=n.node.ref,
-                title=n.node.attributes.get("title") or n.node.attributes.get("name") or "",
-                stage=n.node.attributes.get("stage") or "UNKNOWN",
-                amount=_number(n.node.attributes.get("amount")),
-            )
+            {
+                "opportunity_ref": n.node.ref,
+                "title": n.node.attributes.get("title") or n.node.attributes.get("name") or "",
+                "stage": n.node.attributes.get("stage") or "UNKNOWN",
+                "amount": _number(n.node.attributes.get("amount")),
+            }
             for n in by_type.get("OPPORTUNITY", [])
             if (n.node.attributes.get("stage") or "").upper() not in CLOSED_STAGES
         ],
         "recent_interactions": [
-            RecentInteraction(
-                bundle_ref=i.bundle_ref,
-                channel=i.channel,
-                occurred_at=from_micros(i.occurred_us),
-                summary=i.summary,
-            )
+            {
+                "bundle_ref": i.bundle_ref,
+                "channel": i.channel,
+                "occurred_at": _iso(i.occurred_us),
+                "summary": i.summary,
+            }
             for i in recent
         ],
         "property_interests": [
-            PropertyInterest(
-                property_ref=n.node.ref,
-                interest_level=n.edge_attributes.get("interest_level")
+            {
+                "property_ref": n.node.ref,
+                "interest_level": n.edge_attributes.get("interest_level")
                 or n.node.attributes.get("interest_level")
                 or "UNKNOWN",
-                note=n.edge_attributes.get("note"),
-            )
+                "note": n.edge_attributes.get("note"),
+            }
             for n in by_type.get("PROPERTY", [])
         ],
-        "tasks": sorted(
-            (
-                ClientTask(
-                    task_ref=n.node.ref,
-                    title=n.node.attributes.get("title") or n.node.ref,
-                    status=n.node.attributes.get("status") or "OPEN",
-                    due_at=_moment(n.node.attributes.get("due_at")),
-                )
-                for n in by_type.get("TASK", [])
-            ),
-            key=lambda t: (t.due_at is None, t.due_at or datetime.min, t.task_ref),
-        ),
+        "tasks": [
+            {
+                "task_ref": ref,
+                "title": attributes.get("title") or ref,
+                "status": attributes.get("status") or "OPEN",
+                "due_at": due,
+            }
+            for due, ref, attributes in tasks
+        ],
         "qd_overview": [
-            QdScore(
-                score_type=s.score_type,
-                value=s.value,
-                window_end=from_micros(s.window_end_us),
-                signal_ref=s.signal_ref,
-            )
+            {
+                "score_type": s.score_type,
+                "value": s.value,
+                "window_end": _iso(s.window_end_us),
+                "signal_ref": s.signal_ref,
+            }
             for s in scores
         ],
         "risk_flags": _risk_flags(view, scores, by_type),
     }
     sources = _sources(view, recent, scores, by_type)
     as_of_us = _as_of(view, recent, scores, by_type)
-    as_of = from_micros(as_of_us)
-    content["as_of"] = as_of
-    digest = _digest(content, sources)
-    snapshot = Client360Snapshot(
-        artifact_id=f"c360:{view.client_ref}:{digest[:24]}",
-        source_system=PROJECTOR,
-        created_at=as_of,
-        created_by=f"system:{PROJECTOR}",
-        confidence=1.0,
-        provenance=Provenance(
-            origin=ProvenanceOrigin.DERIVED, source_refs=sources, method=PROJECTOR
-        ),
-        **content,
-    )
-    return BuiltSnapshot(snapshot, digest, as_of_us, snapshot.model_dump_json())
+    content["as_of"] = _iso(as_of_us)
+    content["provenance"] = {
+        "origin": ProvenanceOrigin.DERIVED.value,
+        "source_refs": list(sources),
+        "method": PROJECTOR,
+        "model": None,
+    }
+    # One encoding serves both: the digest is of the content, and the body is the content
+    # with the envelope fields (which derive from it) spliced in front.
+    encoded = _canonical(content)
+    digest = hashlib.sha256(encoded.encode("utf-8")).hexdigest()
+    artifact_id = f"c360:{view.client_ref}:{digest[:24]}"
+    envelope = {
+        "artifact_id": artifact_id,
+        "artifact_type": Client360Snapshot.FAMILY,
+        "schema_version": Client360Snapshot.SCHEMA_VERSION,
+        "source_system": PROJECTOR,
+        "created_at": content["as_of"],
+        "created_by": f"system:{PROJECTOR}",
+        "confidence": 1.0,
+    }
+    body = _canonical(envelope)[:-1] + "," + encoded[1:]
+    return BuiltSnapshot(view.client_ref, artifact_id, digest, as_of_us, body)
 
 
-def _identity(view: ClientView, by_type: Mapping[str, list[Neighbor]]) -> ClientIdentity:
+def _canonical(value: Mapping[str, Any]) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def _iso(micros: int) -> str:
+    return from_micros(micros).isoformat()
+
+
+def _identity(view: ClientView, by_type: Mapping[str, list[Neighbor]]) -> dict[str, Any]:
     own = view.node.attributes if view.node is not None and view.node.alive else {}
     people = by_type.get("PERSON", [])
     organizations = by_type.get("ORGANIZATION", [])
@@ -192,12 +216,12 @@ def _identity(view: ClientView, by_type: Mapping[str, list[Neighbor]]) -> Client
     else:
         display = organization or person or view.client_ref
     holders = [own, *(n.node.attributes for t in IDENTITY_TYPES for n in by_type.get(t, []))]
-    return ClientIdentity(
-        display_name=display,
-        emails=_unique(h.get("email") for h in holders),
-        phones=_unique(h.get("phone") for h in holders),
-        entity_refs=tuple(sorted(n.node.ref for t in IDENTITY_TYPES for n in by_type.get(t, []))),
-    )
+    return {
+        "display_name": display,
+        "emails": list(_unique(h.get("email") for h in holders)),
+        "phones": list(_unique(h.get("phone") for h in holders)),
+        "entity_refs": sorted(n.node.ref for t in IDENTITY_TYPES for n in by_type.get(t, [])),
+    }
 
 
 def _person_name(attributes: Mapping[str, str]) -> str:
@@ -220,37 +244,27 @@ def _latest_scores(signals: Iterable[SignalFact]) -> list[SignalFact]:
     return [latest[name] for name in sorted(latest)]
 
 
+def _flag(code: str, severity: RiskSeverity, evidence: Iterable[str | None]) -> dict[str, Any]:
+    return {"code": code, "severity": severity.value, "evidence_refs": list(_unique(evidence))}
+
+
 def _risk_flags(
     view: ClientView, scores: list[SignalFact], by_type: Mapping[str, list[Neighbor]]
-) -> list[RiskFlag]:
-    flags: list[RiskFlag] = []
+) -> list[dict[str, Any]]:
+    flags: list[dict[str, Any]] = []
     for score in scores:
         if score.score_type.endswith("_risk") and score.value >= RISK_MEDIUM:
             severity = RiskSeverity.HIGH if score.value >= RISK_HIGH else RiskSeverity.MEDIUM
-            evidence = _unique([score.signal_ref, *score.evidence_refs])
-            flags.append(
-                RiskFlag(code=f"qd.{score.score_type}", severity=severity, evidence_refs=evidence)
-            )
+            evidence = [score.signal_ref, *score.evidence_refs]
+            flags.append(_flag(f"qd.{score.score_type}", severity, evidence))
     operator_only = [s.signal_ref for s in scores if s.operator_only]
     if operator_only:
-        flags.append(
-            RiskFlag(
-                code="qd.operator_input_only",
-                severity=RiskSeverity.LOW,
-                evidence_refs=_unique(operator_only),
-            )
-        )
+        flags.append(_flag("qd.operator_input_only", RiskSeverity.LOW, operator_only))
     contacts = {view.client_ref} | {n.node.ref for t in IDENTITY_TYPES for n in by_type.get(t, [])}
     merged = [m.source_ref for m in view.merges if m.into_ref in contacts]
     if merged:
-        flags.append(
-            RiskFlag(
-                code="duplicate_contact_merged",
-                severity=RiskSeverity.LOW,
-                evidence_refs=_unique(merged),
-            )
-        )
-    return sorted(flags, key=lambda f: f.code)
+        flags.append(_flag("duplicate_contact_merged", RiskSeverity.LOW, merged))
+    return sorted(flags, key=lambda f: str(f["code"]))
 
 
 def _shown(by_type: Mapping[str, list[Neighbor]]) -> list[Neighbor]:
@@ -280,30 +294,15 @@ def _as_of(
     scores: list[SignalFact],
     by_type: Mapping[str, list[Neighbor]],
 ) -> int:
-    times = [stamp_micros(i.stamp) for i in recent]
-    times += [stamp_micros(s.stamp) for s in scores]
-    times += [stamp_micros(m.stamp) for m in view.merges]
+    # Stamps sort by time first: convert only the newest of them.
+    newest = max([i.stamp for i in recent] + [s.stamp for s in scores], default=None)
+    newest = max(newest or "", *(m.stamp for m in view.merges)) if view.merges else newest
+    times = [stamp_micros(newest)] if newest else []
     if view.node is not None:
         times.append(view.node.latest_us)
     for neighbor in _shown(by_type):
         times += [neighbor.latest_us, neighbor.node.latest_us]
     return max(times, default=0)
-
-
-def _digest(content: Mapping[str, Any], sources: tuple[str, ...]) -> str:
-    def plain(value: Any) -> Any:
-        if hasattr(value, "model_dump"):
-            return value.model_dump(mode="json")
-        if isinstance(value, list | tuple):
-            return [plain(v) for v in value]
-        if isinstance(value, datetime):
-            return value.isoformat()
-        return value
-
-    body = {key: plain(value) for key, value in content.items()}
-    body["source_refs"] = list(sources)
-    text = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def _unique(values: Iterable[str | None]) -> tuple[str, ...]:
@@ -320,11 +319,14 @@ def _number(text: str | None) -> float | None:
     return value if math.isfinite(value) else None
 
 
-def _moment(text: str | None) -> datetime | None:
+def _moment(text: str | None) -> str | None:
+    """An aware ISO 8601 time, normalized to UTC; None when absent, naive or unreadable."""
     if not text:
         return None
     try:
         moment = datetime.fromisoformat(text)
     except ValueError:
         return None
-    return moment if moment.tzinfo is not None else None
+    if moment.tzinfo is None:
+        return None
+    return moment.astimezone(UTC).isoformat()

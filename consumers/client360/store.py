@@ -1,36 +1,43 @@
-"""The read model's store: applies batches of projected events in one transaction each.
+"""The read model's store: batches of projected events in, snapshots out, offsets kept with both.
 
-One :meth:`Client360Store.apply` call is one database transaction that, in this order:
+:meth:`Client360Store.apply` is one database transaction per batch that, in this order:
 
 1. drops events already applied (by event id) and records the new ones;
 2. writes their facts, each keyed row resolved last-writer-wins by stamp;
-3. finds every client whose snapshot the facts can change, rebuilds those snapshots and
-   stores the ones whose digest changed (deleting those of clients merged away);
+3. marks the refs those facts touch as dirty (their snapshots must be rebuilt);
 4. stores the next Kafka offsets of the batch.
 
-A crash anywhere rolls all four back together, so a restart resumes exactly after the last
-batch whose rows exist: nothing is applied twice, nothing is skipped.
+:meth:`Client360Store.refresh` is a second kind of transaction: it rebuilds the snapshots of
+the dirty refs' clients (following merges and one hop of graph links), stores the changed
+ones, deletes those of clients merged away, and clears the dirty marks it handled. Splitting
+the two lets a burst of events for one client cost one rebuild, not one per event.
+
+A crash anywhere rolls back the transaction in flight only. Facts, dirty marks and offsets
+commit together, so a restart resumes exactly after the last applied batch (nothing applied
+twice, nothing skipped) and still finds every snapshot that was due.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Engine, bindparam, delete, select, update
+from sqlalchemy import Engine, bindparam, delete, func, select, update
 
 from consumers.client360.fact_writer import write_facts
 from consumers.client360.facts import Projection
 from consumers.client360.merges import MergeIndex
-from consumers.client360.snapshot import build_snapshot
+from consumers.client360.snapshot import BuiltSnapshot, build_snapshot
 from consumers.client360.tables import Client360Tables, client360_tables
-from consumers.client360.views import client_rows, edges_touching, load_views
+from consumers.client360.views import EdgeCache, client_rows, load_views
 from consumers.storage import (
     chunks,
-    insert_for,
     insert_ignore,
     load_offsets,
+    one_of,
+    replace_rows,
     save_offsets,
 )
 from velocity_stream.contracts.client360 import Client360Snapshot
@@ -53,9 +60,15 @@ class ApplyResult:
     applied: int
     duplicates: int
     rejected: int
-    snapshots_changed: int
-    snapshots_removed: int
-    changed_refs: tuple[str, ...] = ()
+    dirty: int
+
+
+@dataclass(frozen=True, slots=True)
+class RefreshResult:
+    handled: int  # dirty batches cleared
+    rebuilt: int
+    changed_refs: tuple[str, ...]
+    removed: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,12 +103,21 @@ class Client360Store:
         next_offsets: dict[tuple[str, int], int],
         rejections: Sequence[Rejection] = (),
     ) -> ApplyResult:
-        """Apply one batch and its offsets in one transaction (see the module docstring)."""
+        """Apply one batch and its offsets in one transaction (steps 1-4 above)."""
         t = self.tables
         with self.engine.begin() as conn:
-            fresh = self._fresh(conn, projections)
+            applied = t.applied
+            seen: set[str] = set()
+            for part in chunks(sorted({p.event_id for p in projections})):
+                query = select(applied.c.event_id).where(one_of(conn, applied.c.event_id, part))
+                seen.update(conn.execute(query).scalars().all())
+            fresh: list[Projection] = []
+            for projection in projections:
+                if projection.event_id not in seen:
+                    seen.add(projection.event_id)
+                    fresh.append(projection)
             insert_ignore(
-                conn, t.applied, [{"event_id": p.event_id, "family": p.family} for p in fresh]
+                conn, applied, [{"event_id": p.event_id, "family": p.family} for p in fresh]
             )
             insert_ignore(
                 conn,
@@ -112,111 +134,109 @@ class Client360Store:
                 ],
             )
             old_into = write_facts(conn, t, fresh)
-            changed, removed = self._refresh(conn, fresh, old_into)
+            # Merges re-pointed away from a ref change that ref's class too.
+            dirty = {r for p in fresh for r in p.client_refs | p.graph_refs} | old_into
+            if dirty:
+                conn.execute(t.dirty.insert().values(refs=json.dumps(sorted(dirty))))
             save_offsets(conn, t.offsets, next_offsets)
-        return ApplyResult(
-            len(fresh),
-            len(projections) - len(fresh),
-            len(rejections),
-            len(changed),
-            removed,
-            changed,
-        )
-
-    def _fresh(self, conn: Connection, projections: Sequence[Projection]) -> list[Projection]:
-        """Projections not applied before, the first of any repeated within the batch."""
-        applied = self.tables.applied
-        ids = {p.event_id for p in projections}
-        seen: set[str] = set()
-        for part in chunks(sorted(ids)):
-            rows = conn.execute(select(applied.c.event_id).where(applied.c.event_id.in_(part)))
-            seen.update(row.event_id for row in rows)
-        fresh = []
-        for projection in projections:
-            if projection.event_id not in seen:
-                seen.add(projection.event_id)
-                fresh.append(projection)
-        return fresh
+        return ApplyResult(len(fresh), len(projections) - len(fresh), len(rejections), len(dirty))
 
     # --- snapshots ------------------------------------------------------------------------
 
-    def _refresh(
-        self, conn: Connection, fresh: Sequence[Projection], old_into: set[str]
-    ) -> tuple[tuple[str, ...], int]:
-        """Rebuild the snapshots the batch can change; returns the changed refs and how many
-        snapshots were removed."""
+    def dirty_count(self) -> int:
+        """Applied batches whose snapshots are not refreshed yet."""
+        query = select(func.count()).select_from(self.tables.dirty)
+        with self.engine.connect() as conn:
+            return int(conn.execute(query).scalar_one())
+
+    def refresh(self, limit: int | None = None) -> RefreshResult:
+        """Rebuild the snapshots of the clients that (up to ``limit``) dirty batches touched,
+        in one transaction."""
         t = self.tables
-        index = MergeIndex(t.merges)
-        direct = {c for p in fresh for c in p.client_refs}
-        graph = {r for p in fresh for r in p.graph_refs} | old_into
-        index.load(conn, direct | graph)
-        # A graph change reaches the clients linked to any member of the changed node's class.
-        changed_class = {m for ref in graph for m in index.members(ref)}
-        edges = edges_touching(conn, t.edges, changed_class)
-        linked = {e.from_ref for e in edges} | {e.to_ref for e in edges}
-        index.load(conn, linked)
-        roots = {index.root(ref) for ref in direct | graph | linked}
-        classes = {root: index.members(root) for root in roots}
-        known = client_rows(conn, t.clients, {m for group in classes.values() for m in group})
-        subjects = {root for root, group in classes.items() if group & known}
-        views = load_views(conn, t, index, subjects)
-        built = {}
-        for root, view in views.items():
-            if view.node is not None and not view.node.alive:
-                continue  # the client's own node was deleted: no snapshot
-            built[root] = build_snapshot(view)
-        stale = {m for group in classes.values() for m in group} - set(built)
-        current: dict[str, str] = {}
-        for part in chunks(sorted(built)):
-            rows = conn.execute(
-                select(t.snapshots.c.client_ref, t.snapshots.c.digest).where(
-                    t.snapshots.c.client_ref.in_(part)
+        with self.engine.begin() as conn:
+            query = select(t.dirty.c.batch, t.dirty.c.refs).order_by(t.dirty.c.batch)
+            marks = conn.execute(query.limit(limit) if limit else query).all()
+            if not marks:
+                return RefreshResult(0, 0, (), 0)
+            dirty = sorted({ref for mark in marks for ref in json.loads(mark.refs)})
+            index = MergeIndex(t.merges)
+            index.load(conn, dirty)
+            # A graph change reaches the clients linked to any member of the changed class.
+            classes = {m for ref in dirty for m in index.members(ref)}
+            edge_cache = EdgeCache(t.edges)
+            edges = edge_cache.touching(conn, classes)
+            linked = {e.from_ref for e in edges} | {e.to_ref for e in edges}
+            index.load(conn, linked)
+            roots = {index.root(ref) for ref in set(dirty) | linked}
+            members = {root: index.members(root) for root in roots}
+            known = client_rows(conn, t.clients, {m for group in members.values() for m in group})
+            subjects = {root for root, group in members.items() if group & known}
+            built: dict[str, BuiltSnapshot] = {}
+            for root, view in load_views(conn, t, index, edge_cache, subjects).items():
+                if view.node is None or view.node.alive:  # a deleted client has no snapshot
+                    built[root] = build_snapshot(view)
+            # Only clients ever have a snapshot row: one merged away or deleted loses it.
+            stale = known - set(built)
+            current: dict[str, str] = {}
+            for part in chunks(sorted(built)):
+                query = select(t.snapshots.c.client_ref, t.snapshots.c.digest)
+                for ref, digest in conn.execute(
+                    query.where(one_of(conn, t.snapshots.c.client_ref, part))
+                ):
+                    current[ref] = digest
+            changed = [b for ref, b in sorted(built.items()) if current.get(ref) != b.digest]
+            replace_rows(
+                conn,
+                t.snapshots,
+                [
+                    {
+                        "client_ref": b.client_ref,
+                        "artifact_id": b.artifact_id,
+                        "digest": b.digest,
+                        "as_of_us": b.as_of_us,
+                        "body": b.body,
+                    }
+                    for b in changed
+                ],
+            )
+            removed = 0
+            for part in chunks(sorted(stale)):
+                gone = conn.execute(
+                    delete(t.snapshots).where(one_of(conn, t.snapshots.c.client_ref, part))
                 )
-            )
-            current.update((row.client_ref, row.digest) for row in rows)
-        changed: list[dict[str, Any]] = [
-            {
-                "client_ref": ref,
-                "artifact_id": b.snapshot.artifact_id,
-                "digest": b.digest,
-                "as_of_us": b.as_of_us,
-                "body": b.body,
-            }
-            for ref, b in sorted(built.items())
-            if current.get(ref) != b.digest
-        ]
-        if changed:
-            statement = insert_for(conn, t.snapshots)
-            ex = statement.excluded
-            statement = statement.on_conflict_do_update(
-                index_elements=["client_ref"],
-                set_={name: ex[name] for name in ("artifact_id", "digest", "as_of_us", "body")},
-            )
-            conn.execute(statement, changed)
-        removed = 0
-        for part in chunks(sorted(stale)):
-            result = conn.execute(delete(t.snapshots).where(t.snapshots.c.client_ref.in_(part)))
-            removed += result.rowcount or 0
-        return tuple(row["client_ref"] for row in changed), removed
+                removed += gone.rowcount or 0
+            handled = [mark.batch for mark in marks]
+            conn.execute(delete(t.dirty).where(t.dirty.c.batch.in_(handled)))
+        changed_refs = tuple(b.client_ref for b in changed)
+        return RefreshResult(len(marks), len(built), changed_refs, removed)
+
+    def refresh_all(self, chunk: int = 50) -> RefreshResult:
+        """Refresh, ``chunk`` dirty batches per transaction, until nothing is dirty."""
+        handled, rebuilt, changed, removed = 0, 0, list[str](), 0
+        while True:
+            result = self.refresh(chunk)
+            if not result.handled:
+                return RefreshResult(handled, rebuilt, tuple(changed), removed)
+            handled += result.handled
+            rebuilt += result.rebuilt
+            changed += result.changed_refs
+            removed += result.removed
 
     # --- reading --------------------------------------------------------------------------
 
     def snapshot(self, client_ref: str) -> Client360Snapshot | None:
         """The stored snapshot of a client (following merges to the surviving client)."""
         t = self.tables
+        query = select(t.snapshots.c.body)
         with self.engine.connect() as conn:
-            body = conn.execute(
-                select(t.snapshots.c.body).where(t.snapshots.c.client_ref == client_ref)
-            ).scalar_one_or_none()
+            body = conn.execute(query.where(t.snapshots.c.client_ref == client_ref)).scalar()
             if body is None:
                 index = MergeIndex(t.merges)
                 index.load(conn, [client_ref])
                 root = index.root(client_ref)
                 if root == client_ref:
                     return None
-                body = conn.execute(
-                    select(t.snapshots.c.body).where(t.snapshots.c.client_ref == root)
-                ).scalar_one_or_none()
+                body = conn.execute(query.where(t.snapshots.c.client_ref == root)).scalar()
                 if body is None:
                     return None
         return Client360Snapshot.model_validate_json(body)
@@ -224,32 +244,25 @@ class Client360Store:
     def client_refs(self, limit: int = 100, after: str = "") -> list[str]:
         """Client refs that have a snapshot, in order (a page of ``limit`` after ``after``)."""
         t = self.tables.snapshots
+        query = select(t.c.client_ref).where(t.c.client_ref > after).order_by(t.c.client_ref)
         with self.engine.connect() as conn:
-            rows = conn.execute(
-                select(t.c.client_ref)
-                .where(t.c.client_ref > after)
-                .order_by(t.c.client_ref)
-                .limit(limit)
-            )
-            return [row.client_ref for row in rows]
+            return list(conn.execute(query.limit(limit)).scalars().all())
 
     def pending(
         self, limit: int = 1000, refs: Sequence[str] | None = None
     ) -> list[PendingSnapshot]:
         """Snapshots whose latest digest is not published yet (the outbox), optionally only
-        among ``refs`` (the clients a batch just changed: no scan of the whole table)."""
+        among ``refs`` (the clients a refresh just changed: no scan of the whole table)."""
         t = self.tables.snapshots
         due = (t.c.published_digest.is_(None)) | (t.c.published_digest != t.c.digest)
-        columns = (t.c.client_ref, t.c.digest, t.c.body)
+        query = select(t.c.client_ref, t.c.digest, t.c.body)
         with self.engine.connect() as conn:
             if refs is None:
-                rows = conn.execute(
-                    select(*columns).where(due).order_by(t.c.client_ref).limit(limit)
-                )
+                rows = conn.execute(query.where(due).order_by(t.c.client_ref).limit(limit))
                 return [PendingSnapshot(*row) for row in rows]
             found: list[PendingSnapshot] = []
             for part in chunks(sorted(set(refs))):
-                rows = conn.execute(select(*columns).where(due, t.c.client_ref.in_(part)))
+                rows = conn.execute(query.where(due, one_of(conn, t.c.client_ref, part)))
                 found.extend(PendingSnapshot(*row) for row in rows)
             return found
 
@@ -274,5 +287,5 @@ class Client360Store:
         with self.engine.connect() as conn:
             for table in self.tables.all():
                 rows = conn.execute(select(table)).all()
-                found[table.name[prefix_len:]] = sorted((tuple(row) for row in rows), key=repr)
+                found[table.name[prefix_len:]] = sorted((tuple(r) for r in rows), key=repr)
         return found

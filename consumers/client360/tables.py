@@ -1,8 +1,9 @@
 """The read model's tables (SQLAlchemy Core), named with an optional prefix.
 
 Facts are keyed by what they describe and carry the stamp that won (see facts.py); the
-snapshot table holds each client's built snapshot as JSON plus the digest last published,
-which makes it the outbox of the snapshot publisher too.
+dirty table lists the refs whose snapshots must be rebuilt; the snapshot table holds each
+client's built snapshot as JSON plus the digest last published, which makes it the outbox of
+the snapshot publisher too.
 """
 
 from __future__ import annotations
@@ -33,12 +34,12 @@ class Client360Tables:
     rejects: Table
     clients: Table
     nodes: Table
-    attributes: Table
     edges: Table
     merges: Table
     interactions: Table
     signals: Table
     snapshots: Table
+    dirty: Table
 
     def all(self) -> tuple[Table, ...]:
         return tuple(self.metadata.sorted_tables)
@@ -68,6 +69,8 @@ def client360_tables(prefix: str = "") -> Client360Tables:
             Column("detail", Text, nullable=False),
         ),
         clients=Table(f"{p}clients", md, Column("client_ref", String, primary_key=True)),
+        # One row per node; ``attributes`` is a JSON object name -> [value or null, stamp,
+        # source ref], merged attribute by attribute, newest stamp first (fact_writer.py).
         nodes=Table(
             f"{p}nodes",
             md,
@@ -77,15 +80,7 @@ def client360_tables(prefix: str = "") -> Client360Tables:
             Column("live_stamp", String),
             Column("live_source", String),
             Column("dead_stamp", String),
-        ),
-        attributes=Table(
-            f"{p}node_attributes",
-            md,
-            Column("node_ref", String, primary_key=True),
-            Column("name", String, primary_key=True),
-            Column("value", Text),  # NULL: removed
-            Column("stamp", String, nullable=False),
-            Column("source_ref", String, nullable=False),
+            Column("attributes", Text, nullable=False),
         ),
         edges=Table(
             f"{p}edges",
@@ -140,5 +135,12 @@ def client360_tables(prefix: str = "") -> Client360Tables:
             Column("body", Text, nullable=False),
             # The digest last published to Kafka; differs from digest while publication is due.
             Column("published_digest", String(64)),
+        ),
+        # The refs each applied batch touched (a JSON array), until a refresh handles them.
+        dirty=Table(
+            f"{p}dirty",
+            md,
+            Column("batch", Integer, primary_key=True, autoincrement=True),
+            Column("refs", Text, nullable=False),
         ),
     )

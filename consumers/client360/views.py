@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection, Row, Table, select
@@ -18,13 +17,13 @@ from consumers.client360.facts import InteractionFact, SignalFact, stamp_micros
 from consumers.client360.merges import MergeIndex
 from consumers.client360.snapshot import ClientView, Neighbor, NodeView
 from consumers.client360.tables import Client360Tables
-from consumers.storage import chunks
+from consumers.storage import chunks, one_of
 
 
 def _rows(conn: Connection, table: Table, column: str, keys: Iterable[str]) -> list[Row[Any]]:
     found: list[Row[Any]] = []
     for part in chunks(sorted(set(keys))):
-        found.extend(conn.execute(select(table).where(table.c[column].in_(part))))
+        found.extend(conn.execute(select(table).where(one_of(conn, table.c[column], part))).all())
     return found
 
 
@@ -42,45 +41,64 @@ def _alive(live: str | None, dead: str | None) -> bool:
     return live is not None and (dead is None or live > dead)
 
 
-@dataclass
-class _NodeRows:
-    nodes: list[Row[Any]]
-    attributes: list[Row[Any]]
-
-
-def _node_view(root: str, rows: _NodeRows) -> NodeView:
-    typed = [r for r in rows.nodes if r.node_type is not None and r.type_stamp is not None]
+def _node_view(root: str, rows: list[Row[Any]]) -> NodeView:
+    """The rows of one merge class folded into the view of its surviving ref."""
+    typed = [r for r in rows if r.node_type is not None and r.type_stamp is not None]
     own = next((r for r in typed if r.node_ref == root), None)
     chosen = own or max(typed, key=lambda r: r.type_stamp, default=None)
-    live = max((r.live_stamp for r in rows.nodes if r.live_stamp), default=None)
-    dead = max((r.dead_stamp for r in rows.nodes if r.dead_stamp), default=None)
+    live = max((r.live_stamp for r in rows if r.live_stamp), default=None)
+    dead = max((r.dead_stamp for r in rows if r.dead_stamp), default=None)
     # As the committer folds a merge: the survivor's own values win, and each attribute it
     # lacks comes from the newest value among the refs merged into it.
-    winners: dict[str, Row[Any]] = {}
-    for row in rows.attributes:
-        known = winners.get(row.name)
-        if known is None or (row.node_ref == root, row.stamp) > (
-            known.node_ref == root,
-            known.stamp,
-        ):
-            winners[row.name] = row
-    attributes = {n: r.value for n, r in sorted(winners.items()) if r.value is not None}
-    sources = {r.source_ref for r in winners.values() if r.value is not None}
-    sources |= {r.live_source for r in rows.nodes if r.live_source and r.live_stamp == live}
-    times = [stamp_micros(r.stamp) for r in winners.values()]
-    times += [stamp_micros(s) for s in (live, dead) if s]
+    winners: dict[str, tuple[bool, str, str | None, str]] = {}
+    for row in rows:
+        is_root = row.node_ref == root
+        for name, (value, stamp, source) in json.loads(row.attributes).items():
+            candidate = (is_root, stamp, value, source)
+            known = winners.get(name)
+            if known is None or candidate[:2] > known[:2]:
+                winners[name] = candidate
+    attributes = {n: w[2] for n, w in sorted(winners.items()) if w[2] is not None}
+    sources = {w[3] for w in winners.values() if w[2] is not None}
+    sources |= {r.live_source for r in rows if r.live_source and r.live_stamp == live}
+    # Stamps sort by time first, so the newest stamp is the latest time.
+    latest = max([w[1] for w in winners.values()] + [s for s in (live, dead) if s], default=None)
     return NodeView(
         ref=root,
         node_type=chosen.node_type if chosen is not None else None,
         alive=_alive(live, dead),
         attributes=attributes,
         sources=tuple(sorted(sources)),
-        latest_us=max(times, default=0),
+        latest_us=stamp_micros(latest) if latest else 0,
     )
 
 
+class EdgeCache:
+    """Edge rows by ref, each ref queried once per refresh."""
+
+    def __init__(self, table: Table) -> None:
+        self.table = table
+        self._by_ref: dict[str, list[Row[Any]]] = {}
+
+    def touching(self, conn: Connection, refs: Iterable[str]) -> list[Row[Any]]:
+        wanted = set(refs)
+        missing = wanted - self._by_ref.keys()
+        for ref in missing:
+            self._by_ref[ref] = []
+        if missing:
+            for row in edges_touching(conn, self.table, missing):
+                for end in {row.from_ref, row.to_ref} & missing:
+                    self._by_ref[end].append(row)
+        keyed = {(r.from_ref, r.to_ref, r.relation): r for ref in wanted for r in self._by_ref[ref]}
+        return [keyed[key] for key in sorted(keyed)]
+
+
 def load_views(
-    conn: Connection, tables: Client360Tables, index: MergeIndex, roots: Iterable[str]
+    conn: Connection,
+    tables: Client360Tables,
+    index: MergeIndex,
+    edge_cache: EdgeCache,
+    roots: Iterable[str],
 ) -> dict[str, ClientView]:
     """A ClientView per root (``index`` must already know the roots' merge classes)."""
     members = {root: index.members(root) for root in sorted(set(roots))}
@@ -106,28 +124,28 @@ def load_views(
                 row.stamp,
             )
         )
-    edges = edges_touching(conn, tables.edges, owner)
+    edges = edge_cache.touching(conn, owner)
     far_ends = {e.to_ref for e in edges} | {e.from_ref for e in edges}
     index.load(conn, far_ends)
-    neighbor_roots = {index.root(ref) for ref in far_ends}
-    node_members = {r: index.members(r) for r in neighbor_roots | set(members)}
+    node_members = {
+        r: index.members(r) for r in {index.root(ref) for ref in far_ends} | set(members)
+    }
     node_owner = {m: r for r, group in node_members.items() for m in group}
-    node_rows = {r: _NodeRows([], []) for r in node_members}
+    node_rows: dict[str, list[Row[Any]]] = {r: [] for r in node_members}
     for row in _rows(conn, tables.nodes, "node_ref", node_owner):
-        node_rows[node_owner[row.node_ref]].nodes.append(row)
-    for row in _rows(conn, tables.attributes, "node_ref", node_owner):
-        node_rows[node_owner[row.node_ref]].attributes.append(row)
+        node_rows[node_owner[row.node_ref]].append(row)
     node_views = {r: _node_view(r, rows) for r, rows in node_rows.items()}
 
     links: dict[str, dict[str, list[Row[Any]]]] = {root: {} for root in members}
     for edge in edges:
+        if not _alive(edge.live_stamp, edge.dead_stamp):
+            continue
         ends = (edge.from_ref, edge.to_ref)
         for here, there in (ends, ends[::-1]):
             root = owner.get(here)
             far = index.root(there)
-            if root is None or far == root or not _alive(edge.live_stamp, edge.dead_stamp):
-                continue
-            links[root].setdefault(far, []).append(edge)
+            if root is not None and far != root:
+                links[root].setdefault(far, []).append(edge)
 
     merges = index.merges_into(set(node_views))
     views: dict[str, ClientView] = {}
@@ -136,10 +154,9 @@ def load_views(
             _neighbor(node_views[far], rows) for far, rows in sorted(links[root].items())
         )
         near = {root} | {n.node.ref for n in neighbors}
-        own = node_rows[root]
         views[root] = ClientView(
             client_ref=root,
-            node=node_views[root] if own.nodes or own.attributes else None,
+            node=node_views[root] if node_rows[root] else None,
             interactions=tuple(sorted(interactions.get(root, []), key=lambda i: i.bundle_ref)),
             signals=tuple(sorted(signals.get(root, []), key=lambda s: s.signal_ref)),
             neighbors=neighbors,
@@ -149,17 +166,18 @@ def load_views(
 
 
 def _neighbor(node: NodeView, edges: list[Row[Any]]) -> Neighbor:
-    ordered = sorted(edges, key=lambda e: e.live_stamp)
     attributes: dict[str, str] = {}
+    ordered = edges if len(edges) == 1 else sorted(edges, key=lambda e: e.live_stamp)
     for edge in ordered:  # newest assertion last, so it wins per attribute
-        attributes.update(json.loads(edge.attributes or "{}"))
-    times = [stamp_micros(s) for e in edges for s in (e.live_stamp, e.dead_stamp) if s]
+        if edge.attributes and edge.attributes != "{}":
+            attributes.update(json.loads(edge.attributes))
+    latest = max((s for e in edges for s in (e.live_stamp, e.dead_stamp) if s), default=None)
     return Neighbor(
         node=node,
         relations=tuple(sorted({e.relation for e in edges})),
         edge_attributes=dict(sorted(attributes.items())),
         sources=tuple(sorted({e.source_ref for e in edges if e.source_ref})),
-        latest_us=max(times, default=0),
+        latest_us=stamp_micros(latest) if latest else 0,
     )
 
 

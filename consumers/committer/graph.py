@@ -13,11 +13,11 @@ import json
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from sqlalchemy import Connection, or_, select
+from sqlalchemy import Connection, Table, or_, select
 
 from consumers.committer.changes import ChangeKind, ChangeSet, GraphChange
 from consumers.committer.tables import EdgeStatus, GraphTables, NodeStatus
-from consumers.storage import insert_for
+from consumers.storage import replace_rows
 from velocity_stream.errors import ReasonCode
 
 EdgeKey = tuple[str, str, str]
@@ -309,7 +309,6 @@ class GraphWriter:
         nodes = [stage.nodes[ref] for ref in sorted(stage.dirty_nodes)]
         self._upsert(
             self.t.nodes,
-            ["node_ref"],
             [
                 {
                     "node_ref": n.ref,
@@ -327,7 +326,6 @@ class GraphWriter:
         edges = [stage.edges[key] for key in sorted(stage.dirty_edges)]
         self._upsert(
             self.t.edges,
-            ["from_ref", "to_ref", "relation"],
             [
                 {
                     "from_ref": e.key[0],
@@ -344,22 +342,14 @@ class GraphWriter:
         change_of = {n.ref: n.updated_by for n in nodes if n is not None}
         self._upsert(
             self.t.merges,
-            ["merged_ref"],
             [
                 {"merged_ref": ref, "into_ref": into, "change_id": change_of[ref]}
                 for ref, into in sorted(stage.merges.items())
             ],
         )
 
-    def _upsert(self, table: Any, keys: list[str], rows: list[dict[str, Any]]) -> None:
-        if not rows:
-            return
-        statement = insert_for(self.conn, table)
-        statement = statement.on_conflict_do_update(
-            index_elements=keys,
-            set_={c.name: statement.excluded[c.name] for c in table.columns if c.name not in keys},
-        )
-        self.conn.execute(statement, rows)
+    def _upsert(self, table: Table, rows: list[dict[str, Any]]) -> None:
+        replace_rows(self.conn, table, rows)
 
 
 def _edge_of(row: Any) -> Edge:

@@ -51,6 +51,7 @@ ApplyAll = Callable[[Sequence[Artifact | tuple[Artifact, str, int]]], Client360S
 def apply_all(store: Client360Store) -> ApplyAll:
     def run(items: Sequence[Artifact | tuple[Artifact, str, int]]) -> Client360Store:
         store.apply([projection_of(item) for item in items], {})
+        store.refresh_all()
         return store
 
     return run

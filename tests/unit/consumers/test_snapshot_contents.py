@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 
 from consumers.client360.snapshot import RECENT_INTERACTIONS
 from tests.unit.consumers import events as ev
+from tests.unit.consumers.conftest import fresh_store, projection_of
 from velocity_stream.contracts.client360 import RiskSeverity
 from velocity_stream.contracts.metadata import ProvenanceOrigin
 
@@ -74,10 +75,10 @@ def test_snapshot_is_derived_with_source_refs_and_no_wall_clock(apply_all):
 
 def test_same_facts_give_the_same_snapshot_bytes(apply_all):
     first = apply_all(ev.seeded_client(CLIENT)).dump()["snapshots"]
-    from tests.unit.consumers.conftest import fresh_store, projection_of
 
     other = fresh_store()
     other.apply([projection_of(item) for item in reversed(ev.seeded_client(CLIENT))], {})
+    other.refresh_all()
     assert other.dump()["snapshots"] == first
 
 
