@@ -25,6 +25,8 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
+import os
+import signal
 import tempfile
 from collections import deque
 from collections.abc import Iterable, Mapping, Sequence
@@ -98,7 +100,6 @@ class _BatchSink:
         self._in_flight: deque[tuple[asyncio.Future[None], int]] = deque()
         self._unacked = 0
         self._started = False
-        self._crash: asyncio.Future[None] | None = None
 
     async def deliver(self, messages: list[Message]) -> None:
         if not self._started:
@@ -125,8 +126,14 @@ class _BatchSink:
         error = fut.exception()
         if error is not None:
             # Never ack: the inputs stay uncommitted and are redelivered after the restart.
+            # They leave faust's in-flight set so the graceful stop below does not wait for
+            # them; faust then commits only offsets below the first unacked one.
             log.critical("outputs of a batch were not stored, stopping the worker: %s", error)
-            self._crash = asyncio.ensure_future(self.app.crash(error))
+            in_flight = cast(Any, self.app.consumer)._unacked_messages
+            for message in messages:
+                in_flight.discard(message)
+            self.app.failure = error
+            os.kill(os.getpid(), signal.SIGTERM)
             return
         ack = self.app.consumer.ack
         for message in messages:
@@ -276,6 +283,8 @@ class GatewayApp(faust.App):
     sink: _BatchSink
     fetch_max_wait_ms: int
     processor: BatchProcessor
+    # Set when outputs could not be stored; the worker then stops and exits non-zero.
+    failure: BaseException | None = None
 
     def _new_transport(self) -> Any:
         return _Transport(self.conf.broker_consumer, self)
@@ -397,7 +406,7 @@ def run_worker(app: GatewayApp, *, loglevel: str = "info") -> int:
         worker.execute_from_commandline()
     except SystemExit as exit_:
         code = exit_.code if isinstance(exit_.code, int) else 1
-        if app.crash_reason is not None and code == 0:
+        if (app.failure is not None or app.crash_reason is not None) and code == 0:
             return 1
         return code
-    return 0
+    return 1 if app.failure is not None else 0
