@@ -436,7 +436,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--rate", type=int, default=1000, help="artifacts/s for the latency run")
-    parser.add_argument("--latency-seconds", type=float, default=20.0)
+    parser.add_argument("--latency-seconds", type=float, default=10.0)
+    parser.add_argument("--latency-runs", type=int, default=3)
     parser.add_argument("--pending", type=int, default=100_000)
     parser.add_argument("--quick", action="store_true", help="small counts, one run")
     parser.add_argument(
@@ -446,7 +447,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.quick:
         args.count, args.naive_count, args.runs = 20_000, 5_000, 1
-        args.latency_seconds, args.pending = 5.0, 10_000
+        args.latency_seconds, args.latency_runs, args.pending = 5.0, 1, 10_000
     catalog = load_catalog(DEFAULT_SCHEMAS_DIR)
     work = Path(os.environ.get("BENCH_WORK_DIR", "/tmp")) / f"velocity-bench-{uuid.uuid4().hex[:6]}"
     work.mkdir(parents=True)
@@ -475,32 +476,34 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  gateway / naive   {gw / naive:10.2f}x")
             print(f"  gateway / raw     {gw / raw:10.3f}x")
         if "latency" not in args.skip:
-            floor = measure_latency(
-                bootstrap, catalog, args.rate, args.latency_seconds, work, "raw"
+            # Latency on a shared 2-core machine swings from run to run: alternate the raw
+            # loop (the floor) and the gateway, and report the median run of each.
+            runs: dict[str, list[tuple[float, float, float]]] = {"raw": [], "gateway": []}
+            samples = 0
+            for run in range(args.latency_runs):
+                for system in ("raw", "gateway"):
+                    values = measure_latency(
+                        bootstrap, catalog, args.rate, args.latency_seconds, work, system
+                    )
+                    p50, p99 = percentile(values, 0.50), percentile(values, 0.99)
+                    runs[system].append((p99, p50, max(values)))
+                    samples = len(values)
+                    log(f"latency run {run + 1} {system:8s} p50 {p50:6.1f} ms  p99 {p99:6.1f} ms")
+            (g99, g50, gmax), (r99, r50, _) = (
+                sorted(runs[s])[len(runs[s]) // 2] for s in ("gateway", "raw")
             )
-            raw50, raw99 = percentile(floor, 0.50), percentile(floor, 0.99)
-            latencies = measure_latency(
-                bootstrap, catalog, args.rate, args.latency_seconds, work, "gateway"
-            )
-            p50, p99 = percentile(latencies, 0.50), percentile(latencies, 0.99)
             figures.update(
-                latency_ms={
-                    "p50": round(p50, 1),
-                    "p99": round(p99, 1),
-                    "max": round(max(latencies), 1),
-                    "rate": args.rate,
-                    "samples": len(latencies),
-                }
-            )
-            print(f"end-to-end latency at {args.rate}/s over {len(latencies)} artifacts:")
-            print(
-                f"  p50 {p50:6.1f} ms   p99 {p99:6.1f} ms (target < 100)   "
-                f"max {max(latencies):6.1f} ms"
+                latency_ms={"p50": round(g50, 1), "p99": round(g99, 1), "max": round(gmax, 1)},
+                raw_latency_ms={"p50": round(r50, 1), "p99": round(r99, 1)},
+                latency_runs={s: [round(r[0], 1) for r in v] for s, v in runs.items()},
+                latency_rate=args.rate,
             )
             print(
-                f"  raw confluent loop on the same path: p50 {raw50:6.1f} ms   p99 {raw99:6.1f} ms"
+                f"end-to-end latency at {args.rate}/s, median of {args.latency_runs} runs of "
+                f"{samples} artifacts:"
             )
-            figures["raw_latency_ms"] = {"p50": round(raw50, 1), "p99": round(raw99, 1)}
+            print(f"  gateway            p50 {g50:6.1f} ms   p99 {g99:6.1f} ms (target < 100)")
+            print(f"  raw confluent loop p50 {r50:6.1f} ms   p99 {r99:6.1f} ms (the floor here)")
         if "memory" not in args.skip:
             peak, idle = peak_rss_with_pending(bootstrap, catalog, args.pending, work)
             figures.update(
