@@ -126,6 +126,9 @@ def _write_nodes(
                 "live_source": None,
                 "dead_stamp": None,
                 "attributes": "{}",
+                "shown": "{}",
+                "shown_sources": "[]",
+                "latest": None,
             }
             merged[ref] = {}
     for fact in facts:
@@ -145,7 +148,17 @@ def _write_nodes(
     changed = []
     for ref in refs:
         row = rows[ref]
-        row["attributes"] = json.dumps(merged[ref], sort_keys=True, separators=(",", ":"))
+        values = merged[ref]
+        row["attributes"] = _compact(values)
+        current = {name: v[0] for name, v in values.items() if v[0] is not None}
+        sources = {str(v[2]) for v in values.values() if v[0] is not None}
+        if row["live_source"]:
+            sources.add(row["live_source"])
+        stamps = [str(v[1]) for v in values.values()]
+        stamps += [s for s in (row["live_stamp"], row["dead_stamp"]) if s]
+        row["shown"] = _compact(current)
+        row["shown_sources"] = _compact(sorted(sources))
+        row["latest"] = max(stamps, default=None)
         if before.get(ref) != row:
             changed.append(row)
     replace_rows(conn, nodes, changed)
@@ -190,6 +203,10 @@ def _write_edges(conn: Connection, t: Client360Tables, facts: list[EdgeFact]) ->
         )
 
     write_rows(conn, edges, [rows[key] for key in sorted(rows)], newer_parts_win)
+
+
+def _compact(value: object) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"))
 
 
 def _newer(candidate: str, current: str | None) -> bool:

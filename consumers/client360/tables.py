@@ -71,6 +71,8 @@ def client360_tables(prefix: str = "") -> Client360Tables:
         clients=Table(f"{p}clients", md, Column("client_ref", String, primary_key=True)),
         # One row per node; ``attributes`` is a JSON object name -> [value or null, stamp,
         # source ref], merged attribute by attribute, newest stamp first (fact_writer.py).
+        # ``shown``, ``shown_sources`` and ``latest`` are derived from it (and the stamps) when
+        # the row is written, so a refresh reads a never-merged node without re-deriving it.
         nodes=Table(
             f"{p}nodes",
             md,
@@ -81,6 +83,9 @@ def client360_tables(prefix: str = "") -> Client360Tables:
             Column("live_source", String),
             Column("dead_stamp", String),
             Column("attributes", Text, nullable=False),
+            Column("shown", Text, nullable=False),  # JSON object name -> current value
+            Column("shown_sources", Text, nullable=False),  # JSON array of source refs
+            Column("latest", String),  # the newest stamp of any fact on the node
         ),
         edges=Table(
             f"{p}edges",

@@ -43,6 +43,16 @@ def _alive(live: str | None, dead: str | None) -> bool:
 
 def _node_view(root: str, rows: list[Row[Any]]) -> NodeView:
     """The rows of one merge class folded into the view of its surviving ref."""
+    if len(rows) == 1:  # never merged: the row carries its view, derived when it was written
+        row = rows[0]
+        return NodeView(
+            ref=root,
+            node_type=row.node_type if row.type_stamp is not None else None,
+            alive=_alive(row.live_stamp, row.dead_stamp),
+            attributes=json.loads(row.shown),
+            sources=tuple(json.loads(row.shown_sources)),
+            latest_us=stamp_micros(row.latest) if row.latest else 0,
+        )
     typed = [r for r in rows if r.node_type is not None and r.type_stamp is not None]
     own = next((r for r in typed if r.node_ref == root), None)
     chosen = own or max(typed, key=lambda r: r.type_stamp, default=None)
@@ -104,26 +114,39 @@ def load_views(
     members = {root: index.members(root) for root in sorted(set(roots))}
     owner = {member: root for root, group in members.items() for member in group}
     interactions: dict[str, list[InteractionFact]] = {}
-    for row in _rows(conn, tables.interactions, "client_ref", owner):
-        interactions.setdefault(owner[row.client_ref], []).append(
-            InteractionFact(
-                row.client_ref, row.bundle_ref, row.channel, row.occurred_us, row.summary, row.stamp
-            )
-        )
+    ti = tables.interactions
+    columns = (ti.c.client_ref, ti.c.bundle_ref, ti.c.channel, ti.c.occurred_us, ti.c.summary)
+    for part in chunks(sorted(owner)):
+        query = select(*columns, ti.c.stamp).where(one_of(conn, ti.c.client_ref, part))
+        for values in conn.execute(query):
+            interactions.setdefault(owner[values[0]], []).append(InteractionFact(*values))
     signals: dict[str, list[SignalFact]] = {}
-    for row in _rows(conn, tables.signals, "client_ref", owner):
-        signals.setdefault(owner[row.client_ref], []).append(
-            SignalFact(
-                row.client_ref,
-                row.signal_ref,
-                row.score_type,
-                float(row.value),
-                row.window_end_us,
-                tuple(json.loads(row.evidence_refs)),
-                bool(row.operator_only),
-                row.stamp,
+    ts = tables.signals
+    for part in chunks(sorted(owner)):
+        query = select(
+            ts.c.client_ref,
+            ts.c.signal_ref,
+            ts.c.score_type,
+            ts.c.value,
+            ts.c.window_end_us,
+            ts.c.evidence_refs,
+            ts.c.operator_only,
+            ts.c.stamp,
+        ).where(one_of(conn, ts.c.client_ref, part))
+        rows: Iterable[tuple[Any, ...]] = conn.execute(query)
+        for ref, signal, kind, value, end, evidence, operator, at in rows:
+            signals.setdefault(owner[ref], []).append(
+                SignalFact(
+                    ref,
+                    signal,
+                    kind,
+                    float(value),
+                    end,
+                    tuple(json.loads(evidence)),
+                    bool(operator),
+                    at,
+                )
             )
-        )
     edges = edge_cache.touching(conn, owner)
     far_ends = {e.to_ref for e in edges} | {e.from_ref for e in edges}
     index.load(conn, far_ends)
