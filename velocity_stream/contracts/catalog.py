@@ -26,6 +26,7 @@ from velocity_stream.contracts.schema_files import (
 from velocity_stream.errors import ConfigError
 
 CATALOG_FILE = "catalog.toml"
+DEFAULT_DLQ_AUDIT_TOPIC = "gateway.dlq-audit"
 _VERSION_FILE = re.compile(r"^(\d+)\.(\d+)\.(\d+)\.avsc$")
 
 
@@ -413,7 +414,7 @@ def load_catalog(root: Path) -> Catalog:
             dead_letter_retention_ms=int(gw["dead_letter_retention_ms"]),
             reviewers=tuple(gw["reviewers"]),
             decision_hold_ms=int(gw["decision_hold_ms"]),
-            dlq_audit=gw["dlq_audit_topic"],
+            dlq_audit=gw.get("dlq_audit_topic", DEFAULT_DLQ_AUDIT_TOPIC),
         )
     except KeyError as error:
         raise ConfigError(f"{path}: [gateway] has no {error}") from error
