@@ -106,7 +106,11 @@ class _BatchSink:
             self.processor.output.start()
             self._started = True
         inbound = [_inbound(m) for m in messages]
-        done = await self.processor.process(inbound)
+        try:
+            done = await self.processor.process(inbound)
+        except Exception as error:  # the producer failed for good: the pipeline never raises
+            self._fail(messages, error)
+            return
         self._unacked += len(messages)
         self._in_flight.append((done, len(messages)))
         done.add_done_callback(lambda fut: self._settled(fut, messages))
@@ -125,19 +129,23 @@ class _BatchSink:
         self._trim()
         error = fut.exception()
         if error is not None:
-            # Never ack: the inputs stay uncommitted and are redelivered after the restart.
-            # They leave faust's in-flight set so the graceful stop below does not wait for
-            # them; faust then commits only offsets below the first unacked one.
-            log.critical("outputs of a batch were not stored, stopping the worker: %s", error)
-            in_flight = cast(Any, self.app.consumer)._unacked_messages
-            for message in messages:
-                in_flight.discard(message)
-            self.app.failure = error
-            os.kill(os.getpid(), signal.SIGTERM)
+            self._fail(messages, error)
             return
         ack = self.app.consumer.ack
         for message in messages:
             ack(message)
+
+    def _fail(self, messages: list[Message], error: BaseException) -> None:
+        # Never ack: the inputs stay uncommitted and are redelivered after the restart. They
+        # leave faust's in-flight set so the graceful stop below does not wait for them; faust
+        # then commits only offsets below the first unacked one of each partition.
+        log.critical("outputs of a batch were not stored, stopping the worker: %s", error)
+        in_flight = cast(Any, self.app.consumer)._unacked_messages
+        for message in messages:
+            in_flight.discard(message)
+        if self.app.failure is None:
+            self.app.failure = error
+            os.kill(os.getpid(), signal.SIGTERM)
 
 
 def _inbound(message: Message) -> InboundMessage:
@@ -313,7 +321,9 @@ def build_app(
     """The gateway's faust app: tables from GatewayState, ingress topics from the pipeline."""
     topics: Sequence[str] = pipeline.ingress_topics()
     partitions = table_partitions(catalog, topics)
-    data_dir = worker.data_dir or Path(tempfile.mkdtemp(prefix="velocity-gateway-"))
+    # faust keeps little in its data directory with the memory store; one per app id, so
+    # restarts reuse it instead of leaving a new one behind each time.
+    data_dir = worker.data_dir or Path(tempfile.gettempdir()) / f"velocity-gateway-{worker.app_id}"
     app = GatewayApp(
         worker.app_id,
         broker=[f"kafka://{server.strip()}" for server in options.bootstrap_servers.split(",")],

@@ -112,6 +112,7 @@ class GatewayHarness:
                 "linger.ms": 5,
                 "batch.size": 262144,
                 "queue.buffering.max.messages": 1_000_000,
+                "message.max.bytes": 20_000_000,
             }
         )
         self.process: subprocess.Popen[bytes] | None = None

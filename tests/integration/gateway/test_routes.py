@@ -136,6 +136,16 @@ def test_undecodable_inputs_are_dead_lettered_with_original_bytes_and_reason_hea
         assert out.text(h.DLQ_MESSAGE)
 
 
+def test_records_larger_than_a_megabyte_are_dead_lettered_whole(gateway):
+    topic = gateway.ingress("InteractionBundle")
+    header = gateway.encode(example("InteractionBundle"))[:5]  # this topic's own schema id
+    big = header + b"\xff" * 3_000_000
+    gateway.publish_raw(topic, big, key=b"big-record")
+    out = dead_letter_of(gateway, b"big-record", ReasonCode.DECODE_CORRUPT_BODY)
+    assert out.value == big
+    assert gateway.alive()
+
+
 # --- contract, key and ownership refusals -----------------------------------------------------
 
 

@@ -34,6 +34,10 @@ QUEUE_FULL_WAIT_S = 0.005
 # idempotence stays on (it keeps a retried batch from being written twice); acks=all with it.
 OUTPUT_OVERRIDES: Mapping[str, str | int | float | bool] = {
     "linger.ms": 1,
+    # An output is an input plus a few headers: librdkafka must never refuse locally what the
+    # broker accepted as input (its 1 MB default would stop the worker on every large record,
+    # over and over); the broker's own limit is the only one that applies.
+    "message.max.bytes": 200_000_000,
     "queue.buffering.max.messages": 500_000,
     "queue.buffering.max.kbytes": 1_048_576,
 }
