@@ -29,7 +29,7 @@ import os
 import signal
 import tempfile
 from collections import deque
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
@@ -269,7 +269,7 @@ def _context_partition(table: Any, context: WriteContext) -> int:
     return context.partition
 
 
-def table_partitions(catalog: Catalog, topics: Iterable[str]) -> int:
+def table_partitions(catalog: Catalog) -> int:
     """The one partition count every table changelog shares with the ingress topics."""
     ingress = catalog.ingress_topics("")
     counts = {fam.partitions for fam, _ in ingress.values()}
@@ -278,7 +278,6 @@ def table_partitions(catalog: Catalog, topics: Iterable[str]) -> int:
             "the gateway keeps its tables co-partitioned with every ingress topic, so all "
             f"families need one partition count; the catalog has {sorted(counts)}"
         )
-    del topics
     return counts.pop()
 
 
@@ -320,7 +319,7 @@ def build_app(
 ) -> GatewayApp:
     """The gateway's faust app: tables from GatewayState, ingress topics from the pipeline."""
     topics: Sequence[str] = pipeline.ingress_topics()
-    partitions = table_partitions(catalog, topics)
+    partitions = table_partitions(catalog)
     # faust keeps little in its data directory with the memory store; one per app id, so
     # restarts reuse it instead of leaving a new one behind each time.
     data_dir = worker.data_dir or Path(tempfile.gettempdir()) / f"velocity-gateway-{worker.app_id}"

@@ -145,7 +145,7 @@ def test_a_table_written_outside_an_input_is_refused():
 
 
 def test_tables_need_one_partition_count_across_the_ingress_topics(catalog):
-    assert table_partitions(catalog, ()) == 6
+    assert table_partitions(catalog) == 6
     family = next(iter(catalog))
     odd = type(catalog)(
         catalog.root,
@@ -153,7 +153,7 @@ def test_tables_need_one_partition_count_across_the_ingress_topics(catalog):
         catalog.gateway,
     )
     with pytest.raises(ConfigError, match="one partition count"):
-        table_partitions(odd, ())
+        table_partitions(odd)
 
 
 def _with_partitions(family, partitions):
