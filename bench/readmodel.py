@@ -50,10 +50,11 @@ def _made(family: str, changes: dict[str, object]) -> Artifact:
     return validate_artifact(type(example(family)), data)
 
 
-def workload(clients: int, shuffle: bool, seed: int = 7) -> list[Artifact]:
-    """Per client: a graph delta (person, opportunity, two links), two interactions and a QD
-    signal, over five minutes; a new client every 30 ms. In event-time order (how producers
-    emit them), or shuffled (the worst case: a client's events spread over the whole run)."""
+def workload(clients: int, shuffle: bool, rounds: int = 3, seed: int = 7) -> list[Artifact]:
+    """Per client: a graph delta (person, opportunity, two links), then ``rounds`` rounds of
+    two interactions and a QD signal, one round an hour; a new client every 30 ms. In
+    event-time order (how producers emit them), or shuffled (a client's events spread over
+    the whole run). Several rounds make a run span several refresh intervals."""
     rng = random.Random(seed)
     events: list[Artifact] = []
     for i in range(clients):
@@ -112,31 +113,33 @@ def workload(clients: int, shuffle: bool, seed: int = 7) -> list[Artifact]:
                 },
             )
         )
-        for n in range(2):
+        for r in range(rounds):
+            hour = at + timedelta(hours=r)
+            for n in range(2):
+                events.append(
+                    _made(
+                        "InteractionBundle",
+                        {
+                            "artifact_id": f"art:ib:{i}:{r}:{n}",
+                            "bundle_id": f"bundle:{i}:{r}:{n}",
+                            "client_ref": client,
+                            "created_at": hour + timedelta(minutes=n + 1),
+                        },
+                    )
+                )
             events.append(
                 _made(
-                    "InteractionBundle",
+                    "QdSignalBundle",
                     {
-                        "artifact_id": f"art:ib:{i}:{n}",
-                        "bundle_id": f"bundle:{i}:{n}",
+                        "artifact_id": f"art:qd:{i}:{r}",
+                        "signal_id": f"signal:{i}:{r}",
                         "client_ref": client,
-                        "created_at": at + timedelta(minutes=n + 1),
+                        "created_at": hour + timedelta(minutes=5),
+                        "value": rng.random(),
+                        "time_window": {"start": hour, "end": hour + timedelta(minutes=5)},
                     },
                 )
             )
-        events.append(
-            _made(
-                "QdSignalBundle",
-                {
-                    "artifact_id": f"art:qd:{i}",
-                    "signal_id": f"signal:{i}",
-                    "client_ref": client,
-                    "created_at": at + timedelta(minutes=5),
-                    "value": rng.random(),
-                    "time_window": {"start": at, "end": at + timedelta(minutes=5)},
-                },
-            )
-        )
     if shuffle:
         rng.shuffle(events)
     else:
@@ -294,6 +297,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--batch", type=int, default=1000)
     parser.add_argument("--samples", type=int, default=2000)
+    parser.add_argument("--rounds", type=int, default=3, help="rounds of events per client")
     parser.add_argument(
         "--shuffle", action="store_true", help="spread each client's events over the whole run"
     )
@@ -301,7 +305,7 @@ def main() -> None:
     args = parser.parse_args()
     catalog = load_catalog(Settings().schemas_dir)
     serde = AvroSerde(catalog, InMemorySchemaResolver(), PREFIX)
-    events = workload(args.clients, args.shuffle)
+    events = workload(args.clients, args.shuffle, args.rounds)
     messages = encoded(events, catalog, serde)
     order = "shuffled" if args.shuffle else "in event-time order"
     print(

@@ -212,7 +212,8 @@ class Client360Store:
 
     def refresh_all(self, chunk: int = 50) -> RefreshResult:
         """Refresh, ``chunk`` dirty batches per transaction, until nothing is dirty."""
-        handled, rebuilt, changed, removed = 0, 0, list[str](), 0
+        handled, rebuilt, removed = 0, 0, 0
+        changed: list[str] = []
         while True:
             result = self.refresh(chunk)
             if not result.handled:

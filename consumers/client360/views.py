@@ -2,7 +2,7 @@
 
 Given the clients' roots, this reads their merge classes' interactions and signals, the edges
 touching them, and the nodes at both ends, then folds each merge class into one node view:
-per attribute the newest value wins across the class, by stamp.
+the survivor's own values first, then per attribute the newest value among the merged refs.
 """
 
 from __future__ import annotations
