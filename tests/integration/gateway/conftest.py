@@ -35,11 +35,6 @@ HOLD_MS = 3000
 READY_TIMEOUT_S = 90.0
 
 
-def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line(
-        "markers", "slow: heavy gateway tests (crash, fuzz); about a minute or two each"
-    )
-
 
 @pytest.fixture(scope="session")
 def short_hold_schemas(tmp_path_factory: pytest.TempPathFactory) -> Path:
