@@ -8,6 +8,7 @@ path makes no HTTP call, and a registry outage does not stop decoding of ids alr
 from __future__ import annotations
 
 import json
+import ssl
 import threading
 from dataclasses import dataclass
 from types import TracebackType
@@ -17,6 +18,7 @@ from urllib.parse import quote
 import httpx
 
 from velocity_stream.errors import ReasonCode, SerdeError
+from velocity_stream.kafka.security import registry_auth, registry_ssl_context
 from velocity_stream.registry.canonical import identity_form
 from velocity_stream.registry.errors import ErrorCode, RegistryRequestError
 from velocity_stream.settings import Settings
@@ -53,7 +55,7 @@ class RegistryClient:
         *,
         timeout: float = 10.0,
         auth: tuple[str, str] | None = None,
-        verify: str | bool = True,
+        verify: ssl.SSLContext | bool = True,
         transport: httpx.BaseTransport | None = None,
         http: httpx.Client | None = None,
     ) -> None:
@@ -71,16 +73,10 @@ class RegistryClient:
     @classmethod
     def from_settings(cls, settings: Settings, url: str | None = None) -> RegistryClient:
         """A client for ``url``, else the configured registry, else the local default."""
-        auth = None
-        if settings.schema_registry_username and settings.schema_registry_password:
-            auth = (
-                settings.schema_registry_username,
-                settings.schema_registry_password.get_secret_value(),
-            )
         return cls(
             url or settings.schema_registry_url or DEFAULT_URL,
-            auth=auth,
-            verify=settings.schema_registry_ca_location or True,
+            auth=registry_auth(settings),
+            verify=registry_ssl_context(settings),
         )
 
     def close(self) -> None:
