@@ -17,6 +17,7 @@ from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaExcepti
 
 from velocity_stream.errors import ConfigError
 from velocity_stream.kafka.config import consumer_config
+from velocity_stream.observability import cached_high_watermark
 from velocity_stream.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -100,6 +101,11 @@ class PartitionSource:
                 )
             )
         return batch
+
+    def high_watermark(self, topic: str, partition: int) -> int | None:
+        """The partition's high watermark from the last fetch response, with no broker request
+        (ListOffsets is wrong on Tansu; see velocity_stream/observability/lag.py)."""
+        return cached_high_watermark(self._consumer, topic, partition)
 
     def close(self) -> None:
         if not self._closed:

@@ -141,10 +141,10 @@ class Settings(BaseSettings):
         description="Serve Prometheus metrics from every worker (gateway, consumers).",
     )
     metrics_host: str = Field(
-        default="0.0.0.0",
+        default="127.0.0.1",
         validation_alias=_env("VELOCITY_METRICS_HOST"),
-        description="Address the metrics endpoint binds; all interfaces so a scraper in "
-        "another container can reach it.",
+        description="Address the metrics endpoint binds: loopback by default; containers set "
+        "0.0.0.0 so a scraper in another container can reach it.",
     )
     metrics_port: int = Field(
         default=9400,

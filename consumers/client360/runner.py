@@ -26,6 +26,7 @@ from consumers.reading import ArtifactReader, UnreadableRecord
 from velocity_stream.contracts.catalog import Catalog, Family
 from velocity_stream.kafka.consumer import TopicStage, family_topics
 from velocity_stream.kafka.producer import ArtifactProducer
+from velocity_stream.observability import ConsumerMetrics, LagTracker, message_context
 from velocity_stream.serde.avro import AvroSerde
 from velocity_stream.settings import Settings
 
@@ -83,6 +84,8 @@ class Client360Runner:
             catalog, settings.topic_prefix, projected_families(), TopicStage.ACCEPTED
         )
         self.commits_topic = catalog.commits_topic(settings.topic_prefix)
+        self.metrics = ConsumerMetrics(CLIENT_ID)
+        self.lag = LagTracker(CLIENT_ID)
         self.publisher = SnapshotPublisher(store, producer) if producer is not None else None
 
     def topics(self) -> list[str]:
@@ -108,6 +111,7 @@ class Client360Runner:
                 if batch:
                     idle_since = now
                     result = self.handle(batch)
+                    self.lag.update_many(next_offsets(batch), source.high_watermark)
                     stats.add(len(batch), result)
                     dirty = dirty or result.dirty > 0
                 if dirty and (not batch or now - last_refresh >= self.options.refresh_interval_s):
@@ -133,25 +137,36 @@ class Client360Runner:
         projections: list[Projection] = []
         rejections: list[Rejection] = []
         for message in batch:
-            try:
-                projection = self._project(message)
-            except UnreadableRecord as error:
-                log.warning(
-                    "unreadable record %s[%d]@%d: %s",
-                    message.topic,
-                    message.partition,
-                    message.offset,
-                    error,
-                )
-                rejections.append(
-                    Rejection(
-                        message.topic, message.partition, message.offset, error.code, str(error)
+            with message_context(message.headers):  # its trace id on any log line
+                try:
+                    projection = self._project(message)
+                except UnreadableRecord as error:
+                    log.warning(
+                        "unreadable record %s[%d]@%d: %s",
+                        message.topic,
+                        message.partition,
+                        message.offset,
+                        error,
                     )
-                )
-                continue
+                    rejections.append(
+                        Rejection(
+                            message.topic,
+                            message.partition,
+                            message.offset,
+                            error.code,
+                            str(error),
+                        )
+                    )
+                    continue
             if projection is not None:
                 projections.append(projection)
-        return self.store.apply(projections, next_offsets(batch), rejections)
+        result = self.store.apply(projections, next_offsets(batch), rejections)
+        # Counted once the batch's transaction committed.
+        self.metrics.applied(result.applied)
+        self.metrics.duplicates(result.duplicates)
+        for rejection in rejections:
+            self.metrics.rejected(rejection.reason)
+        return result
 
     def _project(self, message: RawMessage) -> Projection | None:
         if message.topic == self.commits_topic:

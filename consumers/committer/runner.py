@@ -27,6 +27,7 @@ from velocity_stream.gateway import headers as h
 from velocity_stream.kafka import headers as envelope
 from velocity_stream.kafka.consumer import TopicStage, family_topics
 from velocity_stream.kafka.producer import ArtifactProducer, Delivery
+from velocity_stream.observability import ConsumerMetrics, LagTracker, message_context
 from velocity_stream.serde.avro import AvroSerde
 from velocity_stream.settings import Settings
 
@@ -105,6 +106,8 @@ class CommitterRunner:
         )
         self.commits_topic = catalog.commits_topic(settings.topic_prefix)
         self.dead_letter_topic = catalog.dead_letter_topic(settings.topic_prefix)
+        self.metrics = ConsumerMetrics(COMMITTER)
+        self.lag = LagTracker(COMMITTER)
 
     def topics(self) -> list[str]:
         return sorted([*self.delta_topics, self.commits_topic])
@@ -126,11 +129,24 @@ class CommitterRunner:
                     continue
                 idle_since = time.monotonic()
                 stats.add(self.handle(batch))
+                self.lag.update_many(next_offsets(batch), source.high_watermark)
         return stats
 
     def handle(self, batch: Sequence[RawMessage]) -> list[Result]:
-        incoming = [self._incoming(message) for message in batch]
-        return self.store.apply(incoming, next_offsets(batch), self._dead_letter)
+        incoming = []
+        for message in batch:
+            with message_context(message.headers):  # its trace id on any log line
+                incoming.append(self._incoming(message))
+        results = self.store.apply(incoming, next_offsets(batch), self._dead_letter)
+        # Counted once the batch's transaction committed.
+        for result in results:
+            if result.verdict is Verdict.APPLIED:
+                self.metrics.applied()
+            elif result.verdict is Verdict.DUPLICATE:
+                self.metrics.duplicates()
+            elif result.refusal is not None:
+                self.metrics.rejected(result.refusal.code)
+        return results
 
     def _incoming(self, message: RawMessage) -> Incoming:
         try:
@@ -161,7 +177,8 @@ class CommitterRunner:
         futures: list[Future[Delivery]] = []
         for result in refused:
             assert result.refusal is not None
-            log.info("refused %s: %s", result.change_id, result.refusal.message)
+            with message_context(result.message.headers):
+                log.info("refused %s: %s", result.change_id, result.refusal.message)
             futures.append(
                 self.producer.publish_raw(
                     self.dead_letter_topic,

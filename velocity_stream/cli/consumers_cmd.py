@@ -10,7 +10,6 @@ replays every topic from the earliest offset.
 from __future__ import annotations
 
 import argparse
-import logging
 import signal
 import sys
 import threading
@@ -88,15 +87,17 @@ def _stop_on_signals() -> threading.Event:
     return stop
 
 
-def _prepare(args: argparse.Namespace) -> tuple[Settings, Catalog, AvroSerde]:
+def _prepare(args: argparse.Namespace, role: str) -> tuple[Settings, Catalog, AvroSerde]:
     from velocity_stream.contracts.catalog import load_catalog
     from velocity_stream.gateway.runtime.schemas import resolver_for
+    from velocity_stream.observability import configure_logging, start_metrics_server
     from velocity_stream.serde.avro import AvroSerde
 
-    logging.basicConfig(
-        level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
     settings = load_settings()
+    # JSON (or text) logs with trace ids, and /metrics on VELOCITY_METRICS_PORT; the endpoint
+    # thread lives as long as the process.
+    configure_logging(settings, role=role, level=args.log_level)
+    start_metrics_server(settings)
     if args.store_url:
         settings = settings.model_copy(update={"store_url": args.store_url})
     catalog = load_catalog(settings.schemas_dir)
@@ -111,7 +112,7 @@ def _run_client360(args: argparse.Namespace) -> int:
     from velocity_stream.kafka.producer import ArtifactProducer
 
     try:
-        settings, catalog, serde = _prepare(args)
+        settings, catalog, serde = _prepare(args, "client360")
         engine = open_engine(settings.store_url)
         store = Client360Store(engine, args.table_prefix)
         if args.rebuild:
@@ -154,7 +155,7 @@ def _run_committer(args: argparse.Namespace) -> int:
     from velocity_stream.kafka.producer import ArtifactProducer
 
     try:
-        settings, catalog, serde = _prepare(args)
+        settings, catalog, serde = _prepare(args, "committer")
         engine = open_engine(settings.store_url)
         store = GraphStore(engine, args.table_prefix)
         if args.rebuild:

@@ -220,7 +220,13 @@ class DevStack:
 
     def _start_child(self, name: str, *args: str) -> Child:
         """``velocity-stream <args>`` as a child: the same commands a deployment runs."""
-        spec = cli_child(name, args, child_env(self.settings))
+        # Each worker serves its metrics on its own port: the first on the configured one,
+        # the next ones on the ports after it.
+        env = {
+            **child_env(self.settings),
+            "VELOCITY_METRICS_PORT": str(self.settings.metrics_port + len(self.children)),
+        }
+        spec = cli_child(name, args, env)
         # The children inherit this environment (PATH, HOME, security settings) plus the
         # shared settings; a copy, so nothing here changes our own environment.
         log_name = name.replace(" ", "-")

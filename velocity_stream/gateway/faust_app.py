@@ -48,9 +48,13 @@ from velocity_stream.gateway.runtime.output import OutputProducer
 from velocity_stream.gateway.runtime.processor import BatchProcessor, WriteContext
 from velocity_stream.gateway.state import GatewayState
 from velocity_stream.kafka.config import AsyncClientOptions
+from velocity_stream.observability import GatewayMetrics, LagTracker, pending_in_state
 from velocity_stream.settings import SecurityProtocol
 
 log = logging.getLogger(__name__)
+
+# How often the pending-approvals gauge is recounted from the proposals table.
+PENDING_RECOUNT_INTERVAL_S = 30.0
 
 
 @dataclass(frozen=True)
@@ -113,12 +117,23 @@ class _BatchSink:
             return
         self._unacked += len(messages)
         self._in_flight.append((done, len(messages)))
+        lag = self.app.lag
+        if lag is not None:
+            # aiokafka's highwater is the fetch response's (ListOffsets is wrong on Tansu).
+            positions = {(m.topic, m.partition): m.offset + 1 for m in messages}
+            lag.update_many(positions, self._highwater)
         done.add_done_callback(lambda fut: self._settled(fut, messages))
         # Backpressure: a broker slower than the pipeline must not grow memory without bound.
         while self._unacked > self.max_in_flight and self._in_flight:
             oldest, _ = self._in_flight[0]
             await asyncio.wait([oldest])
             self._trim()
+
+    def _highwater(self, topic: str, partition: int) -> int | None:
+        try:
+            return cast(int | None, self.app.consumer.highwater(TP(topic, partition)))
+        except (AssertionError, KeyError, AttributeError):
+            return None  # revoked meanwhile: nothing to report for it
 
     def _trim(self) -> None:
         while self._in_flight and self._in_flight[0][0].done():
@@ -290,6 +305,7 @@ class GatewayApp(faust.App):
     sink: _BatchSink
     fetch_max_wait_ms: int
     processor: BatchProcessor
+    lag: LagTracker | None
     # Set when outputs could not be stored; the worker then stops and exits non-zero.
     failure: BaseException | None = None
 
@@ -316,6 +332,9 @@ def build_app(
     pipeline: Pipeline,
     output: OutputProducer,
     worker: WorkerOptions,
+    *,
+    metrics: GatewayMetrics | None = None,
+    lag: LagTracker | None = None,
 ) -> GatewayApp:
     """The gateway's faust app: tables from GatewayState, ingress topics from the pipeline."""
     topics: Sequence[str] = pipeline.ingress_topics()
@@ -368,7 +387,8 @@ def build_app(
         table.write_context = context
         tables[name] = app.tables.add(table)
     state = GatewayState(tables)
-    processor = BatchProcessor(pipeline, state, output, context)
+    processor = BatchProcessor(pipeline, state, output, context, metrics=metrics)
+    app.lag = lag
     app.processor = processor
     app.sink = _BatchSink(app, processor, worker.max_in_flight)
 
@@ -396,6 +416,26 @@ def build_app(
         await done
 
     app.timer(worker.expire_interval_s)(_sweep)
+
+    async def _revoked(sender: Any, /, *args: Any, signal: Any, **kwargs: Any) -> None:
+        revoked: set[TP] = args[0] if args else set()
+        # Another worker reports these partitions now.
+        if lag is not None:
+            for tp in revoked:
+                lag.remove(tp.topic, tp.partition)
+        if metrics is not None:
+            metrics.approvals.forget_partitions({tp.partition for tp in revoked})
+
+    async def _recount_pending() -> None:
+        # The pending-approvals gauge is recounted from the tables now and then: a restarted
+        # or rebalanced worker starts from them, not from what it happened to observe.
+        if metrics is None or app.rebalancing or cast(Any, app.tables).recovery.in_recovery:
+            return
+        owned = {tp.partition for tp in app.consumer.assignment() if tp.topic in topics}
+        metrics.approvals.resync(pending_in_state(state, owned))
+
+    app.on_partitions_revoked.connect(_revoked)
+    app.timer(PENDING_RECOUNT_INTERVAL_S)(_recount_pending)
     return app
 
 
@@ -406,7 +446,13 @@ def assigned_partitions(app: GatewayApp) -> set[TP]:
 
 def run_worker(app: GatewayApp, *, loglevel: str = "info") -> int:
     """Run the worker in this process until a signal stops it; the exit code."""
-    worker = faust.Worker(app, loglevel=loglevel, quiet=True, redirect_stdouts=False)
+    # override_logging=False: the worker's own handler (JSON or text, with trace ids) stays;
+    # faust would otherwise replace the root handlers with its coloured one. No spinner
+    # either: its terminal escapes would land among the log lines (and it hides "Ready").
+    worker = faust.Worker(
+        app, loglevel=loglevel, quiet=True, redirect_stdouts=False, override_logging=False
+    )
+    worker.spinner = None
     # Everything built so far (modules, the catalog, compiled schemas, faust's services) lives
     # as long as the process: keep it out of the cyclic GC's generations, so full collections
     # only walk what the work itself allocates (shorter pauses, lower p99).

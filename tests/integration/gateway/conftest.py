@@ -163,6 +163,10 @@ class GatewayHarness:
                 "VELOCITY_CLIENT_ID": self.settings.client_id,
                 "VELOCITY_SESSION_TIMEOUT_MS": str(self.settings.session_timeout_ms),
                 "VELOCITY_FETCH_WAIT_MAX_MS": str(self.settings.fetch_wait_max_ms),
+                # Plain text: the worker logs are read by tests and by people debugging them.
+                "VELOCITY_LOG_FORMAT": "text",
+                # Several workers run at once in some tests: no metrics port to fight over.
+                "VELOCITY_METRICS_ENABLED": "false",
             }
         )
         return env

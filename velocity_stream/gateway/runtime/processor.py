@@ -25,6 +25,7 @@ from velocity_stream.gateway.messages import InboundMessage, OutboundMessage, Ou
 from velocity_stream.gateway.pipeline import Pipeline
 from velocity_stream.gateway.runtime.output import OutputProducer
 from velocity_stream.gateway.state import GatewayState
+from velocity_stream.observability import GatewayMetrics, message_context
 
 log = logging.getLogger(__name__)
 
@@ -84,6 +85,7 @@ class BatchProcessor:
         context: WriteContext,
         *,
         clock: Callable[[], int] | None = None,
+        metrics: GatewayMetrics | None = None,
     ) -> None:
         self.pipeline = pipeline
         self.state = state
@@ -91,6 +93,7 @@ class BatchProcessor:
         self.context = context
         self.clock = clock or (lambda: time.time_ns() // 1_000_000)
         self.stats = GatewayStats()
+        self.metrics = metrics
 
     async def process(self, messages: Sequence[InboundMessage]) -> asyncio.Future[None]:
         """Route ``messages`` in order and queue their outputs; the future is the barrier."""
@@ -99,11 +102,15 @@ class BatchProcessor:
         context = self.context
         count = self.stats.count
         outputs: list[OutboundMessage] = []
+        outcomes: list[Outcome] = []
         try:
             for message in messages:
                 context.set(message.topic, message.partition)
-                outcome = process(message, state)
+                # The producer's trace id goes on every log line written while routing it.
+                with message_context(message.headers):
+                    outcome = process(message, state)
                 count(outcome)
+                outcomes.append(outcome)
                 outputs.extend(outcome.outputs)
         finally:
             context.set(None, None)
@@ -114,12 +121,13 @@ class BatchProcessor:
             age = max(0, self.clock() - messages[-1].timestamp_ms)
             stats.total_age_ms += age
             stats.max_age_ms = max(stats.max_age_ms, age)
-        return await self._ship(outputs)
+        return await self._ship(outputs, outcomes)
 
     async def expire(self, partitions: Iterable[int]) -> asyncio.Future[None]:
         """Sweep held inputs of each partition (with that partition as the write context)."""
         now = self.clock()
         outputs: list[OutboundMessage] = []
+        outcomes: list[Outcome] = []
         try:
             for partition in sorted(partitions):
                 # The partition's own changelog must receive the sweep's writes; inputs
@@ -127,14 +135,21 @@ class BatchProcessor:
                 self.context.set(None, partition)
                 for outcome in self.pipeline.expire(now, self.state, partitions=(partition,)):
                     self.stats.count(outcome)
+                    outcomes.append(outcome)
                     outputs.extend(outcome.outputs)
         finally:
             self.context.set(None, None)
-        return await self._ship(outputs)
+        return await self._ship(outputs, outcomes)
 
-    async def _ship(self, outputs: list[OutboundMessage]) -> asyncio.Future[None]:
+    async def _ship(
+        self, outputs: list[OutboundMessage], outcomes: list[Outcome]
+    ) -> asyncio.Future[None]:
         barrier = self.output.barrier()
         if outputs:
             await self.output.send(outputs, barrier)
             self.stats.outputs += len(outputs)
-        return self.output.seal(barrier)
+        done = self.output.seal(barrier)
+        if self.metrics is not None:
+            # Counted once the broker stored the outputs; a lost batch is counted on redelivery.
+            self.metrics.observe_when_stored(done, outcomes)
+        return done

@@ -22,6 +22,12 @@ from velocity_stream.gateway.runtime.output import OutputProducer
 from velocity_stream.gateway.runtime.schemas import resolver_for
 from velocity_stream.kafka.config import async_client_options
 from velocity_stream.kafka.topics import TopicAdmin, TopicStatus, apply, plan
+from velocity_stream.observability import (
+    GatewayMetrics,
+    LagTracker,
+    configure_logging,
+    start_metrics_server,
+)
 from velocity_stream.serde.avro import AvroSerde
 from velocity_stream.settings import Settings, load_settings
 
@@ -80,21 +86,36 @@ def build_gateway(settings: Settings, config: GatewayConfig | None = None) -> Ga
         clock=wall_clock_ms,
     )
     output = OutputProducer(settings)
+    app_id = config.app_id or default_app_id(settings)
     options = WorkerOptions(
-        app_id=config.app_id or default_app_id(settings),
+        app_id=app_id,
         max_batch=config.max_batch,
         expire_interval_s=config.expire_interval_s,
         data_dir=config.data_dir,
     )
-    return build_app(async_client_options(settings), catalog, pipeline, output, options)
+    return build_app(
+        async_client_options(settings),
+        catalog,
+        pipeline,
+        output,
+        options,
+        metrics=GatewayMetrics.for_catalog(catalog, settings.topic_prefix),
+        lag=LagTracker(app_id),
+    )
 
 
 def run(settings: Settings, config: GatewayConfig | None = None) -> int:
     """Build and run a worker until it is stopped; the process exit code."""
     config = config or GatewayConfig()
-    app = build_gateway(settings, config)
-    code = run_worker(app, loglevel=config.loglevel)
-    log.info("gateway stopped: %s", app.processor.stats.summary())
+    configure_logging(settings, role="gateway", level=config.loglevel)
+    metrics_server = start_metrics_server(settings)
+    try:
+        app = build_gateway(settings, config)
+        code = run_worker(app, loglevel=config.loglevel)
+        log.info("gateway stopped: %s", app.processor.stats.summary())
+    finally:
+        if metrics_server is not None:
+            metrics_server.close()
     return code
 
 
