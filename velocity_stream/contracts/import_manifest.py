@@ -90,6 +90,24 @@ class ResolverNoteV1(ContractModel):
     note: str = Field(min_length=1)
 
 
+def _every_column_accounted(
+    manifest: ImportMappingManifestV1 | ImportMappingManifest,
+) -> Iterator[Violation]:
+    """Every imported column is mapped, ignored or unresolved exactly once (both majors)."""
+    claims = [
+        *(
+            (f"column_mappings.{i}.source_column", m.source_column)
+            for i, m in enumerate(manifest.column_mappings)
+        ),
+        *_list_claims("ignored_columns", manifest.ignored_columns),
+        *_list_claims("unmapped_columns", manifest.unmapped_columns),
+    ]
+    notes = (
+        (f"resolver_notes.{i}.column", n.column) for i, n in enumerate(manifest.resolver_notes)
+    )
+    yield from column_accounting(manifest.source_columns, claims, notes)
+
+
 class ImportMappingManifestV1(Artifact):
     """Manifest major 1: targets as free text (by convention ``entity.field``)."""
 
@@ -108,18 +126,7 @@ class ImportMappingManifestV1(Artifact):
     resolver_notes: tuple[ResolverNoteV1, ...]
 
     def rules(self) -> Iterator[Violation]:
-        claims = [
-            *(
-                (f"column_mappings.{i}.source_column", m.source_column)
-                for i, m in enumerate(self.column_mappings)
-            ),
-            *_list_claims("ignored_columns", self.ignored_columns),
-            *_list_claims("unmapped_columns", self.unmapped_columns),
-        ]
-        notes = (
-            (f"resolver_notes.{i}.column", n.column) for i, n in enumerate(self.resolver_notes)
-        )
-        yield from column_accounting(self.source_columns, claims, notes)
+        yield from _every_column_accounted(self)
 
 
 # --- major 2 ------------------------------------------------------------------------------
@@ -179,18 +186,7 @@ class ImportMappingManifest(Artifact):
     resolver_notes: tuple[ResolverNote, ...]
 
     def rules(self) -> Iterator[Violation]:
-        claims = [
-            *(
-                (f"column_mappings.{i}.source_column", m.source_column)
-                for i, m in enumerate(self.column_mappings)
-            ),
-            *_list_claims("ignored_columns", self.ignored_columns),
-            *_list_claims("unmapped_columns", self.unmapped_columns),
-        ]
-        notes = (
-            (f"resolver_notes.{i}.column", n.column) for i, n in enumerate(self.resolver_notes)
-        )
-        yield from column_accounting(self.source_columns, claims, notes)
+        yield from _every_column_accounted(self)
         for index, mapping in enumerate(self.column_mappings):
             yield from _mapping_rules(index, mapping)
 
