@@ -94,17 +94,14 @@ def _every_column_accounted(
     manifest: ImportMappingManifestV1 | ImportMappingManifest,
 ) -> Iterator[Violation]:
     """Every imported column is mapped, ignored or unresolved exactly once (both majors)."""
+    mappings: Sequence[ColumnMappingV1 | ColumnMapping] = manifest.column_mappings
+    notes_in: Sequence[ResolverNoteV1 | ResolverNote] = manifest.resolver_notes
     claims = [
-        *(
-            (f"column_mappings.{i}.source_column", m.source_column)
-            for i, m in enumerate(manifest.column_mappings)
-        ),
+        *((f"column_mappings.{i}.source_column", m.source_column) for i, m in enumerate(mappings)),
         *_list_claims("ignored_columns", manifest.ignored_columns),
         *_list_claims("unmapped_columns", manifest.unmapped_columns),
     ]
-    notes = (
-        (f"resolver_notes.{i}.column", n.column) for i, n in enumerate(manifest.resolver_notes)
-    )
+    notes = ((f"resolver_notes.{i}.column", n.column) for i, n in enumerate(notes_in))
     yield from column_accounting(manifest.source_columns, claims, notes)
 
 
