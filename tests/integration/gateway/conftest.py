@@ -111,6 +111,9 @@ class GatewayHarness:
             }
         )
         self.process: subprocess.Popen[bytes] | None = None
+        # Every worker this harness started, so close() reaps them all even when a test
+        # fails between starting a second worker and stopping the first.
+        self.started: list[subprocess.Popen[bytes]] = []
         self.registry_url: str | None = None
         self.starts = 0
         self._reader: Consumer | None = None
@@ -190,6 +193,7 @@ class GatewayHarness:
             self.process = subprocess.Popen(
                 command, env=self.env(), stdout=log, stderr=subprocess.STDOUT
             )
+        self.started.append(self.process)
         if wait:
             self.wait_ready()
         return self.process
@@ -355,6 +359,10 @@ class GatewayHarness:
 
     def close(self) -> None:
         self.stop()
+        for process in self.started:
+            if process.poll() is None:
+                process.kill()
+                process.wait(30)
         if self._reader is not None:
             self._reader.close()
         self.producer.flush(10)
