@@ -20,7 +20,7 @@ from velocity_stream.contracts.catalog import Catalog, Family, SchemaVersion
 from velocity_stream.contracts.metadata import Artifact, validate_artifact
 from velocity_stream.contracts.registry import model_for
 from velocity_stream.errors import ReasonCode, SerdeError
-from velocity_stream.serde.resolver import SchemaResolver, subject_for
+from velocity_stream.serde.resolver import SchemaResolver, canonical_text, subject_for
 from velocity_stream.serde.wire import frame, unframe
 
 ParsedSchema = Any  # fastavro's parsed form; opaque to us
@@ -201,9 +201,7 @@ class AvroSerde:
         name = schema.get("name", "") if isinstance(schema, dict) else ""
         if isinstance(schema, dict) and "." not in name and schema.get("namespace"):
             name = f"{schema['namespace']}.{name}"
-        writer = _Writer(
-            str(name), parsed, json.dumps(schema, sort_keys=True, separators=(",", ":"))
-        )
+        writer = _Writer(str(name), parsed, canonical_text(schema))
         with self._lock:
             self._writers[schema_id] = writer
         return writer
