@@ -201,7 +201,7 @@ class AvroSerde:
         name = schema.get("name", "") if isinstance(schema, dict) else ""
         if isinstance(schema, dict) and "." not in name and schema.get("namespace"):
             name = f"{schema['namespace']}.{name}"
-        writer = _Writer(str(name), parsed, canonical_text(schema))
+        writer = _Writer(str(name), parsed, canonical_text(text))
         with self._lock:
             self._writers[schema_id] = writer
         return writer
