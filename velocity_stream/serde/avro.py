@@ -1,13 +1,16 @@
 """Encode artifacts to Avro and decode them back, resolving writer to reader schema.
 
-Parsed schemas and schema ids are cached per process: after the first message of a schema
-the hot path is one dict lookup, fastavro's compiled reader or writer, and pydantic.
+Parsed schemas, schema ids and writers are cached per process: after the first message of a
+schema the hot path is one dict lookup, then a writer compiled for the schema (encoding) or
+fastavro's reader and pydantic (decoding).
 """
 
 from __future__ import annotations
 
+import functools
 import io
 import json
+import struct
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -20,6 +23,7 @@ from velocity_stream.contracts.catalog import Catalog, Family, SchemaVersion
 from velocity_stream.contracts.metadata import Artifact, validate_artifact
 from velocity_stream.contracts.registry import model_for
 from velocity_stream.errors import ReasonCode, SerdeError
+from velocity_stream.serde.compiled import UnsupportedSchema, Writer, compile_writer
 from velocity_stream.serde.resolver import SchemaResolver, canonical_text, subject_for
 from velocity_stream.serde.wire import frame, unframe
 
@@ -37,6 +41,9 @@ _CORRUPT = (
     OverflowError,
     MemoryError,
 )
+# What a compiled writer raises on a model holding values of the wrong type (possible only
+# for models built without validation).
+_UNWRITABLE = (TypeError, AttributeError, KeyError, ValueError, OverflowError, struct.error)
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +63,15 @@ class _Writer:
     name: str
     parsed: ParsedSchema
     canonical: str
+
+
+@dataclass(frozen=True, slots=True)
+class _Encoder:
+    """How one model class is encoded: its wire header (magic byte, schema id) and writer."""
+
+    version: SchemaVersion
+    header: bytes
+    write: Writer
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +106,7 @@ class AvroSerde:
         self._ids: dict[tuple[str, str], int] = {}
         self._parsed: dict[tuple[str, str], ParsedSchema] = {}
         self._plans: dict[tuple[int, str, int], _ReadPlan] = {}
+        self._encoders: dict[type[Artifact], _Encoder] = {}
         self._model_lookup = models
         self._models: dict[tuple[str, int], type[Artifact]] = {}
 
@@ -97,12 +114,32 @@ class AvroSerde:
 
     def encode(self, artifact: Artifact) -> bytes:
         """The artifact as a framed Avro message for its family's ingress topic."""
-        family = self.catalog.family(artifact.FAMILY)
-        version = family.version(artifact.SCHEMA_VERSION)
-        schema_id = self.schema_id(version)
-        buffer = io.BytesIO()
+        encoder = self._encoders.get(type(artifact)) or self._encoder(type(artifact))
+        try:
+            return encoder.write(artifact, encoder.header)
+        except _UNWRITABLE:
+            # Only a model built without validation gets here; fastavro's generic writer
+            # names the offending value in its error.
+            return self._write_generic(encoder.version, artifact, encoder.header)
+
+    def _encoder(self, model: type[Artifact]) -> _Encoder:
+        version = self.catalog.family(model.FAMILY).version(model.SCHEMA_VERSION)
+        write: Writer
+        try:
+            write = compile_writer(version.schema)
+        except UnsupportedSchema:
+            write = functools.partial(self._write_generic, version)
+        encoder = _Encoder(version, frame(self.schema_id(version), b""), write)
+        with self._lock:
+            self._encoders[model] = encoder
+        return encoder
+
+    def _write_generic(self, version: SchemaVersion, artifact: object, head: bytes) -> bytes:
+        assert isinstance(artifact, Artifact)
+        buffer = io.BytesIO(head)
+        buffer.seek(len(head))
         fastavro.schemaless_writer(buffer, self._parse(version), artifact.to_avro())
-        return frame(schema_id, buffer.getvalue())
+        return buffer.getvalue()
 
     def schema_id(self, version: SchemaVersion) -> int:
         """The registry id of a released schema version, registered on first use."""

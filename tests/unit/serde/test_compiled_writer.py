@@ -1,0 +1,132 @@
+"""The compiled writers write exactly what fastavro writes, for any valid artifact."""
+
+from __future__ import annotations
+
+import io
+from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
+from typing import Any
+
+import fastavro
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from tests.unit.contracts.strategies import STRATEGIES
+from velocity_stream.contracts import example
+from velocity_stream.contracts.catalog import load_catalog
+from velocity_stream.contracts.metadata import validate_artifact
+from velocity_stream.contracts.registry import model_for
+from velocity_stream.serde import AvroSerde, InMemorySchemaResolver, unframe
+from velocity_stream.serde.compiled import UnsupportedSchema, compile_writer, encode_long
+from velocity_stream.settings import load_settings
+
+CATALOG = load_catalog(load_settings().schemas_dir)
+EDGES: dict[str, Any] = {
+    "type": "record",
+    "name": "Edges",
+    "namespace": "test",
+    "fields": [
+        {"name": "text", "type": "string"},
+        {"name": "count", "type": "long"},
+        {"name": "small", "type": "int"},
+        {"name": "flag", "type": "boolean"},
+        {"name": "ratio", "type": "float"},
+        {"name": "blob", "type": "bytes"},
+        {"name": "at", "type": {"type": "long", "logicalType": "timestamp-millis"}},
+        {"name": "tags", "type": {"type": "map", "values": "long"}},
+        {"name": "kind", "type": {"type": "enum", "name": "Kind", "symbols": ["A", "B"]}},
+        {"name": "again", "type": ["null", "Kind"]},
+        {"name": "nested", "type": {"type": "array", "items": {"type": "array", "items": "Kind"}}},
+    ],
+}
+
+
+def fastavro_bytes(schema: dict[str, Any], record: dict[str, Any]) -> bytes:
+    buffer = io.BytesIO()
+    fastavro.schemaless_writer(buffer, fastavro.parse_schema(schema), record)
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize(("family", "major"), sorted(STRATEGIES))
+@settings(max_examples=60, deadline=None)
+@given(data=st.data())
+def test_any_valid_artifact_is_written_byte_for_byte_like_fastavro(
+    family: str, major: int, data: st.DataObject
+) -> None:
+    model = model_for(family, major)
+    artifact = validate_artifact(model, data.draw(STRATEGIES[(family, major)]))
+    schema = CATALOG.family(family).version(model.SCHEMA_VERSION).schema
+    assert compile_writer(schema)(artifact) == fastavro_bytes(schema, artifact.to_avro())
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    text=st.text(max_size=10_000) | st.text(min_size=8_190, max_size=8_200),
+    count=st.integers(min_value=-(2**63), max_value=2**63 - 1),
+    small=st.integers(min_value=-(2**31), max_value=2**31 - 1),
+    flag=st.booleans(),
+    ratio=st.floats(width=32),
+    blob=st.binary(max_size=20_000),
+    at=st.integers(min_value=-(10**11), max_value=10**11).map(
+        lambda ms: datetime(1970, 1, 1, tzinfo=UTC) + timedelta(milliseconds=ms)
+    ),
+    tags=st.dictionaries(
+        st.text(max_size=5), st.integers(min_value=-(2**63), max_value=2**63 - 1), max_size=4
+    ),
+    kind=st.sampled_from(["A", "B"]),
+    again=st.none() | st.sampled_from(["A", "B"]),
+    nested=st.lists(st.lists(st.sampled_from(["A", "B"]), max_size=3), max_size=3),
+)
+def test_edge_values_are_written_like_fastavro(**record: Any) -> None:
+    write = compile_writer(EDGES)
+    assert write(SimpleNamespace(**record)) == fastavro_bytes(EDGES, record)
+
+
+def test_the_head_comes_first_and_lengths_past_the_lookup_table_are_computed() -> None:
+    write = compile_writer(
+        {"type": "record", "name": "R", "fields": [{"name": "s", "type": "string"}]}
+    )
+    text = "é" * 10_000  # 20,000 UTF-8 bytes: longer than the table of small lengths
+    assert write(SimpleNamespace(s=text), b"HEAD") == b"HEAD" + encode_long(20_000) + text.encode()
+
+
+def test_a_long_out_of_range_is_refused() -> None:
+    schema = {"type": "record", "name": "R", "fields": [{"name": "n", "type": "long"}]}
+    write = compile_writer(schema)
+    with pytest.raises(OverflowError, match="Avro long"):
+        write(SimpleNamespace(n=2**63))
+
+
+@pytest.mark.parametrize(
+    "field_type",
+    [
+        ["string", "long"],
+        ["null", "string", "long"],
+        {"type": "fixed", "name": "F", "size": 4},
+        {"type": "bytes", "logicalType": "decimal", "precision": 4},
+        "Undefined",
+    ],
+)
+def test_constructs_outside_the_contracts_are_left_to_fastavro(field_type: Any) -> None:
+    schema = {"type": "record", "name": "R", "fields": [{"name": "x", "type": field_type}]}
+    with pytest.raises(UnsupportedSchema):
+        compile_writer(schema)
+
+
+def test_the_serde_writes_its_wire_header_then_the_compiled_body() -> None:
+    serde = AvroSerde(CATALOG, InMemorySchemaResolver(), "velocity")
+    artifact = example("InteractionBundle")
+    schema_id, body = unframe(serde.encode(artifact))
+    version = CATALOG.family("InteractionBundle").version(artifact.SCHEMA_VERSION)
+    assert schema_id == serde.schema_id(version)
+    assert bytes(body) == fastavro_bytes(version.schema, artifact.to_avro())
+
+
+@pytest.mark.filterwarnings("ignore:Pydantic serializer warnings")
+def test_a_model_built_without_validation_gets_fastavros_error() -> None:
+    serde = AvroSerde(CATALOG, InMemorySchemaResolver(), "velocity")
+    artifact = example("InteractionBundle")
+    broken = type(artifact).model_construct(**{**dict(artifact), "confidence": "high"})
+    with pytest.raises((TypeError, ValueError)):
+        serde.encode(broken)
