@@ -7,7 +7,7 @@ from enum import StrEnum
 
 from pydantic import Field
 
-from velocity_stream.contracts.metadata import Artifact
+from velocity_stream.contracts.metadata import Artifact, StrMap
 from velocity_stream.errors import ReasonCode, Violation
 
 
@@ -35,7 +35,7 @@ class NormalizedEntityProposal(Artifact):
     batch_id: str = Field(min_length=1)
     entity_type: EntityType
     entity_ref: str = Field(min_length=1)
-    canonical_payload: dict[str, str]
+    canonical_payload: StrMap
     merge_candidate_refs: tuple[str, ...]
     review_required: bool
 

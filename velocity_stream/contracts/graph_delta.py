@@ -11,7 +11,7 @@ from enum import StrEnum
 
 from pydantic import Field
 
-from velocity_stream.contracts.metadata import Artifact, ContractModel
+from velocity_stream.contracts.metadata import Artifact, ContractModel, FrozenMap, StrMap
 from velocity_stream.errors import ReasonCode, Violation
 
 
@@ -41,7 +41,7 @@ class GraphOperation(ContractModel):
     op: GraphOperationKind
     node_ref: str | None = None
     node_type: str | None = None
-    attributes: dict[str, str] = Field(default_factory=dict)
+    attributes: StrMap = Field(default_factory=FrozenMap)
     edge: GraphEdge | None = None
     merged_refs: tuple[str, ...] = ()
 

@@ -12,7 +12,7 @@ from collections.abc import Iterator, Mapping
 
 from pydantic import Field
 
-from velocity_stream.contracts.metadata import Artifact
+from velocity_stream.contracts.metadata import Artifact, StrMap
 from velocity_stream.errors import ReasonCode, Violation
 
 # Lower-case hex of a SHA-256 digest; upper case is refused so that equal content has one text.
@@ -60,7 +60,7 @@ class ImportRowRecord(Artifact):
     row_id: str = Field(min_length=1)
     batch_id: str = Field(min_length=1)
     row_number: int
-    raw_values: dict[str, str]
+    raw_values: StrMap
     content_sha256: str = Field(pattern=SHA256_HEX)
 
     def rules(self) -> Iterator[Violation]:

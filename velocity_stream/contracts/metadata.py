@@ -11,7 +11,7 @@ import re
 from collections.abc import Iterator, Mapping
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated, Any, ClassVar, Self, TypeVar
+from typing import Annotated, Any, ClassVar, NoReturn, Self, TypeVar
 
 from pydantic import (
     AfterValidator,
@@ -19,6 +19,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    PrivateAttr,
     ValidationError,
     model_validator,
 )
@@ -28,6 +29,8 @@ from velocity_stream.errors import ContractError, ReasonCode, Violation
 
 _RULE_ERROR = "contract_rule"
 A = TypeVar("A", bound="Artifact")
+_K = TypeVar("_K")
+_V = TypeVar("_V")
 _SEMVER = re.compile(r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)$")
 
 # pydantic's own error types that have a more precise reason code of ours
@@ -45,10 +48,59 @@ def _to_millis(value: datetime) -> datetime:
 Timestamp = Annotated[AwareDatetime, AfterValidator(_to_millis)]
 
 
+class FrozenMap(dict[_K, _V]):
+    """A dict that refuses changes, so an Avro map field cannot change after validation."""
+
+    __slots__ = ()
+
+    def _refuse(self) -> NoReturn:
+        raise TypeError("a contract map is immutable: build a new artifact instead")
+
+    def __setitem__(self, key: _K, value: _V) -> NoReturn:
+        self._refuse()
+
+    def __delitem__(self, key: _K) -> NoReturn:
+        self._refuse()
+
+    def __ior__(self, other: object) -> NoReturn:  # type: ignore[misc]
+        self._refuse()
+
+    def clear(self) -> NoReturn:
+        self._refuse()
+
+    def pop(self, *args: object) -> NoReturn:
+        self._refuse()
+
+    def popitem(self) -> NoReturn:
+        self._refuse()
+
+    def setdefault(self, *args: object) -> NoReturn:
+        self._refuse()
+
+    def update(self, *args: object, **kwargs: object) -> NoReturn:
+        self._refuse()
+
+    def __reduce__(self) -> tuple[type[FrozenMap[_K, _V]], tuple[dict[_K, _V]]]:
+        return type(self), (dict(self),)
+
+
+# An Avro map of strings, as contract models hold it: validated like a dict, then frozen.
+StrMap = Annotated[dict[str, str], AfterValidator(FrozenMap)]
+
+
 class ContractModel(BaseModel):
     """Base of every contract model and nested record: immutable, strict about unknown fields."""
 
     model_config = ConfigDict(frozen=True, extra="forbid", use_enum_values=False)
+
+    def __eq__(self, other: object) -> bool:
+        # Field values only: private bookkeeping (whether an instance went through
+        # validation) must not make two equal artifacts differ.
+        if not isinstance(other, BaseModel):
+            return NotImplemented
+        return type(self) is type(other) and self.__dict__ == other.__dict__
+
+    __hash__ = BaseModel.__hash__
 
 
 class ProvenanceOrigin(StrEnum):
@@ -88,6 +140,28 @@ class Artifact(ContractModel):
     created_by: str = Field(min_length=1)
     confidence: float
     provenance: Provenance
+
+    # Set by validation, cleared by model_copy(update=...); model_construct leaves it unset.
+    _validated: bool = PrivateAttr(default=False)
+
+    @property
+    def validated(self) -> bool:
+        """True when this instance was built by validation and not changed since.
+
+        Artifacts are deeply immutable (frozen models, tuples, frozen maps), so a validated
+        instance stays valid; ``model_construct`` and ``model_copy(update=...)`` skip
+        validation and give instances that are not marked.
+        """
+        # Read and written in pydantic's private-attribute dict directly: attribute access
+        # goes through BaseModel.__getattr__, which costs more than the rest of a publish check.
+        private = self.__pydantic_private__
+        return bool(private and private.get("_validated"))
+
+    def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Self:
+        copy = super().model_copy(update=update, deep=deep)
+        if update:
+            copy._validated = False
+        return copy
 
     def rules(self) -> Iterator[Violation]:
         """Cross-field rules of the family; yields every violation, not just the first."""
@@ -131,6 +205,7 @@ class Artifact(ContractModel):
                 "{summary}",
                 {"summary": "; ".join(map(str, violations)), "violations": violations},
             )
+        self.__pydantic_private__["_validated"] = True  # type: ignore[index]
         return self
 
     def to_avro(self) -> dict[str, Any]:
@@ -153,6 +228,17 @@ def violations_of(error: ValidationError) -> list[Violation]:
         code = _PYDANTIC_CODES.get(item["type"], ReasonCode.CONTRACT_INVALID_FIELD)
         found.append(Violation(code, _path(item["loc"]), item["msg"]))
     return found
+
+
+def ensure_valid(artifact: A) -> A:
+    """``artifact`` itself when it was validated, else a validated rebuild of its data.
+
+    The service-layer check before anything leaves the process: an artifact made with
+    ``model_construct`` or changed with ``model_copy(update=...)`` cannot slip through.
+    """
+    if artifact.validated:
+        return artifact
+    return validate_artifact(type(artifact), artifact.to_avro())
 
 
 def validate_artifact(model: type[A], data: Mapping[str, Any]) -> A:
