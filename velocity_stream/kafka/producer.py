@@ -18,11 +18,11 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import Future
 from dataclasses import dataclass
 from types import TracebackType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple, overload
 
 from confluent_kafka import KafkaError, KafkaException, Message, Producer
 
-from velocity_stream.contracts.metadata import Artifact, validate_artifact
+from velocity_stream.contracts.metadata import Artifact, ensure_valid
 from velocity_stream.errors import ConfigError, ContractError, VelocityError
 from velocity_stream.kafka import headers as hdr
 from velocity_stream.kafka.config import producer_config
@@ -98,6 +98,17 @@ class BatchResult:
 
 
 ProgressCallback = Callable[[BatchProgress], None]
+# on_delivery(error, delivery): exactly one of the two is None.
+DeliveryCallback = Callable[[DeliveryError | None, Delivery | None], None]
+
+
+class Outgoing(NamedTuple):
+    """One message as it goes to Kafka."""
+
+    topic: str
+    key: bytes
+    value: bytes
+    headers: KafkaHeaders
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,16 +145,43 @@ class DeliveryFuture(Future[Delivery]):
         return super().exception(0 if self.done() else timeout)
 
 
+def _outcome(
+    topic: str, key: bytes | None, error: KafkaError | None, message: Message
+) -> Delivery | DeliveryError:
+    if error is not None:
+        return DeliveryError(topic, error)
+    partition, offset = message.partition(), message.offset()
+    assert partition is not None and offset is not None  # set on a delivered message
+    return Delivery(message.topic() or topic, partition, offset, key)
+
+
 def _settle_future(
     future: Future[Delivery], topic: str, key: bytes | None
 ) -> Callable[[KafkaError | None, Message], None]:
     def on_delivery(error: KafkaError | None, message: Message) -> None:
-        if error is not None:
-            future.set_exception(DeliveryError(topic, error))
-            return
-        partition, offset = message.partition(), message.offset()
-        assert partition is not None and offset is not None  # set on a delivered message
-        future.set_result(Delivery(message.topic() or topic, partition, offset, key))
+        outcome = _outcome(topic, key, error, message)
+        if isinstance(outcome, DeliveryError):
+            future.set_exception(outcome)
+        else:
+            future.set_result(outcome)
+
+    return on_delivery
+
+
+def _report_to(
+    callback: DeliveryCallback, topic: str, key: bytes | None
+) -> Callable[[KafkaError | None, Message], None]:
+    def on_delivery(error: KafkaError | None, message: Message) -> None:
+        outcome = _outcome(topic, key, error, message)
+        try:
+            if isinstance(outcome, DeliveryError):
+                callback(outcome, None)
+            else:
+                callback(None, outcome)
+        except Exception:
+            # Reports are served inside later produce and poll calls: a failing callback
+            # must not surface there, in code that has nothing to do with it.
+            log.exception("delivery callback for a message to %s failed", topic)
 
     return on_delivery
 
@@ -191,20 +229,48 @@ class ArtifactProducer:
 
     # --- publishing ----------------------------------------------------------------------
 
+    @overload
     def publish(
         self,
         artifact: Artifact,
         *,
         trace_id: str | None = None,
         headers: HeaderInput | None = None,
-    ) -> Future[Delivery]:
+        on_delivery: None = None,
+    ) -> Future[Delivery]: ...
+
+    @overload
+    def publish(
+        self,
+        artifact: Artifact,
+        *,
+        trace_id: str | None = None,
+        headers: HeaderInput | None = None,
+        on_delivery: DeliveryCallback,
+    ) -> None: ...
+
+    def publish(
+        self,
+        artifact: Artifact,
+        *,
+        trace_id: str | None = None,
+        headers: HeaderInput | None = None,
+        on_delivery: DeliveryCallback | None = None,
+    ) -> Future[Delivery] | None:
         """Validate, encode and send one artifact; ContractError (nothing sent) if invalid.
 
-        Extra ``headers`` are appended after the envelope headers.
+        Returns a future of the delivery, or, given ``on_delivery``, makes no future and
+        calls ``on_delivery(error, delivery)`` once the broker answers (a future costs about
+        as much as the rest of a publish). Callbacks run in whichever thread serves delivery
+        reports: the publishing thread while it publishes or flushes, otherwise the
+        producer's idle thread. Extra ``headers`` are appended after the envelope headers.
         """
-        topic, key, value, kafka_headers = self._prepare(artifact, trace_id, headers)
+        message = self.prepare(artifact, trace_id=trace_id, headers=headers)
+        if on_delivery is not None:
+            self._produce(*message, _report_to(on_delivery, message.topic, message.key))
+            return None
         future = DeliveryFuture(self.poll)
-        self._produce(topic, key, value, kafka_headers, _settle_future(future, topic, key))
+        self._produce(*message, _settle_future(future, message.topic, message.key))
         return future
 
     def publish_raw(
@@ -266,7 +332,7 @@ class ArtifactProducer:
 
         for index, artifact in enumerate(artifacts):
             try:
-                topic, key, value, kafka_headers = self._prepare(artifact, batch_trace, None)
+                topic, key, value, kafka_headers = self.prepare(artifact, trace_id=batch_trace)
             except ContractError as error:
                 rejected.append((index, error))
             else:
@@ -332,29 +398,33 @@ class ArtifactProducer:
         return str(value).encode()
 
     def _route(self, model: type[Artifact]) -> _Route:
-        route = self._routes.get(model)
-        if route is None:
-            family = self._catalog.family(model.FAMILY)
-            version = family.version(model.SCHEMA_VERSION)
-            route = _Route(
-                family=family,
-                topic=family.ingress_topic(self._prefix, version.major),
-                artifact_type=family.name.encode(),
-                schema_version=model.SCHEMA_VERSION.encode(),
-            )
-            self._routes[model] = route
+        family = self._catalog.family(model.FAMILY)
+        version = family.version(model.SCHEMA_VERSION)
+        route = _Route(
+            family=family,
+            topic=family.ingress_topic(self._prefix, version.major),
+            artifact_type=family.name.encode(),
+            schema_version=model.SCHEMA_VERSION.encode(),
+        )
+        self._routes[model] = route
         return route
 
-    def _prepare(
-        self, artifact: Artifact, trace_id: str | None, extra: HeaderInput | None
-    ) -> tuple[str, bytes, bytes, KafkaHeaders]:
-        """Validate and encode an artifact: its topic, key, value and headers."""
-        model = type(artifact)
-        route = self._route(model)
-        # The service-layer check: rebuild the model from its own data, so an artifact made
-        # with model_construct or changed with model_copy(update=...) cannot slip through.
-        valid = validate_artifact(model, artifact.to_avro())
-        value = self._serde.encode(valid)
+    def prepare(
+        self,
+        artifact: Artifact,
+        *,
+        trace_id: str | None = None,
+        headers: HeaderInput | None = None,
+    ) -> Outgoing:
+        """The message ``publish`` would send for ``artifact``: validated, encoded, routed.
+
+        Raises ContractError if the artifact breaks its contract. Extra ``headers`` come
+        after the envelope headers.
+        """
+        route = self._routes.get(type(artifact)) or self._route(type(artifact))
+        # The service-layer check: an artifact made with model_construct or changed with
+        # model_copy(update=...) is rebuilt through validation; a validated one is immutable.
+        valid = ensure_valid(artifact)
         kafka_headers: KafkaHeaders = [
             (hdr.ARTIFACT_TYPE, route.artifact_type),
             (hdr.SCHEMA_VERSION, route.schema_version),
@@ -363,9 +433,10 @@ class ArtifactProducer:
             (hdr.SOURCE_SYSTEM, valid.source_system.encode()),
             (hdr.TRACE_ID, (trace_id or new_trace_id()).encode()),
         ]
-        if extra:
-            kafka_headers += to_kafka_headers(extra)
-        return route.topic, self.key_of(route.family, valid), value, kafka_headers
+        if headers:
+            kafka_headers += to_kafka_headers(headers)
+        key = self.key_of(route.family, valid)
+        return Outgoing(route.topic, key, self._serde.encode(valid), kafka_headers)
 
     def _produce(
         self,
@@ -379,8 +450,9 @@ class ArtifactProducer:
             raise DeliveryError(topic, "the producer is closed")
         if self._fatal is not None:
             raise DeliveryError(topic, self._fatal)
-        self._require_topic(topic)
-        deadline = time.monotonic() + QUEUE_FULL_TIMEOUT_S
+        if topic not in self._known_topics:
+            self._require_topic(topic)
+        deadline: float | None = None
         while True:
             try:
                 self._producer.produce(
@@ -389,7 +461,9 @@ class ArtifactProducer:
                 break
             except BufferError:
                 # librdkafka's local queue is full: serve delivery reports to make room.
-                if time.monotonic() > deadline:
+                now = time.monotonic()
+                deadline = deadline or now + QUEUE_FULL_TIMEOUT_S
+                if now > deadline:
                     raise DeliveryError(topic, "the local queue stayed full") from None
                 self.poll(0.05)
             except KafkaException as error:

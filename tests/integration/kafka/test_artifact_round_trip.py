@@ -16,7 +16,12 @@ from velocity_stream.kafka.consumer import (
     PoisonRecord,
     TopicStage,
 )
-from velocity_stream.kafka.producer import ArtifactProducer, BatchProgress, Delivery
+from velocity_stream.kafka.producer import (
+    ArtifactProducer,
+    BatchProgress,
+    Delivery,
+    DeliveryError,
+)
 from velocity_stream.serde import AvroSerde
 from velocity_stream.settings import Settings
 
@@ -74,6 +79,40 @@ def test_same_key_goes_to_the_same_partition(producer: ArtifactProducer, catalog
     ]
     producer.flush(10)
     assert len({d.result(0).partition for d in deliveries}) == 1
+
+
+def test_publish_with_a_callback_reports_every_delivery(
+    producer: ArtifactProducer, catalog: Catalog, provisioned: Settings, caplog
+):
+    base = example("InteractionBundle")
+    reports: list[tuple[DeliveryError | None, Delivery | None]] = []
+
+    def record(error: DeliveryError | None, delivery: Delivery | None) -> None:
+        reports.append((error, delivery))
+
+    for i in range(10):
+        sent = base.model_copy(update={"artifact_id": f"art:callback:{i}"})
+        assert producer.publish(sent, on_delivery=record) is None
+
+    def boom(_error: DeliveryError | None, _delivery: Delivery | None) -> None:
+        raise RuntimeError("callback bug")
+
+    producer.publish(base, on_delivery=boom)
+    assert producer.flush(10) == 0
+    # A failing callback is logged and stays out of later publishes.
+    after = producer.publish(base).result(10)
+
+    assert [error for error, _ in reports] == [None] * 10
+    deliveries = [delivery for _, delivery in reports if delivery is not None]
+    topic = catalog.family("InteractionBundle").ingress_topic(provisioned.topic_prefix)
+    assert {d.topic for d in deliveries} == {topic}
+    assert {d.key for d in deliveries} == {
+        ArtifactProducer.key_of(catalog.family("InteractionBundle"), base)
+    }
+    offsets = [d.offset for d in deliveries]
+    assert offsets == sorted(offsets) and len(set(offsets)) == 10
+    assert after.offset > offsets[-1]
+    assert "delivery callback" in caplog.text and "callback bug" in caplog.text
 
 
 def test_invalid_artifact_raises_and_is_never_sent(
