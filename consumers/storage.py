@@ -1,4 +1,5 @@
-"""SQL plumbing shared by the consumers: engines, table names, LWW upserts, the offsets table.
+"""SQL plumbing shared by the consumers: engines, table names, LWW upserts, the offsets table,
+the table shapes both stores use and the base of both stores.
 
 Only SQLite and PostgreSQL are supported: both have ``INSERT ... ON CONFLICT DO UPDATE ...
 WHERE``, which is what makes applying a fact idempotent and order-independent in one statement.
@@ -9,7 +10,8 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from typing import Any, TypeVar
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
 
 from sqlalchemy import (
     BigInteger,
@@ -17,6 +19,7 @@ from sqlalchemy import (
     ColumnElement,
     Connection,
     Engine,
+    Index,
     Integer,
     MetaData,
     String,
@@ -35,6 +38,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.pool import ConnectionPoolEntry
+from sqlalchemy.sql.schema import SchemaItem
 from sqlalchemy.sql.selectable import Select
 
 from velocity_stream.errors import ConfigError
@@ -211,6 +215,50 @@ def chunks(items: Iterable[T], size: int = IN_CHUNK) -> Iterator[list[T]]:
         yield batch
 
 
+# --- table shapes ----------------------------------------------------------------------
+
+
+def table_names(prefix: str, worker: str) -> tuple[MetaData, Callable[[str], str]]:
+    """A MetaData for one worker's tables and the function naming them
+    (``<prefix><worker>_<table>``); the prefix is checked."""
+    head = f"{check_prefix(prefix)}{worker}_"
+    return MetaData(), lambda table: f"{head}{table}"
+
+
+def position_columns(*, primary_key: bool = False) -> list[Column[Any]]:
+    """Where a consumed record was read: topic, partition and offset."""
+    return [
+        Column("topic", String(249), primary_key=primary_key, nullable=False),
+        Column("partition", Integer, primary_key=primary_key, nullable=False),
+        Column("offset", BigInteger, primary_key=primary_key, nullable=False),
+    ]
+
+
+def edges_table(metadata: MetaData, name: str, *columns: SchemaItem) -> Table:
+    """Graph edges keyed by (from_ref, to_ref, relation), also indexed by ``to_ref`` so an edge
+    is found from either end."""
+    return Table(
+        name,
+        metadata,
+        Column("from_ref", String, primary_key=True),
+        Column("to_ref", String, primary_key=True),
+        Column("relation", String, primary_key=True),
+        *columns,
+        Index(f"ix_{name}_to", "to_ref"),
+    )
+
+
+def merges_table(metadata: MetaData, name: str, *columns: SchemaItem) -> Table:
+    """Which ref was merged into which: one row per merged ref."""
+    return Table(
+        name,
+        metadata,
+        Column("merged_ref", String, primary_key=True),
+        Column("into_ref", String, nullable=False),
+        *columns,
+    )
+
+
 # --- offsets ------------------------------------------------------------------------------
 
 
@@ -240,3 +288,53 @@ def save_offsets(conn: Connection, table: Table, next_offsets: dict[tuple[str, i
             for (topic, partition), offset in sorted(next_offsets.items())
         ],
     )
+
+
+# --- the stores' common part --------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StoreTables:
+    """One worker's tables: its MetaData and offsets table, plus whatever the worker adds."""
+
+    metadata: MetaData
+    offsets: Table
+
+    def all(self) -> tuple[Table, ...]:
+        return tuple(self.metadata.sorted_tables)
+
+
+TablesT = TypeVar("TablesT", bound=StoreTables)
+
+
+class OffsetsStore(Generic[TablesT]):
+    """A worker's tables in one database and the offsets it resumes from.
+
+    The two stores (Client360Store, GraphStore) stay separate: each owns its tables and its
+    transactions; this is only what creating, dropping, resuming and comparing them share.
+    """
+
+    def __init__(self, engine: Engine, tables: TablesT) -> None:
+        self.engine = engine
+        self.tables: TablesT = tables
+
+    def create(self) -> None:
+        self.tables.metadata.create_all(self.engine)
+
+    def drop(self) -> None:
+        self.tables.metadata.drop_all(self.engine)
+
+    def offsets(self) -> dict[tuple[str, int], int]:
+        """The stored next offset per (topic, partition)."""
+        with self.engine.connect() as conn:
+            return load_offsets(conn, self.tables.offsets)
+
+    def dump(self) -> dict[str, list[tuple[Any, ...]]]:
+        """Every table's rows, sorted, by unprefixed name: for comparing two runs."""
+        prefix_len = len(self.tables.offsets.name) - len("offsets")
+        found: dict[str, list[tuple[Any, ...]]] = {}
+        with self.engine.connect() as conn:
+            for table in self.tables.all():
+                rows = conn.execute(select(table)).all()
+                found[table.name[prefix_len:]] = sorted((tuple(r) for r in rows), key=repr)
+        return found

@@ -22,7 +22,6 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from sqlalchemy import Engine, bindparam, delete, func, select, update
 
@@ -33,9 +32,9 @@ from consumers.client360.snapshot import BuiltSnapshot, build_snapshot
 from consumers.client360.tables import Client360Tables, client360_tables
 from consumers.client360.views import EdgeCache, client_rows, load_views
 from consumers.storage import (
+    OffsetsStore,
     chunks,
     insert_ignore,
-    load_offsets,
     one_of,
     replace_rows,
     save_offsets,
@@ -78,22 +77,11 @@ class PendingSnapshot:
     body: str
 
 
-class Client360Store:
+class Client360Store(OffsetsStore[Client360Tables]):
     """The Client360 tables in one database; ``prefix`` namespaces them (tests, tenants)."""
 
     def __init__(self, engine: Engine, prefix: str = "") -> None:
-        self.engine = engine
-        self.tables: Client360Tables = client360_tables(prefix)
-
-    def create(self) -> None:
-        self.tables.metadata.create_all(self.engine)
-
-    def drop(self) -> None:
-        self.tables.metadata.drop_all(self.engine)
-
-    def offsets(self) -> dict[tuple[str, int], int]:
-        with self.engine.connect() as conn:
-            return load_offsets(conn, self.tables.offsets)
+        super().__init__(engine, client360_tables(prefix))
 
     # --- applying -------------------------------------------------------------------------
 
@@ -280,13 +268,3 @@ class Client360Store:
         )
         with self.engine.begin() as conn:
             conn.execute(statement, rows)
-
-    def dump(self) -> dict[str, list[tuple[Any, ...]]]:
-        """Every table's rows, sorted, by unprefixed name: for comparing two runs."""
-        prefix_len = len(self.tables.offsets.name) - len("offsets")
-        found: dict[str, list[tuple[Any, ...]]] = {}
-        with self.engine.connect() as conn:
-            for table in self.tables.all():
-                rows = conn.execute(select(table)).all()
-                found[table.name[prefix_len:]] = sorted((tuple(r) for r in rows), key=repr)
-        return found

@@ -10,26 +10,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import (
-    BigInteger,
-    Boolean,
-    Column,
-    Float,
-    Index,
-    Integer,
-    MetaData,
-    String,
-    Table,
-    Text,
-)
+from sqlalchemy import BigInteger, Boolean, Column, Float, Index, Integer, String, Table, Text
 
-from consumers.storage import check_prefix, offsets_table
+from consumers.storage import (
+    StoreTables,
+    edges_table,
+    merges_table,
+    offsets_table,
+    position_columns,
+    table_names,
+)
 
 
 @dataclass(frozen=True)
-class Client360Tables:
-    metadata: MetaData
-    offsets: Table
+class Client360Tables(StoreTables):
     applied: Table
     rejects: Table
     clients: Table
@@ -41,40 +35,34 @@ class Client360Tables:
     snapshots: Table
     dirty: Table
 
-    def all(self) -> tuple[Table, ...]:
-        return tuple(self.metadata.sorted_tables)
-
 
 def client360_tables(prefix: str = "") -> Client360Tables:
-    p = f"{check_prefix(prefix)}c360_"
-    md = MetaData()
+    md, name = table_names(prefix, "c360")
     return Client360Tables(
         metadata=md,
-        offsets=offsets_table(md, f"{p}offsets"),
+        offsets=offsets_table(md, name("offsets")),
         # One row per event applied: artifact id, or decision:<id> for a commit record.
         applied=Table(
-            f"{p}applied",
+            name("applied"),
             md,
             Column("event_id", String, primary_key=True),
             Column("family", String, nullable=False),
         ),
         # Records that could not be read; kept so a rebuild reports the same ones.
         rejects=Table(
-            f"{p}rejects",
+            name("rejects"),
             md,
-            Column("topic", String(249), primary_key=True),
-            Column("partition", Integer, primary_key=True),
-            Column("offset", BigInteger, primary_key=True),
+            *position_columns(primary_key=True),
             Column("reason", String, nullable=False),
             Column("detail", Text, nullable=False),
         ),
-        clients=Table(f"{p}clients", md, Column("client_ref", String, primary_key=True)),
+        clients=Table(name("clients"), md, Column("client_ref", String, primary_key=True)),
         # One row per node; ``attributes`` is a JSON object name -> [value or null, stamp,
         # source ref], merged attribute by attribute, newest stamp first (fact_writer.py).
         # ``shown``, ``shown_sources`` and ``latest`` are derived from it (and the stamps) when
         # the row is written, so a refresh reads a never-merged node without re-deriving it.
         nodes=Table(
-            f"{p}nodes",
+            name("nodes"),
             md,
             Column("node_ref", String, primary_key=True),
             Column("node_type", String),
@@ -87,29 +75,23 @@ def client360_tables(prefix: str = "") -> Client360Tables:
             Column("shown_sources", Text, nullable=False),  # JSON array of source refs
             Column("latest", String),  # the newest stamp of any fact on the node
         ),
-        edges=Table(
-            f"{p}edges",
+        edges=edges_table(
             md,
-            Column("from_ref", String, primary_key=True),
-            Column("to_ref", String, primary_key=True),
-            Column("relation", String, primary_key=True),
+            name("edges"),
             Column("attributes", Text),  # canonical JSON object of the latest live assertion
             Column("source_ref", String),
             Column("live_stamp", String),
             Column("dead_stamp", String),
-            Index(f"ix_{p}edges_to", "to_ref"),
         ),
-        merges=Table(
-            f"{p}merges",
+        merges=merges_table(
             md,
-            Column("merged_ref", String, primary_key=True),
-            Column("into_ref", String, nullable=False),
+            name("merges"),
             Column("stamp", String, nullable=False),
             Column("source_ref", String, nullable=False),
-            Index(f"ix_{p}merges_into", "into_ref"),
+            Index(f"ix_{name('merges')}_into", "into_ref"),
         ),
         interactions=Table(
-            f"{p}interactions",
+            name("interactions"),
             md,
             Column("client_ref", String, primary_key=True),
             Column("bundle_ref", String, primary_key=True),
@@ -119,7 +101,7 @@ def client360_tables(prefix: str = "") -> Client360Tables:
             Column("stamp", String, nullable=False),
         ),
         signals=Table(
-            f"{p}signals",
+            name("signals"),
             md,
             Column("client_ref", String, primary_key=True),
             Column("signal_ref", String, primary_key=True),
@@ -131,7 +113,7 @@ def client360_tables(prefix: str = "") -> Client360Tables:
             Column("stamp", String, nullable=False),
         ),
         snapshots=Table(
-            f"{p}snapshots",
+            name("snapshots"),
             md,
             Column("client_ref", String, primary_key=True),
             Column("artifact_id", String, nullable=False),
@@ -143,7 +125,7 @@ def client360_tables(prefix: str = "") -> Client360Tables:
         ),
         # The refs each applied batch touched (a JSON array), until a refresh handles them.
         dirty=Table(
-            f"{p}dirty",
+            name("dirty"),
             md,
             Column("batch", Integer, primary_key=True, autoincrement=True),
             Column("refs", Text, nullable=False),

@@ -251,19 +251,7 @@ class GraphWriter:
         if ref not in stage.nodes:
             t = self.t.nodes
             row = self.conn.execute(select(t).where(t.c.node_ref == ref)).first()
-            stage.nodes[ref] = (
-                Node(
-                    row.node_ref,
-                    row.node_type,
-                    NodeStatus(row.status),
-                    row.merged_into,
-                    json.loads(row.attributes),
-                    row.created_by,
-                    row.updated_by,
-                )
-                if row is not None
-                else None
-            )
+            stage.nodes[ref] = node_of(row) if row is not None else None
         return stage.nodes[ref]
 
     def _edge(self, stage: _Stage, key: EdgeKey) -> Edge | None:
@@ -350,6 +338,19 @@ class GraphWriter:
 
     def _upsert(self, table: Table, rows: list[dict[str, Any]]) -> None:
         replace_rows(self.conn, table, rows)
+
+
+def node_of(row: Any) -> Node:
+    """A node as its ``graph_nodes`` row stores it."""
+    return Node(
+        row.node_ref,
+        row.node_type,
+        NodeStatus(row.status),
+        row.merged_into,
+        json.loads(row.attributes),
+        row.created_by,
+        row.updated_by,
+    )
 
 
 def _edge_of(row: Any) -> Edge:

@@ -10,7 +10,6 @@ its dead letters are produced again (at-least-once, identical bytes).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
@@ -19,10 +18,10 @@ from typing import Any
 from sqlalchemy import Connection, Engine, select
 
 from consumers.committer.changes import ChangeSet
-from consumers.committer.graph import GraphWriter, Node, Refusal
-from consumers.committer.tables import GraphTables, NodeStatus, Outcome, graph_tables
+from consumers.committer.graph import GraphWriter, Node, Refusal, node_of
+from consumers.committer.tables import GraphTables, Outcome, graph_tables
 from consumers.partitions import RawMessage
-from consumers.storage import load_offsets, save_offsets
+from consumers.storage import OffsetsStore, save_offsets
 
 
 class Verdict(StrEnum):
@@ -51,20 +50,11 @@ class Result:
 BeforeCommit = Callable[[Sequence[Result]], None]
 
 
-class GraphStore:
+class GraphStore(OffsetsStore[GraphTables]):
+    """The canonical graph tables in one database; ``prefix`` namespaces them."""
+
     def __init__(self, engine: Engine, prefix: str = "") -> None:
-        self.engine = engine
-        self.tables: GraphTables = graph_tables(prefix)
-
-    def create(self) -> None:
-        self.tables.metadata.create_all(self.engine)
-
-    def drop(self) -> None:
-        self.tables.metadata.drop_all(self.engine)
-
-    def offsets(self) -> dict[tuple[str, int], int]:
-        with self.engine.connect() as conn:
-            return load_offsets(conn, self.tables.offsets)
+        super().__init__(engine, graph_tables(prefix))
 
     def apply(
         self,
@@ -123,29 +113,10 @@ class GraphStore:
         t = self.tables.nodes
         with self.engine.connect() as conn:
             row = conn.execute(select(t).where(t.c.node_ref == ref)).first()
-        if row is None:
-            return None
-        return Node(
-            row.node_ref,
-            row.node_type,
-            NodeStatus(row.status),
-            row.merged_into,
-            json.loads(row.attributes),
-            row.created_by,
-            row.updated_by,
-        )
+        return node_of(row) if row is not None else None
 
     def change(self, change_id: str) -> dict[str, Any] | None:
         t = self.tables.changes
         with self.engine.connect() as conn:
             row = conn.execute(select(t).where(t.c.change_id == change_id)).first()
         return dict(row._mapping) if row is not None else None
-
-    def dump(self) -> dict[str, list[tuple[Any, ...]]]:
-        prefix_len = len(self.tables.offsets.name) - len("offsets")
-        found: dict[str, list[tuple[Any, ...]]] = {}
-        with self.engine.connect() as conn:
-            for table in self.tables.all():
-                rows = conn.execute(select(table)).all()
-                found[table.name[prefix_len:]] = sorted((tuple(r) for r in rows), key=repr)
-        return found

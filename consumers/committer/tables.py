@@ -10,9 +10,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from sqlalchemy import BigInteger, Column, Index, Integer, MetaData, String, Table, Text
+from sqlalchemy import Column, Integer, String, Table, Text
 
-from consumers.storage import check_prefix, offsets_table
+from consumers.storage import (
+    StoreTables,
+    edges_table,
+    merges_table,
+    offsets_table,
+    position_columns,
+    table_names,
+)
 
 
 class NodeStatus(StrEnum):
@@ -32,26 +39,20 @@ class Outcome(StrEnum):
 
 
 @dataclass(frozen=True)
-class GraphTables:
-    metadata: MetaData
-    offsets: Table
+class GraphTables(StoreTables):
     nodes: Table
     edges: Table
     merges: Table
     changes: Table
 
-    def all(self) -> tuple[Table, ...]:
-        return tuple(self.metadata.sorted_tables)
-
 
 def graph_tables(prefix: str = "") -> GraphTables:
-    p = f"{check_prefix(prefix)}graph_"
-    md = MetaData()
+    md, name = table_names(prefix, "graph")
     return GraphTables(
         metadata=md,
-        offsets=offsets_table(md, f"{p}offsets"),
+        offsets=offsets_table(md, name("offsets")),
         nodes=Table(
-            f"{p}nodes",
+            name("nodes"),
             md,
             Column("node_ref", String, primary_key=True),
             Column("node_type", String, nullable=False),
@@ -61,26 +62,16 @@ def graph_tables(prefix: str = "") -> GraphTables:
             Column("created_by", String, nullable=False),  # change id
             Column("updated_by", String, nullable=False),
         ),
-        edges=Table(
-            f"{p}edges",
+        edges=edges_table(
             md,
-            Column("from_ref", String, primary_key=True),
-            Column("to_ref", String, primary_key=True),
-            Column("relation", String, primary_key=True),
+            name("edges"),
             Column("status", String(16), nullable=False),
             Column("attributes", Text, nullable=False),
             Column("updated_by", String, nullable=False),
-            Index(f"ix_{p}edges_to", "to_ref"),
         ),
-        merges=Table(
-            f"{p}merges",
-            md,
-            Column("merged_ref", String, primary_key=True),
-            Column("into_ref", String, nullable=False),
-            Column("change_id", String, nullable=False),
-        ),
+        merges=merges_table(md, name("merges"), Column("change_id", String, nullable=False)),
         changes=Table(
-            f"{p}changes",
+            name("changes"),
             md,
             Column("change_id", String, primary_key=True),
             Column("source_family", String, nullable=False),
@@ -90,8 +81,6 @@ def graph_tables(prefix: str = "") -> GraphTables:
             Column("reason", String),
             Column("detail", Text),
             Column("operations", Integer, nullable=False),
-            Column("topic", String(249), nullable=False),
-            Column("partition", Integer, nullable=False),
-            Column("offset", BigInteger, nullable=False),
+            *position_columns(),
         ),
     )
