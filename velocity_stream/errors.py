@@ -78,6 +78,9 @@ class ReasonCode(StrEnum):
     PERSISTENCE_STALE_VALUE = "persistence.stale_value"
     PERSISTENCE_EDGE_NOT_FOUND = "persistence.edge_not_found"
 
+    # route: the input was routed but the broker refused an output it caused
+    ROUTE_OUTPUT_TOO_LARGE = "route.output_too_large"
+
     # internal: a bug on our side, caught at the pipeline boundary
     INTERNAL_ERROR = "internal.unexpected_error"
 

@@ -220,6 +220,7 @@ class Approvals:
             key=c.key.encode("utf-8"),
             value=self.serde.encode(artifact),
             headers=headers,
+            source=c.message,
         )
 
     # --- decisions ------------------------------------------------------------------------

@@ -37,6 +37,15 @@ DLQ_SOURCE_TOPIC = "velocity.dlq.source.topic"
 DLQ_SOURCE_PARTITION = "velocity.dlq.source.partition"
 DLQ_SOURCE_OFFSET = "velocity.dlq.source.offset"
 DLQ_TIME = "velocity.dlq.time"
+# a dead letter written in place of an output the broker refused as too large
+DLQ_REFUSED_TOPIC = "velocity.dlq.refused.topic"
+DLQ_REFUSED_BYTES = "velocity.dlq.refused.bytes"
+# a dead letter too large itself goes out without the input's value and headers (and a key
+# above MAX_KEPT_KEY_BYTES): what was dropped, and how many bytes each part had
+DLQ_DROPPED = "velocity.dlq.dropped"
+DLQ_ORIGINAL_VALUE_BYTES = "velocity.dlq.original.value_bytes"
+DLQ_ORIGINAL_KEY_BYTES = "velocity.dlq.original.key_bytes"
+DLQ_ORIGINAL_HEADERS_BYTES = "velocity.dlq.original.headers_bytes"
 
 # Names a producer may not set on anything the gateway forwards.
 RESERVED = frozenset(
@@ -60,8 +69,16 @@ RESERVED = frozenset(
         DLQ_SOURCE_PARTITION,
         DLQ_SOURCE_OFFSET,
         DLQ_TIME,
+        DLQ_REFUSED_TOPIC,
+        DLQ_REFUSED_BYTES,
+        DLQ_DROPPED,
+        DLQ_ORIGINAL_VALUE_BYTES,
+        DLQ_ORIGINAL_KEY_BYTES,
+        DLQ_ORIGINAL_HEADERS_BYTES,
     }
 )
 
 # A dead letter's human message is for people; keep it short enough for any broker's limits.
 MAX_MESSAGE_BYTES = 2000
+# A dead letter stripped for size keeps the input's key only up to this many bytes.
+MAX_KEPT_KEY_BYTES = 1024

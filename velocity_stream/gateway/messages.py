@@ -6,7 +6,7 @@ and ship them without the core knowing which Kafka client moved the bytes.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 
 from velocity_stream.errors import ReasonCode
@@ -35,13 +35,18 @@ class InboundMessage:
 class OutboundMessage:
     """One record the gateway wants produced. The adapter picks the partition from the key.
 
-    ``value`` is None only for the dead letter of a null-valued input (kept as it came).
+    ``value`` is None only for the dead letter of a null-valued input (kept as it came) or a
+    dead letter too large to carry its input's bytes (``velocity.dlq.dropped`` says so).
+    ``source`` is the input the record was made from (for a released input, the held
+    original): when the broker refuses the record as too large, a dead letter of ``source``
+    goes out instead. It is not part of the record, so it takes no part in equality.
     """
 
     topic: str
     key: bytes | None
     value: bytes | None
     headers: Headers
+    source: InboundMessage | None = field(default=None, compare=False, repr=False)
 
 
 class RouteKind(StrEnum):

@@ -83,6 +83,7 @@ class OutputBuilder:
             headers=_forwardable(message)
             + self.gateway_headers(message, route, artifact_id, family)
             + extra,
+            source=message,
         )
 
     def commit(
@@ -105,6 +106,7 @@ class OutputBuilder:
                 message, RouteKind.DECISION_APPLIED, decision_artifact_id, decision_family
             )
             + extra,
+            source=message,
         )
 
     def dead_letter(
@@ -114,8 +116,9 @@ class OutputBuilder:
         text: str,
         field: str = "",
         time_ms: int | None = None,
+        extra: Headers = (),
     ) -> OutboundMessage:
-        """The input unchanged (key, value, headers) plus the reason headers.
+        """The input unchanged (key, value, headers) plus the reason headers (then ``extra``).
 
         ``time_ms`` defaults to the input's own timestamp rather than the wall clock, so the
         dead letter of a redelivered input is byte-identical to the first one.
@@ -141,8 +144,88 @@ class OutputBuilder:
             topic=self.routes.dead_letter_topic,
             key=message.key,
             value=message.value,
-            headers=tuple(message.headers) + tuple(added),
+            headers=tuple(message.headers) + tuple(added) + extra,
+            source=message,
         )
+
+    def refused(self, output: OutboundMessage, why: str) -> OutboundMessage | None:
+        """What to produce in place of ``output``, which the broker refused as too large.
+
+        - Any output but a dead letter: a dead letter of the input it was made from, reason
+          ``route.output_too_large``, naming the refused topic and size. (Other outputs of the
+          same input that the broker took stay where they are.)
+        - A dead letter: the same dead letter without the input's value and headers (and key,
+          when above ``MAX_KEPT_KEY_BYTES``): its reason, message and the input's coordinates
+          stay, ``velocity.dlq.dropped`` and the ``velocity.dlq.original.*`` sizes say what
+          was left out, so an operator finds the original on its ingress topic.
+        - None when nothing smaller can stand in: a dead letter already stripped, or an output
+          whose input is unknown. The caller cannot place it and must fail.
+
+        Deterministic like every output: the same refusal of a redelivered input gives the
+        same bytes.
+        """
+        if output.topic == self.routes.dead_letter_topic:
+            return _stripped(output)
+        source = output.source
+        if source is None:
+            return None
+        size = output_size(output)
+        text = (
+            f"the broker refused the {size}-byte output to {output.topic} as too large "
+            f"({why}); the input is intact at its source coordinates"
+        )
+        extra: Headers = (
+            (h.DLQ_REFUSED_TOPIC, output.topic.encode("utf-8", "replace")),
+            (h.DLQ_REFUSED_BYTES, b"%d" % size),
+        )
+        return self.dead_letter(source, ReasonCode.ROUTE_OUTPUT_TOO_LARGE, text, extra=extra)
+
+
+def output_size(output: OutboundMessage) -> int:
+    """Bytes of a record's key, value, header names and header values (framing aside)."""
+    return (
+        len(output.key or b"")
+        + len(output.value or b"")
+        + sum(len(name) + len(value) for name, value in output.headers)
+    )
+
+
+def _stripped(dead: OutboundMessage) -> OutboundMessage | None:
+    """``dead`` without the input's value and headers (and an oversized key); None if none."""
+    headers = dead.headers
+    start = _last_index(headers, h.DLQ_REASON)
+    if start is None or any(name == h.DLQ_DROPPED for name, _ in headers[start:]):
+        return None  # not a gateway dead letter, or stripped already: nothing left to drop
+    dropped: list[str] = []
+    if dead.value:
+        dropped.append("value")
+    if start > 0:
+        dropped.append("headers")
+    key = dead.key
+    if key is not None and len(key) > h.MAX_KEPT_KEY_BYTES:
+        dropped.append("key")
+        key = None
+    if not dropped:
+        return None
+    input_headers = headers[:start]
+    sizes: Headers = (
+        (h.DLQ_DROPPED, ",".join(dropped).encode("ascii")),
+        (h.DLQ_ORIGINAL_VALUE_BYTES, b"%d" % len(dead.value or b"")),
+        (h.DLQ_ORIGINAL_KEY_BYTES, b"%d" % len(dead.key or b"")),
+        (h.DLQ_ORIGINAL_HEADERS_BYTES, b"%d" % sum(len(n) + len(v) for n, v in input_headers)),
+    )
+    return OutboundMessage(
+        topic=dead.topic, key=key, value=None, headers=headers[start:] + sizes, source=dead.source
+    )
+
+
+def _last_index(headers: Headers, name: str) -> int | None:
+    # The gateway's block starts at the last reason header: a producer's forged copy of it
+    # sits among the input's own headers, before it (as velocity_stream.dlq reads it).
+    for index in range(len(headers) - 1, -1, -1):
+        if headers[index][0] == name:
+            return index
+    return None
 
 
 def dead_letter_outcome(

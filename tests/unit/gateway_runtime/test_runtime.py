@@ -90,6 +90,9 @@ class _FakeOutput:
     def __init__(self) -> None:
         self.sent: list[OutboundMessage] = []
 
+    def on_too_large(self, stand_in) -> None:
+        self.stand_in = stand_in
+
     def barrier(self) -> DeliveryBarrier:
         return DeliveryBarrier(asyncio.get_running_loop())
 

@@ -10,6 +10,10 @@ acks the batch's input offsets when the returned future resolves. Per batch, in 
 4. only then does the adapter ack the inputs; faust commits acked offsets later, after
    flushing the table changelog writes. A crash anywhere before 4 redelivers the inputs, and
    the pipeline repeats their first outputs byte for byte (at-least-once, deterministic).
+
+An output refused as too large (step 2 or 3) is replaced by a dead letter of its input
+(``route.output_too_large``; a dead letter too large itself loses the input's bytes and says
+so) and the batch goes on: a bad message never stops the worker.
 """
 
 from __future__ import annotations
@@ -21,7 +25,9 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
+from velocity_stream.errors import ReasonCode
 from velocity_stream.gateway.messages import InboundMessage, OutboundMessage, Outcome, RouteKind
+from velocity_stream.gateway.outputs import output_size
 from velocity_stream.gateway.pipeline import Pipeline
 from velocity_stream.gateway.runtime.output import OutputProducer
 from velocity_stream.gateway.state import GatewayState
@@ -94,6 +100,7 @@ class BatchProcessor:
         self.clock = clock or (lambda: time.time_ns() // 1_000_000)
         self.stats = GatewayStats()
         self.metrics = metrics
+        output.on_too_large(self.stand_in)
 
     async def process(self, messages: Sequence[InboundMessage]) -> asyncio.Future[None]:
         """Route ``messages`` in order and queue their outputs; the future is the barrier."""
@@ -140,6 +147,58 @@ class BatchProcessor:
         finally:
             self.context.set(None, None)
         return await self._ship(outputs, outcomes)
+
+    def stand_in(self, output: OutboundMessage, why: str) -> OutboundMessage | None:
+        """The dead letter to send in place of ``output``, refused as too large; None if none."""
+        replacement = self.pipeline.out.refused(output, why)
+        source = output.source
+        where = (
+            f"{source.topic}/{source.partition}@{source.offset}"
+            if source is not None
+            else "an unknown input"
+        )
+        size = output_size(output)
+        if replacement is None:
+            log.critical(
+                "the broker refused the %d-byte output of %s to %s as too large (%s) and "
+                "nothing smaller can stand in for it: check the topic's max.message.bytes",
+                size,
+                where,
+                output.topic,
+                why,
+            )
+            return None
+        if output.topic == self.pipeline.routes.dead_letter_topic:
+            log.error(
+                "the %d-byte dead letter of %s is too large for %s (%s): sent without the "
+                "input's bytes and headers; the original stays at those coordinates",
+                size,
+                where,
+                output.topic,
+                why,
+            )
+        else:
+            log.error(
+                "the broker refused the %d-byte output of %s to %s as too large (%s): "
+                "dead-lettered as %s",
+                size,
+                where,
+                output.topic,
+                why,
+                ReasonCode.ROUTE_OUTPUT_TOO_LARGE.value,
+            )
+            self._count_refusal(source)
+        return replacement
+
+    def _count_refusal(self, source: InboundMessage | None) -> None:
+        reason = ReasonCode.ROUTE_OUTPUT_TOO_LARGE
+        self.stats.reasons[reason.value] += 1
+        if self.metrics is not None:
+            # The input itself is counted under its route when its batch is stored; the dead
+            # letter in place of its refused output is counted here, by its reason.
+            probe = Outcome(RouteKind.DEAD_LETTER, (), reason, source)
+            family = self.metrics.family_of(probe)
+            self.metrics.metrics.dead_letters.labels(family, reason.value).inc()
 
     async def _ship(
         self, outputs: list[OutboundMessage], outcomes: list[Outcome]

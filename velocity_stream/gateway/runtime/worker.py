@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import sys
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -54,6 +55,9 @@ class GatewayConfig:
     data_dir: Path | None = None
     loglevel: str = "info"
     extra: dict[str, str] = field(default_factory=dict)
+    # librdkafka keys for the output producer over OUTPUT_OVERRIDES (tests set a small
+    # message.max.bytes to make it refuse records the way a broker's limit would).
+    output_overrides: Mapping[str, str | int | float | bool] = field(default_factory=dict)
 
 
 def build_gateway(settings: Settings, config: GatewayConfig | None = None) -> GatewayApp:
@@ -85,7 +89,7 @@ def build_gateway(settings: Settings, config: GatewayConfig | None = None) -> Ga
         gateway_version=__version__,
         clock=wall_clock_ms,
     )
-    output = OutputProducer(settings)
+    output = OutputProducer(settings, overrides=config.output_overrides)
     app_id = config.app_id or default_app_id(settings)
     options = WorkerOptions(
         app_id=app_id,
