@@ -115,6 +115,8 @@ class GatewayHarness:
         # fails between starting a second worker and stopping the first.
         self.started: list[subprocess.Popen[bytes]] = []
         self.registry_url: str | None = None
+        # Variables a test adds to the worker's environment (e.g. the shutdown grace).
+        self.extra_env: dict[str, str] = {}
         self.starts = 0
         self._reader: Consumer | None = None
         self.outputs: list[Output] = []
@@ -172,15 +174,19 @@ class GatewayHarness:
                 "VELOCITY_METRICS_ENABLED": "false",
             }
         )
+        env.update(self.extra_env)
         return env
 
     @property
     def log_path(self) -> Path:
         return self.work / f"worker-{self.prefix}-{self.starts}.log"
 
-    def start(self, *, wait: bool = True) -> subprocess.Popen[bytes]:
+    def start(
+        self, *, wait: bool = True, command: list[str] | None = None
+    ) -> subprocess.Popen[bytes]:
+        """Start a worker (by default ``velocity_stream.cli.gateway_cmd``, or ``command``)."""
         self.starts += 1
-        command = [
+        command = command or [
             sys.executable,
             "-m",
             "velocity_stream.cli.gateway_cmd",
