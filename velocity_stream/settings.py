@@ -110,6 +110,15 @@ class Settings(BaseSettings):
         "fetches (Tansu) this is the live latency floor.",
     )
 
+    gateway_shutdown_grace_s: float = Field(
+        default=10.0,
+        gt=0,
+        validation_alias=_env("VELOCITY_GATEWAY_SHUTDOWN_GRACE_S"),
+        description="Longest a gateway worker spends stopping after SIGTERM/SIGINT (flushing "
+        "outputs, committing) before it exits non-zero anyway; uncommitted inputs are re-read "
+        "by the next worker.",
+    )
+
     # --- the review web app (velocity_stream/review) ---------------------------------------
     reviewer_tokens: dict[str, str] = Field(
         default_factory=dict,
