@@ -9,18 +9,14 @@ harmless: the topic is compacted by client ref and the artifact id is a content 
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Sequence
-from concurrent.futures import Future
 
 from consumers.client360.store import Client360Store, PendingSnapshot
+from consumers.outbox import send_all
 from velocity_stream.contracts.client360 import Client360Snapshot
-from velocity_stream.kafka.producer import ArtifactProducer, Delivery
-
-log = logging.getLogger(__name__)
+from velocity_stream.kafka.producer import ArtifactProducer
 
 PUBLISH_CHUNK = 1000
-DELIVERY_TIMEOUT_S = 60.0
 
 
 class SnapshotPublisher:
@@ -44,10 +40,9 @@ class SnapshotPublisher:
     def _publish(self, due: Sequence[PendingSnapshot]) -> int:
         if not due:
             return 0
-        futures: list[Future[Delivery]] = [
+        # DeliveryError propagates: the snapshots stay due and are retried on restart.
+        send_all(
             self.producer.publish(Client360Snapshot.model_validate_json(item.body)) for item in due
-        ]
-        for future in futures:
-            future.result(DELIVERY_TIMEOUT_S)  # raises DeliveryError: retried on restart
+        )
         self.store.mark_published(due)
         return len(due)
