@@ -84,8 +84,3 @@ class ArtifactReader:
             )
         family, major = target
         return record, self.read(record.proposal, family, major)
-
-
-def commit_event_id(record: CommitRecord) -> str:
-    """The dedup id of a commit record: one decision applies once."""
-    return f"commit:{record.decision_id}"

@@ -5,6 +5,10 @@ are reduced in Python to one row per key (one statement must not touch a row twi
 resolved in SQL (``ON CONFLICT ... WHERE newer``). Nodes are read, merged attribute by
 attribute in Python and written back whole: a batch touches each node once, and one worker
 owns the tables, so the read-modify-write happens inside the batch's transaction.
+
+A live node fact states the node's whole attribute set (the committer's applied records carry
+it): attribute values stamped before the node's newest live stamp no longer count, whichever
+arrives first, so a value the committer removed disappears and order still does not matter.
 """
 
 from __future__ import annotations
@@ -148,7 +152,8 @@ def _write_nodes(
     changed = []
     for ref in refs:
         row = rows[ref]
-        values = merged[ref]
+        stated = row["live_stamp"]
+        values = {n: v for n, v in merged[ref].items() if stated is None or str(v[1]) >= stated}
         row["attributes"] = _compact(values)
         current = {name: v[0] for name, v in values.items() if v[0] is not None}
         sources = {str(v[2]) for v in values.values() if v[0] is not None}

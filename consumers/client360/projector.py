@@ -1,15 +1,19 @@
-"""The pure half of the read model: one artifact (or approved commit) in, its facts out.
+"""The pure half of the read model: one accepted artifact in, its facts out.
 
 Which families feed the snapshot is the table at the bottom, keyed by contract model; the
-runner subscribes to exactly those families' accepted topics plus the commits topic. Nothing
-here reads a clock or the database: the same artifact always projects to the same facts.
+runner subscribes to exactly those families' accepted topics. The graph comes only from the
+committer's applied records (consumers/applied.py): a ClientGraphDelta that is a requested
+change, not yet judged by the committer, projects to nothing, and approved commits are not
+read at all, so a change the committer refuses never reaches a snapshot. Nothing here reads a
+clock or the database: the same artifact always projects to the same facts.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import UTC, datetime
+from collections.abc import Callable, Mapping
+from datetime import datetime
 
+from consumers.applied import change_id_of, is_applied
 from consumers.client360.facts import (
     AttributeFact,
     EdgeFact,
@@ -21,29 +25,20 @@ from consumers.client360.facts import (
     stamp,
     to_micros,
 )
-from consumers.reading import commit_event_id
-from velocity_stream.contracts.entity_proposal import NormalizedEntityProposal
 from velocity_stream.contracts.graph_delta import ClientGraphDelta, GraphOperationKind
 from velocity_stream.contracts.interaction import InteractionBundle
 from velocity_stream.contracts.metadata import Artifact
 from velocity_stream.contracts.qd_signal import QdSignalBundle
-from velocity_stream.contracts.writeback import ChangeOperation, OracleWritebackProposal
-from velocity_stream.gateway.commits import CommitRecord
 
 # The node type that makes a graph node a client of its own (writeback domain CLIENT).
 CLIENT_NODE_TYPE = "CLIENT"
 
 
 def project(artifact: Artifact) -> Projection | None:
-    """The facts of an accepted artifact; None for a family the read model does not use."""
+    """The facts of an accepted artifact; None for a family the read model does not use and
+    for a graph delta the committer has not applied (a requested change)."""
     function = _ARTIFACTS.get(type(artifact))
     return function(artifact) if function is not None else None
-
-
-def project_commit(record: CommitRecord, proposal: Artifact) -> Projection | None:
-    """The facts of an approved proposal; None for a proposal family with no graph effect."""
-    function = _COMMITS.get(type(proposal))
-    return function(record, proposal) if function is not None else None
 
 
 def projected_families() -> tuple[str, ...]:
@@ -83,18 +78,20 @@ def _signal(artifact: Artifact) -> Projection:
     return Projection(artifact.artifact_id, artifact.FAMILY, signals=(fact,))
 
 
-def _graph_delta(artifact: Artifact) -> Projection:
+def _applied_delta(artifact: Artifact) -> Projection | None:
     assert isinstance(artifact, ClientGraphDelta)
-    builder = _FactBuilder(artifact.created_at, artifact.artifact_id, artifact.delta_id)
+    if not is_applied(artifact):
+        return None  # the committer's applied record of it is what counts
+    # Facts name the change the committer applied (decision or delta id) as their source.
+    builder = _FactBuilder(artifact.created_at, artifact.artifact_id, change_id_of(artifact))
     for operation in artifact.operations:
         kind = operation.op
         if kind is GraphOperationKind.UPSERT_NODE:
             assert operation.node_ref is not None
-            builder.node(operation.node_ref, operation.node_type, live=True)
-            builder.attributes(operation.node_ref, operation.attributes)
+            builder.node_state(operation.node_ref, operation.node_type, operation.attributes)
         elif kind is GraphOperationKind.DELETE_NODE:
             assert operation.node_ref is not None
-            builder.node(operation.node_ref, None, live=False)
+            builder.dead_node(operation.node_ref)
         elif kind is GraphOperationKind.MERGE_NODES:
             assert operation.node_ref is not None
             builder.merge(operation.node_ref, operation.merged_refs)
@@ -104,41 +101,6 @@ def _graph_delta(artifact: Artifact) -> Projection:
             live = kind is GraphOperationKind.UPSERT_EDGE
             builder.edge(edge.from_ref, edge.to_ref, edge.relation, live, operation.attributes)
     return builder.projection(artifact.FAMILY)
-
-
-# --- approved proposals (commit records) --------------------------------------------------
-
-
-def _commit_builder(record: CommitRecord) -> _FactBuilder:
-    # The decision time orders approved changes; the decision id breaks ties.
-    decided = datetime.fromtimestamp(record.decided_at_ms / 1000, tz=UTC)
-    return _FactBuilder(decided, commit_event_id(record), record.decision_id)
-
-
-def _entity_commit(record: CommitRecord, artifact: Artifact) -> Projection:
-    assert isinstance(artifact, NormalizedEntityProposal)
-    builder = _commit_builder(record)
-    builder.node(artifact.entity_ref, artifact.entity_type.value, live=True)
-    builder.attributes(artifact.entity_ref, artifact.canonical_payload)
-    # Approving a proposal with merge candidates approves folding them into the entity.
-    builder.merge(artifact.entity_ref, artifact.merge_candidate_refs)
-    return builder.projection(record.proposal_family)
-
-
-def _writeback_commit(record: CommitRecord, artifact: Artifact) -> Projection:
-    assert isinstance(artifact, OracleWritebackProposal)
-    builder = _commit_builder(record)
-    change = artifact.proposed_change
-    target = artifact.target_entity_ref
-    if change.operation is ChangeOperation.DELETE:
-        builder.node(target, None, live=False)
-    else:
-        if change.operation is ChangeOperation.CREATE:
-            builder.node(target, artifact.target_domain.value, live=True)
-        if change.operation is ChangeOperation.MERGE:
-            builder.merge(target, change.merge_refs)
-        builder.attributes(target, {c.field: c.to_value for c in change.field_changes})
-    return builder.projection(record.proposal_family)
 
 
 class _FactBuilder:
@@ -159,13 +121,16 @@ class _FactBuilder:
         self.index += 1
         return stamp(self.event_time, self.event_id, self.index)
 
-    def node(self, ref: str, node_type: str | None, *, live: bool) -> None:
-        self.nodes.append(NodeFact(ref, node_type, live, self._next(), self.source_ref))
+    def dead_node(self, ref: str) -> None:
+        self.nodes.append(NodeFact(ref, None, False, self._next(), self.source_ref))
+
+    def node_state(self, ref: str, node_type: str | None, values: Mapping[str, str]) -> None:
+        """The node is live with exactly these attributes: one stamp for the node and its
+        values, so values older than it no longer count (fact_writer.py)."""
+        at = self._next()
+        self.nodes.append(NodeFact(ref, node_type, True, at, self.source_ref))
         if node_type == CLIENT_NODE_TYPE:
             self.clients.append(ref)
-
-    def attributes(self, ref: str, values: dict[str, str] | dict[str, str | None]) -> None:
-        at = self._next()
         for name in sorted(values):
             self.attrs.append(AttributeFact(ref, name, values[name], at, self.source_ref))
 
@@ -193,12 +158,8 @@ class _FactBuilder:
         )
 
 
-_ARTIFACTS: dict[type[Artifact], Callable[[Artifact], Projection]] = {
+_ARTIFACTS: dict[type[Artifact], Callable[[Artifact], Projection | None]] = {
     InteractionBundle: _interaction,
     QdSignalBundle: _signal,
-    ClientGraphDelta: _graph_delta,
-}
-_COMMITS: dict[type[Artifact], Callable[[CommitRecord, Artifact], Projection]] = {
-    NormalizedEntityProposal: _entity_commit,
-    OracleWritebackProposal: _writeback_commit,
+    ClientGraphDelta: _applied_delta,
 }

@@ -1,4 +1,5 @@
-"""The read model's Kafka loop: accepted topics and the commits topic in, snapshots out.
+"""The read model's Kafka loop: accepted topics in (interactions, QD signals, and graph deltas,
+of which only the committer's applied records count), snapshots out.
 
 Per batch: (1) decode every record to the latest contract model (serde + reader mappings)
 and project it; (2) apply the batch, its dirty marks and its next offsets in one database
@@ -18,7 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from consumers.client360.facts import Projection
-from consumers.client360.projector import project, project_commit, projected_families
+from consumers.client360.projector import project, projected_families
 from consumers.client360.publisher import SnapshotPublisher
 from consumers.client360.store import ApplyResult, Client360Store, RefreshResult, Rejection
 from consumers.partitions import PartitionSource, RawMessage, next_offsets
@@ -52,6 +53,7 @@ class RunStats:
     applied: int = 0
     duplicates: int = 0
     rejected: int = 0
+    skipped: int = 0  # read but not projected: graph deltas the committer has yet to apply
     refreshes: int = 0
     snapshots_changed: int = 0
     published: int = 0
@@ -62,6 +64,7 @@ class RunStats:
         self.applied += result.applied
         self.duplicates += result.duplicates
         self.rejected += result.rejected
+        self.skipped += records - result.applied - result.duplicates - result.rejected
 
 
 class Client360Runner:
@@ -83,13 +86,12 @@ class Client360Runner:
         self.family_topics: dict[str, tuple[Family, int]] = family_topics(
             catalog, settings.topic_prefix, projected_families(), TopicStage.ACCEPTED
         )
-        self.commits_topic = catalog.commits_topic(settings.topic_prefix)
         self.metrics = ConsumerMetrics(CLIENT_ID)
         self.lag = LagTracker(CLIENT_ID)
         self.publisher = SnapshotPublisher(store, producer) if producer is not None else None
 
     def topics(self) -> list[str]:
-        return sorted([*self.family_topics, self.commits_topic])
+        return sorted(self.family_topics)
 
     def run(
         self, *, stop: threading.Event | None = None, max_idle_s: float | None = None
@@ -169,9 +171,6 @@ class Client360Runner:
         return result
 
     def _project(self, message: RawMessage) -> Projection | None:
-        if message.topic == self.commits_topic:
-            record, proposal = self.reader.read_commit(message.value)
-            return project_commit(record, proposal)
         target = self.family_topics.get(message.topic)
         if target is None:
             return None

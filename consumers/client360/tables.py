@@ -41,7 +41,7 @@ def client360_tables(prefix: str = "") -> Client360Tables:
     return Client360Tables(
         metadata=md,
         offsets=offsets_table(md, name("offsets")),
-        # One row per event applied: artifact id, or decision:<id> for a commit record.
+        # One row per event applied: its artifact id.
         applied=Table(
             name("applied"),
             md,

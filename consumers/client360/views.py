@@ -59,11 +59,16 @@ def _node_view(root: str, rows: list[Row[Any]]) -> NodeView:
     live = max((r.live_stamp for r in rows if r.live_stamp), default=None)
     dead = max((r.dead_stamp for r in rows if r.dead_stamp), default=None)
     # As the committer folds a merge: the survivor's own values win, and each attribute it
-    # lacks comes from the newest value among the refs merged into it.
+    # lacks comes from the newest value among the refs merged into it. The committer states
+    # the survivor's whole state when it folds a merge, so a merged ref's value older than
+    # the survivor's last stated state was folded in then (or removed since): it is skipped.
+    stated = own.live_stamp if own is not None else None
     winners: dict[str, tuple[bool, str, str | None, str]] = {}
     for row in rows:
         is_root = row.node_ref == root
         for name, (value, stamp, source) in json.loads(row.attributes).items():
+            if not is_root and stated is not None and stamp < stated:
+                continue
             candidate = (is_root, stamp, value, source)
             known = winners.get(name)
             if known is None or candidate[:2] > known[:2]:

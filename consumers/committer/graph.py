@@ -4,7 +4,8 @@ The persistence layer's checks: every ref a change names must exist (referential
 and be in a state that allows the change (lifecycle: a merged or deleted node takes no
 changes, a node is merged at most once, an update must find the values it expects). Changes
 are staged in memory and written only when the whole set passes, so a refused set leaves no
-trace but its ``graph_changes`` row.
+trace but its ``graph_changes`` row. A staged set also says what it will write as applied-record
+operations (consumers/applied.py): the final state of every row it touches.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Table, or_, select
 
+from consumers.applied import Operation
 from consumers.committer.changes import ChangeKind, ChangeSet, GraphChange
 from consumers.committer.tables import EdgeStatus, GraphTables, NodeStatus
 from consumers.storage import replace_rows
@@ -65,23 +67,71 @@ class _Stage:
     dirty_edges: set[EdgeKey] = field(default_factory=set)
 
 
+@dataclass(frozen=True)
+class Staged:
+    """A change set that passed every check, staged and not written yet."""
+
+    change_set: ChangeSet
+    _stage: _Stage
+
+    def operations(self) -> list[Operation]:
+        """What the set writes, as ClientGraphDelta operations: the merges it makes, then
+        the final state of each node and edge it writes (a node with its whole attribute
+        set; a merged node only through its merge), in key order."""
+        stage = self._stage
+        found: list[Operation] = []
+        merged: dict[str, list[str]] = {}
+        for ref, into in sorted(stage.merges.items()):
+            merged.setdefault(into, []).append(ref)
+        for into, refs in sorted(merged.items()):
+            found.append({"op": "MERGE_NODES", "node_ref": into, "merged_refs": refs})
+        for ref in sorted(stage.dirty_nodes):
+            node = stage.nodes[ref]
+            assert node is not None  # dirty means staged
+            if node.status is NodeStatus.ACTIVE:
+                found.append(
+                    {
+                        "op": "UPSERT_NODE",
+                        "node_ref": ref,
+                        "node_type": node.node_type,
+                        "attributes": dict(node.attributes),
+                    }
+                )
+            elif node.status is NodeStatus.DELETED:
+                found.append({"op": "DELETE_NODE", "node_ref": ref})
+        for key in sorted(stage.dirty_edges):
+            edge = stage.edges[key]
+            assert edge is not None
+            ends = {"from_ref": key[0], "to_ref": key[1], "relation": key[2]}
+            if edge.status is EdgeStatus.ACTIVE:
+                found.append(
+                    {"op": "UPSERT_EDGE", "edge": ends, "attributes": dict(edge.attributes)}
+                )
+            else:
+                found.append({"op": "DELETE_EDGE", "edge": ends})
+        return found
+
+
 class GraphWriter:
-    """Applies change sets on one connection (the caller owns the transaction)."""
+    """Checks and writes change sets on one connection (the caller owns the transaction)."""
 
     def __init__(self, conn: Connection, tables: GraphTables) -> None:
         self.conn = conn
         self.t = tables
 
-    def apply(self, change_set: ChangeSet) -> Refusal | None:
-        """Check and write ``change_set``; a Refusal (nothing written) when a check fails."""
+    def stage(self, change_set: ChangeSet) -> Staged | Refusal:
+        """Check ``change_set`` against the graph (and nothing else): staged, or refused."""
         stage = _Stage()
         try:
             for index, change in enumerate(change_set.changes):
                 self._apply(stage, change, change_set.change_id, f"changes.{index}")
         except _Refused as refused:
             return refused.refusal
-        self._write(stage)
-        return None
+        return Staged(change_set, stage)
+
+    def write(self, staged: Staged) -> None:
+        """Write a staged change set (nothing else may have been written since it was staged)."""
+        self._write(staged._stage)
 
     # --- checks and staging ---------------------------------------------------------------
 

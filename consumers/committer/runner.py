@@ -1,5 +1,10 @@
 """The committer's Kafka loop: commit records and accepted graph deltas in, graph rows out,
-refusals to the dead-letter topic.
+refusals to the dead-letter topic, a record of every applied change to the ClientGraphDelta
+ingress topic (consumers/applied.py; the read model builds its graph from those).
+
+The accepted delta topic carries both requested changes (from importers, the CRM sync) and,
+once the gateway has accepted them, the committer's own applied records: those are skipped
+(verdict ``own``), never applied a second time.
 
 A refusal is dead-lettered like the gateway does it: original key, bytes and headers, plus
 the ``velocity.dlq.*`` reason headers (gateway/headers.py), so the review app's dead-letter
@@ -12,12 +17,14 @@ import logging
 import threading
 import time
 from collections.abc import Sequence
-from concurrent.futures import Future
 from dataclasses import dataclass
 
+from consumers.applied import COMMITTER, is_applied
 from consumers.committer.changes import from_commit, from_delta
 from consumers.committer.graph import Refusal
+from consumers.committer.publisher import AppliedPublisher
 from consumers.committer.store import GraphStore, Incoming, Result, Verdict
+from consumers.outbox import send_all
 from consumers.partitions import Headers, PartitionSource, RawMessage, next_offsets
 from consumers.reading import ArtifactReader, UnreadableRecord
 from velocity_stream.contracts.catalog import Catalog, Family
@@ -26,15 +33,20 @@ from velocity_stream.errors import ReasonCode
 from velocity_stream.gateway import headers as h
 from velocity_stream.kafka import headers as envelope
 from velocity_stream.kafka.consumer import TopicStage, family_topics
-from velocity_stream.kafka.producer import ArtifactProducer, Delivery
+from velocity_stream.kafka.producer import ArtifactProducer
 from velocity_stream.observability import ConsumerMetrics, LagTracker, message_context
 from velocity_stream.serde.avro import AvroSerde
 from velocity_stream.settings import Settings
 
 log = logging.getLogger(__name__)
 
-COMMITTER = "graph-committer"
-DELIVERY_TIMEOUT_S = 60.0
+__all__ = [
+    "COMMITTER",
+    "CommitterOptions",
+    "CommitterRunner",
+    "CommitterStats",
+    "dead_letter_headers",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +62,8 @@ class CommitterStats:
     applied: int = 0
     refused: int = 0
     duplicates: int = 0
+    own: int = 0  # the committer's own applied records, read back and skipped
+    published: int = 0  # applied records published
 
     def add(self, results: Sequence[Result]) -> None:
         self.batches += 1
@@ -59,6 +73,8 @@ class CommitterStats:
                 self.applied += 1
             elif result.verdict is Verdict.REFUSED:
                 self.refused += 1
+            elif result.verdict is Verdict.OWN:
+                self.own += 1
             else:
                 self.duplicates += 1
 
@@ -108,6 +124,7 @@ class CommitterRunner:
         self.dead_letter_topic = catalog.dead_letter_topic(settings.topic_prefix)
         self.metrics = ConsumerMetrics(COMMITTER)
         self.lag = LagTracker(COMMITTER)
+        self.publisher = AppliedPublisher(store, producer)
 
     def topics(self) -> list[str]:
         return sorted([*self.delta_topics, self.commits_topic])
@@ -117,6 +134,8 @@ class CommitterRunner:
     ) -> CommitterStats:
         stats = CommitterStats()
         stop = stop or threading.Event()
+        published_before = self.publisher.published
+        self.publisher.publish_pending()  # whatever a crash left in the outbox
         with PartitionSource(
             self.settings, self.topics(), self.store.offsets(), client_id=COMMITTER
         ) as source:
@@ -130,14 +149,24 @@ class CommitterRunner:
                 idle_since = time.monotonic()
                 stats.add(self.handle(batch))
                 self.lag.update_many(next_offsets(batch), source.high_watermark)
+        stats.published = self.publisher.published - published_before
         return stats
 
     def handle(self, batch: Sequence[RawMessage]) -> list[Result]:
-        incoming = []
+        """Apply one batch (one transaction), then publish what it applied; one result per
+        record, in order."""
+        incoming: list[Incoming | Result] = []
         for message in batch:
             with message_context(message.headers):  # its trace id on any log line
                 incoming.append(self._incoming(message))
-        results = self.store.apply(incoming, next_offsets(batch), self._dead_letter)
+        applied = iter(
+            self.store.apply(
+                [i for i in incoming if isinstance(i, Incoming)],
+                next_offsets(batch),
+                self._dead_letter,
+            )
+        )
+        results = [next(applied) if isinstance(i, Incoming) else i for i in incoming]
         # Counted once the batch's transaction committed.
         for result in results:
             if result.verdict is Verdict.APPLIED:
@@ -146,9 +175,10 @@ class CommitterRunner:
                 self.metrics.duplicates()
             elif result.refusal is not None:
                 self.metrics.rejected(result.refusal.code)
+        self.publisher.publish_pending()
         return results
 
-    def _incoming(self, message: RawMessage) -> Incoming:
+    def _incoming(self, message: RawMessage) -> Incoming | Result:
         try:
             if message.topic == self.commits_topic:
                 record, proposal = self.reader.read_commit(message.value)
@@ -167,6 +197,8 @@ class CommitterRunner:
             family, major = self.delta_topics[message.topic]
             delta = self.reader.read(message.value, family, major)
             assert isinstance(delta, ClientGraphDelta)
+            if is_applied(delta):
+                return Result(message, delta.delta_id, Verdict.OWN)
             return Incoming(message, from_delta(delta))
         except UnreadableRecord as error:
             # Keep the reader's code: decode.registry_unavailable, say, tells the operator
@@ -174,18 +206,18 @@ class CommitterRunner:
             return Incoming(message, None, Refusal(error.code, str(error), error.field))
 
     def _dead_letter(self, refused: Sequence[Result]) -> None:
-        futures: list[Future[Delivery]] = []
         for result in refused:
             assert result.refusal is not None
             with message_context(result.message.headers):
                 log.info("refused %s: %s", result.change_id, result.refusal.message)
-            futures.append(
-                self.producer.publish_raw(
-                    self.dead_letter_topic,
-                    result.message.key,
-                    result.message.value,
-                    dead_letter_headers(result.message, result.refusal),
-                )
+        # A failure rolls the batch back.
+        send_all(
+            self.producer.publish_raw(
+                self.dead_letter_topic,
+                result.message.key,
+                result.message.value,
+                dead_letter_headers(result.message, result.refusal),
             )
-        for future in futures:
-            future.result(DELIVERY_TIMEOUT_S)  # a failure rolls the batch back
+            for result in refused
+            if result.refusal is not None
+        )

@@ -2,7 +2,9 @@
 
 Nodes and edges are never removed: a deleted or merged node keeps its row with a status, so
 every ref a change names can be checked against its lifecycle, and ``graph_changes`` records
-every change set (applied or refused) with its proposal and decision refs.
+every change set (applied or refused) with its proposal and decision refs. ``graph_outbox``
+holds the applied records (consumers/applied.py) written with the rows they describe, until
+the broker has acknowledged their publication.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from sqlalchemy import Column, Integer, String, Table, Text
+from sqlalchemy import BigInteger, Column, Integer, String, Table, Text
 
 from consumers.storage import (
     StoreTables,
@@ -44,6 +46,7 @@ class GraphTables(StoreTables):
     edges: Table
     merges: Table
     changes: Table
+    outbox: Table
 
 
 def graph_tables(prefix: str = "") -> GraphTables:
@@ -82,5 +85,16 @@ def graph_tables(prefix: str = "") -> GraphTables:
             Column("detail", Text),
             Column("operations", Integer, nullable=False),
             *position_columns(),
+            # When it was applied (ms since the epoch, strictly increasing); NULL if refused.
+            Column("applied_at_ms", BigInteger),
+        ),
+        # Applied records not yet acknowledged by the broker, published in applied order.
+        outbox=Table(
+            name("outbox"),
+            md,
+            Column("change_id", String, primary_key=True),
+            Column("applied_at_ms", BigInteger, nullable=False, index=True),
+            Column("record", Text, nullable=False),  # the ClientGraphDelta as JSON
+            Column("trace_id", String),  # the input's, so one trace follows the change
         ),
     )

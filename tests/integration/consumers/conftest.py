@@ -19,6 +19,7 @@ from sqlalchemy import Engine, text
 
 from consumers.client360.store import Client360Store
 from consumers.committer.store import GraphStore
+from consumers.partitions import PartitionSource, RawMessage
 from consumers.storage import open_engine
 from tests.unit.consumers.events import commit
 from velocity_stream.contracts.catalog import Catalog, load_catalog
@@ -68,13 +69,22 @@ def producer(
 
 
 class Gateway:
-    """Writes what the gateway would: accepted artifacts and commit records, as raw bytes."""
+    """Writes what the gateway would: accepted artifacts and commit records, as raw bytes; and
+    relays the committer's applied records from the delta ingress topic to the accepted one."""
 
-    def __init__(self, producer: ArtifactProducer, catalog: Catalog, serde: AvroSerde) -> None:
+    def __init__(
+        self,
+        producer: ArtifactProducer,
+        catalog: Catalog,
+        serde: AvroSerde,
+        settings: Settings | None = None,
+    ) -> None:
         self.producer = producer
         self.catalog = catalog
         self.serde = serde
         self.prefix = serde.topic_prefix
+        self.settings = settings
+        self._relayed: dict[tuple[str, int], int] = {}
 
     def accept(self, artifacts: Sequence[Artifact]) -> list[Delivery]:
         futures = []
@@ -97,6 +107,28 @@ class Gateway:
         topic = self.catalog.commits_topic(self.prefix)
         return self.producer.publish_raw(topic, record.proposal_id, record.to_bytes()).result(30)
 
+    def relay_applied(self, expected: int, timeout: float = 30.0) -> list[RawMessage]:
+        """Forward the next ``expected`` records of the ClientGraphDelta ingress topic to its
+        accepted topic (key, bytes and headers as they are: what the gateway's accept route
+        does with a valid delta); returns them. Fails if fewer arrive within ``timeout``."""
+        assert self.settings is not None, "a relaying Gateway needs the settings"
+        family = self.catalog.family("ClientGraphDelta")
+        ingress, accepted = family.ingress_topic(self.prefix), family.accepted_topic(self.prefix)
+        found: list[RawMessage] = []
+        deadline = time.monotonic() + timeout
+        with PartitionSource(self.settings, [ingress], self._relayed, client_id="it-relay") as src:
+            while len(found) < expected and time.monotonic() < deadline:
+                found += src.poll_batch(expected - len(found), 0.2)
+        assert len(found) == expected, f"{len(found)} of {expected} applied records arrived"
+        for message in found:
+            self._relayed[(message.topic, message.partition)] = message.offset + 1
+        futures = [
+            self.producer.publish_raw(accepted, m.key, m.value, list(m.headers)) for m in found
+        ]
+        for future in futures:
+            future.result(30)
+        return found
+
     def publish(self, history: Sequence[Any]) -> dict[tuple[str, int], int]:
         """Accepted artifacts and (proposal, decision, minute) commits, in order; returns the
         end offset of every partition written."""
@@ -114,8 +146,10 @@ class Gateway:
 
 
 @pytest.fixture
-def gateway(producer: ArtifactProducer, catalog: Catalog, serde: AvroSerde) -> Gateway:
-    return Gateway(producer, catalog, serde)
+def gateway(
+    producer: ArtifactProducer, catalog: Catalog, serde: AvroSerde, provisioned: Settings
+) -> Gateway:
+    return Gateway(producer, catalog, serde, provisioned)
 
 
 def _postgres_reachable() -> str | None:

@@ -1,15 +1,18 @@
-"""The graph committer on the real broker and both databases: applied changes, refusals on
-the dead-letter topic, and redelivery."""
+"""The graph committer on the real broker and both databases: applied changes (and their
+applied records on the ClientGraphDelta ingress topic), refusals on the dead-letter topic, and
+redelivery."""
 
 from __future__ import annotations
 
 import pytest
 
+from consumers.applied import applied_id, is_applied
 from consumers.committer.runner import CommitterRunner
 from consumers.committer.store import GraphStore
 from consumers.partitions import PartitionSource
 from tests.integration.consumers.conftest import Gateway
 from tests.unit.consumers import events as ev
+from velocity_stream.contracts.graph_delta import ClientGraphDelta
 from velocity_stream.gateway import headers as h
 from velocity_stream.gateway.commits import CommitRecord
 
@@ -18,9 +21,23 @@ CLIENT = "client:acme"
 
 
 def _dead_letters(settings, catalog) -> list:
-    topic = catalog.dead_letter_topic(settings.topic_prefix)
+    return _read_all(settings, catalog.dead_letter_topic(settings.topic_prefix))
+
+
+def _applied_records(settings, catalog, serde) -> list[ClientGraphDelta]:
+    family = catalog.family("ClientGraphDelta")
     found = []
-    with PartitionSource(settings, [topic], {}, client_id="it-dlq-reader") as source:
+    for message in _read_all(settings, family.ingress_topic(settings.topic_prefix)):
+        record = serde.decode(message.value, family)
+        assert isinstance(record, ClientGraphDelta) and is_applied(record)
+        assert message.key == record.delta_id.encode()
+        found.append(record)
+    return found
+
+
+def _read_all(settings, topic: str) -> list:
+    found = []
+    with PartitionSource(settings, [topic], {}, client_id="it-reader") as source:
         idle = 0
         while idle < 4:
             batch = source.poll_batch(100, 0.5)
@@ -74,6 +91,13 @@ def test_committer_applies_approved_changes_and_dead_letters_refusals(
         CommitRecord.from_bytes(m.value).decision_id: m for m in _dead_letters(provisioned, catalog)
     }
     assert set(letters) == {"decision:e2", "decision:w1"}
+    # What it applied, and only that, is on the delta ingress topic for the gateway.
+    applied = _applied_records(provisioned, catalog, serde)
+    assert sorted(r.delta_id for r in applied) == [
+        applied_id("decision:e1"),
+        applied_id("delta:seed"),
+    ]
+    assert graph_store.unpublished() == []
     twice = dict(letters["decision:e2"].headers)
     assert twice[h.DLQ_REASON] == b"persistence.already_merged"
     assert twice[h.DLQ_STAGE] == b"persistence"
@@ -91,3 +115,4 @@ def test_committer_applies_approved_changes_and_dead_letters_refusals(
         k: v for k, v in before.items() if k != "offsets"
     }
     assert len(_dead_letters(provisioned, catalog)) == 2
+    assert len(_applied_records(provisioned, catalog, serde)) == 2

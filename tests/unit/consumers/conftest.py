@@ -1,22 +1,19 @@
-"""Fixtures for the consumer unit tests: an in-memory SQLite read-model store, no broker."""
+"""Fixtures for the consumer unit tests: an in-memory SQLite read-model store fed through the
+real committer (also in memory), no broker."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
+from typing import Any
 
 import pytest
 
 from consumers.client360.facts import Projection
-from consumers.client360.projector import project, project_commit
+from consumers.client360.projector import project
 from consumers.client360.store import Client360Store
 from consumers.storage import open_engine
-from tests.unit.consumers.events import commit
+from tests.unit.consumers.events import MemoryCommitter
 from velocity_stream.contracts.metadata import Artifact
-
-PROPOSAL_TOPIC = {
-    "NormalizedEntityProposal": "velocity.normalized-entity-proposal.v1",
-    "OracleWritebackProposal": "velocity.oracle-writeback-proposal.v1",
-}
 
 
 def fresh_store() -> Client360Store:
@@ -32,25 +29,27 @@ def store() -> Iterator[Client360Store]:
     made.engine.dispose()
 
 
-def projection_of(item: Artifact | tuple[Artifact, str, int]) -> Projection:
-    """An accepted artifact, or (proposal, decision id, minute) for an approved proposal."""
-    if isinstance(item, tuple):
-        proposal, decision, minute = item
-        record = commit(proposal, b"", PROPOSAL_TOPIC[proposal.FAMILY], decision, minute)
-        made = project_commit(record, proposal)
-    else:
-        made = project(item)
-    assert made is not None
+def projection_of(item: Artifact) -> Projection:
+    """An artifact the read model projects (an interaction, a signal, an applied record)."""
+    made = project(item)
+    assert made is not None, item
     return made
 
 
-ApplyAll = Callable[[Sequence[Artifact | tuple[Artifact, str, int]]], Client360Store]
+@pytest.fixture
+def committer() -> MemoryCommitter:
+    return MemoryCommitter()
+
+
+ApplyAll = Callable[[Sequence[Any]], Client360Store]
 
 
 @pytest.fixture
-def apply_all(store: Client360Store) -> ApplyAll:
-    def run(items: Sequence[Artifact | tuple[Artifact, str, int]]) -> Client360Store:
-        store.apply([projection_of(item) for item in items], {})
+def apply_all(store: Client360Store, committer: MemoryCommitter) -> ApplyAll:
+    """Raw items (events.py) through the test's committer, then into the read model."""
+
+    def run(items: Sequence[Any]) -> Client360Store:
+        store.apply([projection_of(item) for item in committer.commit(items)], {})
         store.refresh_all()
         return store
 

@@ -1,15 +1,29 @@
-"""Builders of valid source artifacts and commit records for the consumer tests.
+"""Builders of valid source artifacts and commit records for the consumer tests, and the real
+committer in memory to turn requested changes into what the read model reads.
 
 Each builder starts from the contracts' example of its family and changes only what the test
 is about, so every artifact is valid under the current contracts. Times are minutes after the
 examples' T0, so tests can make ties on purpose.
+
+A *raw* history holds what the committer reads: graph deltas as importers send them and
+approved proposals as ``(proposal, decision id, minute)`` tuples, among interactions and QD
+signals. :class:`MemoryCommitter` applies it with the committer's own store (SQLite in memory)
+and gives the read model's inputs: the interactions and signals as they were, each applied
+change as the committer's applied record, refused changes dropped.
 """
 
 from __future__ import annotations
 
-from datetime import timedelta
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from itertools import count
 from typing import Any
 
+from consumers.applied import is_applied
+from consumers.committer.changes import ChangeSet, from_commit, from_delta
+from consumers.committer.store import GraphStore, Incoming, Result, Verdict
+from consumers.partitions import RawMessage
+from consumers.storage import open_engine
 from velocity_stream.contracts import example, validate_artifact
 from velocity_stream.contracts.example_intake import T0
 from velocity_stream.contracts.graph_delta import ClientGraphDelta
@@ -181,7 +195,7 @@ def commit(
     )
 
 
-def client_history(client_count: int, interactions_per_client: int = 4) -> list[Any]:
+def raw_client_history(client_count: int, interactions_per_client: int = 4) -> list[Any]:
     """A realistic mix for many clients, in production order: each client's graph delta
     (a person, a duplicate, an opportunity and their links), interactions, QD signals, a
     merge of the duplicate, and an approved stage change. Commits are (proposal, decision,
@@ -193,6 +207,7 @@ def client_history(client_count: int, interactions_per_client: int = 4) -> list[
         history.append(
             delta(
                 f"seed-{index}",
+                upsert_node(client, "CLIENT"),
                 upsert_node(
                     person, "PERSON", given_name=f"Given{index}", email=f"p{index}@x.example"
                 ),
@@ -216,10 +231,11 @@ def client_history(client_count: int, interactions_per_client: int = 4) -> list[
     return history
 
 
-def seeded_client(client: str) -> list[Any]:
+def raw_seeded_client(client: str) -> list[Any]:
     """One client with every snapshot section filled (the snapshot tests' story)."""
     graph = delta(
         "seed",
+        upsert_node(client, "CLIENT"),
         upsert_node(
             "person:priya",
             "PERSON",
@@ -281,3 +297,72 @@ def seeded_client(client: str) -> list[Any]:
         signal(client, 4, minute=32, score_type="budget_fit", value=0.9, evidence=False),
     ]
     return [graph, merge, (stage, "decision:w1", 40), *interactions, *signals]
+
+
+def client_history(client_count: int, interactions_per_client: int = 4) -> list[Artifact]:
+    """What the read model reads of :func:`raw_client_history`: every change applies."""
+    committer = MemoryCommitter()
+    made = committer.commit(raw_client_history(client_count, interactions_per_client))
+    assert committer.refused == [], committer.refused
+    return made
+
+
+def seeded_client(client: str) -> list[Artifact]:
+    """What the read model reads of :func:`raw_seeded_client`: every change applies."""
+    committer = MemoryCommitter()
+    made = committer.commit(raw_seeded_client(client))
+    assert committer.refused == [], committer.refused
+    return made
+
+
+PROPOSAL_TOPIC = "velocity.proposal.v1"  # the committer does not read it
+
+
+class MemoryCommitter:
+    """The committer's store on SQLite in memory, applying raw items in the order given.
+
+    Its clock reads each change's own time (the delta's ``created_at``, the decision's minute),
+    so applied records get deterministic times; the store keeps them strictly increasing.
+    """
+
+    def __init__(self) -> None:
+        self._now = T0
+        self.store = GraphStore(open_engine("sqlite://"), "mem_", clock=self._clock)
+        self.store.create()
+        self.refused: list[str] = []
+        self.results: list[Result] = []
+        self._offsets = count()
+
+    def _clock(self) -> float:
+        return self._now.timestamp()
+
+    def change_set(self, item: Any) -> tuple[ChangeSet, datetime] | None:
+        """The change set of a raw item and its time; None for what the committer ignores."""
+        if isinstance(item, tuple):
+            proposal, decision, minute = item
+            record = commit(proposal, b"", PROPOSAL_TOPIC, decision, minute)
+            made = from_commit(record, proposal)
+            assert made is not None
+            return made, at(minute)
+        if isinstance(item, ClientGraphDelta) and not is_applied(item):
+            return from_delta(item), item.created_at
+        return None
+
+    def commit(self, items: Sequence[Any]) -> list[Artifact]:
+        """The read model's inputs for ``items``: interactions, signals and applied records."""
+        found: list[Artifact] = []
+        for item in items:
+            made = self.change_set(item)
+            if made is None:
+                found.append(item)
+                continue
+            change_set, self._now = made
+            message = RawMessage("raw", 0, next(self._offsets), b"k", b"")
+            [result] = self.store.apply([Incoming(message, change_set)], {})
+            self.results.append(result)
+            if result.verdict is Verdict.APPLIED:
+                assert result.applied is not None
+                found.append(result.applied)
+            elif result.refusal is not None:
+                self.refused.append(f"{result.change_id}: {result.refusal.code.value}")
+        return found

@@ -88,21 +88,20 @@ def test_runner_batch_applies_once_and_stores_offsets_and_rejects(catalog, serde
     settings = Settings(topic_prefix=PREFIX)
     runner = Client360Runner(settings, catalog, serde, store)
     accepted = catalog.family("InteractionBundle").accepted_topic(PREFIX)
-    proposal = ev.writeback("w1", "opportunity:o1", stage=("A", "B"))
-    ingress = catalog.family("OracleWritebackProposal").ingress_topic(PREFIX)
-    commit = ev.commit(proposal, serde.encode(proposal), ingress, "decision:w1")
+    deltas = catalog.family("ClientGraphDelta").accepted_topic(PREFIX)
+    [applied] = ev.MemoryCommitter().commit([ev.delta("d1", ev.upsert_node("task:t1", "TASK"))])
     batch = [
         RawMessage(accepted, 0, 0, b"client:a", serde.encode(ev.interaction("client:a", 1))),
         RawMessage(accepted, 0, 1, b"client:a", b"garbage"),
-        RawMessage(runner.commits_topic, 3, 7, b"proposal:w1", commit.to_bytes()),
+        RawMessage(deltas, 3, 7, b"applied:delta:d1", serde.encode(applied)),
     ]
-    assert set(runner.topics()) >= {accepted, runner.commits_topic}
+    assert set(runner.topics()) >= {accepted, deltas}
     first = runner.handle(batch)
     assert (first.applied, first.rejected) == (2, 1)
     assert runner.refresh().changed_refs == ("client:a",)
-    assert store.offsets() == {(accepted, 0): 2, (runner.commits_topic, 3): 8}
+    assert store.offsets() == {(accepted, 0): 2, (deltas, 3): 8}
     again = runner.handle(batch)
     assert (again.applied, again.duplicates) == (0, 2)
     dump = store.dump()
     assert [row[:4] for row in dump["rejects"]] == [(accepted, 0, 1, "decode.bad_magic_byte")]
-    assert ("commit:decision:w1", "OracleWritebackProposal") in dump["applied"]
+    assert ("applied:delta:d1", "ClientGraphDelta") in dump["applied"]

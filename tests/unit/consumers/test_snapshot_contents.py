@@ -14,7 +14,7 @@ CLIENT = "client:acme"
 
 
 def test_seeded_client_snapshot_has_every_section(apply_all):
-    store = apply_all(ev.seeded_client(CLIENT))
+    store = apply_all(ev.raw_seeded_client(CLIENT))
     snapshot = store.snapshot(CLIENT)
     assert snapshot is not None
     identity = snapshot.identity
@@ -61,20 +61,21 @@ def test_seeded_client_snapshot_has_every_section(apply_all):
 
 
 def test_snapshot_is_derived_with_source_refs_and_no_wall_clock(apply_all):
-    store = apply_all(ev.seeded_client(CLIENT))
+    store = apply_all(ev.raw_seeded_client(CLIENT))
     snapshot = store.snapshot(CLIENT)
     assert snapshot is not None
     assert snapshot.provenance.origin is ProvenanceOrigin.DERIVED
     refs = set(snapshot.provenance.source_refs)
     assert {"delta:seed", "delta:merge", "decision:w1", f"signal:{CLIENT}:2"} <= refs
     assert f"bundle:{CLIENT}:24" in refs and f"bundle:{CLIENT}:0" not in refs  # not shown
-    # as_of is the newest fact shown: the approved stage change, decided at minute 40.
+    # as_of is the newest fact shown: the approved stage change, applied at minute 40 (the
+    # test committer's clock reads each change's own time).
     assert snapshot.as_of == ev.at(40) == snapshot.created_at
     assert snapshot.artifact_id.startswith(f"c360:{CLIENT}:")
 
 
 def test_same_facts_give_the_same_snapshot_bytes(apply_all):
-    first = apply_all(ev.seeded_client(CLIENT)).dump()["snapshots"]
+    first = apply_all(ev.raw_seeded_client(CLIENT)).dump()["snapshots"]
 
     other = fresh_store()
     other.apply([projection_of(item) for item in reversed(ev.seeded_client(CLIENT))], {})
@@ -85,6 +86,11 @@ def test_same_facts_give_the_same_snapshot_bytes(apply_all):
 def test_a_client_merged_into_another_reads_as_the_survivor(apply_all):
     store = apply_all(
         [
+            ev.delta(
+                "clients",
+                ev.upsert_node("client:old", "CLIENT"),
+                ev.upsert_node("client:new", "CLIENT"),
+            ),
             ev.interaction("client:old", 1, minute=1),
             ev.interaction("client:new", 2, minute=2),
             ev.delta("fold", ev.merge_nodes("client:new", "client:old"), minute=3),
@@ -100,7 +106,7 @@ def test_a_client_merged_into_another_reads_as_the_survivor(apply_all):
 
 
 def test_deleting_a_linked_node_or_edge_drops_it_from_the_snapshot(apply_all):
-    store = apply_all(ev.seeded_client(CLIENT))
+    store = apply_all(ev.raw_seeded_client(CLIENT))
     apply_all(
         [
             ev.delta(
@@ -117,7 +123,7 @@ def test_deleting_a_linked_node_or_edge_drops_it_from_the_snapshot(apply_all):
 
 
 def test_changed_snapshots_wait_in_the_outbox_until_published(apply_all):
-    store = apply_all(ev.seeded_client(CLIENT))
+    store = apply_all(ev.raw_seeded_client(CLIENT))
     [pending] = store.pending()
     assert pending.client_ref == CLIENT
     store.mark_published([pending])
