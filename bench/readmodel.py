@@ -2,7 +2,8 @@
 query latency with 10,000 clients.
 
 Throughput is the runner's whole batch path without the broker: decode the Avro bytes
-(serde + contract), project, and apply one batch per transaction (dedup, LWW fact upserts,
+(serde + contract; graph changes arrive as the committer's applied records), project, and
+apply one batch per transaction (dedup, LWW fact upserts,
 snapshot rebuilds of the clients touched, offsets). The baseline, in the same run and on the
 same database, is plain executemany INSERTs of the same fact rows into unconstrained tables,
 one transaction per batch: the floor of writing those rows at all. Query latency reads a
@@ -27,6 +28,7 @@ from pathlib import Path
 
 from sqlalchemy import Column, MetaData, Table, select
 
+from consumers.applied import applied_delta
 from consumers.client360.facts import Projection
 from consumers.client360.projector import project
 from consumers.client360.runner import Client360Runner, RunnerOptions
@@ -51,66 +53,55 @@ def _made(family: str, changes: dict[str, object]) -> Artifact:
 
 
 def workload(clients: int, shuffle: bool, rounds: int = 3, seed: int = 7) -> list[Artifact]:
-    """Per client: a graph delta (person, opportunity, two links), then ``rounds`` rounds of
-    two interactions and a QD signal, one round an hour; a new client every 30 ms. In
-    event-time order (how producers emit them), or shuffled (a client's events spread over
-    the whole run). Several rounds make a run span several refresh intervals."""
+    """Per client: the committer's applied record of its graph (the client, a person, an
+    opportunity, two links), then ``rounds`` rounds of two interactions and a QD signal, one
+    round an hour; a new client every 30 ms. In event-time order (how producers emit them),
+    or shuffled (a client's events spread over the whole run). Several rounds make a run
+    span several refresh intervals."""
     rng = random.Random(seed)
     events: list[Artifact] = []
     for i in range(clients):
         client, person, opp = f"client:c{i:06d}", f"person:p{i:06d}", f"opportunity:o{i:06d}"
         at = T0 + timedelta(milliseconds=30 * i)
+        # The committer's applied record of the client's CRM sync (the read model's only
+        # graph input): the client node, a person, an opportunity, two links.
         events.append(
-            _made(
-                "ClientGraphDelta",
-                {
-                    "artifact_id": f"art:delta:{i}",
-                    "source_system": "import-normalizer",
-                    "created_at": at,
-                    "delta_id": f"delta:{i}",
-                    "decision_ref": None,
-                    "proposal_ref": None,
-                    "operations": [
-                        {
-                            "op": "UPSERT_NODE",
-                            "node_ref": person,
-                            "node_type": "PERSON",
-                            "attributes": {
-                                "given_name": f"Given{i}",
-                                "family_name": "Doe",
-                                "email": f"p{i}@example.com",
-                            },
+            applied_delta(
+                f"delta:{i}",
+                None,
+                None,
+                [
+                    {"op": "UPSERT_NODE", "node_ref": client, "node_type": "CLIENT"},
+                    {
+                        "op": "UPSERT_NODE",
+                        "node_ref": person,
+                        "node_type": "PERSON",
+                        "attributes": {
+                            "given_name": f"Given{i}",
+                            "family_name": "Doe",
+                            "email": f"p{i}@example.com",
                         },
-                        {
-                            "op": "UPSERT_NODE",
-                            "node_ref": opp,
-                            "node_type": "OPPORTUNITY",
-                            "attributes": {
-                                "title": f"Deal {i}",
-                                "stage": "QUALIFYING",
-                                "amount": str(1000 * i),
-                            },
+                    },
+                    {
+                        "op": "UPSERT_NODE",
+                        "node_ref": opp,
+                        "node_type": "OPPORTUNITY",
+                        "attributes": {
+                            "title": f"Deal {i}",
+                            "stage": "QUALIFYING",
+                            "amount": str(1000 * i),
                         },
-                        {
-                            "op": "UPSERT_EDGE",
-                            "edge": {
-                                "from_ref": person,
-                                "to_ref": client,
-                                "relation": "CONTACT_OF",
-                            },
-                            "attributes": {},
-                        },
-                        {
-                            "op": "UPSERT_EDGE",
-                            "edge": {
-                                "from_ref": opp,
-                                "to_ref": client,
-                                "relation": "OPPORTUNITY_OF",
-                            },
-                            "attributes": {},
-                        },
-                    ],
-                },
+                    },
+                    {
+                        "op": "UPSERT_EDGE",
+                        "edge": {"from_ref": person, "to_ref": client, "relation": "CONTACT_OF"},
+                    },
+                    {
+                        "op": "UPSERT_EDGE",
+                        "edge": {"from_ref": opp, "to_ref": client, "relation": "OPPORTUNITY_OF"},
+                    },
+                ],
+                int(at.timestamp() * 1000),
             )
         )
         for r in range(rounds):
