@@ -1,6 +1,10 @@
 # One image for every role: the entry point is `velocity-stream`; the compose file picks the
 # command (gateway, consume client360, consume committer, serve, topics apply, ...).
 FROM python:3.11-slim AS build
+# A C compiler for the native Avro writer (velocity_stream/serde/_fastwrite.pyx); the wheel
+# carries the built extension, so the runtime image needs none.
+RUN apt-get update && apt-get install -y --no-install-recommends gcc libc6-dev \
+    && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY pyproject.toml README.md ./
 COPY velocity_stream ./velocity_stream

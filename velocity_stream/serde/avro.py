@@ -23,7 +23,8 @@ from velocity_stream.contracts.catalog import Catalog, Family, SchemaVersion
 from velocity_stream.contracts.metadata import Artifact, validate_artifact
 from velocity_stream.contracts.registry import model_for
 from velocity_stream.errors import ReasonCode, SerdeError
-from velocity_stream.serde.compiled import UnsupportedSchema, Writer, compile_writer
+from velocity_stream.serde.compiled import Writer, compile_writer
+from velocity_stream.serde.program import UnsupportedSchema
 from velocity_stream.serde.resolver import SchemaResolver, canonical_text, subject_for
 from velocity_stream.serde.wire import frame, unframe
 

@@ -1,0 +1,3 @@
+from velocity_stream.serde.program import Program
+
+def write(program: Program, record: object, head: bytes = b"") -> bytes: ...
