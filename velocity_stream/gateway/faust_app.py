@@ -13,7 +13,10 @@ measured reason (docs/gateway.md):
 - table writes go to the changelog partition of the input being processed, read from a
   :class:`WriteContext`, since the batch path has no faust event per input;
 - outputs go through librdkafka (runtime/output.py) and an input is acked only when every
-  output it caused is stored; faust commits acked offsets after flushing the changelogs.
+  output it caused is stored; faust commits acked offsets after flushing the changelogs;
+- stopping has a deadline (runtime/shutdown.py): with the broker gone, faust's stop waits on
+  timeouts of minutes, so the first stop request arms a timer that ends the process non-zero
+  after ``Settings.gateway_shutdown_grace_s``.
 
 exactly_once is never used: aiokafka's transactional producer fails on Tansu, and faust's
 exactly_once has open duplicate and crash bugs. The pipeline's outputs are deterministic, so
@@ -46,6 +49,7 @@ from velocity_stream.gateway.messages import InboundMessage
 from velocity_stream.gateway.pipeline import Pipeline
 from velocity_stream.gateway.runtime.output import OutputProducer
 from velocity_stream.gateway.runtime.processor import BatchProcessor, WriteContext
+from velocity_stream.gateway.runtime.shutdown import EXIT_DEADLINE, ShutdownDeadline
 from velocity_stream.gateway.state import GatewayState
 from velocity_stream.kafka.config import AsyncClientOptions
 from velocity_stream.observability import GatewayMetrics, LagTracker, pending_in_state
@@ -71,6 +75,8 @@ class WorkerOptions:
     # How often faust commits acked offsets.
     commit_interval_s: float = 1.0
     data_dir: Path | None = None
+    # Longest the worker takes to stop once told to, before it exits non-zero anyway.
+    shutdown_grace_s: float = 10.0
 
 
 # --- the fetch wait ---------------------------------------------------------------------------
@@ -306,6 +312,7 @@ class GatewayApp(faust.App):
     fetch_max_wait_ms: int
     processor: BatchProcessor
     lag: LagTracker | None
+    shutdown_grace_s: float
     # Set when outputs could not be stored; the worker then stops and exits non-zero.
     failure: BaseException | None = None
 
@@ -369,6 +376,7 @@ def build_app(
         stream_wait_empty=True,
     )
     app.fetch_max_wait_ms = options.fetch_max_wait_ms
+    app.shutdown_grace_s = worker.shutdown_grace_s
     context = WriteContext()
     tables: dict[str, Any] = {}
     for name in GatewayState.table_names():
@@ -444,15 +452,38 @@ def assigned_partitions(app: GatewayApp) -> set[TP]:
     return set(app.consumer.assignment())
 
 
+class _Worker(faust.Worker):
+    """faust's worker, whose stop (on SIGTERM or SIGINT) has a deadline."""
+
+    deadline: ShutdownDeadline
+
+    def _repr_name(self) -> str:
+        return "Worker"  # log lines keep faust's "[^Worker]: Ready" that tools wait for
+
+    def _schedule_shutdown(self, sig: signal.Signals) -> None:
+        # mode calls this for every stop signal (and _BatchSink._fail signals the process
+        # itself); only the first one arms the deadline, as only the first starts the stop.
+        self.deadline.arm(f"signal {sig.name}")
+        super()._schedule_shutdown(sig)
+
+
 def run_worker(app: GatewayApp, *, loglevel: str = "info") -> int:
-    """Run the worker in this process until a signal stops it; the exit code."""
+    """Run the worker in this process until a signal stops it; the exit code.
+
+    The stop a signal starts ends within ``app.shutdown_grace_s``: if faust has not finished
+    by then, the process exits with code 1 from the deadline's thread (runtime/shutdown.py).
+    Run it in a process of its own, never inside one that must outlive it.
+    """
     # override_logging=False: the worker's own handler (JSON or text, with trace ids) stays;
     # faust would otherwise replace the root handlers with its coloured one. No spinner
     # either: its terminal escapes would land among the log lines (and it hides "Ready").
-    worker = faust.Worker(
+    worker = _Worker(
         app, loglevel=loglevel, quiet=True, redirect_stdouts=False, override_logging=False
     )
     worker.spinner = None
+    # Armed by the first stop signal; stays armed until the process is gone, since what runs
+    # after faust returns (closing librdkafka among it) may wait on the broker too.
+    worker.deadline = ShutdownDeadline(app.shutdown_grace_s)
     # Everything built so far (modules, the catalog, compiled schemas, faust's services) lives
     # as long as the process: keep it out of the cyclic GC's generations, so full collections
     # only walk what the work itself allocates (shorter pauses, lower p99).
@@ -461,7 +492,13 @@ def run_worker(app: GatewayApp, *, loglevel: str = "info") -> int:
         worker.execute_from_commandline()
     except SystemExit as exit_:
         code = exit_.code if isinstance(exit_.code, int) else 1
-        if (app.failure is not None or app.crash_reason is not None) and code == 0:
-            return 1
-        return code
-    return 1 if app.failure is not None else 0
+    else:
+        code = 0
+    if (app.failure is not None or app.crash_reason is not None) and code == 0:
+        code = 1
+    unconfirmed = app.processor.output.in_flight
+    if unconfirmed and code == 0:
+        # Their inputs were never acked, so never committed: the next worker reads them again.
+        log.error("%d outputs were not confirmed by the broker before the stop", unconfirmed)
+        code = EXIT_DEADLINE
+    return code

@@ -1,4 +1,5 @@
-"""The gateway's runtime edges beside faust_app.py: output producer, batch processor, worker.
+"""The gateway's runtime edges beside faust_app.py: output producer, batch processor, worker,
+shutdown deadline.
 
 Nothing here imports faust; faust_app.py is the only module that does.
 """

@@ -96,6 +96,7 @@ def build_gateway(settings: Settings, config: GatewayConfig | None = None) -> Ga
         max_batch=config.max_batch,
         expire_interval_s=config.expire_interval_s,
         data_dir=config.data_dir,
+        shutdown_grace_s=settings.gateway_shutdown_grace_s,
     )
     return build_app(
         async_client_options(settings),
