@@ -66,6 +66,9 @@ class DeadLetter:
     family: str | None
     artifact_id: str | None
     original_headers: Headers
+    # What a dead letter too large for its topic left out of the input ("value", "headers",
+    # "key"): the original is then only at its source coordinates.
+    dropped: tuple[str, ...] = ()
 
     @property
     def coordinates(self) -> Coordinates:
@@ -169,6 +172,7 @@ def parse_dead_letter(
         family=family,
         artifact_id=artifact_id,
         original_headers=originals,
+        dropped=tuple(part for part in _text(found.get(gh.DLQ_DROPPED)).split(",") if part),
     )
 
 

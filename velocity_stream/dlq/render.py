@@ -71,6 +71,7 @@ def dead_letter_json(dead_letter: DeadLetter, replays: list[AuditRecord]) -> dic
         "family": dead_letter.family,
         "artifact_id": dead_letter.artifact_id,
         "source": coords_json(dead_letter.source),
+        "dropped": list(dead_letter.dropped),
         "replays": [replay_json(r) for r in replays],
     }
 
@@ -144,6 +145,8 @@ def show_lines(
     ]
     if d.field:
         lines.append(f"field           {d.field}")
+    if d.dropped:
+        lines.append(f"left out        {', '.join(d.dropped)} (too large; see the source)")
     lines += [
         f"source          {source[0]} {source[1]}:{source[2]}" if source else "source          ?",
         f"family          {d.family or '?'}",

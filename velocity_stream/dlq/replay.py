@@ -62,6 +62,7 @@ class SkipReason(StrEnum):
     NOT_A_DEAD_LETTER = "not_a_gateway_dead_letter"
     NO_SOURCE_TOPIC = "no_source_topic"
     NOT_AN_INGRESS_TOPIC = "not_an_ingress_topic"
+    INPUT_NOT_KEPT = "input_not_kept"
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,8 +100,9 @@ def plan_replay(
     """Choose what to replay. Pure.
 
     Skipped: records without the gateway's reason headers, dead letters whose source is not an
-    ingress topic of the catalog (a replay never goes anywhere else), and, unless ``force``,
-    dead letters the audit log says were replayed already. ``limit`` caps what is selected
+    ingress topic of the catalog (a replay never goes anywhere else), dead letters that were
+    too large to keep their input, and, unless ``force``, dead letters the audit log says were
+    replayed already. ``limit`` caps what is selected
     (skips do not count against it); dead letters after the cap are left for a later run.
     """
     selected: list[DeadLetter] = []
@@ -130,6 +132,18 @@ def plan_replay(
                     dead_letter,
                     SkipReason.NOT_AN_INGRESS_TOPIC,
                     f"{dead_letter.source_topic} is not an ingress topic of the catalog",
+                )
+            )
+            continue
+        if dead_letter.dropped:
+            # Too large to carry its input: resending it would send an empty record.
+            skipped.append(
+                Skipped(
+                    dead_letter,
+                    SkipReason.INPUT_NOT_KEPT,
+                    f"the dead letter left out the input's {', '.join(dead_letter.dropped)}; "
+                    f"the original is at {dead_letter.source_topic} "
+                    f"{dead_letter.source_partition}:{dead_letter.source_offset}",
                 )
             )
             continue

@@ -151,6 +151,26 @@ def test_plan_never_targets_anything_but_an_ingress_topic(factory: Factory):
     ]
 
 
+def test_a_dead_letter_that_left_out_its_input_is_never_replayed(factory: Factory):
+    ingress = factory.ingress("ImportRowRecord")
+    headers = (
+        (gh.DLQ_REASON, b"route.output_too_large"),
+        (gh.DLQ_SOURCE_TOPIC, ingress.encode()),
+        (gh.DLQ_SOURCE_PARTITION, b"1"),
+        (gh.DLQ_SOURCE_OFFSET, b"40"),
+        (gh.DLQ_DROPPED, b"value,headers"),
+    )
+    [dead] = [parse_dead_letter(InboundMessage("dlq", 0, 0, b"k", None, headers, 0), {})]
+    assert dead.dropped == ("value", "headers")
+
+    plan = plan_replay([dead], AuditLog(()), factory.catalog.ingress_topics(PREFIX), force=True)
+
+    assert not plan.selected
+    [skipped] = plan.skipped
+    assert skipped.why is SkipReason.INPUT_NOT_KEPT
+    assert f"{ingress} 1:40" in skipped.detail and "value, headers" in skipped.detail
+
+
 def test_limit_counts_what_is_replayed_not_what_is_skipped(
     factory: Factory, examples: dict[str, Artifact]
 ):
