@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections import defaultdict, deque
 from collections.abc import Iterable
 
+from velocity_stream.gateway.catchup import CatchUp
 from velocity_stream.gateway.messages import Headers, InboundMessage, OutboundMessage, Outcome
 from velocity_stream.gateway.pipeline import Pipeline
 from velocity_stream.gateway.state import GatewayState, Table
@@ -80,6 +81,8 @@ class MemoryRunner:
         self._ingress = frozenset(pipeline.ingress_topics())
         self.produced: dict[str, list[OutboundMessage]] = defaultdict(list)
         self.outcomes: list[Outcome] = []
+        # The worker's expiry gate (catchup.py): open unless a test assigns partitions to it.
+        self.catch_up = CatchUp()
 
     # --- Kafka-like plumbing --------------------------------------------------------------
 
@@ -113,6 +116,10 @@ class MemoryRunner:
         self._offsets[(topic, partition)] = offset + 1
         return InboundMessage(topic, partition, offset, key, value, tuple(headers), timestamp_ms)
 
+    def high_watermark(self, topic: str, partition: int) -> int:
+        """The offset the next record of ``topic``/``partition`` gets."""
+        return self._offsets.get((topic, partition), 0)
+
     # --- running --------------------------------------------------------------------------
 
     def send(
@@ -133,6 +140,7 @@ class MemoryRunner:
         while queue:
             message = queue.popleft()
             outcome = self.pipeline.process(message, self.state(message.partition))
+            self.catch_up.read({(message.topic, message.partition): message.offset + 1})
             results.append(outcome)
             queue.extend(self._record(outcome, message.timestamp_ms))
         return results
@@ -140,11 +148,17 @@ class MemoryRunner:
     def replay(self, message: InboundMessage) -> Outcome:
         """Process an already-processed message again, as after a crash before its commit."""
         outcome = self.pipeline.process(message, self.state(message.partition))
+        self.catch_up.read({(message.topic, message.partition): message.offset + 1})
         self.outcomes.append(outcome)
         return outcome
 
     def expire(self, now_ms: int) -> list[Outcome]:
-        """Run the expiry sweep on every partition, then process anything it fed back."""
+        """Run the expiry sweep on every partition, then process anything it fed back.
+
+        Like the worker, it sweeps nothing until :attr:`catch_up` has caught up.
+        """
+        if not self.catch_up.caught_up():
+            return []
         results: list[Outcome] = []
         fed: list[InboundMessage] = []
         for partition, state in sorted(self._states.items()):
