@@ -414,19 +414,26 @@ def build_app(
     async def _sweep() -> None:
         if app.rebalancing or cast(Any, app.tables).recovery.in_recovery:
             return
-        assigned = {tp.partition for tp in app.consumer.assignment() if tp.topic in topics}
-        if not assigned:
+        owned = [tp for tp in app.consumer.assignment() if tp.topic in topics]
+        if not owned:
             return
         if not app.sink._started:
             output.start()
             app.sink._started = True
-        done = await processor.expire(assigned)
+        _observe_backlog(app, owned)
+        done = await processor.expire({tp.partition for tp in owned})
         await done
 
     app.timer(worker.expire_interval_s)(_sweep)
 
+    async def _assigned(sender: Any, /, *args: Any, signal: Any, **kwargs: Any) -> None:
+        assigned: set[TP] = args[0] if args else set()
+        # Every ingress partition (kept ones too) waits for a watermark seen from now on.
+        processor.catch_up.assign((tp.topic, tp.partition) for tp in assigned if tp.topic in topics)
+
     async def _revoked(sender: Any, /, *args: Any, signal: Any, **kwargs: Any) -> None:
         revoked: set[TP] = args[0] if args else set()
+        processor.catch_up.revoke((tp.topic, tp.partition) for tp in revoked)
         # Another worker reports these partitions now.
         if lag is not None:
             for tp in revoked:
@@ -442,9 +449,31 @@ def build_app(
         owned = {tp.partition for tp in app.consumer.assignment() if tp.topic in topics}
         metrics.approvals.resync(pending_in_state(state, owned))
 
+    app.on_partitions_assigned.connect(_assigned)
     app.on_partitions_revoked.connect(_revoked)
     app.timer(PENDING_RECOUNT_INTERVAL_S)(_recount_pending)
     return app
+
+
+def _observe_backlog(app: GatewayApp, owned: Sequence[TP]) -> None:
+    """Tell the expiry gate each owned partition's high watermark and committed offset.
+
+    The watermark is aiokafka's ``highwater``: the last fetch response's (ListOffsets is wrong
+    on Tansu), reset by every new assignment, so the first one seen is from after it. The
+    committed offset is faust's: inputs below it were routed and their table writes stored.
+    """
+    gate = app.processor.catch_up
+    consumer = cast(Any, app.consumer)
+    committed: Mapping[TP, int | None] = consumer._committed_offset
+    for tp in owned:
+        key = (tp.topic, tp.partition)
+        if not gate.tracks(key):
+            gate.assign([key])  # assigned before the signal reached us: tracked from here
+        try:
+            high = cast(int | None, consumer.highwater(tp))
+        except (AssertionError, KeyError, AttributeError):
+            high = None  # revoked meanwhile
+        gate.observe(key, high, committed.get(tp))
 
 
 def assigned_partitions(app: GatewayApp) -> set[TP]:

@@ -190,3 +190,37 @@ def test_gateway_command_takes_its_flags():
     args = parser.parse_args(["gateway", "--app-id", "g", "--max-batch", "500", "--create-topics"])
     assert (args.app_id, args.max_batch, args.create_topics) == ("g", 500, True)
     assert args.handler is gateway_cmd.run_gateway
+
+
+def test_batch_processor_sweeps_nothing_until_caught_up_with_the_assignment(catalog):
+    serde = AvroSerde(catalog, preregistered_resolver(catalog, PREFIX), PREFIX)
+    now = [0]
+    pipeline = Pipeline(catalog, serde, PREFIX, gateway_version="t", clock=lambda: now[0])
+    output = _FakeOutput()
+    processor = BatchProcessor(
+        pipeline, GatewayState(), output, WriteContext(), clock=lambda: now[0]
+    )
+    rows = catalog.family("ImportRowRecord")
+    row = example(rows.name)
+    held = InboundMessage(
+        rows.ingress_topic(PREFIX), 2, 0, row.batch_id.encode(), serde.encode(row), (), 0
+    )
+    later = InboundMessage(held.topic, 2, 1, b"x", b"not avro", (), 0)
+    gate = processor.catch_up
+    gate.assign([(held.topic, 2)])
+    gate.observe((held.topic, 2), 2, 0)  # two records to read again after the assignment
+
+    async def sweep() -> list[OutboundMessage]:
+        before = len(output.sent)
+        await (await processor.expire([2]))
+        return output.sent[before:]
+
+    async def scenario() -> None:
+        await (await processor.process([held]))
+        now[0] = 10**9  # far past the hold
+        assert await sweep() == []  # offset 1 not read yet
+        await (await processor.process([later]))
+        [dead] = await sweep()
+        assert dead.topic == catalog.dead_letter_topic(PREFIX) and dead.value == held.value
+
+    asyncio.run(scenario())

@@ -26,6 +26,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from velocity_stream.errors import ReasonCode
+from velocity_stream.gateway.catchup import CatchUp, TopicPartition
 from velocity_stream.gateway.messages import InboundMessage, OutboundMessage, Outcome, RouteKind
 from velocity_stream.gateway.outputs import output_size
 from velocity_stream.gateway.pipeline import Pipeline
@@ -100,6 +101,10 @@ class BatchProcessor:
         self.clock = clock or (lambda: time.time_ns() // 1_000_000)
         self.stats = GatewayStats()
         self.metrics = metrics
+        # Holds expire only once the worker has read its backlog as of assignment (the
+        # adapter reports assignments and watermarks; see catchup.py for why).
+        self.catch_up = CatchUp()
+        self._sweeping = False
         output.on_too_large(self.stand_in)
 
     async def process(self, messages: Sequence[InboundMessage]) -> asyncio.Future[None]:
@@ -110,8 +115,10 @@ class BatchProcessor:
         count = self.stats.count
         outputs: list[OutboundMessage] = []
         outcomes: list[Outcome] = []
+        positions: dict[TopicPartition, int] = {}
         try:
             for message in messages:
+                positions[(message.topic, message.partition)] = message.offset + 1
                 context.set(message.topic, message.partition)
                 # The producer's trace id goes on every log line written while routing it.
                 with message_context(message.headers):
@@ -121,6 +128,9 @@ class BatchProcessor:
                 outputs.extend(outcome.outputs)
         finally:
             context.set(None, None)
+            # Also when routing raised: the pipeline never does, and a position noted too
+            # early only matters to a worker that is stopping anyway.
+            self.catch_up.read(positions)
         stats = self.stats
         stats.inputs += len(messages)
         stats.batches += 1
@@ -131,7 +141,21 @@ class BatchProcessor:
         return await self._ship(outputs, outcomes)
 
     async def expire(self, partitions: Iterable[int]) -> asyncio.Future[None]:
-        """Sweep held inputs of each partition (with that partition as the write context)."""
+        """Sweep held inputs of each partition (with that partition as the write context).
+
+        Nothing is swept until :attr:`catch_up` says the worker has read its backlog as of
+        assignment: a hold restored from the changelog may already have been released by an
+        input that is still to be read again (its deadline may have passed while the worker
+        was down).
+        """
+        if not self.catch_up.caught_up():
+            if self._sweeping:
+                self._sweeping = False
+                log.info("held inputs wait: catching up with the backlog of a new assignment")
+            return await self._ship([], [])
+        if not self._sweeping:
+            self._sweeping = True
+            log.info("caught up with the backlog as of assignment: sweeping held inputs")
         now = self.clock()
         outputs: list[OutboundMessage] = []
         outcomes: list[Outcome] = []
