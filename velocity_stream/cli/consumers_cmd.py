@@ -36,10 +36,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     workers.required = True
     client360 = workers.add_parser(
         "client360",
-        help="build Client360 snapshots from the accepted and commits topics",
-        description="Project accepted InteractionBundle, QdSignalBundle and ClientGraphDelta "
-        "records and approved commits into per-client snapshots in VELOCITY_STORE_URL "
-        "(SQLite or PostgreSQL), and publish each changed snapshot as a Client360Snapshot.",
+        help="build Client360 snapshots from the accepted topics",
+        description="Project accepted InteractionBundle and QdSignalBundle records and the "
+        "graph changes the committer applied (its ClientGraphDelta records) into per-client "
+        "snapshots in VELOCITY_STORE_URL (SQLite or PostgreSQL), and publish each changed "
+        "snapshot as a Client360Snapshot.",
     )
     client360.add_argument(
         "--no-publish", action="store_true", help="build the tables, publish nothing"

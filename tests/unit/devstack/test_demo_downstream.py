@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from consumers.client360.projector import project, project_commit
+from consumers.client360.projector import project
 from consumers.client360.store import Client360Store
 from consumers.committer.changes import from_commit, from_delta
 from consumers.committer.store import GraphStore, Incoming, Verdict
@@ -52,7 +52,8 @@ class Downstream:
         self.runner.send(topic, key, self.serde.encode(artifact), (), 1_000)
 
     def drain(self) -> None:
-        """Apply what the gateway wrote since the last drain: deltas, then commits."""
+        """Apply what the gateway wrote since the last drain: deltas, then commits; the
+        read model projects the records the committer applied."""
         deltas = self.catalog.family("ClientGraphDelta").accepted_topic(PREFIX)
         commits = self.catalog.commits_topic(PREFIX)
         accepted = {
@@ -67,7 +68,7 @@ class Downstream:
                 if topic == commits:
                     record, proposal = self.reader.read_commit(message.value)
                     change_set = from_commit(record, proposal)
-                    projection = project_commit(record, proposal)
+                    projection = None  # the read model sees only what the committer applied
                 else:
                     artifact = self.reader.read(message.value, accepted[topic], 1)
                     change_set = (
@@ -79,6 +80,7 @@ class Downstream:
                 if projection is not None:
                     projections.append(projection)
         results = self.graph.apply(incoming, {})
+        projections += [project(r.applied) for r in results if r.applied is not None]
         self.refused += [
             f"{r.change_id}: {r.refusal}" for r in results if r.verdict is Verdict.REFUSED
         ]
