@@ -3,9 +3,10 @@
 An artifact that breaks its contract raises ContractError before anything is produced; a
 valid one is Avro-encoded in the Confluent wire format and sent to its family's ingress
 topic, keyed by the catalog's key field, with the envelope headers. Delivery reports come
-back as `concurrent.futures.Future` objects. Delivery reports are served inline after each
-produce while the caller is publishing, by `result()` while a caller waits, and by an idle
-thread otherwise, so futures complete without the caller ever polling.
+back as `concurrent.futures.Future` objects or to a callback. They are served inline after
+each produce while the caller is publishing, by `result()` while a caller waits, and by an
+idle thread otherwise, so futures complete without the caller ever polling. docs/producer.md
+has the whole path and its figures.
 """
 
 from __future__ import annotations
@@ -261,7 +262,7 @@ class ArtifactProducer:
 
         Returns a future of the delivery, or, given ``on_delivery``, makes no future and
         calls ``on_delivery(error, delivery)`` once the broker answers (a future costs about
-        as much as the rest of a publish). Callbacks run in whichever thread serves delivery
+        a third of a publish). Callbacks run in whichever thread serves delivery
         reports: the publishing thread while it publishes or flushes, otherwise the
         producer's idle thread. Extra ``headers`` are appended after the envelope headers.
         """
