@@ -3,7 +3,8 @@
 :func:`check_drift` walks a pydantic model and an Avro schema side by side and names every
 difference in fields (names and order), types (nested records, enum symbols, arrays, maps,
 nullable unions, timestamps), optionality and defaults. The mapping it checks is the project's
-model convention: arrays are ``tuple[X, ...]``, maps ``dict[str, X]``, ``["null", X]`` is
+model convention: arrays are ``tuple[X, ...]``, maps ``StrMap`` (a dict frozen after
+validation, so a validated artifact never changes), ``["null", X]`` is
 ``X | None``, records are ContractModel subclasses, enums StrEnums, and
 ``timestamp-millis`` is ``AwareDatetime``.
 """
@@ -18,11 +19,12 @@ from datetime import date, datetime
 from enum import Enum
 from typing import Any
 
-from pydantic import AwareDatetime, BaseModel
+from pydantic import AfterValidator, AwareDatetime, BaseModel
 from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 
 from velocity_stream.contracts.catalog import SchemaVersion
+from velocity_stream.contracts.metadata import FrozenMap
 
 _PRIMITIVES: dict[str, tuple[type, ...]] = {
     "null": (type(None),),
@@ -107,6 +109,9 @@ def _record(
         info = model_fields[name]
         _type(walk, info.annotation, avro_field["type"], inner_ns, where)
         _default(walk, info, avro_field, where)
+        if _is_map(avro_field["type"]) and not _is_frozen(info):
+            # The producer trusts a validated artifact not to change: a plain dict could.
+            walk.report(where, "a map is StrMap in a model (frozen after validation), not a dict")
 
 
 def _default(walk: _Walk, info: FieldInfo, avro_field: Mapping[str, Any], path: str) -> None:
@@ -242,6 +247,17 @@ def _container(
 
 
 # --- small helpers ------------------------------------------------------------------------
+
+
+def _is_map(avro: Any) -> bool:
+    branches = avro if isinstance(avro, list) else [avro]
+    return any(isinstance(b, Mapping) and b.get("type") == "map" for b in branches)
+
+
+def _is_frozen(info: FieldInfo) -> bool:
+    return any(
+        isinstance(item, AfterValidator) and item.func is FrozenMap for item in info.metadata
+    )
 
 
 def _strip_annotated(annotation: Any) -> Any:

@@ -11,7 +11,7 @@ from pydantic import AwareDatetime, Field
 
 from velocity_stream.contracts.catalog import Catalog, SchemaVersion, Version
 from velocity_stream.contracts.drift import check_drift
-from velocity_stream.contracts.metadata import Artifact, ContractModel
+from velocity_stream.contracts.metadata import Artifact, ContractModel, FrozenMap, StrMap
 from velocity_stream.contracts.registry import MODELS
 
 FAMILY_MAJORS = [(family, major) for family in MODELS for major in sorted(MODELS[family])]
@@ -107,7 +107,7 @@ class Probe(Artifact):
     count: int
     note: str | None = None
     tags: tuple[str, ...] = ()
-    attrs: dict[str, str] = Field(default_factory=dict)
+    attrs: StrMap = Field(default_factory=FrozenMap)
     colour: Colour
     parts: tuple[Part, ...]
     spare: Part | None = None
@@ -218,6 +218,12 @@ def test_a_named_type_referenced_twice_is_compared_by_its_definition() -> None:
 def test_array_and_map_shapes_must_match() -> None:
     map_of_tags = schema_with("tags", type={"type": "map", "values": "string"}, default={})
     has_problem(check_drift(Probe, map_of_tags), "tags", "dict[str, X]")
+
+    class PlainDict(Probe):
+        attrs: dict[str, str] = Field(default_factory=dict)  # type: ignore[assignment]
+
+    one_problem(check_drift(PlainDict, probe_schema(*FIELDS)), "attrs")
+    assert "StrMap" in check_drift(PlainDict, probe_schema(*FIELDS))[0]
 
     class FixedTuple(Probe):
         tags: tuple[str, str] = ("a", "b")  # type: ignore[assignment]
