@@ -14,20 +14,21 @@ from libc.string cimport memcpy
 
 from datetime import UTC, datetime, timedelta
 
-# The ops of velocity_stream.serde.program.Op (kept in step by the tests).
-cdef enum:
-    STRING = 1
-    BYTES = 2
-    LONG = 3
-    MILLIS = 4
-    DOUBLE = 5
-    FLOAT = 6
-    BOOLEAN = 7
-    ENUM = 8
-    RECORD = 9
-    ARRAY = 10
-    MAP = 11
-    OPTIONAL = 12
+from velocity_stream.serde.program import Op
+
+# The ops as C ints, from their one definition in program.py.
+cdef int STRING = Op.STRING
+cdef int BYTES = Op.BYTES
+cdef int LONG = Op.LONG
+cdef int MILLIS = Op.MILLIS
+cdef int DOUBLE = Op.DOUBLE
+cdef int FLOAT = Op.FLOAT
+cdef int BOOLEAN = Op.BOOLEAN
+cdef int ENUM = Op.ENUM
+cdef int RECORD = Op.RECORD
+cdef int ARRAY = Op.ARRAY
+cdef int MAP = Op.MAP
+cdef int OPTIONAL = Op.OPTIONAL
 
 cdef object EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 cdef object MILLISECOND = timedelta(milliseconds=1)
