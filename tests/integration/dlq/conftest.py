@@ -23,6 +23,7 @@ from typing import Any
 import pytest
 from confluent_kafka import Consumer, TopicPartition
 
+from tests.integration.processes import terminate
 from velocity_stream.cli import dlq_cmd
 from velocity_stream.contracts import example
 from velocity_stream.contracts.catalog import Catalog, load_catalog
@@ -135,13 +136,7 @@ class GatewayWorker:
         return sum(tp.offset for tp in found if tp.offset > 0)
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        terminate(self.process, 30)
 
 
 @pytest.fixture

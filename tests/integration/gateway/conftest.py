@@ -23,6 +23,7 @@ from typing import Any
 import pytest
 from confluent_kafka import Consumer, Producer, TopicPartition
 
+from tests.integration.processes import terminate
 from velocity_stream.contracts.catalog import Catalog, Family, load_catalog
 from velocity_stream.contracts.metadata import Artifact
 from velocity_stream.gateway import headers as h
@@ -225,15 +226,11 @@ class GatewayHarness:
         self.process.wait(30)
 
     def stop(self) -> int:
-        if self.process is None or self.process.poll() is not None:
-            return self.process.returncode if self.process else 0
-        self.process.terminate()
-        try:
-            return self.process.wait(60)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(30)
+        if self.process is None:
+            return 0
+        if not terminate(self.process, 60):
             pytest.fail("gateway worker did not stop on SIGTERM within 60 s")
+        return self.process.returncode
 
     def alive(self) -> bool:
         return self.process is not None and self.process.poll() is None

@@ -36,6 +36,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from tests.integration.processes import terminate
 from velocity_stream.kafka.broker import free_port, resolve_broker_binary
 
 KEY_PASSWORD = "client-key-pass"
@@ -253,13 +254,7 @@ class TansuProcess:
             time.sleep(0.02)
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(5)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        terminate(self.process, 5)
 
 
 def _accepts(port: int) -> bool:
