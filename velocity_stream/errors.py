@@ -49,6 +49,10 @@ class ReasonCode(StrEnum):
     CONTRACT_WRITEBACK_CHANGE_SHAPE = "contract.oracle_writeback.change_shape"
     CONTRACT_MANIFEST_MAPPING_SHAPE = "contract.import_manifest.mapping_shape"
     CONTRACT_DECISION_NOTES_REQUIRED = "contract.approval_decision.notes_required"
+    CONTRACT_DECISION_ACTOR_MISMATCH = "contract.approval_decision.actor_mismatch"
+    CONTRACT_DECISION_REVIEWER_KIND = "contract.approval_decision.reviewer_kind"
+    CONTRACT_DECISION_PROVENANCE = "contract.approval_decision.provenance_mismatch"
+    CONTRACT_DECISION_DIGEST_REQUIRED = "contract.approval_decision.proposal_digest_required"
     CONTRACT_SNAPSHOT_NOT_DERIVED = "contract.client360.not_derived"
     CONTRACT_KEY_MISMATCH = "contract.key_mismatch"
 
@@ -56,6 +60,10 @@ class ReasonCode(StrEnum):
     AUTH_NOT_OWNER = "auth.not_owner"
     AUTH_NOT_REVIEWER = "auth.not_reviewer"
     AUTH_SELF_APPROVAL = "auth.self_approval"
+    AUTH_DECISION_UNSIGNED = "auth.decision_unsigned"
+    AUTH_DECISION_UNKNOWN_KEY = "auth.decision_unknown_key"
+    AUTH_DECISION_BAD_SIGNATURE = "auth.decision_bad_signature"
+    AUTH_DECISION_WRONG_SIGNER = "auth.decision_wrong_signer"
 
     # state: rules that need what came before
     STATE_BATCH_MUTATED = "state.import_batch.mutated"
@@ -65,6 +73,10 @@ class ReasonCode(StrEnum):
     APPROVAL_ALREADY_DECIDED = "approval.already_decided"
     APPROVAL_UNKNOWN_PROPOSAL = "approval.unknown_proposal"
     APPROVAL_PROPOSAL_CONFLICT = "approval.proposal_conflict"
+    APPROVAL_PROPOSAL_CHANGED = "approval.proposal_changed"
+    STATE_GRAPH_LICENCE_BORROWED = "state.graph_delta.licence_borrowed"
+    STATE_GRAPH_LICENCE_EXCEEDED = "state.graph_delta.licence_exceeded"
+    STATE_GRAPH_LICENCE_USED = "state.graph_delta.licence_used"
 
     # persistence: the consumers' referential-integrity and lifecycle checks
     PERSISTENCE_UNREADABLE_CHANGE = "persistence.unreadable_change"

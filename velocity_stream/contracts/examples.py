@@ -195,6 +195,8 @@ def approval_decision() -> ApprovalDecision:
         decision=DecisionOutcome.APPROVED,
         decision_notes="Matches the call; move to site visits.",
         decided_at=at(90),
+        # SHA-256 of the proposal message the reviewer saw (contracts.approval.proposal_digest)
+        proposal_digest="9f2c4e1a7b3d5f60182a4c6e8b0d2f4a6c8e0b2d4f6a8c0e2b4d6f8a0c2e4b6d",
     )
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime
 
+from velocity_stream.contracts.approval import proposal_digest
 from velocity_stream.contracts.catalog import AutoApproveRule, FieldCondition
 from velocity_stream.contracts.metadata import validate_artifact
 from velocity_stream.errors import ReasonCode
@@ -29,6 +30,7 @@ from velocity_stream.gateway.routes import (
     DECISION_ID,
     DECISION_NOTES,
     DECISION_OUTCOME,
+    DECISION_PROPOSAL_DIGEST,
     DECISION_PROPOSAL_FAMILY,
     DECISION_PROPOSAL_REF,
     DECISION_REVIEWER,
@@ -56,6 +58,13 @@ GATEWAY_NAMESPACE = uuid.UUID("6f1c2a53-8d0e-4b7e-9a51-3f4c0d9e2b17")
 def auto_decision_id(proposal_family: str, proposal_id: str, rule: str) -> str:
     """The id of the decision an auto rule writes: the same proposal always gets the same id."""
     return str(uuid.uuid5(GATEWAY_NAMESPACE, f"decision/{proposal_family}/{proposal_id}/{rule}"))
+
+
+# The decision field each refusal points at (the reviewer otherwise).
+_REFUSAL_FIELDS = {
+    ReasonCode.APPROVAL_ALREADY_DECIDED: DECISION_ID,
+    ReasonCode.APPROVAL_PROPOSAL_CHANGED: DECISION_PROPOSAL_DIGEST,
+}
 
 
 def _describe(condition: FieldCondition) -> str:
@@ -208,6 +217,8 @@ class Approvals:
             DECISION_NOTES: f"approved by rule {rule.name}: {conditions}",
             DECISION_AT: at,
         }
+        if DECISION_PROPOSAL_DIGEST in model.model_fields:
+            data[DECISION_PROPOSAL_DIGEST] = proposal_digest(c.message.value or b"")
         artifact = validate_artifact(model, data)
         headers = (
             *self.out.gateway_headers(
@@ -265,6 +276,15 @@ class Approvals:
         refusal = self._authorize(c, proposal, decision_id, reviewer, approved)
         if refusal is not None:
             return refusal
+        seen = getattr(c.artifact, DECISION_PROPOSAL_DIGEST, None)
+        if seen is not None and seen != proposal_digest(proposal.value):
+            return self._refuse(
+                c,
+                ReasonCode.APPROVAL_PROPOSAL_CHANGED,
+                f"the decision is about other content than {proposal.family} "
+                f"{proposal.proposal_id!r} holds (proposal_digest {seen[:12]}..., held "
+                f"{proposal_digest(proposal.value)[:12]}...)",
+            )
         state.remember_decision(
             key,
             DecisionRecord(decision_id, approved, reviewer, digest, c.message.coordinates),
@@ -367,5 +387,5 @@ class Approvals:
         )
 
     def _refuse(self, c: Checked, reason: ReasonCode, text: str) -> Outcome:
-        field = DECISION_ID if reason is ReasonCode.APPROVAL_ALREADY_DECIDED else DECISION_REVIEWER
+        field = _REFUSAL_FIELDS.get(reason, DECISION_REVIEWER)
         return dead_letter_outcome(self.out, c.message, reason, text, field, c.artifact_id)

@@ -4,7 +4,7 @@ Stages, in order (each refusal names its stage in the reason code):
 
 1. decode   - Confluent-framed Avro, writer schema by id, resolved to the topic's major;
 2. contract - the family's pydantic model and its rules;
-3. key and auth - the Kafka key is the family's key field where state is keyed by it, and
+3. key and auth - the Kafka key is the family's key field (UTF-8) for every family, and
    ``source_system`` is an allowed producer of the family (headers are never trusted);
 4. state    - the catalog's stateful rules (rules.py, approvals.py);
 5. route    - accepted topic, approvals topic, commit record, or dead letter.
@@ -114,12 +114,13 @@ class Pipeline:
             return self._dead(message, code, str(error), first.path if first else "")
         family = plan.family
         key = str(getattr(artifact, family.key_field))
-        if plan.keyed_state and message.key != key.encode("utf-8"):
+        if message.key != key.encode("utf-8"):
             return self._dead(
                 message,
                 ReasonCode.CONTRACT_KEY_MISMATCH,
-                f"the message key must be the {family.key_field} ({key!r}): state of "
-                f"{family.name} is kept per key, on the key's partition",
+                f"the message key {_shown_key(message.key)} must be the {family.key_field} "
+                f"({key!r}) in UTF-8: partitioning, compaction and the gateway's state of "
+                f"{family.name} go by it",
                 family.key_field,
                 artifact.artifact_id,
             )
@@ -162,3 +163,13 @@ class Pipeline:
                 timestamp_ms=message.timestamp_ms if isinstance(message.timestamp_ms, int) else 0,
             )
             return self._dead(bare, ReasonCode.INTERNAL_ERROR, text)
+
+
+def _shown_key(key: bytes | None) -> str:
+    """The key as an operator can read it: text when it is UTF-8, else its bytes."""
+    if key is None:
+        return "(none)"
+    try:
+        return repr(key.decode("utf-8"))
+    except UnicodeDecodeError:
+        return f"{key[:64]!r} (not UTF-8)"

@@ -26,6 +26,9 @@ DECISION_REVIEWER = "reviewer_ref"
 DECISION_OUTCOME = "decision"
 DECISION_NOTES = "decision_notes"
 DECISION_AT = "decided_at"
+# Optional in the protocol: the digest of the proposal bytes the reviewer saw; when a decision
+# carries it, it must be the digest of the proposal the gateway holds.
+DECISION_PROPOSAL_DIGEST = "proposal_digest"
 DECISION_FIELDS = (
     DECISION_ID,
     DECISION_PROPOSAL_REF,
@@ -56,9 +59,6 @@ class TopicPlan:
     major: int
     model: type[Artifact]
     accepted_topic: str
-    # The Kafka key must equal the key field: state is keyed by it, so a wrong key would
-    # land the record on a partition where its state does not live.
-    keyed_state: bool
     # Remember the record (digest, child count) in the artifacts table: the family is
     # immutable or is the parent of another family.
     tracked: bool
@@ -97,20 +97,12 @@ class GatewayRoutes:
         for topic, (family, major) in catalog.ingress_topics(topic_prefix).items():
             latest = family.latest.major
             bridge = latest if major < latest and has_upgrade(family.name, major) else None
-            stateful = (
-                family.immutable
-                or family.parent is not None
-                or family.name in parents
-                or family.route is not Route.ACCEPT
-                or family.requires_approved_decision is not None
-            )
             self._plans[topic] = TopicPlan(
                 topic=topic,
                 family=family,
                 major=major,
                 model=model_lookup(family.name, major),
                 accepted_topic=family.accepted_topic(topic_prefix, major),
-                keyed_state=stateful,
                 tracked=family.immutable or family.name in parents,
                 count_field=count_fields.get(family.name),
                 parent=catalog.families[family.parent.family] if family.parent else None,

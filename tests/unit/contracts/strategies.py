@@ -6,6 +6,8 @@ and respect what it fixes (rules, enums, hashes), so every drawn value must vali
 
 from __future__ import annotations
 
+import hashlib
+
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
@@ -330,16 +332,23 @@ def oracle_writeback_proposal(draw: st.DrawFn) -> Data:
 def approval_decision(draw: st.DrawFn) -> Data:
     decision = draw(st.sampled_from(["APPROVED", "REJECTED"]))
     notes = draw(WORD.filter(str.strip) if decision == "REJECTED" else TEXT)
-    return draw(envelope("ApprovalDecision", ("HUMAN", "SYSTEM"))) | {
+    # A person decides with HUMAN provenance and names the proposal bytes; a rule with SYSTEM.
+    person = draw(st.booleans())
+    reviewer = ("human:" if person else "rule:") + draw(WORD)
+    digest = st.binary(max_size=64).map(lambda b: hashlib.sha256(b).hexdigest())
+    envelope_data = draw(envelope("ApprovalDecision", ("HUMAN",) if person else ("SYSTEM",)))
+    return envelope_data | {
+        "created_by": reviewer,
         "decision_id": draw(REF),
         "proposal_ref": draw(REF),
         "proposal_family": draw(
             st.sampled_from(["NormalizedEntityProposal", "OracleWritebackProposal"])
         ),
-        "reviewer_ref": draw(REF),
+        "reviewer_ref": reviewer,
         "decision": decision,
         "decision_notes": notes,
         "decided_at": draw(MOMENTS),
+        "proposal_digest": draw(digest if person else st.none() | digest),
     }
 
 
