@@ -28,12 +28,11 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from velocity_stream.contracts.graph_delta import ClientGraphDelta
+from velocity_stream.contracts.graph_delta import APPLIED_PREFIX, ClientGraphDelta
 from velocity_stream.contracts.metadata import validate_artifact
 
 COMMITTER = "graph-committer"
 APPLIED_METHOD = "graph-committer.applied"
-APPLIED_PREFIX = "applied:"
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 Operation = dict[str, Any]  # one GraphOperation as plain data

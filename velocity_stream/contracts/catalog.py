@@ -123,10 +123,12 @@ class ParentRef:
 
 @dataclass(frozen=True, slots=True)
 class ApprovedDecisionRequirement:
-    """The artifact must name an approved decision whenever ``when_field`` is true."""
+    """The artifact must name an approved decision whenever ``when_field`` is true, and (with
+    ``proposal_field``) that decision must be of the proposal the artifact names."""
 
     decision_field: str
     when_field: str
+    proposal_field: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

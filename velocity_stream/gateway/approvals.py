@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 
 from velocity_stream.contracts.approval import proposal_digest
 from velocity_stream.contracts.catalog import AutoApproveRule, FieldCondition
+from velocity_stream.contracts.licence import licence_of
 from velocity_stream.contracts.metadata import validate_artifact
 from velocity_stream.errors import ReasonCode
 from velocity_stream.gateway import headers as h
@@ -42,6 +43,7 @@ from velocity_stream.gateway.routes import (
 )
 from velocity_stream.gateway.rules import Checked, content_digest
 from velocity_stream.gateway.state import (
+    ApprovedLicence,
     DecisionRecord,
     GatewayState,
     ProposalRecord,
@@ -49,6 +51,7 @@ from velocity_stream.gateway.state import (
     proposal_key,
 )
 from velocity_stream.serde.avro import AvroSerde
+from velocity_stream.trust import SigningKey
 
 # Fixed namespace of every id the gateway derives; changing it would change every auto
 # decision id, so it never changes.
@@ -88,8 +91,13 @@ class Approvals:
         holding: Holding,
         serde: AvroSerde,
         model_lookup: ModelLookup,
+        *,
+        signer: SigningKey | None = None,
     ) -> None:
         self.routes = routes
+        # Signs the auto rules' decisions (signer approval-rules); without it they go out
+        # unsigned and the gateway refuses them like any unsigned decision.
+        self.signer = signer
         self.out = out
         self.holding = holding
         self.serde = serde
@@ -138,6 +146,7 @@ class Approvals:
                 digest=digest,
                 origin=c.message.coordinates,
                 value=c.message.value or b"",
+                licence=licence_of(c.artifact),
             ),
         )
         return with_released(outcome, self.holding.release(state, waiting))
@@ -226,13 +235,13 @@ class Approvals:
             ),
             (h.APPROVAL_RULE, rule.name.encode("utf-8")),
         )
-        return OutboundMessage(
-            topic=self.routes.decision_ingress,
-            key=c.key.encode("utf-8"),
-            value=self.serde.encode(artifact),
-            headers=headers,
-            source=c.message,
-        )
+        topic = self.routes.decision_ingress
+        key = c.key.encode("utf-8")
+        value = self.serde.encode(artifact)
+        if self.signer is not None:
+            # Ed25519 is deterministic: a redelivered proposal gets the same signature bytes.
+            headers = (*headers, *self.signer.headers(topic, key, value))
+        return OutboundMessage(topic=topic, key=key, value=value, headers=headers, source=c.message)
 
     # --- decisions ------------------------------------------------------------------------
 
@@ -290,7 +299,8 @@ class Approvals:
             DecisionRecord(decision_id, approved, reviewer, digest, c.message.coordinates),
         )
         if approved:
-            state.remember_approved_decision(decision_id, key)
+            licence = ApprovedLicence(proposal.family, proposal.proposal_id, proposal.licence)
+            state.remember_approved_decision(decision_id, licence)
         return self._applied(c, proposal, approved, decision_id, reviewer)
 
     def _authorize(

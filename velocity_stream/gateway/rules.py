@@ -2,7 +2,8 @@
 
 Every rule is driven by the catalog entry of the input's family (``immutable``, ``parent``,
 ``requires_approved_decision``, ``route``), never by its name. Rules run in this order:
-approved-decision requirement, parent, immutability/tracking, then the family's route.
+approved-decision requirement (and the licence of that approval: contracts/licence.py),
+parent, immutability/tracking, then the family's route.
 
 Redelivery: each state record remembers the coordinates (topic, partition, offset) of the
 input that created it. When the same coordinates come again, the input is being redelivered
@@ -18,7 +19,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from velocity_stream.contracts.catalog import Route
+from velocity_stream.contracts.catalog import ApprovedDecisionRequirement, Route
+from velocity_stream.contracts.licence import LicenceRequest, LicenceRequesting
 from velocity_stream.contracts.metadata import Artifact, validate_artifact
 from velocity_stream.contracts.upgrades import upgrade
 from velocity_stream.errors import ContractError, ReasonCode
@@ -27,8 +29,10 @@ from velocity_stream.gateway.messages import InboundMessage, Outcome, RouteKind
 from velocity_stream.gateway.outputs import OutputBuilder, dead_letter_outcome, with_released
 from velocity_stream.gateway.routes import TopicPlan
 from velocity_stream.gateway.state import (
+    ApprovedLicence,
     GatewayState,
     KnownArtifact,
+    LicenceUse,
     artifact_key,
     held_for_decision,
     held_for_parent,
@@ -92,6 +96,7 @@ class StatefulRules:
     def route(self, c: Checked, state: GatewayState) -> Outcome:
         family = c.plan.family
         need = family.requires_approved_decision
+        use: tuple[str, LicenceUse] | None = None
         if need is not None and c.field(need.when_field):
             ref = c.field(need.decision_field)
             if not ref:
@@ -101,7 +106,8 @@ class StatefulRules:
                     f"{need.when_field} is true but {need.decision_field} names no decision",
                     need.decision_field,
                 )
-            if not state.is_approved_decision(str(ref)):
+            approved = state.approved_licence(str(ref))
+            if approved is None:
                 return self.holding.hold(
                     c.message,
                     state,
@@ -110,6 +116,16 @@ class StatefulRules:
                     ReasonCode.STATE_GRAPH_DECISION_NOT_APPROVED,
                     c.artifact_id,
                 )
+            licensed = self._licensed(c, state, need, str(ref), approved)
+            if isinstance(licensed, Outcome):
+                return licensed
+            use = licensed
+        outcome = self._stateful(c, state)
+        if use is not None and not outcome.is_dead_letter:
+            state.remember_licence_use(*use)
+        return outcome
+
+    def _stateful(self, c: Checked, state: GatewayState) -> Outcome:
         if c.plan.parent is not None:
             refused = self._check_parent(c, state)
             if refused is not None:
@@ -117,6 +133,57 @@ class StatefulRules:
         if c.plan.tracked:
             return self._tracked(c, state)
         return self._dispatch(c, state)
+
+    def _licensed(
+        self,
+        c: Checked,
+        state: GatewayState,
+        need: ApprovedDecisionRequirement,
+        decision_id: str,
+        approved: ApprovedLicence,
+    ) -> Outcome | tuple[str, LicenceUse] | None:
+        """Refuse a record the approval it cites does not license: another proposal's, beyond
+        the proposal's change, or a licence another change used. Else the use to record."""
+        proposal = f"{approved.proposal_family} {approved.proposal_id!r}"
+        if need.proposal_field is not None:
+            named = c.field(need.proposal_field)
+            if named != approved.proposal_id:
+                return self._dead(
+                    c,
+                    ReasonCode.STATE_GRAPH_LICENCE_BORROWED,
+                    f"decision {decision_id!r} approved {proposal}, not "
+                    f"{named if named else 'no proposal'!r}: an approval licenses only the "
+                    "change of its own proposal",
+                    need.proposal_field,
+                )
+        artifact = c.artifact
+        request = (
+            artifact.licence_request()
+            if isinstance(artifact, LicenceRequesting)
+            else LicenceRequest(c.key, ())
+        )
+        beyond = approved.licence.uncovered(request.changes)
+        if beyond:
+            granted = "; ".join(map(str, approved.licence.changes)) or "nothing destructive"
+            return self._dead(
+                c,
+                ReasonCode.STATE_GRAPH_LICENCE_EXCEEDED,
+                f"{'; '.join(map(str, beyond))} is beyond what decision {decision_id!r} "
+                f"approved ({proposal}: {granted})",
+                need.decision_field,
+            )
+        used = state.licence_use(decision_id)
+        if used is None:
+            return decision_id, LicenceUse(request.claim, c.message.coordinates)
+        if used.claim != request.claim:
+            return self._dead(
+                c,
+                ReasonCode.STATE_GRAPH_LICENCE_USED,
+                f"decision {decision_id!r} already licensed change {used.claim!r}; it "
+                f"licenses its own change once, not {request.claim!r} too",
+                need.decision_field,
+            )
+        return None
 
     def _dispatch(self, c: Checked, state: GatewayState) -> Outcome:
         route = c.plan.family.route

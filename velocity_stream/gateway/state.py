@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Iterable, Mapping, MutableMapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from velocity_stream.contracts.licence import Licence
 from velocity_stream.gateway.messages import InboundMessage
 
 Table = MutableMapping[str, bytes]
@@ -100,7 +101,9 @@ class KnownArtifact:
 class ProposalRecord:
     """A proposal the gateway has routed; ``rule`` is set when an auto rule approved it.
 
-    The original bytes are kept so a commit record can carry them when the decision arrives.
+    The original bytes are kept so a commit record can carry them when the decision arrives;
+    ``licence`` is what approving it grants (a record written before licences grants nothing
+    destructive).
     """
 
     family: str
@@ -110,6 +113,7 @@ class ProposalRecord:
     digest: bytes
     origin: Origin
     value: bytes
+    licence: Licence = field(default_factory=Licence)
 
     def encode(self) -> bytes:
         return pack(
@@ -121,6 +125,7 @@ class ProposalRecord:
                 self.digest,
                 *_origin_parts(self.origin),
                 self.value,
+                self.licence.encode(),
             ]
         )
 
@@ -135,6 +140,7 @@ class ProposalRecord:
             p[4],
             _origin_of(p[5:8]),
             p[8],
+            Licence.decode(p[9]) if len(p) > 9 else Licence(),
         )
 
 
@@ -163,6 +169,44 @@ class DecisionRecord:
     def decode(cls, data: bytes) -> DecisionRecord:
         p = unpack(data)
         return cls(_text(p[0]), p[1] == b"1", _text(p[2]), p[3], _origin_of(p[4:7]))
+
+
+@dataclass(frozen=True, slots=True)
+class ApprovedLicence:
+    """An approved decision (keyed by its id in the global table): whose proposal it decided
+    and what that approval licenses."""
+
+    proposal_family: str
+    proposal_id: str
+    licence: Licence
+
+    def encode(self) -> bytes:
+        return pack([_enc(self.proposal_family), _enc(self.proposal_id), self.licence.encode()])
+
+    @classmethod
+    def decode(cls, data: bytes) -> ApprovedLicence:
+        if data[:1] != _FORMAT:
+            # Written before licences: the value was "<family>:<proposal id>", no licence.
+            family, _, proposal_id = data.decode("utf-8").partition(":")
+            return cls(family, proposal_id, Licence())
+        p = unpack(data)
+        return cls(_text(p[0]), _text(p[1]), Licence.decode(p[2]))
+
+
+@dataclass(frozen=True, slots=True)
+class LicenceUse:
+    """The change (``claim``) that used a decision's licence, and the input that first did."""
+
+    claim: str
+    origin: Origin
+
+    def encode(self) -> bytes:
+        return pack([_enc(self.claim), *_origin_parts(self.origin)])
+
+    @classmethod
+    def decode(cls, data: bytes) -> LicenceUse:
+        p = unpack(data)
+        return cls(_text(p[0]), _origin_of(p[1:4]))
 
 
 @dataclass(frozen=True, slots=True)
@@ -282,8 +326,16 @@ class GatewayState:
     DECISIONS = "decisions"
     HELD = "held"
     APPROVED_DECISIONS = "approved_decisions"
+    LICENCE_USES = "licence_uses"
 
-    __slots__ = ("approved_decisions", "artifacts", "decisions", "held", "proposals")
+    __slots__ = (
+        "approved_decisions",
+        "artifacts",
+        "decisions",
+        "held",
+        "licence_uses",
+        "proposals",
+    )
 
     def __init__(self, tables: Mapping[str, Table] | None = None) -> None:
         given = dict(tables or {})
@@ -295,21 +347,31 @@ class GatewayState:
         self.decisions: Table = given.get(self.DECISIONS, {})
         self.held: Table = given.get(self.HELD, {})
         self.approved_decisions: Table = given.get(self.APPROVED_DECISIONS, {})
+        self.licence_uses: Table = given.get(self.LICENCE_USES, {})
 
     @classmethod
     def table_names(cls) -> tuple[str, ...]:
         """Every table, for adapters that create them generically."""
-        return (cls.ARTIFACTS, cls.PROPOSALS, cls.DECISIONS, cls.HELD, cls.APPROVED_DECISIONS)
+        return (
+            cls.ARTIFACTS,
+            cls.PROPOSALS,
+            cls.DECISIONS,
+            cls.HELD,
+            cls.APPROVED_DECISIONS,
+            cls.LICENCE_USES,
+        )
 
     @classmethod
     def global_table_names(cls) -> tuple[str, ...]:
         """Tables every worker must see whole (a faust GlobalTable), not just its partitions.
 
-        ``approved_decisions`` (decision id -> proposal key) is written where the decision is
-        processed (keyed by proposal ref) and read by artifacts keyed by something else
-        (ClientGraphDelta by delta_id), so no partitioning can make both meet.
+        ``approved_decisions`` (decision id -> proposal and licence) is written where the
+        decision is processed (keyed by proposal ref) and read by artifacts keyed by something
+        else (ClientGraphDelta by delta_id), so no partitioning can make both meet; the same
+        goes for ``licence_uses`` (decision id -> the change that used its licence), written by
+        deltas on any partition that cite the same decision.
         """
-        return (cls.APPROVED_DECISIONS,)
+        return (cls.APPROVED_DECISIONS, cls.LICENCE_USES)
 
     def tables(self) -> dict[str, Table]:
         return {name: getattr(self, name) for name in self.table_names()}
@@ -340,8 +402,19 @@ class GatewayState:
     def is_approved_decision(self, decision_id: str) -> bool:
         return decision_id in self.approved_decisions
 
-    def remember_approved_decision(self, decision_id: str, proposal: str) -> None:
-        self.approved_decisions[decision_id] = proposal.encode("utf-8")
+    def approved_licence(self, decision_id: str) -> ApprovedLicence | None:
+        data = self.approved_decisions.get(decision_id)
+        return None if data is None else ApprovedLicence.decode(data)
+
+    def remember_approved_decision(self, decision_id: str, record: ApprovedLicence) -> None:
+        self.approved_decisions[decision_id] = record.encode()
+
+    def licence_use(self, decision_id: str) -> LicenceUse | None:
+        data = self.licence_uses.get(decision_id)
+        return None if data is None else LicenceUse.decode(data)
+
+    def remember_licence_use(self, decision_id: str, use: LicenceUse) -> None:
+        self.licence_uses[decision_id] = use.encode()
 
     # held messages: "g|<wait key>" -> HeldGroup, "e|<wait key>|<slot>" -> HeldMessage
     def held_group(self, wait_key: str) -> HeldGroup | None:
