@@ -103,9 +103,10 @@ class Licence:
 class LicenceRequest:
     """What one record asks of the decision it cites.
 
-    ``claim`` names the change the record is. A decision licenses one claim: a record with the
-    same claim again (a report of that same change, a re-send) uses the same licence; a record
-    with another claim finds it used.
+    ``claim`` names the change the record is. A decision licenses one change, its own: the
+    commit record the gateway emits with the approval, which a committer applies as change
+    ``<decision id>``. So a licensed record's claim must be the decision id (a committer's
+    report of applying it); a record with another claim would apply the change again.
     """
 
     claim: str

@@ -32,7 +32,6 @@ from velocity_stream.gateway.state import (
     ApprovedLicence,
     GatewayState,
     KnownArtifact,
-    LicenceUse,
     artifact_key,
     held_for_decision,
     held_for_parent,
@@ -96,7 +95,6 @@ class StatefulRules:
     def route(self, c: Checked, state: GatewayState) -> Outcome:
         family = c.plan.family
         need = family.requires_approved_decision
-        use: tuple[str, LicenceUse] | None = None
         if need is not None and c.field(need.when_field):
             ref = c.field(need.decision_field)
             if not ref:
@@ -116,16 +114,9 @@ class StatefulRules:
                     ReasonCode.STATE_GRAPH_DECISION_NOT_APPROVED,
                     c.artifact_id,
                 )
-            licensed = self._licensed(c, state, need, str(ref), approved)
-            if isinstance(licensed, Outcome):
-                return licensed
-            use = licensed
-        outcome = self._stateful(c, state)
-        if use is not None and not outcome.is_dead_letter:
-            state.remember_licence_use(*use)
-        return outcome
-
-    def _stateful(self, c: Checked, state: GatewayState) -> Outcome:
+            refused = self._unlicensed(c, need, str(ref), approved)
+            if refused is not None:
+                return refused
         if c.plan.parent is not None:
             refused = self._check_parent(c, state)
             if refused is not None:
@@ -134,16 +125,21 @@ class StatefulRules:
             return self._tracked(c, state)
         return self._dispatch(c, state)
 
-    def _licensed(
+    def _unlicensed(
         self,
         c: Checked,
-        state: GatewayState,
         need: ApprovedDecisionRequirement,
         decision_id: str,
         approved: ApprovedLicence,
-    ) -> Outcome | tuple[str, LicenceUse] | None:
-        """Refuse a record the approval it cites does not license: another proposal's, beyond
-        the proposal's change, or a licence another change used. Else the use to record."""
+    ) -> Outcome | None:
+        """Refuse a record the approval it cites does not license: another proposal's
+        approval, more than the proposal's change, or a change other than the approval's own.
+
+        An approval is used once, by the commit record the gateway emits with it: a committer
+        applies that as change ``decision_id``. A record licensed by it must be that change
+        (its claim is the decision id: the committer's report of applying it); any other claim
+        would apply the approved change a second time.
+        """
         proposal = f"{approved.proposal_family} {approved.proposal_id!r}"
         if need.proposal_field is not None:
             named = c.field(need.proposal_field)
@@ -172,15 +168,12 @@ class StatefulRules:
                 f"approved ({proposal}: {granted})",
                 need.decision_field,
             )
-        used = state.licence_use(decision_id)
-        if used is None:
-            return decision_id, LicenceUse(request.claim, c.message.coordinates)
-        if used.claim != request.claim:
+        if request.claim != decision_id:
             return self._dead(
                 c,
                 ReasonCode.STATE_GRAPH_LICENCE_USED,
-                f"decision {decision_id!r} already licensed change {used.claim!r}; it "
-                f"licenses its own change once, not {request.claim!r} too",
+                f"decision {decision_id!r} licenses its own change once, and its commit "
+                f"record is that change; {request.claim!r} would apply it again",
                 need.decision_field,
             )
         return None

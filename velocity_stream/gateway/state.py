@@ -194,22 +194,6 @@ class ApprovedLicence:
 
 
 @dataclass(frozen=True, slots=True)
-class LicenceUse:
-    """The change (``claim``) that used a decision's licence, and the input that first did."""
-
-    claim: str
-    origin: Origin
-
-    def encode(self) -> bytes:
-        return pack([_enc(self.claim), *_origin_parts(self.origin)])
-
-    @classmethod
-    def decode(cls, data: bytes) -> LicenceUse:
-        p = unpack(data)
-        return cls(_text(p[0]), _origin_of(p[1:4]))
-
-
-@dataclass(frozen=True, slots=True)
 class HeldMessage:
     """An input waiting for something (its parent, its proposal, an approved decision).
 
@@ -326,16 +310,8 @@ class GatewayState:
     DECISIONS = "decisions"
     HELD = "held"
     APPROVED_DECISIONS = "approved_decisions"
-    LICENCE_USES = "licence_uses"
 
-    __slots__ = (
-        "approved_decisions",
-        "artifacts",
-        "decisions",
-        "held",
-        "licence_uses",
-        "proposals",
-    )
+    __slots__ = ("approved_decisions", "artifacts", "decisions", "held", "proposals")
 
     def __init__(self, tables: Mapping[str, Table] | None = None) -> None:
         given = dict(tables or {})
@@ -347,19 +323,11 @@ class GatewayState:
         self.decisions: Table = given.get(self.DECISIONS, {})
         self.held: Table = given.get(self.HELD, {})
         self.approved_decisions: Table = given.get(self.APPROVED_DECISIONS, {})
-        self.licence_uses: Table = given.get(self.LICENCE_USES, {})
 
     @classmethod
     def table_names(cls) -> tuple[str, ...]:
         """Every table, for adapters that create them generically."""
-        return (
-            cls.ARTIFACTS,
-            cls.PROPOSALS,
-            cls.DECISIONS,
-            cls.HELD,
-            cls.APPROVED_DECISIONS,
-            cls.LICENCE_USES,
-        )
+        return (cls.ARTIFACTS, cls.PROPOSALS, cls.DECISIONS, cls.HELD, cls.APPROVED_DECISIONS)
 
     @classmethod
     def global_table_names(cls) -> tuple[str, ...]:
@@ -367,11 +335,9 @@ class GatewayState:
 
         ``approved_decisions`` (decision id -> proposal and licence) is written where the
         decision is processed (keyed by proposal ref) and read by artifacts keyed by something
-        else (ClientGraphDelta by delta_id), so no partitioning can make both meet; the same
-        goes for ``licence_uses`` (decision id -> the change that used its licence), written by
-        deltas on any partition that cite the same decision.
+        else (ClientGraphDelta by delta_id), so no partitioning can make both meet.
         """
-        return (cls.APPROVED_DECISIONS, cls.LICENCE_USES)
+        return (cls.APPROVED_DECISIONS,)
 
     def tables(self) -> dict[str, Table]:
         return {name: getattr(self, name) for name in self.table_names()}
@@ -408,13 +374,6 @@ class GatewayState:
 
     def remember_approved_decision(self, decision_id: str, record: ApprovedLicence) -> None:
         self.approved_decisions[decision_id] = record.encode()
-
-    def licence_use(self, decision_id: str) -> LicenceUse | None:
-        data = self.licence_uses.get(decision_id)
-        return None if data is None else LicenceUse.decode(data)
-
-    def remember_licence_use(self, decision_id: str, use: LicenceUse) -> None:
-        self.licence_uses[decision_id] = use.encode()
 
     # held messages: "g|<wait key>" -> HeldGroup, "e|<wait key>|<slot>" -> HeldMessage
     def held_group(self, wait_key: str) -> HeldGroup | None:

@@ -26,6 +26,8 @@ def _approve(gw, proposal: Artifact, decision_id: str) -> None:
 
 
 def _delta(gw, **changes: object) -> Artifact:
+    """The committer's record of applying decision:0001 (merge p-raman-2025 into priya-raman)."""
+    changes = {"delta_id": "applied:decision:0001", **changes}
     return gw.variant(example("ClientGraphDelta"), **changes)
 
 
@@ -66,19 +68,23 @@ def test_an_update_approval_licenses_no_merge(gw):
     assert outcome.reason is ReasonCode.STATE_GRAPH_LICENCE_EXCEEDED
 
 
-def test_an_approval_licenses_one_change_once(gw):
+def test_an_approval_licenses_its_own_change_once(gw):
     _approve(gw, example("NormalizedEntityProposal"), "decision:0001")
-    first = _delta(gw)
-    assert gw.send(first).route is RouteKind.ACCEPTED
-    second = gw.send(_delta(gw, delta_id="delta:again", artifact_id="art:again"))
-    assert second.route is RouteKind.DEAD_LETTER
-    assert second.reason is ReasonCode.STATE_GRAPH_LICENCE_USED
-    assert "delta:0001" in second.detail
-    # the committer's record of the change it applied is the same change
-    report = _delta(gw, delta_id=f"applied:{first.delta_id}", artifact_id="art:applied")
+    # The approval's change is its commit record; a delta asking for the same merge again
+    # under another id would apply it twice.
+    [commit] = gw.topic(gw.commits)
+    assert commit.key is not None
+    again = gw.send(_delta(gw, delta_id="delta:0001", artifact_id="art:again"))
+    assert again.route is RouteKind.DEAD_LETTER
+    assert again.reason is ReasonCode.STATE_GRAPH_LICENCE_USED
+    assert "delta:0001" in again.detail
+    other = gw.send(_delta(gw, delta_id="delta:0002", artifact_id="art:other"))
+    assert other.reason is ReasonCode.STATE_GRAPH_LICENCE_USED
+    # the committer's record of applying the approved change is that change: accepted, also
+    # when it is published twice
+    report = _delta(gw)
     assert gw.send(report).route is RouteKind.ACCEPTED
-    # and so is the same delta sent again
-    assert gw.send(first).route is RouteKind.ACCEPTED
+    assert gw.send(gw.variant(report, artifact_id="art:twice")).route is RouteKind.ACCEPTED
 
 
 def test_a_redelivered_delta_repeats_its_outputs(gw):
