@@ -386,10 +386,12 @@ def test_merge_naming_an_approved_decision_is_accepted(gateway):
     d = decision(gateway, entity.proposal_id, proposal_family=ENTITY, decision_notes="Same person.")
     gateway.publish(d)
     gateway.wait_for(lambda o: o.topic == gateway.commits and o.key == entity.proposal_id.encode())
+    # the committer's record of applying the approved merge: the approval's own change
     delta = gateway.variant(
         example("ClientGraphDelta"),
-        delta_id=uid("delta"),
+        delta_id=f"applied:{d.decision_id}",
         artifact_id=uid("art"),
+        proposal_ref=entity.proposal_id,
         decision_ref=d.decision_id,
     )
     gateway.publish(delta)
