@@ -143,6 +143,31 @@ class Settings(BaseSettings):
         description="Send the login cookie over HTTPS only (set when served behind TLS).",
     )
 
+    # --- signed decisions (velocity_stream/trust, docs/security.md) -------------------------
+    decision_verify_keys: str | None = Field(
+        default=None,
+        validation_alias=_env("VELOCITY_DECISION_VERIFY_KEYS"),
+        description='The gateway\'s trusted decision keys, a JSON object key id -> {"signer": '
+        '"review-app" | "approval-rules", "public_key": "<base64>"}; public keys, not secrets. '
+        "Required when the catalog has a decision family.",
+    )
+    rule_signing_key: SecretStr | None = Field(
+        default=None,
+        repr=False,
+        exclude=True,
+        validation_alias=_env("VELOCITY_RULE_SIGNING_KEY"),
+        description="The gateway's key for its auto rules' decisions (signer approval-rules), "
+        "'<key id>:<base64 seed>'. Required when the catalog has an auto-approve rule.",
+    )
+    review_signing_key: SecretStr | None = Field(
+        default=None,
+        repr=False,
+        exclude=True,
+        validation_alias=_env("VELOCITY_REVIEW_SIGNING_KEY"),
+        description="The review app's decision key (signer review-app), "
+        "'<key id>:<base64 seed>'. The app does not start without it.",
+    )
+
     # --- metrics and logs (velocity_stream/observability) ------------------------------------
     metrics_enabled: bool = Field(
         default=True,

@@ -21,6 +21,7 @@ def build_parser() -> argparse.ArgumentParser:
         docs_cmd,
         gateway_cmd,
         kafka_cmd,
+        keys_cmd,
         registry_cmd,
         review_cmd,
     )
@@ -41,6 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
         consumers_cmd,
         dlq_cmd,
         docs_cmd,
+        keys_cmd,
     )
     for group in groups:
         group.register(subparsers)

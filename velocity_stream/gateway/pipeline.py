@@ -4,8 +4,10 @@ Stages, in order (each refusal names its stage in the reason code):
 
 1. decode   - Confluent-framed Avro, writer schema by id, resolved to the topic's major;
 2. contract - the family's pydantic model and its rules;
-3. key and auth - the Kafka key is the family's key field (UTF-8) for every family, and
-   ``source_system`` is an allowed producer of the family (headers are never trusted);
+3. key and auth - the Kafka key is the family's key field (UTF-8) for every family,
+   ``source_system`` is an allowed producer of the family (headers are never trusted), and a
+   record of the decision-route family carries a valid signature by a key of that producer
+   (velocity_stream/trust, docs/security.md);
 4. state    - the catalog's stateful rules (rules.py, approvals.py);
 5. route    - accepted topic, approvals topic, commit record, or dead letter.
 
@@ -19,7 +21,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Collection
 
-from velocity_stream.contracts.catalog import Catalog
+from velocity_stream.contracts.catalog import Catalog, Route
 from velocity_stream.contracts.metadata import validate_artifact
 from velocity_stream.contracts.upgrades import mapping_for
 from velocity_stream.errors import ContractError, ReasonCode, RegistryError, SerdeError
@@ -31,6 +33,7 @@ from velocity_stream.gateway.routes import GatewayRoutes, ModelLookup
 from velocity_stream.gateway.rules import Checked, StatefulRules
 from velocity_stream.gateway.state import GatewayState
 from velocity_stream.serde.avro import AvroSerde
+from velocity_stream.trust import KeyRing, SigningKey
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +44,9 @@ class Pipeline:
     ``clock`` (epoch milliseconds) only sets hold deadlines; nothing it returns reaches an
     output, so redelivered inputs give byte-identical outputs. Contract models come from the
     serde's model lookup, so decoding and routing always agree on the model of a family.
+
+    ``verify_keys`` are the keys a decision may be signed with (none: every decision is
+    refused); ``rule_signer`` signs the decisions the catalog's auto rules write.
     """
 
     def __init__(
@@ -51,12 +57,15 @@ class Pipeline:
         *,
         gateway_version: str,
         clock: Callable[[], int],
+        verify_keys: KeyRing | None = None,
+        rule_signer: SigningKey | None = None,
     ) -> None:
         lookup: ModelLookup = serde.model
         self.catalog = catalog
         self.serde = serde
         self.topic_prefix = topic_prefix
         self.gateway_version = gateway_version
+        self.verify_keys = verify_keys if verify_keys is not None else KeyRing()
         self.routes = GatewayRoutes(
             catalog,
             topic_prefix,
@@ -65,7 +74,9 @@ class Pipeline:
         )
         self.out = OutputBuilder(self.routes, gateway_version)
         self.holding = Holding(self.out, catalog.gateway.decision_hold_ms, clock)
-        approvals = Approvals(self.routes, self.out, self.holding, serde, lookup)
+        approvals = Approvals(
+            self.routes, self.out, self.holding, serde, lookup, signer=rule_signer
+        )
         self.rules = StatefulRules(self.out, self.holding, approvals, serde)
         # Released inputs go through the same guarded entry point as any other.
         self.holding.reprocess = self.process
@@ -133,6 +144,19 @@ class Pipeline:
                 "source_system",
                 artifact.artifact_id,
             )
+        if family.route is Route.DECISION:
+            refusal = self.verify_keys.verify(
+                message.topic, message.key, message.value, message.headers, artifact.source_system
+            )
+            if refusal is not None:
+                wrong_signer = refusal.code is ReasonCode.AUTH_DECISION_WRONG_SIGNER
+                return self._dead(
+                    message,
+                    refusal.code,
+                    refusal.message,
+                    "source_system" if wrong_signer else "",
+                    artifact.artifact_id,
+                )
         return self.rules.route(Checked(message, plan, artifact, decoded.record, key), state)
 
     def _dead(

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, NamedTuple, overload
 
 from confluent_kafka import KafkaError, KafkaException, Message, Producer
 
+from velocity_stream.contracts.catalog import Route
 from velocity_stream.contracts.metadata import Artifact, ensure_valid
 from velocity_stream.errors import ConfigError, ContractError, VelocityError
 from velocity_stream.kafka import headers as hdr
@@ -33,6 +34,7 @@ from velocity_stream.settings import Settings
 if TYPE_CHECKING:
     from velocity_stream.contracts.catalog import Catalog, Family
     from velocity_stream.serde.avro import AvroSerde
+    from velocity_stream.trust import SigningKey
 
 log = logging.getLogger(__name__)
 librdkafka_log = logging.getLogger("velocity_stream.kafka.librdkafka")
@@ -120,6 +122,8 @@ class _Route:
     topic: str
     artifact_type: bytes
     schema_version: bytes
+    # Records of the catalog's decision family are signed when the producer has a signer.
+    signed: bool
 
 
 class DeliveryFuture(Future[Delivery]):
@@ -191,6 +195,9 @@ class ArtifactProducer:
     """Publishes validated artifacts (and raw bytes for the gateway) with delivery futures.
 
     ``producer_name`` goes into every message's producer header (default: the client id).
+    With a ``signer``, every record of the catalog's decision family (route ``decision``)
+    also gets the signature headers over exactly the topic, key and value sent
+    (velocity_stream/trust); other families are never signed.
     Use as a context manager, or call `close()`: both flush what is still queued.
     """
 
@@ -203,8 +210,10 @@ class ArtifactProducer:
         producer_name: str | None = None,
         client_id: str | None = None,
         overrides: dict[str, str | int | float | bool] | None = None,
+        signer: SigningKey | None = None,
     ) -> None:
         self._settings = settings
+        self._signer = signer
         self._catalog = catalog
         self._serde = serde
         self._prefix = settings.topic_prefix
@@ -406,6 +415,7 @@ class ArtifactProducer:
             topic=family.ingress_topic(self._prefix, version.major),
             artifact_type=family.name.encode(),
             schema_version=model.SCHEMA_VERSION.encode(),
+            signed=self._signer is not None and family.route is Route.DECISION,
         )
         self._routes[model] = route
         return route
@@ -420,7 +430,8 @@ class ArtifactProducer:
         """The message ``publish`` would send for ``artifact``: validated, encoded, routed.
 
         Raises ContractError if the artifact breaks its contract. Extra ``headers`` come
-        after the envelope headers.
+        after the envelope headers, and the signature headers (decision family, with a
+        signer) last.
         """
         route = self._routes.get(type(artifact)) or self._route(type(artifact))
         # The service-layer check: an artifact made with model_construct or changed with
@@ -437,7 +448,11 @@ class ArtifactProducer:
         if headers:
             kafka_headers += to_kafka_headers(headers)
         key = self.key_of(route.family, valid)
-        return Outgoing(route.topic, key, self._serde.encode(valid), kafka_headers)
+        value = self._serde.encode(valid)
+        if route.signed:
+            assert self._signer is not None
+            kafka_headers += self._signer.headers(route.topic, key, value)
+        return Outgoing(route.topic, key, value, kafka_headers)
 
     def _produce(
         self,

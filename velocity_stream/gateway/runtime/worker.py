@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from velocity_stream import __version__
-from velocity_stream.contracts.catalog import Catalog, load_catalog
+from velocity_stream.contracts.catalog import Catalog, Route, load_catalog
 from velocity_stream.errors import ConfigError
 from velocity_stream.gateway.faust_app import GatewayApp, WorkerOptions, build_app, run_worker
 from velocity_stream.gateway.pipeline import Pipeline
@@ -31,6 +31,8 @@ from velocity_stream.observability import (
 )
 from velocity_stream.serde.avro import AvroSerde
 from velocity_stream.settings import Settings, load_settings
+from velocity_stream.trust import KeyRing, SigningKey
+from velocity_stream.trust import config as trust_config
 
 log = logging.getLogger(__name__)
 
@@ -60,10 +62,38 @@ class GatewayConfig:
     output_overrides: Mapping[str, str | int | float | bool] = field(default_factory=dict)
 
 
+def decision_keys(settings: Settings, catalog: Catalog) -> tuple[KeyRing, SigningKey | None]:
+    """The verify keys and the rule signing key, checked against the catalog before anything
+    starts: a worker that would refuse every decision (or every auto rule's) does not start."""
+    verify_keys = trust_config.verify_keys(settings)
+    rule_signer = trust_config.rule_signing_key(settings)
+    deciders = [family for family in catalog if family.route is Route.DECISION]
+    if not deciders:
+        return verify_keys, rule_signer
+    decider = deciders[0]
+    if not verify_keys:
+        raise trust_config.missing_verify_keys(decider.name)
+    for key in verify_keys:
+        if not decider.is_owned_by(key.signer):
+            raise ConfigError(
+                f"{trust_config.VERIFY_KEYS_SETTING}: key {key.key_id!r} signs for "
+                f"{key.signer!r}, which is not a producer of {decider.name} (producers: "
+                f"{', '.join(decider.producers)})"
+            )
+    if any(family.auto_approve for family in catalog):
+        if rule_signer is None:
+            raise trust_config.missing_rule_key(decider.name)
+        if not verify_keys.trusts(rule_signer):
+            raise trust_config.untrusted_rule_key(rule_signer)
+    return verify_keys, rule_signer
+
+
 def build_gateway(settings: Settings, config: GatewayConfig | None = None) -> GatewayApp:
     """The worker's faust app, wired to a pipeline over the settings' catalog and Kafka."""
     config = config or GatewayConfig()
     catalog: Catalog = load_catalog(settings.schemas_dir)
+    # Keys first: a misconfigured worker says so before it talks to Kafka.
+    verify_keys, rule_signer = decision_keys(settings, catalog)
     specs = catalog.topic_specs(settings.topic_prefix)
     admin = TopicAdmin(settings)
     report = (
@@ -88,6 +118,8 @@ def build_gateway(settings: Settings, config: GatewayConfig | None = None) -> Ga
         settings.topic_prefix,
         gateway_version=__version__,
         clock=wall_clock_ms,
+        verify_keys=verify_keys,
+        rule_signer=rule_signer,
     )
     output = OutputProducer(settings, overrides=config.output_overrides)
     app_id = config.app_id or default_app_id(settings)
