@@ -7,7 +7,6 @@ and respect what it fixes (rules, enums, hashes), so every drawn value must vali
 from __future__ import annotations
 
 import hashlib
-
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 

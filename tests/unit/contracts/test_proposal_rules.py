@@ -170,3 +170,68 @@ def test_a_rejection_with_notes_is_valid() -> None:
 def test_decisions_are_an_enum_not_free_text() -> None:
     data = changed(DECISION, {"decision": "approved-ish"})
     assert violations(ApprovalDecision, data) == {("contract.invalid_field", "decision")}
+
+
+# --- who may decide ---------------------------------------------------------------------------
+
+
+def test_a_decision_is_authored_by_its_reviewer() -> None:
+    data = changed(DECISION, {"created_by": "ai:oracle"})
+    assert violations(ApprovalDecision, data) == {
+        ("contract.approval_decision.actor_mismatch", "created_by")
+    }
+
+
+def test_an_ai_decision_naming_a_human_is_refused_twice_over() -> None:
+    ai = {"created_by": "ai:oracle", "provenance.origin": "AI", "provenance.source_refs": ["p:1"]}
+    data = changed(DECISION, ai)
+    assert violations(ApprovalDecision, data) == {
+        ("contract.approval_decision.actor_mismatch", "created_by"),
+        ("contract.approval_decision.provenance_mismatch", "provenance.origin"),
+    }
+
+
+@pytest.mark.parametrize("reviewer", ["ai:oracle", "oracle", "system:cron", "human", "rule"])
+def test_only_people_and_rules_decide(reviewer: str) -> None:
+    data = changed(DECISION, {"created_by": reviewer, "reviewer_ref": reviewer})
+    assert violations(ApprovalDecision, data) == {
+        ("contract.approval_decision.reviewer_kind", "reviewer_ref")
+    }
+
+
+@pytest.mark.parametrize(
+    ("reviewer", "origin"),
+    [("human:sayan", "SYSTEM"), ("human:sayan", "AI"), ("rule:low-risk", "HUMAN")],
+)
+def test_provenance_says_which_kind_of_actor_decided(reviewer: str, origin: str) -> None:
+    data = changed(
+        DECISION, {"created_by": reviewer, "reviewer_ref": reviewer, "provenance.origin": origin}
+    )
+    assert ("contract.approval_decision.provenance_mismatch", "provenance.origin") in violations(
+        ApprovalDecision, data
+    )
+
+
+def test_a_persons_decision_names_the_proposal_bytes_and_a_rules_may() -> None:
+    data = changed(DECISION, {"proposal_digest": None})
+    assert violations(ApprovalDecision, data) == {
+        ("contract.approval_decision.proposal_digest_required", "proposal_digest")
+    }
+    rule = changed(
+        DECISION,
+        {
+            "created_by": "rule:low-risk",
+            "reviewer_ref": "rule:low-risk",
+            "provenance.origin": "SYSTEM",
+            "proposal_digest": None,
+        },
+    )
+    assert violations(ApprovalDecision, rule) == set()
+
+
+@pytest.mark.parametrize("digest", ["", "abc", "G" * 64, "A" * 64, "0" * 65])
+def test_a_proposal_digest_is_a_lowercase_hex_sha256(digest: str) -> None:
+    data = changed(DECISION, {"proposal_digest": digest})
+    assert violations(ApprovalDecision, data) == {
+        ("contract.approval_decision.proposal_digest_required", "proposal_digest")
+    }
