@@ -1,5 +1,8 @@
 """Fixtures for the gateway core: the real catalog, an in-memory serde, a settable clock, and
-a small client that encodes example artifacts and sends them through a MemoryRunner."""
+a small client that encodes example artifacts and sends them through a MemoryRunner.
+
+Decisions are signed the way their producer would sign them (tests/signing.py): the pipeline
+trusts the test keys and signs its auto rules' decisions with the test rule key."""
 
 from __future__ import annotations
 
@@ -8,8 +11,10 @@ from typing import Any
 
 import pytest
 
+from tests import signing
 from velocity_stream.contracts import example
-from velocity_stream.contracts.catalog import Catalog, Family, load_catalog
+from velocity_stream.contracts.approval import proposal_digest
+from velocity_stream.contracts.catalog import Catalog, Family, Route, load_catalog
 from velocity_stream.contracts.metadata import Artifact
 from velocity_stream.gateway import InboundMessage, MemoryRunner, OutboundMessage, Outcome, Pipeline
 from velocity_stream.gateway.messages import Headers
@@ -90,15 +95,22 @@ class Gateway:
         headers: Headers = (),
         timestamp_ms: int = T_MS,
         topic: str | None = None,
+        signed: bool = True,
     ) -> InboundMessage:
-        """The artifact as a record on its ingress topic (partition by key, next offset)."""
-        return self.runner.message(
-            topic or self.ingress(artifact.FAMILY, int(artifact.SCHEMA_VERSION.split(".")[0])),
-            self.key_of(artifact) if key is None else key,
-            self.serde.encode(artifact),
-            headers,
-            timestamp_ms,
-        )
+        """The artifact as a record on its ingress topic (partition by key, next offset).
+
+        A decision is signed over exactly what is sent by the test key of its
+        ``source_system`` (``signed=False``: as it is)."""
+        topic = topic or self.ingress(artifact.FAMILY, int(artifact.SCHEMA_VERSION.split(".")[0]))
+        key = self.key_of(artifact) if key is None else key
+        value = self.serde.encode(artifact)
+        if signed and self.family(artifact.FAMILY).route is Route.DECISION:
+            headers = signing.with_signature(headers, topic, key, value, artifact.source_system)
+        return self.runner.message(topic, key, value, headers, timestamp_ms)
+
+    def digest_of(self, proposal: Artifact) -> str:
+        """The ``proposal_digest`` of a proposal as this gateway receives it (its encoding)."""
+        return proposal_digest(self.serde.encode(proposal))
 
     def send(self, artifact: Artifact, **options: Any) -> Outcome:
         """Send one artifact; returns its own outcome (fed-back ones are in runner.outcomes)."""
@@ -146,7 +158,15 @@ def clock() -> Clock:
 
 @pytest.fixture
 def pipeline(catalog: Catalog, serde: AvroSerde, clock: Clock) -> Pipeline:
-    return Pipeline(catalog, serde, PREFIX, gateway_version=VERSION, clock=clock)
+    return Pipeline(
+        catalog,
+        serde,
+        PREFIX,
+        gateway_version=VERSION,
+        clock=clock,
+        verify_keys=signing.KEYRING,
+        rule_signer=signing.RULE_KEY,
+    )
 
 
 @pytest.fixture

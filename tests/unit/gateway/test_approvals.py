@@ -18,12 +18,20 @@ def _proposal(gw, proposal_id="proposal:writeback:acme-stage", **changes):
     )
 
 
-def _decision(gw, proposal_id="proposal:writeback:acme-stage", **changes):
+def _decision(gw, proposal_id="proposal:writeback:acme-stage", *, proposal=None, **changes):
+    """A decision on ``proposal`` (default: ``_proposal(gw, proposal_id)``) naming its digest;
+    the author is the reviewer, and a rule's decision has SYSTEM provenance (the contract)."""
     fields = {
         "proposal_ref": proposal_id,
         "decision_id": f"decision:{proposal_id}",
         "artifact_id": f"art:decision:{proposal_id}",
+        "proposal_digest": gw.digest_of(proposal or _proposal(gw, proposal_id)),
     }
+    reviewer = changes.get("reviewer_ref")
+    if reviewer is not None:
+        fields["created_by"] = reviewer
+        if reviewer.startswith("rule:"):
+            fields["provenance"] = {"origin": "SYSTEM"}
     fields.update(changes)
     return gw.variant(example("ApprovalDecision"), **fields)
 
@@ -111,8 +119,9 @@ def test_redelivered_decision_repeats_identical_outputs(gw):
 
 
 def test_reviewer_may_not_decide_their_own_proposal(gw):
-    gw.send(_proposal(gw, created_by="human:sagnik"))
-    outcome = gw.send(_decision(gw, reviewer_ref="human:sagnik", created_by="human:sagnik"))
+    mine = _proposal(gw, created_by="human:sagnik")
+    gw.send(mine)
+    outcome = gw.send(_decision(gw, proposal=mine, reviewer_ref="human:sagnik"))
     assert outcome.reason is ReasonCode.AUTH_SELF_APPROVAL
     assert gw.header(outcome.outputs[0], h.DLQ_FIELD) == b"reviewer_ref"
 
@@ -223,7 +232,9 @@ def test_low_risk_entity_is_auto_approved_with_a_decision_by_its_rule(gw):
 def test_human_decision_on_an_auto_approved_proposal_is_already_decided(gw):
     gw.runner.feedback = False  # the rule's decision has not come back yet
     gw.send(_low_risk_entity(gw))
-    human = _decision(gw, "proposal:entity:low-risk", proposal_family=ENTITY)
+    human = _decision(
+        gw, "proposal:entity:low-risk", proposal=_low_risk_entity(gw), proposal_family=ENTITY
+    )
     assert gw.send(human).reason is ReasonCode.APPROVAL_ALREADY_DECIDED
 
 
@@ -245,6 +256,7 @@ def test_a_rejection_in_the_rules_name_is_refused(gw):
     forged = _decision(
         gw,
         "proposal:entity:low-risk",
+        proposal=_low_risk_entity(gw),
         proposal_family=ENTITY,
         decision_id=auto_decision_id(ENTITY, "proposal:entity:low-risk", "low-risk-entity"),
         reviewer_ref="rule:low-risk-entity",

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from pydantic import Field
 
+from tests import signing
 from velocity_stream.contracts.catalog import load_catalog
 from velocity_stream.contracts.metadata import Artifact, Provenance, ProvenanceOrigin
 from velocity_stream.contracts.registry import model_for
@@ -138,7 +139,15 @@ def test_made_up_family_is_routed_by_its_catalog_entry_alone(test_catalog_root):
     # gateway code knows the family.
     catalog = load_catalog(test_catalog_root)
     serde = AvroSerde(catalog, InMemorySchemaResolver(), "x", models=_models)
-    pipeline = Pipeline(catalog, serde, "x", gateway_version="t", clock=lambda: 0)
+    pipeline = Pipeline(
+        catalog,
+        serde,
+        "x",
+        gateway_version="t",
+        clock=lambda: 0,
+        verify_keys=signing.KEYRING,
+        rule_signer=signing.RULE_KEY,
+    )
     runner = MemoryRunner(pipeline)
     spec_topic = catalog.family("WidgetSpec").ingress_topic("x")
     assert spec_topic in pipeline.ingress_topics()

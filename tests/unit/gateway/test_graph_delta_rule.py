@@ -11,9 +11,11 @@ PROPOSAL_ID = "proposal:entity:priya-raman"
 
 def _approve(gw, decision_id="decision:0001", decision="APPROVED"):
     """Propose the entity (needs review) and decide it with ``decision_id``."""
-    gw.send(example("NormalizedEntityProposal"))
+    proposal = example("NormalizedEntityProposal")
+    gw.send(proposal)
     decision = gw.variant(
         example("ApprovalDecision"),
+        proposal_digest=gw.digest_of(proposal),
         decision_id=decision_id,
         proposal_ref=PROPOSAL_ID,
         proposal_family="NormalizedEntityProposal",

@@ -143,7 +143,9 @@ def test_released_outputs_name_the_held_input_they_carry(gw):
 def test_a_refused_commit_record_dead_letters_the_decision_that_caused_it(gw):
     proposal = example("OracleWritebackProposal")
     gw.send(proposal)
-    decision = gw.message(example("ApprovalDecision"))
+    decision = gw.message(
+        gw.variant(example("ApprovalDecision"), proposal_digest=gw.digest_of(proposal))
+    )
     outcome = gw.runner.run([decision])[0]
     assert outcome.route is RouteKind.DECISION_APPLIED
     [commit] = [o for o in outcome.outputs if o.topic == gw.commits]
