@@ -14,6 +14,8 @@ measured reason (docs/gateway.md):
   :class:`WriteContext`, since the batch path has no faust event per input;
 - outputs go through librdkafka (runtime/output.py) and an input is acked only when every
   output it caused is stored; faust commits acked offsets after flushing the changelogs;
+- table recovery reads each changelog partition to the end a fetch response reports
+  (runtime/recovery.py), not to faust's ListOffsets end, which Tansu reports too low;
 - stopping has a deadline (runtime/shutdown.py): with the broker gone, faust's stop waits on
   timeouts of minutes, so the first stop request arms a timer that ends the process non-zero
   after ``Settings.gateway_shutdown_grace_s``.
@@ -49,6 +51,7 @@ from velocity_stream.gateway.messages import InboundMessage
 from velocity_stream.gateway.pipeline import Pipeline
 from velocity_stream.gateway.runtime.output import OutputProducer
 from velocity_stream.gateway.runtime.processor import BatchProcessor, WriteContext
+from velocity_stream.gateway.runtime.recovery import ChangelogEnds
 from velocity_stream.gateway.runtime.shutdown import EXIT_DEADLINE, ShutdownDeadline
 from velocity_stream.gateway.state import GatewayState
 from velocity_stream.kafka.config import AsyncClientOptions
@@ -202,6 +205,12 @@ class _BatchConsumer(aiokafka_driver.Consumer):
     def _new_consumer_thread(self) -> aiokafka_driver.AIOKafkaConsumerThread:
         return _FetchWaitConsumerThread(self, loop=self.loop, beacon=self.beacon)
 
+    async def highwaters(self, *partitions: TP) -> Mapping[TP, int]:
+        # Only faust's table recovery asks: it reads each changelog partition up to these
+        # and resumes the ingress partitions after that. faust's answer is ListOffsets, below
+        # the real end on Tansu; these come from fetch responses (runtime/recovery.py).
+        return await cast(GatewayApp, self.app).changelog_ends.ends(partitions)
+
     async def _drain_messages(self, fetcher: Any) -> None:  # pragma: no cover - loops forever
         # Mirrors faust's Consumer._drain_messages (read offsets, gaps, commit_every) except
         # that records of the gateway's topics are collected and handed over per fetch.
@@ -310,6 +319,7 @@ class GatewayApp(faust.App):
 
     sink: _BatchSink
     fetch_max_wait_ms: int
+    changelog_ends: ChangelogEnds
     processor: BatchProcessor
     lag: LagTracker | None
     shutdown_grace_s: float
@@ -376,6 +386,7 @@ def build_app(
         stream_wait_empty=True,
     )
     app.fetch_max_wait_ms = options.fetch_max_wait_ms
+    app.changelog_ends = ChangelogEnds(options)
     app.shutdown_grace_s = worker.shutdown_grace_s
     context = WriteContext()
     tables: dict[str, Any] = {}
