@@ -1,4 +1,5 @@
-"""The ``broker`` and ``topics`` command groups: run the embedded broker, provision topics."""
+"""The ``broker``, ``topics`` and ``acls`` command groups: run the embedded broker, provision
+topics, and say which ACLs each role needs."""
 
 from __future__ import annotations
 
@@ -26,7 +27,7 @@ EXIT_OK, EXIT_DRIFT, EXIT_UNREACHABLE = 0, 1, 2
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Add ``broker`` and ``topics`` to the ``velocity-stream`` parser."""
+    """Add ``broker``, ``topics`` and ``acls`` to the ``velocity-stream`` parser."""
     broker = subparsers.add_parser(
         "broker",
         help="run the embedded Tansu broker in the foreground (memory only, not durable)",
@@ -62,6 +63,35 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     apply.set_defaults(handler=run_topics_apply)
     listing.set_defaults(handler=run_topics_list)
 
+    acls = subparsers.add_parser(
+        "acls", help="the broker ACLs each role needs, derived from the catalog"
+    )
+    acls_sub = acls.add_subparsers(dest="acls_command", metavar="COMMAND")
+    acls_sub.required = True
+    acl_plan = acls_sub.add_parser(
+        "plan",
+        help="print kafka-acls.sh commands (or JSON) granting each role what it needs, no more",
+        description="Only the gateway writes accepted, approvals and commits topics; only the "
+        "review app and the gateway write decisions (docs/security.md). Roles are the "
+        "catalog's producer and consumer names plus gateway and dlq-operator.",
+    )
+    acl_plan.add_argument(
+        "--principal",
+        action="append",
+        default=[],
+        metavar="ROLE=PRINCIPAL",
+        help="the principal of a role (default User:<role>); repeat for each role",
+    )
+    acl_plan.add_argument(
+        "--gateway-app-id",
+        default=None,
+        help="the gateway's app id: its consumer group and changelog prefix "
+        "(default <prefix>-gateway, as `velocity-stream gateway` uses)",
+    )
+    acl_plan.add_argument("--bootstrap", default="$BOOTSTRAP", help="put into each command")
+    acl_plan.add_argument("--format", choices=("commands", "json"), default="commands")
+    acl_plan.set_defaults(handler=run_acls_plan)
+
 
 def run_broker(args: argparse.Namespace) -> int:
     stop = threading.Event()
@@ -89,6 +119,50 @@ def run_broker(args: argparse.Namespace) -> int:
 
 def run_topics_apply(args: argparse.Namespace) -> int:
     return _run_topics(args, create=not args.dry_run, exit_on_drift=True)
+
+
+def run_acls_plan(args: argparse.Namespace) -> int:
+    from velocity_stream.contracts.catalog import load_catalog
+    from velocity_stream.kafka import acls
+
+    principals: dict[str, str] = {}
+    for item in args.principal:
+        role, sep, principal = item.partition("=")
+        if not sep or not role or ":" not in principal:
+            print(f"error: --principal {item!r} is not ROLE=Type:name", file=sys.stderr)
+            return EXIT_UNREACHABLE
+        principals[role] = principal
+    try:
+        settings = load_settings()
+        catalog = load_catalog(settings.schemas_dir)
+    except VelocityError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_UNREACHABLE
+    app_id = args.gateway_app_id or f"{settings.topic_prefix}-gateway"
+    plan = acls.plan(catalog, settings.topic_prefix, app_id)
+    unknown = sorted(set(principals) - set(plan.roles()))
+    if unknown:
+        print(
+            f"error: no role named {', '.join(unknown)} (roles: {', '.join(plan.roles())})",
+            file=sys.stderr,
+        )
+        return EXIT_UNREACHABLE
+    if args.format == "json":
+        rows = [
+            {
+                "role": acl.role,
+                "principal": principals.get(acl.role, f"User:{acl.role}"),
+                "operation": acl.operation.value,
+                "resource": acl.resource.value,
+                "name": acl.name,
+                "pattern": "prefixed" if acl.prefixed else "literal",
+            }
+            for acl in plan.acls
+        ]
+        print(json.dumps(rows, indent=2))
+    else:
+        print("\n".join(plan.commands(principals, args.bootstrap)))
+    return EXIT_OK
 
 
 def run_topics_list(args: argparse.Namespace) -> int:
