@@ -28,6 +28,7 @@ from velocity_stream.gateway.routes import (
     DECISION_ID,
     DECISION_NOTES,
     DECISION_OUTCOME,
+    DECISION_PROPOSAL_DIGEST,
     DECISION_PROPOSAL_FAMILY,
     DECISION_PROPOSAL_REF,
     DECISION_REVIEWER,
@@ -176,8 +177,22 @@ class DecisionDesk:
             )
         now = self._clock()
         decision_id = f"decision:{uuid.uuid4()}"
+        if entry.value_digest is None:
+            raise DecisionProblem(
+                409,
+                ReasonCode.APPROVAL_UNKNOWN_PROPOSAL.value,
+                f"the bytes of {family} {proposal_id!r} are not known here, so a decision "
+                "could not name what was reviewed",
+            )
         artifact = self._build(
-            reviewer, family, proposal_id, approve, notes.strip(), decision_id, now
+            reviewer,
+            family,
+            proposal_id,
+            approve,
+            notes.strip(),
+            decision_id,
+            now,
+            entry.value_digest,
         )
         self._publisher.publish(artifact)
         submitted = SubmittedDecision(
@@ -204,6 +219,7 @@ class DecisionDesk:
         notes: str,
         decision_id: str,
         now: datetime,
+        digest: str,
     ) -> Artifact:
         data = {
             "artifact_id": f"art:{decision_id}",
@@ -226,6 +242,10 @@ class DecisionDesk:
             DECISION_NOTES: notes,
             DECISION_AT: now,
         }
+        if DECISION_PROPOSAL_DIGEST in self.model.model_fields:
+            # The exact proposal bytes the reviewer was shown: the gateway refuses the
+            # decision if the proposal it holds is other content (approval.proposal_changed).
+            data[DECISION_PROPOSAL_DIGEST] = digest
         try:
             return validate_artifact(self.model, data)
         except ContractError as error:

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
+from velocity_stream.contracts.approval import proposal_digest
 from velocity_stream.contracts.catalog import Catalog, Family, Route
 from velocity_stream.gateway import headers as gh
 from velocity_stream.gateway.routes import (
@@ -62,6 +63,9 @@ class QueueEntry:
     state: ProposalState
     rule: str | None
     decision: AppliedDecision | None
+    # proposal_digest of the message value shown (the proposal's original ingress bytes, as
+    # the approvals topic carries them): what a decision on this entry says it reviewed.
+    value_digest: str | None = None
 
     @property
     def key(self) -> ProposalKey:
@@ -78,17 +82,25 @@ class ApprovalQueue:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._proposals: dict[ProposalKey, tuple[ProposalView, ProposalState, str | None]] = {}
+        self._proposals: dict[
+            ProposalKey, tuple[ProposalView, ProposalState, str | None, str | None]
+        ] = {}
         self._decisions: dict[ProposalKey, AppliedDecision] = {}
         self._decision_order: list[ProposalKey] = []
 
     def add_proposal(
-        self, view: ProposalView, state: ProposalState, rule: str | None = None
+        self,
+        view: ProposalView,
+        state: ProposalState,
+        rule: str | None = None,
+        value_digest: str | None = None,
     ) -> None:
         # First one wins: the gateway refuses a second, different proposal under the same id,
         # and a redelivered one carries the same content.
         with self._lock:
-            self._proposals.setdefault((view.family, view.proposal_id), (view, state, rule))
+            self._proposals.setdefault(
+                (view.family, view.proposal_id), (view, state, rule, value_digest)
+            )
 
     def add_decision(self, key: ProposalKey, decision: AppliedDecision) -> None:
         with self._lock:
@@ -128,8 +140,8 @@ class ApprovalQueue:
         found = self._proposals.get(key)
         if found is None:
             return None
-        view, state, rule = found
-        return QueueEntry(view, state, rule, self._decisions.get(key))
+        view, state, rule, value_digest = found
+        return QueueEntry(view, state, rule, self._decisions.get(key), value_digest)
 
 
 def _header(record: TailRecord, name: str) -> str | None:
@@ -182,7 +194,9 @@ class ApprovalFeed:
         proposal_id = str(getattr(artifact, family.key_field))
         state = ProposalState(_header(record, gh.APPROVAL_STATE) or ProposalState.PENDING)
         view = proposal_view(family.name, proposal_id, artifact)
-        self.queue.add_proposal(view, state, _header(record, gh.APPROVAL_RULE))
+        self.queue.add_proposal(
+            view, state, _header(record, gh.APPROVAL_RULE), proposal_digest(record.value or b"")
+        )
 
     def _decision(self, record: TailRecord, family: Family, major: int) -> None:
         decoded = self._serde.decode_record(record.value, family, major).record

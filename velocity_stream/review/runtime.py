@@ -34,6 +34,7 @@ from velocity_stream.review.queue import ApprovalFeed, ApprovalQueue
 from velocity_stream.review.tail import TopicTail
 from velocity_stream.serde.avro import AvroSerde
 from velocity_stream.settings import Settings
+from velocity_stream.trust.config import review_signing_key
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +81,8 @@ class ReviewRuntime:
         *,
         snapshots: SnapshotSource | Client360Reader = SnapshotSource.STORE,
     ) -> None:
+        # Before anything starts: the app never publishes a decision it cannot sign.
+        signer = review_signing_key(settings)
         prefix = settings.topic_prefix
         self.settings = settings
         self.queue = ApprovalQueue()
@@ -101,7 +104,12 @@ class ReviewRuntime:
         else:
             clients = snapshots
         self.producer = ArtifactProducer(
-            settings, catalog, serde, producer_name=REVIEW_APP_SOURCE, client_id=REVIEW_APP_SOURCE
+            settings,
+            catalog,
+            serde,
+            producer_name=REVIEW_APP_SOURCE,
+            client_id=REVIEW_APP_SOURCE,
+            signer=signer,
         )
         secret = settings.review_session_secret
         directory = ReviewerDirectory(
@@ -127,6 +135,7 @@ class ReviewRuntime:
     def from_settings(
         cls, settings: Settings, *, snapshots: SnapshotSource = SnapshotSource.STORE
     ) -> ReviewRuntime:
+        review_signing_key(settings)  # a missing or malformed key says so first
         catalog = load_catalog(settings.schemas_dir)
         return cls(settings, catalog, registry_serde(settings, catalog), snapshots=snapshots)
 

@@ -11,6 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from velocity_stream.contracts import example
+from velocity_stream.contracts.approval import proposal_digest
 from velocity_stream.contracts.catalog import Catalog, load_catalog
 from velocity_stream.contracts.client360 import Client360Snapshot
 from velocity_stream.contracts.metadata import Artifact
@@ -21,6 +22,7 @@ from velocity_stream.review.deadletters import DeadLetterLog
 from velocity_stream.review.decisions import DecisionDesk
 from velocity_stream.review.proposals import proposal_view
 from velocity_stream.review.queue import ApprovalQueue, ProposalState
+from velocity_stream.serde import AvroSerde, InMemorySchemaResolver
 from velocity_stream.settings import DEFAULT_SCHEMAS_DIR
 
 TOKENS = {
@@ -30,6 +32,8 @@ TOKENS = {
     "tok-intern": "human:intern",
 }
 NOW = datetime(2026, 4, 18, 12, 0, tzinfo=UTC)
+# Encodes the proposals as the approvals topic would carry them (for their digests).
+SERDE = AvroSerde(load_catalog(DEFAULT_SCHEMAS_DIR), InMemorySchemaResolver(), "t")
 
 
 @dataclass
@@ -56,7 +60,11 @@ def queue() -> ApprovalQueue:
     for family in ("OracleWritebackProposal", "NormalizedEntityProposal"):
         artifact = example(family)
         proposal_id = str(artifact.proposal_id)
-        filled.add_proposal(proposal_view(family, proposal_id, artifact), ProposalState.PENDING)
+        filled.add_proposal(
+            proposal_view(family, proposal_id, artifact),
+            ProposalState.PENDING,
+            value_digest=proposal_digest(SERDE.encode(artifact)),
+        )
     return filled
 
 

@@ -6,8 +6,9 @@ from datetime import UTC, datetime
 
 import pytest
 
-from tests.unit.review.conftest import NOW, RecordingPublisher, bearer
-from velocity_stream.contracts.approval import ApprovalDecision, DecisionOutcome
+from tests.unit.review.conftest import NOW, SERDE, RecordingPublisher, bearer
+from velocity_stream.contracts import example
+from velocity_stream.contracts.approval import ApprovalDecision, DecisionOutcome, proposal_digest
 from velocity_stream.kafka.producer import DeliveryError
 from velocity_stream.review.deadletters import DeadLetterEntry, DeadLetterLog
 from velocity_stream.review.queue import AppliedDecision, ApprovalQueue
@@ -87,7 +88,9 @@ def test_queue_lists_pending_proposals_with_reasoning_evidence_confidence_and_ch
     assert by_id[ENTITY[1]]["merge_refs"] == ["person:p-raman-2025"]
 
 
-def test_approving_publishes_an_approval_decision_as_the_tokens_reviewer(client, publisher):
+def test_approving_publishes_an_approval_decision_as_the_tokens_reviewer(
+    client, publisher, queue
+):
     response = approve(client, notes="  Matches the call.  ")
     assert response.status_code == 202
     body = response.json()
@@ -103,6 +106,31 @@ def test_approving_publishes_an_approval_decision_as_the_tokens_reviewer(client,
     assert decision.decision is DecisionOutcome.APPROVED
     assert decision.decision_notes == "Matches the call."
     assert decision.decided_at == NOW
+    # names the proposal bytes the reviewer was shown (as the approvals topic carries them)
+    shown = queue.entry(*WRITEBACK).value_digest
+    assert decision.proposal_digest == shown
+    assert shown == proposal_digest(SERDE.encode(example(WRITEBACK[0])))
+
+
+def test_a_proposal_whose_bytes_are_unknown_is_not_decided(client, publisher, queue):
+    from velocity_stream.review.proposals import proposal_view
+    from velocity_stream.review.queue import ProposalState
+
+    artifact = example(WRITEBACK[0]).model_copy(update={"proposal_id": "proposal:no-bytes"})
+    queue.add_proposal(
+        proposal_view(WRITEBACK[0], "proposal:no-bytes", artifact), ProposalState.PENDING
+    )
+    response = client.post(
+        "/api/v1/decisions",
+        json={
+            "proposal_family": WRITEBACK[0],
+            "proposal_ref": "proposal:no-bytes",
+            "decision": "APPROVED",
+            "notes": "ok",
+        },
+        headers=bearer("tok-sayan"),
+    )
+    assert response.status_code == 409 and publisher.published == []
 
 
 def test_a_proposal_with_a_decision_on_its_way_is_shown_and_not_decided_twice(client, publisher):

@@ -7,8 +7,9 @@ from datetime import UTC, datetime
 
 import pytest
 
+from tests import signing
 from velocity_stream.contracts import example
-from velocity_stream.contracts.approval import ApprovalDecision, DecisionOutcome
+from velocity_stream.contracts.approval import ApprovalDecision, DecisionOutcome, proposal_digest
 from velocity_stream.contracts.catalog import Catalog
 from velocity_stream.contracts.metadata import Artifact
 from velocity_stream.gateway import MemoryRunner, OutboundMessage, Pipeline, partition_for
@@ -29,7 +30,15 @@ class Gateway:
     def __init__(self, catalog: Catalog) -> None:
         self.catalog = catalog
         self.serde = AvroSerde(catalog, InMemorySchemaResolver(), PREFIX)
-        pipeline = Pipeline(catalog, self.serde, PREFIX, gateway_version="test", clock=lambda: 0)
+        pipeline = Pipeline(
+            catalog,
+            self.serde,
+            PREFIX,
+            gateway_version="test",
+            clock=lambda: 0,
+            verify_keys=signing.KEYRING,
+            rule_signer=signing.RULE_KEY,
+        )
         self.runner = MemoryRunner(pipeline)
         self.queue = ApprovalQueue()
         self.dead_letters = DeadLetterLog()
@@ -40,7 +49,9 @@ class Gateway:
     def send(self, artifact: Artifact) -> None:
         family = self.catalog.family(artifact.FAMILY)
         key = str(getattr(artifact, family.key_field)).encode()
-        self.runner.send(family.ingress_topic(PREFIX), key, self.serde.encode(artifact), (), T_MS)
+        topic, value = family.ingress_topic(PREFIX), self.serde.encode(artifact)
+        headers = signing.with_signature((), topic, key, value, artifact.source_system)
+        self.runner.send(topic, key, value, headers, T_MS)
         self.sync()
 
     def sync(self) -> None:
@@ -64,7 +75,7 @@ def tail_record(output: OutboundMessage, offset: int) -> TailRecord:
 
 
 def decision(
-    proposal: Artifact, reviewer: str, outcome=DecisionOutcome.APPROVED
+    proposal: Artifact, reviewer: str, outcome=DecisionOutcome.APPROVED, *, serde: AvroSerde
 ) -> ApprovalDecision:
     base = example("ApprovalDecision")
     assert isinstance(base, ApprovalDecision)
@@ -80,6 +91,7 @@ def decision(
             "created_by": reviewer,
             "decision": outcome,
             "decision_notes": "checked",
+            "proposal_digest": proposal_digest(serde.encode(proposal)),
         }
     )
 
@@ -94,6 +106,8 @@ def test_a_routed_proposal_is_pending_with_its_view(gw: Gateway):
     gw.send(proposal)
     [entry] = gw.queue.pending()
     assert entry.key == ("OracleWritebackProposal", "proposal:writeback:acme-stage")
+    # the digest of the bytes the approvals topic carries: what a decision says it reviewed
+    assert entry.value_digest == proposal_digest(gw.serde.encode(proposal))
     assert entry.state is ProposalState.PENDING
     assert entry.view.reasoning == proposal.reasoning_summary
 
@@ -101,7 +115,7 @@ def test_a_routed_proposal_is_pending_with_its_view(gw: Gateway):
 def test_an_applied_decision_takes_the_proposal_off_the_queue(gw: Gateway):
     proposal = example("OracleWritebackProposal")
     gw.send(proposal)
-    gw.send(decision(proposal, "human:sayan"))
+    gw.send(decision(proposal, "human:sayan", serde=gw.serde))
     assert gw.queue.pending() == []
     [entry] = gw.queue.recently_decided()
     assert entry.decision is not None
@@ -113,7 +127,7 @@ def test_an_applied_decision_takes_the_proposal_off_the_queue(gw: Gateway):
 def test_a_decision_read_before_its_proposal_still_joins(gw: Gateway, catalog: Catalog):
     proposal = example("OracleWritebackProposal")
     gw.send(proposal)
-    gw.send(decision(proposal, "human:sayan"))
+    gw.send(decision(proposal, "human:sayan", serde=gw.serde))
     # a fresh view that reads the accepted decision first, then the approvals topic
     queue = ApprovalQueue()
     feed = ApprovalFeed(catalog, gw.serde, PREFIX, queue)
@@ -142,7 +156,7 @@ def test_an_auto_approved_proposal_never_waits_for_a_reviewer(gw: Gateway):
 def test_a_decision_the_gateway_refuses_is_found_by_its_decision_id(gw: Gateway):
     proposal = example("OracleWritebackProposal")
     gw.send(proposal)
-    refused = decision(proposal, "human:intern")
+    refused = decision(proposal, "human:intern", serde=gw.serde)
     gw.send(refused)
     entry = gw.dead_letters.refusal_of(refused.decision_id)
     assert entry is not None
