@@ -27,6 +27,11 @@ def _approve(gw, decision_id="decision:0001", decision="APPROVED"):
     return gw.message(decision)
 
 
+def _applied(gw):
+    """The committer's record of applying decision:0001's merge: the change it licenses."""
+    return gw.variant(example("ClientGraphDelta"), delta_id="applied:decision:0001")
+
+
 def test_delta_with_only_upserts_needs_no_decision(gw):
     delta = example("ClientGraphDelta")
     upserts = gw.variant(delta, operations=delta.operations[:1], decision_ref=None)
@@ -35,7 +40,7 @@ def test_delta_with_only_upserts_needs_no_decision(gw):
 
 def test_merge_naming_an_approved_decision_is_accepted(gw):
     decision = _approve(gw)
-    delta = gw.message(example("ClientGraphDelta"))
+    delta = gw.message(_applied(gw))
     # keyed by delta_id: the delta is not co-partitioned with the decision, the global
     # approved_decisions table is what lets it see the approval
     assert delta.partition != decision.partition
@@ -59,7 +64,7 @@ def test_merge_naming_a_rejected_decision_is_dead_lettered(gw):
 
 
 def test_held_merge_is_released_by_the_sweep_once_its_decision_is_approved(gw, clock):
-    delta = example("ClientGraphDelta")
+    delta = _applied(gw)
     assert gw.send(delta).route is RouteKind.HELD
     _approve(gw)
     [released] = gw.runner.expire(clock.now_ms)  # before the deadline
