@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from tests import signing
 from velocity_stream.contracts.catalog import Catalog, load_catalog
 from velocity_stream.contracts.imports import RawImportBatch
 from velocity_stream.devstack.demo_intake import CSV_TEXT, csv_rows
@@ -35,7 +36,16 @@ def data() -> DemoData:
 @pytest.fixture(scope="module")
 def routed(catalog: Catalog, data: DemoData) -> tuple[MemoryRunner, list[Outcome]]:
     serde = AvroSerde(catalog, InMemorySchemaResolver(), PREFIX)
-    runner = MemoryRunner(Pipeline(catalog, serde, PREFIX, gateway_version="t", clock=lambda: 0))
+    pipeline = Pipeline(
+        catalog,
+        serde,
+        PREFIX,
+        gateway_version="t",
+        clock=lambda: 0,
+        verify_keys=signing.KEYRING,
+        rule_signer=signing.RULE_KEY,
+    )
+    runner = MemoryRunner(pipeline)
     outcomes: list[Outcome] = []
     for artifact in (*data.artifacts, *data.refused):
         family = catalog.family(artifact.FAMILY)

@@ -15,8 +15,9 @@ from consumers.committer.store import GraphStore, Incoming, Verdict
 from consumers.partitions import RawMessage
 from consumers.reading import ArtifactReader
 from consumers.storage import open_engine
+from tests import signing
 from velocity_stream.contracts import example
-from velocity_stream.contracts.approval import ApprovalDecision
+from velocity_stream.contracts.approval import ApprovalDecision, proposal_digest
 from velocity_stream.contracts.catalog import Catalog, load_catalog
 from velocity_stream.contracts.graph_delta import ClientGraphDelta
 from velocity_stream.devstack.seed import DemoData, demo_data
@@ -35,7 +36,15 @@ class Downstream:
     def __init__(self, catalog: Catalog) -> None:
         self.catalog = catalog
         self.serde = AvroSerde(catalog, InMemorySchemaResolver(), PREFIX)
-        pipeline = Pipeline(catalog, self.serde, PREFIX, gateway_version="t", clock=lambda: 0)
+        pipeline = Pipeline(
+            catalog,
+            self.serde,
+            PREFIX,
+            gateway_version="t",
+            clock=lambda: 0,
+            verify_keys=signing.KEYRING,
+            rule_signer=signing.RULE_KEY,
+        )
         self.runner = MemoryRunner(pipeline)
         self.reader = ArtifactReader(catalog, self.serde, PREFIX)
         self.graph = GraphStore(open_engine("sqlite://"), "demo_")
@@ -49,7 +58,11 @@ class Downstream:
         family = self.catalog.family(artifact.FAMILY)
         key = str(getattr(artifact, family.key_field)).encode()
         topic = family.ingress_topic(PREFIX, int(artifact.SCHEMA_VERSION.split(".")[0]))
-        self.runner.send(topic, key, self.serde.encode(artifact), (), 1_000)
+        value = self.serde.encode(artifact)
+        headers: tuple[tuple[str, bytes], ...] = ()
+        if isinstance(artifact, ApprovalDecision):  # signed as the review app signs it
+            headers = signing.with_signature(headers, topic, key, value, artifact.source_system)
+        self.runner.send(topic, key, value, headers, 1_000)
 
     def drain(self) -> None:
         """Apply what the gateway wrote since the last drain: deltas, then commits; the
@@ -98,7 +111,7 @@ class Downstream:
         return list(enumerate(outputs))[start:]
 
 
-def approval(family: str, proposal_id: str) -> ApprovalDecision:
+def approval(family: str, proposal_id: str, digest: str) -> ApprovalDecision:
     base = example("ApprovalDecision").model_dump()
     base.update(
         artifact_id=f"art:decision:{proposal_id}",
@@ -109,6 +122,7 @@ def approval(family: str, proposal_id: str) -> ApprovalDecision:
         created_by=REVIEWER,
         decided_at=NOW,
         created_at=NOW,
+        proposal_digest=digest,
     )
     return ApprovalDecision.model_validate(base)
 
@@ -147,8 +161,12 @@ def test_every_client_has_a_snapshot_before_any_review(downstream: Downstream, d
 def test_approving_every_pending_proposal_commits_cleanly_and_shows(
     downstream: Downstream, data: DemoData
 ):
+    proposals = {
+        (a.FAMILY, str(getattr(a, "proposal_id", ""))): a for a in data.artifacts
+    }
     for family, proposal_id in data.pending:
-        downstream.send(approval(family, proposal_id))
+        shown = proposal_digest(downstream.serde.encode(proposals[(family, proposal_id)]))
+        downstream.send(approval(family, proposal_id, shown))
     downstream.drain()
     assert downstream.refused == []
     acme = downstream.client360.snapshot("client:acme-holdings")

@@ -11,8 +11,9 @@ from collections.abc import Sequence
 
 import pytest
 
+from tests import signing
 from velocity_stream.contracts import example
-from velocity_stream.contracts.catalog import Catalog, load_catalog
+from velocity_stream.contracts.catalog import Catalog, Route, load_catalog
 from velocity_stream.contracts.metadata import Artifact
 from velocity_stream.gateway import InboundMessage, MemoryRunner, Pipeline
 from velocity_stream.gateway.messages import Headers, OutboundMessage
@@ -39,7 +40,13 @@ class Factory:
         self.clock = Clock()
         self.serde = AvroSerde(catalog, InMemorySchemaResolver(), PREFIX)
         self.pipeline = Pipeline(
-            catalog, self.serde, PREFIX, gateway_version="9.9.9-test", clock=self.clock
+            catalog,
+            self.serde,
+            PREFIX,
+            gateway_version="9.9.9-test",
+            clock=self.clock,
+            verify_keys=signing.KEYRING,
+            rule_signer=signing.RULE_KEY,
         )
         self.runner = MemoryRunner(self.pipeline)
         self._dlq_offsets: dict[int, int] = {}
@@ -61,13 +68,11 @@ class Factory:
     ) -> None:
         family = self.catalog.family(artifact.FAMILY)
         own_key = str(getattr(artifact, family.key_field)).encode()
-        self.runner.send(
-            self.ingress(artifact.FAMILY),
-            own_key if key is None else key,
-            self.serde.encode(artifact),
-            headers,
-            timestamp_ms,
-        )
+        topic, key = self.ingress(artifact.FAMILY), own_key if key is None else key
+        value = self.serde.encode(artifact)
+        if family.route is Route.DECISION:  # signed as its producer would
+            headers = signing.with_signature(headers, topic, key, value, artifact.source_system)
+        self.runner.send(topic, key, value, headers, timestamp_ms)
 
     def expire(self) -> None:
         self.clock.now_ms += self.catalog.gateway.decision_hold_ms + 1

@@ -221,8 +221,9 @@ def test_the_processor_stands_in_a_dead_letter_and_counts_it_by_reason():
 
     family = catalog.family("InteractionBundle")
     artifact = example(family.name)
+    key = str(getattr(artifact, family.key_field)).encode()
     message = InboundMessage(
-        family.ingress_topic(PREFIX), 2, 7, b"k", serde.encode(artifact), (), 1_000
+        family.ingress_topic(PREFIX), 2, 7, key, serde.encode(artifact), (), 1_000
     )
     [accepted] = pipeline.process(message, state).outputs
 

@@ -8,8 +8,9 @@ from typing import Any
 import pytest
 from prometheus_client import CollectorRegistry
 
+from tests import signing
 from velocity_stream.contracts import example
-from velocity_stream.contracts.catalog import Catalog, load_catalog
+from velocity_stream.contracts.catalog import Catalog, Route, load_catalog
 from velocity_stream.contracts.metadata import Artifact
 from velocity_stream.gateway import InboundMessage, MemoryRunner, Outcome, Pipeline
 from velocity_stream.observability import GatewayMetrics, VelocityMetrics
@@ -46,13 +47,13 @@ class Traffic:
         self, artifact: Artifact, *, timestamp_ms: int = T_MS, headers: Any = ()
     ) -> InboundMessage:
         family = self.catalog.family(artifact.FAMILY)
-        return self.runner.message(
-            family.ingress_topic(PREFIX),
-            str(getattr(artifact, family.key_field)).encode(),
-            self.serde.encode(artifact),
-            tuple(headers),
-            timestamp_ms,
-        )
+        topic = family.ingress_topic(PREFIX)
+        key = str(getattr(artifact, family.key_field)).encode()
+        value = self.serde.encode(artifact)
+        headers = tuple(headers)
+        if family.route is Route.DECISION:  # signed as its producer would
+            headers = signing.with_signature(headers, topic, key, value, artifact.source_system)
+        return self.runner.message(topic, key, value, headers, timestamp_ms)
 
     def send(self, artifact: Artifact, **options: Any) -> list[Outcome]:
         """The artifact's outcome, then any fed back by it (an auto rule's decision)."""
@@ -95,7 +96,15 @@ def gateway_metrics(catalog: Catalog, metrics: VelocityMetrics) -> GatewayMetric
 @pytest.fixture
 def traffic(catalog: Catalog) -> Traffic:
     serde = AvroSerde(catalog, InMemorySchemaResolver(), PREFIX)
-    pipeline = Pipeline(catalog, serde, PREFIX, gateway_version="0.0.0-test", clock=lambda: 0)
+    pipeline = Pipeline(
+        catalog,
+        serde,
+        PREFIX,
+        gateway_version="0.0.0-test",
+        clock=lambda: 0,
+        verify_keys=signing.KEYRING,
+        rule_signer=signing.RULE_KEY,
+    )
     return Traffic(catalog, serde, MemoryRunner(pipeline))
 
 

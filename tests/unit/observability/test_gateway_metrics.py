@@ -8,6 +8,7 @@ import pytest
 
 from tests.unit.observability.conftest import Traffic
 from velocity_stream.contracts import example
+from velocity_stream.contracts.approval import proposal_digest
 from velocity_stream.errors import ReasonCode
 from velocity_stream.gateway import RouteKind
 from velocity_stream.observability import (
@@ -34,11 +35,13 @@ def _proposal(proposal_id="proposal:writeback:obs-1"):
     return variant(base, proposal_id=proposal_id, artifact_id=f"art:{proposal_id}")
 
 
-def _decision(proposal_id="proposal:writeback:obs-1", **changes):
+def _decision(traffic, proposal_id="proposal:writeback:obs-1", **changes):
+    """A decision on ``_proposal(proposal_id)``, naming the digest of its bytes."""
     fields = {
         "proposal_ref": proposal_id,
         "decision_id": f"decision:{proposal_id}",
         "artifact_id": f"art:decision:{proposal_id}",
+        "proposal_digest": proposal_digest(traffic.serde.encode(_proposal(proposal_id))),
     }
     fields.update(changes)
     return variant(example("ApprovalDecision"), **fields)
@@ -150,10 +153,12 @@ def test_pending_gauge_rises_with_proposals_and_falls_with_decisions(
         gateway_metrics.observe(pending, now_s=start + n)
     assert sample(PENDING) == 3
 
-    [decided] = traffic.send(_decision("proposal:writeback:obs-0"))
+    [decided] = traffic.send(_decision(traffic, "proposal:writeback:obs-0"))
     assert decided.route is RouteKind.DECISION_APPLIED
     gateway_metrics.observe(decided, now_s=start + 600)
-    rejected = _decision("proposal:writeback:obs-1", decision="REJECTED", decision_notes="No.")
+    rejected = _decision(
+        traffic, "proposal:writeback:obs-1", decision="REJECTED", decision_notes="No."
+    )
     [closed] = traffic.send(rejected)
     gateway_metrics.observe(closed, now_s=start + 1 + 30)
 
@@ -201,7 +206,7 @@ def test_resync_from_state_counts_undecided_proposals_on_the_workers_partitions(
 ):
     for n in range(4):
         traffic.send(_proposal(f"proposal:writeback:obs-{n}"))
-    traffic.send(_decision("proposal:writeback:obs-2"))
+    traffic.send(_decision(traffic, "proposal:writeback:obs-2"))
 
     # A restarted worker: nothing observed yet, the tables are all it has.
     found = []
@@ -220,7 +225,7 @@ def test_resync_from_state_counts_undecided_proposals_on_the_workers_partitions(
         for item in pending_in_state(traffic.runner.state(n), owned)
     ]
     assert kept and sorted(kept) == sorted(item for item in found if item[1] in owned)
-    [decided] = traffic.send(_decision("proposal:writeback:obs-0"))
+    [decided] = traffic.send(_decision(traffic, "proposal:writeback:obs-0"))
     gateway_metrics.observe(decided, now_s=T_MS / 1000 + 10)
     assert sample(PENDING) == 2
     # Seen only in state, so its wait is unknown: no latency is made up.
