@@ -12,6 +12,8 @@ Order, and where each part runs:
    (event loop, signal handlers), and these are the commands a deployment runs, so a crash or
    a `kill -9` of one behaves here as it would there;
 7. the review app, in this process (topic tails, producer and HTTP server in threads);
+   the review app and the gateway's rules sign decisions with keys made fresh for the run
+   (the gateway trusts exactly those two) unless the settings name keys;
 8. the demo, published through the validating producer; the step waits until the gateway has
    routed it and the read model has built every client's snapshot.
 
@@ -39,6 +41,8 @@ from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, TextIO
 
+from pydantic import SecretStr
+
 from velocity_stream.contracts.catalog import Catalog, load_catalog
 from velocity_stream.devstack.processes import Child, cli_child
 from velocity_stream.devstack.progress import Progress, Step
@@ -47,6 +51,8 @@ from velocity_stream.errors import VelocityError
 from velocity_stream.kafka.broker import LOOPBACK, answers_metadata, free_port, pid_is_alive
 from velocity_stream.review.clients import ReadModelUnavailable
 from velocity_stream.settings import Settings
+from velocity_stream.trust import REVIEW_APP_SIGNER, RULES_SIGNER, KeyRing, SigningKey
+from velocity_stream.trust import config as trust_config
 
 if TYPE_CHECKING:
     from velocity_stream.review.clients import Client360Reader
@@ -85,7 +91,35 @@ def dev_settings(settings: Settings, workdir: Path) -> Settings:
         update["session_timeout_ms"] = DEV_SESSION_TIMEOUT_MS
     if not settings.reviewer_tokens:
         update["reviewer_tokens"] = {secrets.token_urlsafe(12): DEMO_REVIEWER}
+    update.update(dev_keys(settings))
     return settings.model_copy(update=update)
+
+
+def dev_keys(settings: Settings) -> dict[str, object]:
+    """Fresh decision keys for this run, one for the review app and one for the gateway's
+    rules, and the gateway trusting exactly those two; each setting the user set is kept."""
+    given = settings.model_fields_set
+    update: dict[str, object] = {}
+    if "review_signing_key" in given:
+        review = trust_config.review_signing_key(settings)
+    else:
+        review = SigningKey.generate(REVIEW_APP_SIGNER)
+        update["review_signing_key"] = SecretStr(review.text())
+    rule = trust_config.rule_signing_key(settings) if "rule_signing_key" in given else None
+    if rule is None:
+        rule = SigningKey.generate(RULES_SIGNER)
+        update["rule_signing_key"] = SecretStr(rule.text())
+    if "decision_verify_keys" not in given:
+        update["decision_verify_keys"] = KeyRing([review.verify_key, rule.verify_key]).text()
+    return update
+
+
+def gateway_env(settings: Settings) -> dict[str, str]:
+    """What only the gateway child gets: the keys it verifies with and its rules' key."""
+    env = {"VELOCITY_DECISION_VERIFY_KEYS": settings.decision_verify_keys or ""}
+    if settings.rule_signing_key is not None:
+        env["VELOCITY_RULE_SIGNING_KEY"] = settings.rule_signing_key.get_secret_value()
+    return env
 
 
 def child_env(settings: Settings) -> dict[str, str]:
@@ -149,7 +183,15 @@ class DevStack:
         with p.step("gateway worker") as step:
             gateway_data = str(self.workdir / "gateway")
             step.done(
-                self._spawn("gateway", "gateway", "--data-dir", gateway_data, "--log-level", "warn")
+                self._spawn(
+                    "gateway",
+                    "gateway",
+                    "--data-dir",
+                    gateway_data,
+                    "--log-level",
+                    "warn",
+                    env=gateway_env(self.settings),
+                )
             )
         with p.step("read-model consumers") as step:
             client360 = self._spawn("client360", "consume", "client360", "--log-level", "warning")
@@ -215,18 +257,22 @@ class DevStack:
             raise StackFailed(f"the registry refused {len(refused)} schema version(s)")
         step.done(f"{len(report.results)} subject versions")
 
-    def _spawn(self, name: str, *args: str) -> str:
-        return f"pid {self._start_child(name, *args).pid}"
+    def _spawn(self, name: str, *args: str, env: dict[str, str] | None = None) -> str:
+        return f"pid {self._start_child(name, *args, env=env).pid}"
 
-    def _start_child(self, name: str, *args: str) -> Child:
+    def _start_child(self, name: str, *args: str, env: dict[str, str] | None = None) -> Child:
         """``velocity-stream <args>`` as a child: the same commands a deployment runs."""
         # Each worker serves its metrics on its own port: the first on the configured one,
         # the next ones on the ports after it.
-        env = {
-            **child_env(self.settings),
-            "VELOCITY_METRICS_PORT": str(self.settings.metrics_port + len(self.children)),
-        }
-        spec = cli_child(name, args, env)
+        spec = cli_child(
+            name,
+            args,
+            {
+                **child_env(self.settings),
+                "VELOCITY_METRICS_PORT": str(self.settings.metrics_port + len(self.children)),
+                **(env or {}),
+            },
+        )
         # The children inherit this environment (PATH, HOME, security settings) plus the
         # shared settings; a copy, so nothing here changes our own environment.
         log_name = name.replace(" ", "-")
