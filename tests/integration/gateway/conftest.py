@@ -23,8 +23,10 @@ from typing import Any
 import pytest
 from confluent_kafka import Consumer, Producer, TopicPartition
 
+from tests import signing
 from tests.integration.processes import terminate
-from velocity_stream.contracts.catalog import Catalog, Family, load_catalog
+from velocity_stream.contracts.approval import proposal_digest
+from velocity_stream.contracts.catalog import Catalog, Family, Route, load_catalog
 from velocity_stream.contracts.metadata import Artifact
 from velocity_stream.gateway import headers as h
 from velocity_stream.gateway.runtime.schemas import preregistered_resolver
@@ -173,6 +175,8 @@ class GatewayHarness:
                 "VELOCITY_LOG_FORMAT": "text",
                 # Several workers run at once in some tests: no metrics port to fight over.
                 "VELOCITY_METRICS_ENABLED": "false",
+                # the test keys: verify keys for both signers and the rules' signing key
+                **signing.env(),
             }
         )
         env.update(self.extra_env)
@@ -244,6 +248,10 @@ class GatewayHarness:
     def encode(self, artifact: Artifact) -> bytes:
         return self.serde.encode(artifact)
 
+    def digest_of(self, proposal: Artifact) -> str:
+        """The ``proposal_digest`` of ``proposal`` as published (its framed bytes)."""
+        return proposal_digest(self.encode(proposal))
+
     def publish(
         self,
         artifact: Artifact,
@@ -251,17 +259,21 @@ class GatewayHarness:
         key: bytes | None = None,
         headers: list[tuple[str, bytes]] | None = None,
         flush: bool = True,
+        signed: bool = True,
     ) -> bytes:
-        """Send ``artifact`` framed to its ingress topic; returns the bytes sent."""
+        """Send ``artifact`` framed to its ingress topic; returns the bytes sent.
+
+        A decision is signed over exactly what is sent by the test key of its
+        ``source_system`` (tests/signing.py); ``signed=False`` sends it as it is."""
         major = int(artifact.SCHEMA_VERSION.split(".")[0])
+        topic = self.ingress(artifact.FAMILY, major)
         value = self.encode(artifact)
-        self.publish_raw(
-            self.ingress(artifact.FAMILY, major),
-            value,
-            key=self.key_of(artifact) if key is None else key,
-            headers=headers,
-            flush=flush,
-        )
+        key = self.key_of(artifact) if key is None else key
+        if signed and self.family(artifact.FAMILY).route is Route.DECISION:
+            headers = list(
+                signing.with_signature(headers or [], topic, key, value, artifact.source_system)
+            )
+        self.publish_raw(topic, value, key=key, headers=headers, flush=flush)
         return value
 
     def publish_raw(

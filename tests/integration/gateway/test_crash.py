@@ -58,6 +58,7 @@ def test_kill_9_midway_loses_nothing_and_duplicates_nothing(fresh_gateway):
             proposal_family="OracleWritebackProposal",
             decision_id=f"decision:crash:{tag}{i}",
             artifact_id=f"art:crash:{tag}{i}",
+            proposal_digest=gw.digest_of(proposals[i]),
             **changes,
         )
 

@@ -37,13 +37,18 @@ def proposal(gw, proposal_id=None, **changes):
     )
 
 
-def decision(gw, proposal_id, **changes):
+def decision(gw, decided, **changes):
+    """A decision on the proposal ``decided``, naming the digest of its published bytes; its
+    author is its reviewer (the contract)."""
     fields = {
-        "proposal_ref": proposal_id,
-        "proposal_family": WRITEBACK,
+        "proposal_ref": decided.proposal_id,
+        "proposal_family": decided.FAMILY,
         "decision_id": uid("decision"),
         "artifact_id": uid("art:decision"),
+        "proposal_digest": gw.digest_of(decided),
     }
+    if "reviewer_ref" in changes:
+        fields["created_by"] = changes["reviewer_ref"]
     fields.update(changes)
     return gw.variant(example(DECISION), **fields)
 
@@ -174,10 +179,14 @@ def test_wrong_key_on_a_stateful_family_is_dead_lettered(gateway):
 
 
 def test_producer_not_allowed_for_the_family_is_dead_lettered_whatever_the_headers(gateway):
+    # keyed by its own client_ref (a unique one), so the key check passes and ownership decides
     artifact = gateway.variant(
-        example("QdSignalBundle"), artifact_id=uid("art"), source_system="lead-importer"
+        example("QdSignalBundle"),
+        artifact_id=uid("art"),
+        source_system="lead-importer",
+        client_ref=uid("client:owner"),
     )
-    key = uid("owner").encode()
+    key = gateway.key_of(artifact)
     gateway.publish(artifact, key=key, headers=[("velocity.source_system", b"qd-engine")])
     out = dead_letter_of(gateway, key, ReasonCode.AUTH_NOT_OWNER)
     assert out.text(h.DLQ_FIELD) == "source_system"
@@ -194,7 +203,7 @@ def test_proposal_is_pending_and_its_approval_becomes_a_commit_record(gateway):
     assert pending.header(h.APPROVAL_STATE) == h.APPROVAL_STATE_PENDING
     assert pending.value == sent and pending.key == p.proposal_id.encode()
 
-    d = decision(gateway, p.proposal_id)
+    d = decision(gateway, p)
     gateway.publish(d)
     [commit] = gateway.wait_for(
         lambda o: o.topic == gateway.commits and o.key == p.proposal_id.encode()
@@ -210,7 +219,7 @@ def test_proposal_is_pending_and_its_approval_becomes_a_commit_record(gateway):
 def test_rejection_closes_the_proposal_without_a_commit(gateway):
     p = proposal(gateway)
     gateway.publish(p)
-    d = decision(gateway, p.proposal_id, decision="REJECTED", decision_notes="Not now.")
+    d = decision(gateway, p, decision="REJECTED", decision_notes="Not now.")
     gateway.publish(d)
     gateway.wait_for(lambda o: o.text(h.ARTIFACT_ID) == d.artifact_id)
     gateway.settle(1.0)
@@ -222,10 +231,10 @@ def test_rejection_closes_the_proposal_without_a_commit(gateway):
 def test_second_decision_is_dead_lettered_and_a_repeat_is_not_re_emitted(gateway):
     p = proposal(gateway)
     gateway.publish(p)
-    first = decision(gateway, p.proposal_id)
+    first = decision(gateway, p)
     gateway.publish(first)
     gateway.wait_for(lambda o: o.topic == gateway.commits and o.key == p.proposal_id.encode())
-    second = decision(gateway, p.proposal_id, reviewer_ref="human:sayan")
+    second = decision(gateway, p, reviewer_ref="human:sayan")
     gateway.publish(second)
     out = dead_letter_of(gateway, p.proposal_id.encode(), ReasonCode.APPROVAL_ALREADY_DECIDED)
     assert out.text(h.ARTIFACT_ID) in (None, second.artifact_id)
@@ -249,7 +258,7 @@ def test_second_decision_is_dead_lettered_and_a_repeat_is_not_re_emitted(gateway
 def test_reviewer_may_not_approve_their_own_proposal(gateway):
     p = proposal(gateway, created_by="human:sagnik")
     gateway.publish(p)
-    d = decision(gateway, p.proposal_id, reviewer_ref="human:sagnik")
+    d = decision(gateway, p, reviewer_ref="human:sagnik")
     gateway.publish(d)
     dead_letter_of(gateway, p.proposal_id.encode(), ReasonCode.AUTH_SELF_APPROVAL)
 
@@ -257,7 +266,7 @@ def test_reviewer_may_not_approve_their_own_proposal(gateway):
 def test_reviewer_outside_the_catalog_is_refused(gateway):
     p = proposal(gateway)
     gateway.publish(p)
-    gateway.publish(decision(gateway, p.proposal_id, reviewer_ref="human:mallory"))
+    gateway.publish(decision(gateway, p, reviewer_ref="human:mallory"))
     dead_letter_of(gateway, p.proposal_id.encode(), ReasonCode.AUTH_NOT_REVIEWER)
 
 
@@ -272,7 +281,7 @@ def test_same_proposal_id_with_other_content_is_a_conflict(gateway):
 
 def test_late_decision_is_held_and_applied_when_its_proposal_arrives(gateway):
     p = proposal(gateway)
-    d = decision(gateway, p.proposal_id)
+    d = decision(gateway, p)
     gateway.publish(d)
     gateway.settle(0.5)
     assert not gateway.for_artifact(d.artifact_id)  # held, nothing out yet
@@ -282,7 +291,7 @@ def test_late_decision_is_held_and_applied_when_its_proposal_arrives(gateway):
 
 
 def test_decision_whose_proposal_never_arrives_is_dead_lettered_after_the_hold(gateway):
-    d = decision(gateway, uid("proposal:never"))
+    d = decision(gateway, proposal(gateway, uid("proposal:never")))
     gateway.publish(d)
     out = dead_letter_of(
         gateway, d.proposal_ref.encode(), ReasonCode.APPROVAL_UNKNOWN_PROPOSAL, timeout=30
@@ -318,7 +327,7 @@ def test_approval_flow_over_several_partitions(gateway):
         gateway.publish(p, flush=False)
     gateway.flush()
     for p in proposals:
-        gateway.publish(decision(gateway, p.proposal_id), flush=False)
+        gateway.publish(decision(gateway, p), flush=False)
     gateway.flush()
     keys = {p.proposal_id.encode() for p in proposals}
     commits = gateway.wait_for(lambda o: o.topic == gateway.commits and o.key in keys, count=36)
@@ -383,7 +392,7 @@ def test_merge_naming_an_approved_decision_is_accepted(gateway):
         example(ENTITY), proposal_id=uid("proposal:entity"), artifact_id=uid("art")
     )
     gateway.publish(entity)
-    d = decision(gateway, entity.proposal_id, proposal_family=ENTITY, decision_notes="Same person.")
+    d = decision(gateway, entity, decision_notes="Same person.")
     gateway.publish(d)
     gateway.wait_for(lambda o: o.topic == gateway.commits and o.key == entity.proposal_id.encode())
     # the committer's record of applying the approved merge: the approval's own change

@@ -47,6 +47,7 @@ def test_second_worker_takes_over_pending_proposals_of_a_killed_one(fresh_gatewa
                 proposal_family="OracleWritebackProposal",
                 decision_id=f"decision:two:{p.proposal_id}",
                 artifact_id=f"art:two:d:{p.proposal_id}",
+                proposal_digest=gw.digest_of(p),
             ),
             flush=False,
         )
