@@ -23,6 +23,7 @@ from typing import Any
 import pytest
 from confluent_kafka import Consumer, TopicPartition
 
+from tests import signing
 from tests.integration.processes import terminate
 from velocity_stream.cli import dlq_cmd
 from velocity_stream.contracts import example
@@ -89,7 +90,10 @@ def dlq_topics(dlq_settings: Settings, hold_catalog: Catalog) -> Iterator[Settin
 def producer(
     dlq_topics: Settings, hold_catalog: Catalog, serde: AvroSerde
 ) -> Iterator[ArtifactProducer]:
-    with ArtifactProducer(dlq_topics, hold_catalog, serde, producer_name="it-dlq") as made:
+    # signs decisions like the review app does, with the key the worker trusts
+    with ArtifactProducer(
+        dlq_topics, hold_catalog, serde, producer_name="it-dlq", signer=signing.REVIEW_KEY
+    ) as made:
         yield made
 
 
@@ -109,6 +113,7 @@ class GatewayWorker:
                 "VELOCITY_SCHEMAS_DIR": str(settings.schemas_dir),
                 "VELOCITY_SESSION_TIMEOUT_MS": str(settings.session_timeout_ms),
                 "VELOCITY_FETCH_WAIT_MAX_MS": str(settings.fetch_wait_max_ms),
+                **signing.env(),
             }
         )
         # No registry: the worker and this test register the catalog's schemas locally in

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from velocity_stream.contracts import example
+from velocity_stream.contracts.approval import proposal_digest
 from velocity_stream.contracts.catalog import Catalog
 from velocity_stream.dlq.audit import AuditRecord, audit_topic
 from velocity_stream.dlq.records import REPLAY_DLQ_OFFSET, REPLAY_DLQ_TOPIC, REPLAY_OPERATOR
@@ -18,6 +19,7 @@ from velocity_stream.gateway import InboundMessage
 from velocity_stream.gateway import headers as gh
 from velocity_stream.kafka import headers as kh
 from velocity_stream.kafka.producer import ArtifactProducer
+from velocity_stream.serde import AvroSerde
 from velocity_stream.settings import Settings
 
 from .conftest import GatewayWorker, read_topic
@@ -160,9 +162,17 @@ def test_decision_before_its_proposal_is_replayed_into_one_commit_even_when_forc
     hold_catalog: Catalog,
     dlq_cli: Cli,
     wait_for: WaitFor,
+    serde: AvroSerde,
 ):
     settings, prefix = dlq_topics, dlq_topics.topic_prefix
-    decision, proposal = example("ApprovalDecision"), example("OracleWritebackProposal")
+    proposal = example("OracleWritebackProposal")
+    # signed by the producer (the fixture's review key); names the bytes of its proposal
+    decision = example("ApprovalDecision").model_validate(
+        {
+            **example("ApprovalDecision").model_dump(),
+            "proposal_digest": proposal_digest(serde.encode(proposal)),
+        }
+    )
     assert decision.proposal_ref == proposal.proposal_id
 
     producer.publish(decision).result(10)

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 import pytest
 from prometheus_client import CollectorRegistry
 
+from tests import signing
 from velocity_stream.contracts.catalog import Catalog, load_catalog
 from velocity_stream.kafka import topics
 from velocity_stream.kafka.producer import ArtifactProducer
@@ -48,7 +49,10 @@ def provisioned(
 def producer(
     provisioned: Settings, catalog: Catalog, serde: AvroSerde
 ) -> Iterator[ArtifactProducer]:
-    with ArtifactProducer(provisioned, catalog, serde, producer_name="it-observability") as made:
+    # signs decisions like the review app does, with a key the tests' gateways trust
+    with ArtifactProducer(
+        provisioned, catalog, serde, producer_name="it-observability", signer=signing.REVIEW_KEY
+    ) as made:
         yield made
 
 

@@ -17,8 +17,10 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from tests import signing
 from tests.integration.processes import terminate
 from velocity_stream.contracts import example
+from velocity_stream.contracts.approval import proposal_digest
 from velocity_stream.contracts.catalog import Catalog
 from velocity_stream.contracts.metadata import Artifact
 from velocity_stream.gateway.runtime.schemas import preregistered_resolver
@@ -65,6 +67,7 @@ class Worker:
                 "VELOCITY_METRICS_HOST": "127.0.0.1",
                 "VELOCITY_METRICS_PORT": str(self.port),
                 "VELOCITY_LOG_FORMAT": "json",
+                **signing.env(),
             }
         )
         env.pop("SCHEMA_REGISTRY_URL", None)  # worker and test share the local schema ids
@@ -129,7 +132,9 @@ def worker_serde(catalog: Catalog, provisioned: Settings) -> AvroSerde:
 def worker_producer(
     provisioned: Settings, catalog: Catalog, worker_serde: AvroSerde
 ) -> Iterator[ArtifactProducer]:
-    with ArtifactProducer(provisioned, catalog, worker_serde, producer_name="it-metrics") as made:
+    with ArtifactProducer(
+        provisioned, catalog, worker_serde, producer_name="it-metrics", signer=signing.REVIEW_KEY
+    ) as made:
         yield made
 
 
@@ -153,7 +158,11 @@ OUT = "velocity_gateway_messages_out_total"
 
 
 def test_real_worker_metrics_after_traffic(
-    worker: Worker, worker_producer: ArtifactProducer, catalog: Catalog, provisioned: Settings
+    worker: Worker,
+    worker_producer: ArtifactProducer,
+    worker_serde: AvroSerde,
+    catalog: Catalog,
+    provisioned: Settings,
 ):
     prefix = provisioned.topic_prefix
     qd_topic = catalog.family("QdSignalBundle").ingress_topic(prefix)
@@ -181,6 +190,7 @@ def test_real_worker_metrics_after_traffic(
         example("ApprovalDecision"),
         proposal_ref=proposal.proposal_id,
         decision_id=f"decision:{proposal.proposal_id}",
+        proposal_digest=proposal_digest(worker_serde.encode(proposal)),
     )
     worker_producer.publish(decision).result(15)
     decided = {"family": "ApprovalDecision", "route": "decision_applied"}

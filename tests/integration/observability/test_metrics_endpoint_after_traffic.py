@@ -20,7 +20,9 @@ import pytest
 from confluent_kafka import Consumer
 from prometheus_client.parser import text_string_to_metric_families
 
+from tests import signing
 from velocity_stream.contracts import example
+from velocity_stream.contracts.approval import proposal_digest
 from velocity_stream.contracts.catalog import Catalog
 from velocity_stream.contracts.metadata import Artifact
 from velocity_stream.gateway import InboundMessage, MemoryRunner, Outcome, Pipeline
@@ -162,7 +164,13 @@ def test_scrape_after_traffic_shows_every_input_output_and_reason(
 ):
     prefix = provisioned.topic_prefix
     pipeline = Pipeline(
-        catalog, serde, prefix, gateway_version="it", clock=lambda: int(time.time() * 1000)
+        catalog,
+        serde,
+        prefix,
+        gateway_version="it",
+        clock=lambda: int(time.time() * 1000),
+        verify_keys=signing.KEYRING,
+        rule_signer=signing.RULE_KEY,
     )
     gateway = GatewayMetrics.for_catalog(catalog, prefix, metrics)
     lag = LagTracker(GROUP, metrics)
@@ -189,6 +197,7 @@ def test_scrape_after_traffic_shows_every_input_output_and_reason(
                 example("ApprovalDecision"),
                 proposal_ref=proposal.proposal_id,
                 decision_id=f"decision:{proposal.proposal_id}",
+                proposal_digest=proposal_digest(serde.encode(proposal)),
             )
             producer.publish(decision, trace_id="trace-decision").result(15)
             worker.run_until(10)
