@@ -106,9 +106,7 @@ class VerifyKey:
 
     def entry(self) -> dict[str, dict[str, str]]:
         """This key as one entry of the verify-keys JSON object."""
-        return {
-            self.key_id: {"signer": self.signer, "public_key": _b64(self.public_bytes())}
-        }
+        return {self.key_id: {"signer": self.signer, "public_key": _b64(self.public_bytes())}}
 
 
 @dataclass(frozen=True, slots=True, repr=False)
@@ -291,9 +289,7 @@ class KeyRing:
                 f"a signature is {SIGNATURE_BYTES} bytes, this one {len(found.signature)}",
             )
         try:
-            verify_key.public_key.verify(
-                found.signature, signed_bytes(key_id, topic, key, value)
-            )
+            verify_key.public_key.verify(found.signature, signed_bytes(key_id, topic, key, value))
         except InvalidSignature:
             return Refusal(
                 ReasonCode.AUTH_DECISION_BAD_SIGNATURE,
