@@ -83,16 +83,21 @@ def test_an_oversized_output_is_dead_lettered_and_the_worker_goes_on(fresh_gatew
     gw = fresh_gateway
     gw.start(command=[sys.executable, str(LAUNCHER), str(LIMIT)])
     family = "InteractionBundle"
-    key = f"bundle:big:{uuid.uuid4().hex[:8]}".encode()
+    # keyed by its own client_ref (the key check), unique to this test
+    client_ref = f"client:big-{uuid.uuid4().hex[:8]}"
+    key = client_ref.encode()
     big = gw.variant(
         example(family),
         artifact_id=f"art:{uuid.uuid4().hex[:8]}",
+        client_ref=client_ref,
         summary="s" * (LIMIT + 50_000),
     )
-    good = gw.variant(example(family), artifact_id=f"art:{uuid.uuid4().hex[:8]}")
+    good = gw.variant(
+        example(family), artifact_id=f"art:{uuid.uuid4().hex[:8]}", client_ref=client_ref
+    )
 
-    big_bytes = gw.publish(big, key=key, headers=[("trace", b"big-one")])
-    gw.publish(good, key=key)  # same key: same partition, after the big one
+    big_bytes = gw.publish(big, headers=[("trace", b"big-one")])
+    gw.publish(good)  # same key: same partition, after the big one
 
     [dead] = gw.wait_for(lambda o: o.topic == gw.dead_letters and o.key == key)
     [accepted] = gw.wait_for(lambda o: o.topic == gw.accepted(family) and o.key == key)
