@@ -40,6 +40,7 @@ from velocity_stream.gateway.runtime.schemas import preregistered_resolver
 from velocity_stream.kafka.topics import TopicAdmin, apply
 from velocity_stream.serde import AvroSerde
 from velocity_stream.settings import DEFAULT_SCHEMAS_DIR, Settings
+from velocity_stream.trust import REVIEW_APP_SIGNER, RULES_SIGNER, KeyRing, SigningKey
 
 ROOT = Path(__file__).resolve().parent.parent
 NAIVE_AGENT = Path(__file__).resolve().parent / "naive_faust_agent.py"
@@ -85,12 +86,17 @@ def settings_for(bootstrap: str, prefix: str) -> Settings:
 
 def worker_env(settings: Settings) -> dict[str, str]:
     env = dict(os.environ)
+    # Decision keys made for this run (the worker does not start without them).
+    review = SigningKey.generate(REVIEW_APP_SIGNER, "bench-review")
+    rules = SigningKey.generate(RULES_SIGNER, "bench-rules")
     env.update(
         {
             "KAFKA_BOOTSTRAP_SERVERS": settings.kafka_bootstrap_servers or "",
             "VELOCITY_TOPIC_PREFIX": settings.topic_prefix,
             "VELOCITY_SESSION_TIMEOUT_MS": str(settings.session_timeout_ms),
             "VELOCITY_FETCH_WAIT_MAX_MS": str(settings.fetch_wait_max_ms),
+            "VELOCITY_DECISION_VERIFY_KEYS": KeyRing([review.verify_key, rules.verify_key]).text(),
+            "VELOCITY_RULE_SIGNING_KEY": rules.text(),
         }
     )
     env.pop("SCHEMA_REGISTRY_URL", None)
