@@ -15,6 +15,7 @@ Handler = Callable[[argparse.Namespace], int]
 
 def build_parser() -> argparse.ArgumentParser:
     from velocity_stream.cli import (
+        console_cmd,
         consumers_cmd,
         contracts_cmd,
         dlq_cmd,
@@ -43,6 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
         dlq_cmd,
         docs_cmd,
         keys_cmd,
+        console_cmd,
     )
     for group in groups:
         group.register(subparsers)
