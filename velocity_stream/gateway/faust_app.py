@@ -280,12 +280,37 @@ class _ContextTable(Table[str, bytes]):
 
 
 class _ContextGlobalTable(GlobalTable):
-    """The global variant: every worker reads every partition; writes still need one."""
+    """The global variant: every worker reads every partition; writes still need one.
+
+    Being a GlobalTable subclass is not what makes faust treat it as global: the assignor and
+    the recovery look at ``is_global``, which only ``app.GlobalTable()`` sets. Build it with
+    :data:`GLOBAL_TABLE_OPTIONS` (``build_app`` does).
+    """
 
     write_context: WriteContext
 
     def partition_for_key(self, key: Any) -> int | None:
         return _context_partition(self, self.write_context)
+
+
+# What faust needs to keep a table whole on every worker (faust 0.15, tables/recovery.py and
+# assignor/partition_assignor.py):
+# - is_global: the assignor gives every member every changelog partition as an *active*
+#   (so recovery reads all of them to their ends, with the fetch-response ends of
+#   runtime/recovery.py, before any input is routed) and those of partitions other members
+#   own also as *standbys* (followed after recovery: the other workers' writes).
+# - standby_buffer_size=1, as app.GlobalTable() passes: a standby update is applied as it comes.
+# - recovery_buffer_size=1: every partition is active here, and faust's changelog reader
+#   checks "active" first, so the other workers' writes are buffered by the *recovery* size;
+#   with faust's 1000 they would wait for 999 more before this worker saw them. With 1, faust
+#   also keeps reading the partitions this worker owns after recovery (they are active but no
+#   standby, and would otherwise stay paused); it is also the option faust's GlobalTable
+#   docstring prescribes against an "infinite recovery loop" with several instances.
+GLOBAL_TABLE_OPTIONS: dict[str, Any] = {
+    "is_global": True,
+    "standby_buffer_size": 1,
+    "recovery_buffer_size": 1,
+}
 
 
 def _context_partition(table: Any, context: WriteContext) -> int:
@@ -391,7 +416,8 @@ def build_app(
     context = WriteContext()
     tables: dict[str, Any] = {}
     for name in GatewayState.table_names():
-        cls = _ContextGlobalTable if name in GatewayState.global_table_names() else _ContextTable
+        is_global = name in GatewayState.global_table_names()
+        cls = _ContextGlobalTable if is_global else _ContextTable
         table = cls(
             app,
             name=name,
@@ -402,6 +428,7 @@ def build_app(
             key_type=str,
             value_type=bytes,
             help=f"gateway state: {name}",
+            **(GLOBAL_TABLE_OPTIONS if is_global else {}),
         )
         table.write_context = context
         tables[name] = app.tables.add(table)
