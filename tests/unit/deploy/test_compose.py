@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 import yaml
+from pydantic import AliasChoices
 
 from velocity_stream.cli.main import build_parser
 from velocity_stream.contracts.catalog import load_catalog
@@ -169,8 +170,10 @@ def _role_settings(monkeypatch: pytest.MonkeyPatch, service: Mapping[str, Any]) 
     """The settings the role's container would load (its environment and nothing else)."""
     for field in Settings.model_fields.values():
         alias = field.validation_alias
-        for choice in getattr(alias, "choices", ()):
-            monkeypatch.delenv(str(choice), raising=False)
+        names = alias.choices if isinstance(alias, AliasChoices) else [alias]
+        for choice in names:
+            if isinstance(choice, str):
+                monkeypatch.delenv(choice, raising=False)
     for name, value in service["environment"].items():
         monkeypatch.setenv(name, str(value))
     # the image sets VELOCITY_SCHEMAS_DIR to its copy of avro_schemas; here, the repository's
