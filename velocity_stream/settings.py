@@ -142,6 +142,23 @@ class Settings(BaseSettings):
         validation_alias=_env("VELOCITY_REVIEW_COOKIE_SECURE"),
         description="Send the login cookie over HTTPS only (set when served behind TLS).",
     )
+    review_max_body_bytes: int = Field(
+        default=64 * 1024,
+        gt=0,
+        validation_alias=_env("VELOCITY_REVIEW_MAX_BODY_BYTES"),
+        description="Largest request body the review app takes (forms and JSON decisions are "
+        "small); larger ones are refused with 413 before they are read.",
+    )
+
+    # --- the schema registry (velocity_stream/registry) --------------------------------------
+    registry_max_body_bytes: int | None = Field(
+        default=None,
+        gt=0,
+        validation_alias=_env("VELOCITY_REGISTRY_MAX_BODY_BYTES"),
+        description="Largest request body `registry serve` takes; larger ones are refused with "
+        "413 before they are read. Unset: twice the largest schema (--max-schema-bytes) plus "
+        "64 KiB; it may not be less than the largest schema.",
+    )
 
     # --- signed decisions (velocity_stream/trust, docs/security.md) -------------------------
     decision_verify_keys: str | None = Field(

@@ -92,7 +92,9 @@ def _serve(args: argparse.Namespace) -> int:
             service = build_service(settings, options)
             where = f"topic {args.topic} on {settings.kafka_bootstrap_servers}"
         print(f"registry on http://{args.host}:{args.port} (state: {where})", flush=True)
-        serve_forever(service, args.host, args.port)
+        serve_forever(
+            service, args.host, args.port, max_body_bytes=settings.registry_max_body_bytes
+        )
     except (ConfigError, RegistryError) as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_FAILED

@@ -15,8 +15,11 @@ from fastapi import Depends, FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import Scope
 
 from velocity_stream import __version__
+from velocity_stream.errors import ConfigError
+from velocity_stream.http.limits import BodyLimit
 from velocity_stream.registry.errors import ErrorCode, RegistryRequestError, schema_not_found
 from velocity_stream.registry.service import RegistryService
 from velocity_stream.registry.store import StoreError
@@ -62,8 +65,28 @@ def _error(status: int, code: int, message: str) -> RegistryJSONResponse:
     return RegistryJSONResponse({"error_code": code, "message": message}, status_code=status)
 
 
-def create_app(service: RegistryService) -> FastAPI:
-    """The registry as an ASGI app; FastAPI serves the OpenAPI document at /openapi.json."""
+def default_max_body_bytes(max_schema_bytes: int) -> int:
+    """Room for the largest schema JSON-escaped inside a request (about twice its size), plus
+    64 KiB for the rest of the body."""
+    return max_schema_bytes * 2 + 64 * 1024
+
+
+def create_app(service: RegistryService, *, max_body_bytes: int | None = None) -> FastAPI:
+    """The registry as an ASGI app; FastAPI serves the OpenAPI document at /openapi.json.
+
+    Request bodies over ``max_body_bytes`` (default :func:`default_max_body_bytes`) are
+    refused with 413 before they are read (:class:`~velocity_stream.http.limits.BodyLimit`).
+    """
+    body_limit = (
+        default_max_body_bytes(service.max_schema_bytes)
+        if max_body_bytes is None
+        else max_body_bytes
+    )
+    if body_limit < service.max_schema_bytes:
+        raise ConfigError(
+            f"VELOCITY_REGISTRY_MAX_BODY_BYTES ({body_limit}) is smaller than the largest schema "
+            f"the registry accepts ({service.max_schema_bytes} bytes)"
+        )
     app = FastAPI(
         title="Velocity Stream schema registry",
         version=__version__,
@@ -71,7 +94,17 @@ def create_app(service: RegistryService) -> FastAPI:
         "compatibility engine. State lives in a compacted Kafka topic.",
         default_response_class=RegistryJSONResponse,
     )
-    body_limit = service.max_schema_bytes * 2 + 64 * 1024
+
+    def too_large(scope: Scope, limit: int, declared: int | None) -> RegistryJSONResponse:
+        size = f" (this one is {declared} bytes)" if declared is not None else ""
+        return _error(
+            413,
+            ErrorCode.PAYLOAD_TOO_LARGE,
+            f"Request entity too large: request bodies are at most {limit} bytes{size}; "
+            f"schemas at most {service.max_schema_bytes}",
+        )
+
+    app.add_middleware(BodyLimit, max_bytes=body_limit, refuse=too_large)
 
     @app.exception_handler(RegistryRequestError)
     async def _refused(request: Request, error: RegistryRequestError) -> RegistryJSONResponse:
@@ -100,13 +133,7 @@ def create_app(service: RegistryService) -> FastAPI:
         return _error(500, ErrorCode.STORE_ERROR, f"Internal error: {type(error).__name__}")
 
     async def json_body(request: Request) -> dict[str, Any]:
-        raw = await request.body()
-        if len(raw) > body_limit:
-            raise RegistryRequestError(
-                ErrorCode.INVALID_SCHEMA,
-                f"Invalid schema: the request body is {len(raw)} bytes; the limit is "
-                f"{body_limit} bytes (schemas at most {service.max_schema_bytes})",
-            )
+        raw = await request.body()  # bounded: BodyLimit refuses bodies over body_limit
         try:
             data = json.loads(raw) if raw.strip() else None
         except (ValueError, RecursionError) as error:

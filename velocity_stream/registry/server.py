@@ -46,16 +46,19 @@ def build_service(settings: Settings | None, options: ServeOptions) -> RegistryS
     )
 
 
-def _uvicorn_config(service: RegistryService, host: str, port: int) -> uvicorn.Config:
-    return uvicorn.Config(
-        create_app(service), host=host, port=port, log_level="warning", access_log=False
-    )
+def _uvicorn_config(
+    service: RegistryService, host: str, port: int, max_body_bytes: int | None
+) -> uvicorn.Config:
+    app = create_app(service, max_body_bytes=max_body_bytes)
+    return uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False)
 
 
-def serve_forever(service: RegistryService, host: str, port: int) -> None:
+def serve_forever(
+    service: RegistryService, host: str, port: int, *, max_body_bytes: int | None = None
+) -> None:
     """Serve in the foreground until interrupted."""
     try:
-        uvicorn.Server(_uvicorn_config(service, host, port)).run()
+        uvicorn.Server(_uvicorn_config(service, host, port, max_body_bytes)).run()
     finally:
         service.store.close()
 
@@ -69,11 +72,19 @@ def free_port(host: str = LOOPBACK) -> int:
 class BackgroundRegistry:
     """A registry served from a daemon thread on a free loopback port; ``url`` says where."""
 
-    def __init__(self, service: RegistryService, *, host: str = LOOPBACK, port: int = 0) -> None:
+    def __init__(
+        self,
+        service: RegistryService,
+        *,
+        host: str = LOOPBACK,
+        port: int = 0,
+        max_body_bytes: int | None = None,
+    ) -> None:
         self.service = service
         self.host = host
         self.port = port or free_port(host)
-        self._server = uvicorn.Server(_uvicorn_config(service, self.host, self.port))
+        config = _uvicorn_config(service, self.host, self.port, max_body_bytes)
+        self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._server.run, name="registry-http", daemon=True)
 
     @property
