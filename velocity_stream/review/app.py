@@ -16,10 +16,12 @@ from pathlib import Path
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from velocity_stream import __version__
 from velocity_stream.contracts.catalog import Catalog
-from velocity_stream.review.auth import AuthError, ReviewerDirectory
+from velocity_stream.http.limits import BodyLimit, carries_body, send_closing
+from velocity_stream.review.auth import COOKIE_NAME, AuthError, ReviewerDirectory, bearer_token
 from velocity_stream.review.clients import Client360Reader, ReadModelUnavailable
 from velocity_stream.review.deadletters import DeadLetterLog
 from velocity_stream.review.decisions import DecisionDesk
@@ -28,6 +30,12 @@ from velocity_stream.review.queue import ApprovalQueue
 log = logging.getLogger(__name__)
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
+# Forms and JSON decisions are a few KB; VELOCITY_REVIEW_MAX_BODY_BYTES overrides this.
+DEFAULT_MAX_BODY_BYTES = 64 * 1024
+# Methods whose requests are authenticated before the app reads anything (see AuthFirst).
+BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+# The one route that takes a body from someone not logged in yet: the login form.
+PUBLIC_BODY_ROUTES = frozenset({("POST", "/login")})
 
 DESCRIPTION = """\
 Review what the AI proposes before it becomes state.
@@ -56,6 +64,7 @@ class ReviewServices:
     desk: DecisionDesk
     feeds: Callable[[], Mapping[str, bool]] = field(default=_always_ready)
     secure_cookie: bool = False
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
 
     def caught_up(self) -> bool:
         return all(self.feeds().values())
@@ -80,6 +89,70 @@ def error_response(request: Request, status: int, code: str, title: str, text: s
     return pages.error_page(request, status, title, text)
 
 
+def auth_error_response(request: Request, error: AuthError) -> Response:
+    """A refused caller: JSON with WWW-Authenticate (401) for the API, the login page else."""
+    if is_api(request):
+        headers = {"WWW-Authenticate": 'Bearer realm="velocity-review"'}
+        return JSONResponse(
+            {"code": error.code.value, "message": error.message},
+            status_code=error.status,
+            headers=headers if error.status == 401 else None,
+        )
+    from velocity_stream.review import pages
+
+    return pages.auth_error_page(request, error)
+
+
+class AuthFirst:
+    """ASGI middleware: a request that may carry a body is authenticated before anything reads
+    or validates that body.
+
+    FastAPI reads and validates a route's body before it runs the route's dependencies, the
+    token check among them; so an unauthenticated caller could make the app buffer and parse
+    whatever it sent. Here every request with a body, or with a method that takes one, is
+    checked first: the API by its bearer token, pages by the login cookie; the login form is
+    the one exception. A refusal is the same 401/403 the routes give, and closes the
+    connection (the body stays unread). The routes still check the token themselves, and the
+    form (CSRF) token after reading the form.
+    """
+
+    def __init__(self, app: ASGIApp, *, directory: ReviewerDirectory) -> None:
+        self.app = app
+        self.directory = directory
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and self._checked(scope):
+            request = Request(scope)
+            if is_api(request):
+                token = bearer_token(request.headers.get("authorization"))
+            else:
+                token = request.cookies.get(COOKIE_NAME)
+            try:
+                self.directory.identify(token)
+            except AuthError as error:
+                await send_closing(auth_error_response(request, error), scope, send)
+                return
+        await self.app(scope, receive, send)
+
+    @staticmethod
+    def _checked(scope: Scope) -> bool:
+        method = scope["method"]
+        if (method, scope["path"]) in PUBLIC_BODY_ROUTES:
+            return False
+        return method in BODY_METHODS or carries_body(scope)
+
+
+def _too_large(scope: Scope, limit: int, declared: int | None) -> Response:
+    size = f" (this one is {declared} bytes)" if declared is not None else ""
+    return error_response(
+        Request(scope),
+        413,
+        "request.body_too_large",
+        "The request is too large",
+        f"Request bodies are at most {limit} bytes{size}.",
+    )
+
+
 def create_app(services: ReviewServices) -> FastAPI:
     from velocity_stream.review import api, pages
 
@@ -98,14 +171,7 @@ def create_app(services: ReviewServices) -> FastAPI:
 
     async def on_auth_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, AuthError)
-        if is_api(request):
-            headers = {"WWW-Authenticate": 'Bearer realm="velocity-review"'}
-            return JSONResponse(
-                {"code": exc.code.value, "message": exc.message},
-                status_code=exc.status,
-                headers=headers if exc.status == 401 else None,
-            )
-        return pages.auth_error_page(request, exc)
+        return auth_error_response(request, exc)
 
     async def on_read_model_unavailable(request: Request, exc: Exception) -> Response:
         log.warning("read model unavailable: %s", exc)
@@ -133,4 +199,7 @@ def create_app(services: ReviewServices) -> FastAPI:
     app.include_router(api.router)
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    # The last added runs first: authenticate, then bound the body, then the routes.
+    app.add_middleware(BodyLimit, max_bytes=services.max_body_bytes, refuse=_too_large)
+    app.add_middleware(AuthFirst, directory=services.directory)
     return app

@@ -128,6 +128,7 @@ class ReviewRuntime:
             ),
             feeds=self.feeds,
             secure_cookie=settings.review_cookie_secure,
+            max_body_bytes=settings.review_max_body_bytes,
         )
         self.app = create_app(self.services)
 
