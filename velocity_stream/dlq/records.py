@@ -69,6 +69,16 @@ class DeadLetter:
     # What a dead letter too large for its topic left out of the input ("value", "headers",
     # "key"): the original is then only at its source coordinates.
     dropped: tuple[str, ...] = ()
+    # When the refused input was itself a replay (it carried ``velocity.replay.*`` headers):
+    # the dead letter that replay resent, and the replay run. ``dlq replay`` never replays such
+    # a dead letter again, or a record still wrong would go round for ever.
+    replay_of: Coordinates | None = None
+    replay_id: str | None = None
+
+    @property
+    def is_replay_refused_again(self) -> bool:
+        """True when this dead letter is a replayed record, refused again."""
+        return self.replay_of is not None
 
     @property
     def coordinates(self) -> Coordinates:
@@ -134,6 +144,23 @@ def original_headers(headers: Headers) -> Headers:
     return tuple((name, value) for name, value in kept if not is_replay_excluded(name))
 
 
+def replayed_from(headers: Headers) -> tuple[Coordinates | None, str | None]:
+    """The dead letter a replayed record names (its ``velocity.replay.dlq.*`` headers) and its
+    replay run id; ``(None, None)`` for a record no replay sent. Only the input's own headers
+    count: pass the part before the gateway's dead-letter block."""
+    found = {name: value for name, value in headers if name.startswith(REPLAY_HEADER_PREFIX)}
+    if not found:
+        return None, None
+    replay_id = _text(found[REPLAY_ID]) if REPLAY_ID in found else None
+    topic = found.get(REPLAY_DLQ_TOPIC)
+    partition = _int(found.get(REPLAY_DLQ_PARTITION))
+    offset = _int(found.get(REPLAY_DLQ_OFFSET))
+    if topic is None or partition is None or offset is None:
+        # Marked as a replay but without readable coordinates: still a replay.
+        return ("", -1, -1), replay_id
+    return (_text(topic), partition, offset), replay_id
+
+
 def parse_dead_letter(
     record: InboundMessage, ingress: Mapping[str, tuple[Family, int]]
 ) -> DeadLetter:
@@ -150,6 +177,7 @@ def parse_dead_letter(
         found[name] = value
     source_topic = _text(found[gh.DLQ_SOURCE_TOPIC]) if gh.DLQ_SOURCE_TOPIC in found else None
     originals = original_headers(headers)
+    replay_of, replay_id = replayed_from(headers[: dead_letter_block_start(headers)])
     hints = {name: value for name, value in originals}
     family: str | None = None
     if source_topic is not None and source_topic in ingress:
@@ -173,6 +201,8 @@ def parse_dead_letter(
         artifact_id=artifact_id,
         original_headers=originals,
         dropped=tuple(part for part in _text(found.get(gh.DLQ_DROPPED)).split(",") if part),
+        replay_of=replay_of,
+        replay_id=replay_id,
     )
 
 

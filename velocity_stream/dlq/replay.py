@@ -16,6 +16,9 @@ chunk of dead letters:
 A crash between 2 and 4 leaves replays without audit records, so a rerun replays them again
 (at-least-once). The reverse, an audit record for a replay that never happened, cannot occur.
 A second replay of the same dead letter is skipped because of its audit record unless forced.
+A dead letter of a replayed record (refused again) is always skipped: its input carries the
+``velocity.replay.*`` headers of the replay, and replaying it would resend a copy of a copy,
+for ever while the cause stands. After fixing the cause, ``--force`` replays the original.
 """
 
 from __future__ import annotations
@@ -63,6 +66,7 @@ class SkipReason(StrEnum):
     NO_SOURCE_TOPIC = "no_source_topic"
     NOT_AN_INGRESS_TOPIC = "not_an_ingress_topic"
     INPUT_NOT_KEPT = "input_not_kept"
+    REPLAY_REFUSED_AGAIN = "replay_refused_again"
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,8 +105,9 @@ def plan_replay(
 
     Skipped: records without the gateway's reason headers, dead letters whose source is not an
     ingress topic of the catalog (a replay never goes anywhere else), dead letters that were
-    too large to keep their input, and, unless ``force``, dead letters the audit log says were
-    replayed already. ``limit`` caps what is selected
+    too large to keep their input, dead letters of a replayed record (even with ``force``: the
+    original is what gets replayed again) and, unless ``force``, dead letters the audit log
+    says were replayed already. ``limit`` caps what is selected
     (skips do not count against it); dead letters after the cap are left for a later run.
     """
     selected: list[DeadLetter] = []
@@ -147,6 +152,17 @@ def plan_replay(
                 )
             )
             continue
+        if dead_letter.replay_of is not None:
+            # Never, even forced: the original is replayed instead (it has the audit record).
+            skipped.append(
+                Skipped(
+                    dead_letter,
+                    SkipReason.REPLAY_REFUSED_AGAIN,
+                    f"refused again after {_replay_text(dead_letter)}; once the cause is fixed, "
+                    "replay the original (--force, as it was replayed already)",
+                )
+            )
+            continue
         previous = audit.last_replay(dead_letter.coordinates)
         if previous is not None and not force:
             skipped.append(
@@ -160,6 +176,14 @@ def plan_replay(
             continue
         selected.append(dead_letter)
     return ReplayPlan(tuple(selected), tuple(skipped), force)
+
+
+def _replay_text(dead_letter: DeadLetter) -> str:
+    run = f"replay {dead_letter.replay_id}" if dead_letter.replay_id else "a replay"
+    if dead_letter.replay_of is None or dead_letter.replay_of[1] < 0:
+        return run
+    topic, partition, offset = dead_letter.replay_of
+    return f"{run} of the dead letter {topic} {partition}:{offset}"
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,7 +15,7 @@ from velocity_stream.dlq.audit import (
     audit_topic,
     audit_topic_spec,
 )
-from velocity_stream.dlq.records import parse_dead_letter
+from velocity_stream.dlq.records import REPLAY_ID, parse_dead_letter, replay_headers
 from velocity_stream.dlq.replay import SkipReason, plan_replay
 from velocity_stream.gateway import InboundMessage
 from velocity_stream.gateway import headers as gh
@@ -181,3 +181,54 @@ def test_limit_counts_what_is_replayed_not_what_is_skipped(
 
     assert [d.coordinates for d in plan.selected] == [dead[1].coordinates, dead[2].coordinates]
     assert [s.dead_letter.coordinates for s in plan.skipped] == [dead[0].coordinates]
+
+
+def test_a_replay_refused_again_is_never_replayed_but_its_original_is_when_forced(
+    factory: Factory, examples: dict[str, Artifact]
+):
+    """A replay of a record still wrong is dead-lettered again; replaying that copy would
+    resend it for ever. It names its original (velocity.replay.dlq.*), and only that is
+    replayable (forced, since the audit log has its replay)."""
+    [original] = expired_rows(factory, examples, 1)
+    resent = replay_headers(original, "run-1", "ops:alice")
+    record = original.record
+    factory.runner.send(
+        original.source_topic or "", record.key, record.value, resent, record.timestamp_ms
+    )
+    factory.expire()
+    ingress = factory.catalog.ingress_topics(PREFIX)
+    first = original
+    again = parse_dead_letter(factory.as_record(factory.outputs()[-1], 1), ingress)
+    assert first.replay_of is None and first.replay_id is None
+    assert again.replay_of == original.coordinates and again.replay_id == "run-1"
+    assert again.reason == original.reason  # still refused for the same cause
+    # the replay headers are not part of what a replay would resend
+    assert not any(n.startswith("velocity.replay.") for n, _ in again.original_headers)
+
+    log = AuditLog((audit_record(dead_letter=first.coordinates),))
+    for force in (False, True):
+        plan = plan_replay([first, again], log, ingress, force=force)
+        skipped = {s.dead_letter.coordinates: s for s in plan.skipped}
+        assert skipped[again.coordinates].why is SkipReason.REPLAY_REFUSED_AGAIN
+        detail = skipped[again.coordinates].detail
+        assert "run-1" in detail and f"{first.record.partition}:{first.record.offset}" in detail
+        assert [d.coordinates for d in plan.selected] == ([first.coordinates] if force else [])
+
+
+def test_a_record_marked_as_a_replay_without_coordinates_is_still_not_replayed(
+    factory: Factory,
+):
+    ingress = factory.ingress("ImportRowRecord")
+    headers = (
+        (REPLAY_ID, b"run-9"),
+        (gh.DLQ_REASON, b"state.import_row.unknown_batch"),
+        (gh.DLQ_SOURCE_TOPIC, ingress.encode()),
+        (gh.DLQ_SOURCE_PARTITION, b"0"),
+        (gh.DLQ_SOURCE_OFFSET, b"3"),
+    )
+    [dead] = [parse_dead_letter(InboundMessage("dlq", 0, 0, b"k", b"v", headers, 0), {})]
+
+    plan = plan_replay([dead], AuditLog(()), factory.catalog.ingress_topics(PREFIX), force=True)
+
+    assert not plan.selected
+    assert [s.why for s in plan.skipped] == [SkipReason.REPLAY_REFUSED_AGAIN]

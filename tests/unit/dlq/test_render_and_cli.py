@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import io
 import json
 
@@ -84,7 +85,12 @@ def test_json_shapes_are_plain_json(expired_row):
     assert json.loads(json.dumps(body)) == body
     assert body["headers"][2] == {"name": "blob", "value": {"hex": "ff00"}}
     assert body["replayed_headers"] == ["x-origin", "blob"]
-    plan = plan_replay([expired_row], AuditLog(()), {expired_row.source_topic or ""})
+    # the fixture's input carries an earlier replay's id: a replay refused again, never resent
+    refused_again = plan_replay([expired_row], AuditLog(()), {expired_row.source_topic or ""})
+    [skipped] = render.plan_json(refused_again)["skipped"]
+    assert (skipped["position"], skipped["why"]) == (expired_row.position, "replay_refused_again")
+    fresh = dataclasses.replace(expired_row, replay_of=None, replay_id=None)
+    plan = plan_replay([fresh], AuditLog(()), {expired_row.source_topic or ""})
     assert render.plan_json(plan)["selected"] == [expired_row.position]
     assert render.plan_lines("dlq", "all dead letters", plan)[0] == (
         "would replay 1 dead letters from dlq (all dead letters)"
