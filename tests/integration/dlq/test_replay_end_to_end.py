@@ -209,3 +209,43 @@ def wait_until(condition: Callable[[], bool], timeout: float = 30.0) -> bool:
             return False
         time.sleep(0.1)
     return True
+
+
+def test_a_replay_refused_again_is_not_replayed_again_only_its_original_when_forced(
+    gateway: GatewayWorker,
+    producer: ArtifactProducer,
+    dlq_topics: Settings,
+    hold_catalog: Catalog,
+    dlq_cli: Cli,
+    wait_for: WaitFor,
+):
+    """Replayed before its cause is fixed, a row is dead-lettered again. Before, every
+    `dlq replay --yes` then resent the newest copy, without end."""
+    settings, prefix = dlq_topics, dlq_topics.topic_prefix
+    rows = hold_catalog.family("ImportRowRecord")
+    dlq = hold_catalog.dead_letter_topic(prefix)
+    producer.publish(example("ImportRowRecord")).result(10)  # its batch never comes
+    [dead] = wait_for(settings, dlq, 1)
+
+    code, first = dlq_cli("replay", "--yes", "--operator", "it:ops")
+    assert code == 0 and len(first["replayed"]) == 1
+    dead, again = wait_for(settings, dlq, 2)  # still no batch: refused again
+    assert header(again, REPLAY_DLQ_OFFSET) == str(dead.offset).encode()
+    assert header(again, gh.DLQ_REASON) == header(dead, gh.DLQ_REASON)
+
+    for _ in range(2):  # replaying again sends nothing, and says why
+        code, report = dlq_cli("replay", "--yes")
+        assert code == 0 and report["selected"] == [] and not report.get("replayed")
+        skipped = {s["position"]: s for s in report["skipped"]}
+        assert skipped[f"{dead.partition}:{dead.offset}"]["why"] == "already_replayed"
+        refused = skipped[f"{again.partition}:{again.offset}"]
+        assert refused["why"] == "replay_refused_again"
+        assert f"{dead.partition}:{dead.offset}" in refused["detail"]
+    assert len(read_topic(settings, rows.ingress_topic(prefix))) == 2  # original + one replay
+
+    # forced: the original only, once
+    code, forced = dlq_cli("replay", "--yes", "--force")
+    assert code == 0
+    assert [r["position"] for r in forced["replayed"]] == [f"{dead.partition}:{dead.offset}"]
+    assert [s["why"] for s in forced["skipped"]] == ["replay_refused_again"]
+    wait_for(settings, rows.ingress_topic(prefix), 3)
