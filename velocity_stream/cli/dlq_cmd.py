@@ -12,19 +12,22 @@ import getpass
 import json
 import sys
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-from velocity_stream.contracts.catalog import Catalog, load_catalog
-from velocity_stream.dlq import render
-from velocity_stream.dlq.audit import AuditLog, audit_topic
-from velocity_stream.dlq.filters import DeadLetterFilter
-from velocity_stream.dlq.payload import DecodeAttempt, attempt_decode, framing
-from velocity_stream.dlq.progress import ProgressBar
-from velocity_stream.dlq.reader import TopicReader, read_audit_log, read_dead_letters
-from velocity_stream.dlq.records import DeadLetter, parse_dead_letter
-from velocity_stream.dlq.replay import Replayer, ReplayPlan, ensure_audit_topic, plan_replay
 from velocity_stream.errors import VelocityError
-from velocity_stream.serde.avro import AvroSerde
-from velocity_stream.settings import Settings, load_settings
+
+# The dead-letter tools load the Kafka client, fastavro and the gateway's core: imported when a
+# command runs, not when the CLI builds its parser.
+if TYPE_CHECKING:
+    from velocity_stream.contracts.catalog import Catalog
+    from velocity_stream.dlq.audit import AuditLog
+    from velocity_stream.dlq.filters import DeadLetterFilter
+    from velocity_stream.dlq.progress import ProgressBar
+    from velocity_stream.dlq.reader import TopicReader
+    from velocity_stream.dlq.records import DeadLetter
+    from velocity_stream.dlq.replay import ReplayPlan
+    from velocity_stream.serde.avro import AvroSerde
+    from velocity_stream.settings import Settings
 
 EXIT_OK, EXIT_INCOMPLETE, EXIT_FAILED = 0, 1, 2
 
@@ -129,16 +132,23 @@ def _guarded(handler: Handler) -> Handler:
 
 
 def _progress(args: argparse.Namespace, label: str) -> ProgressBar | None:
+    from velocity_stream.dlq.progress import ProgressBar
+
     enabled = args.progress if args.progress is not None else sys.stderr.isatty()
     return ProgressBar(sys.stderr, label) if enabled else None
 
 
 def _context() -> tuple[Settings, Catalog]:
+    from velocity_stream.contracts.catalog import load_catalog
+    from velocity_stream.settings import load_settings
+
     settings = load_settings()
     return settings, load_catalog(settings.schemas_dir)
 
 
 def _filter(args: argparse.Namespace, catalog: Catalog) -> DeadLetterFilter:
+    from velocity_stream.dlq.filters import DeadLetterFilter
+
     return DeadLetterFilter.build(
         catalog, reasons=args.reason, families=args.family, since=args.since, until=args.until
     )
@@ -152,6 +162,9 @@ def _read(
     *,
     limit: int | None,
 ) -> tuple[list[DeadLetter], AuditLog, str]:
+    from velocity_stream.dlq.audit import audit_topic
+    from velocity_stream.dlq.reader import read_audit_log, read_dead_letters
+
     prefix = settings.topic_prefix
     topic = catalog.dead_letter_topic(prefix)
     audit = read_audit_log(reader, audit_topic(catalog, prefix))
@@ -175,6 +188,9 @@ def _read(
 
 
 def run_list(args: argparse.Namespace) -> int:
+    from velocity_stream.dlq import render
+    from velocity_stream.dlq.reader import TopicReader
+
     settings, catalog = _context()
     selection = _filter(args, catalog)  # fail on a bad filter before touching Kafka
     with TopicReader(settings) as reader:
@@ -206,6 +222,12 @@ def _position(text: str) -> tuple[int, int]:
 
 
 def run_show(args: argparse.Namespace) -> int:
+    from velocity_stream.dlq import render
+    from velocity_stream.dlq.audit import AuditLog, audit_topic
+    from velocity_stream.dlq.payload import DecodeAttempt, attempt_decode, framing
+    from velocity_stream.dlq.reader import TopicReader, read_audit_log
+    from velocity_stream.dlq.records import parse_dead_letter
+
     settings, catalog = _context()
     partition, offset = _position(args.position)
     prefix = settings.topic_prefix
@@ -238,6 +260,7 @@ def _registry_serde(settings: Settings, catalog: Catalog) -> AvroSerde | None:
     """A serde with the gateway's schema source: the registry when SCHEMA_REGISTRY_URL is set,
     else the catalog's schemas registered locally in the gateway's fixed order."""
     from velocity_stream.gateway.runtime.schemas import resolver_for
+    from velocity_stream.serde.avro import AvroSerde
 
     try:
         return AvroSerde(catalog, resolver_for(settings, catalog), settings.topic_prefix)
@@ -249,6 +272,10 @@ def _registry_serde(settings: Settings, catalog: Catalog) -> AvroSerde | None:
 
 
 def run_replay(args: argparse.Namespace) -> int:
+    from velocity_stream.dlq import render
+    from velocity_stream.dlq.reader import TopicReader
+    from velocity_stream.dlq.replay import Replayer, ensure_audit_topic, plan_replay
+
     settings, catalog = _context()
     selection = _filter(args, catalog)
     operator = args.operator or getpass.getuser()

@@ -6,27 +6,69 @@ them (``drift.check_drift`` proves it) and add the stateless rules of DESIGN.md 
 
 from __future__ import annotations
 
-from velocity_stream.contracts.approval import ApprovalDecision
-from velocity_stream.contracts.client360 import Client360Snapshot
-from velocity_stream.contracts.entity_proposal import NormalizedEntityProposal
-from velocity_stream.contracts.examples import example
-from velocity_stream.contracts.graph_delta import ClientGraphDelta
-from velocity_stream.contracts.import_manifest import (
-    ImportMappingManifest,
-    ImportMappingManifestV1,
-)
-from velocity_stream.contracts.imports import ImportRowRecord, RawImportBatch, row_content_sha256
-from velocity_stream.contracts.interaction import InteractionBundle
-from velocity_stream.contracts.metadata import (
-    Artifact,
-    Provenance,
-    ProvenanceOrigin,
-    validate_artifact,
-)
-from velocity_stream.contracts.qd_signal import QdSignalBundle
-from velocity_stream.contracts.registry import model_for
-from velocity_stream.contracts.transcript import TranscriptBundle
-from velocity_stream.contracts.writeback import OracleWritebackProposal
+import importlib
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from velocity_stream.contracts.approval import ApprovalDecision
+    from velocity_stream.contracts.client360 import Client360Snapshot
+    from velocity_stream.contracts.entity_proposal import NormalizedEntityProposal
+    from velocity_stream.contracts.examples import example
+    from velocity_stream.contracts.graph_delta import ClientGraphDelta
+    from velocity_stream.contracts.import_manifest import (
+        ImportMappingManifest,
+        ImportMappingManifestV1,
+    )
+    from velocity_stream.contracts.imports import (
+        ImportRowRecord,
+        RawImportBatch,
+        row_content_sha256,
+    )
+    from velocity_stream.contracts.interaction import InteractionBundle
+    from velocity_stream.contracts.metadata import (
+        Artifact,
+        Provenance,
+        ProvenanceOrigin,
+        validate_artifact,
+    )
+    from velocity_stream.contracts.qd_signal import QdSignalBundle
+    from velocity_stream.contracts.registry import model_for
+    from velocity_stream.contracts.transcript import TranscriptBundle
+    from velocity_stream.contracts.writeback import OracleWritebackProposal
+
+# Imported on first use (PEP 562), so that importing one submodule, e.g. for the CLI's start,
+# does not load every other one and what they import.
+_EXPORTS = {
+    "ApprovalDecision": "velocity_stream.contracts.approval",
+    "Client360Snapshot": "velocity_stream.contracts.client360",
+    "NormalizedEntityProposal": "velocity_stream.contracts.entity_proposal",
+    "example": "velocity_stream.contracts.examples",
+    "ClientGraphDelta": "velocity_stream.contracts.graph_delta",
+    "ImportMappingManifest": "velocity_stream.contracts.import_manifest",
+    "ImportMappingManifestV1": "velocity_stream.contracts.import_manifest",
+    "ImportRowRecord": "velocity_stream.contracts.imports",
+    "RawImportBatch": "velocity_stream.contracts.imports",
+    "row_content_sha256": "velocity_stream.contracts.imports",
+    "InteractionBundle": "velocity_stream.contracts.interaction",
+    "Artifact": "velocity_stream.contracts.metadata",
+    "Provenance": "velocity_stream.contracts.metadata",
+    "ProvenanceOrigin": "velocity_stream.contracts.metadata",
+    "validate_artifact": "velocity_stream.contracts.metadata",
+    "QdSignalBundle": "velocity_stream.contracts.qd_signal",
+    "model_for": "velocity_stream.contracts.registry",
+    "TranscriptBundle": "velocity_stream.contracts.transcript",
+    "OracleWritebackProposal": "velocity_stream.contracts.writeback",
+}
+
+
+def __getattr__(name: str) -> object:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "ApprovalDecision",

@@ -5,31 +5,71 @@ Imports contracts and serde; the gateway, consumers and CLI import this package.
 
 from __future__ import annotations
 
-from velocity_stream.kafka.broker import MEMORY_ONLY_WARNING, BrokerStartError, EmbeddedBroker
-from velocity_stream.kafka.config import (
-    AsyncClientOptions,
-    ClientConfig,
-    admin_config,
-    async_client_options,
-    consumer_config,
-    producer_config,
-    redact,
-)
-from velocity_stream.kafka.consumer import (
-    ArtifactConsumer,
-    ConsumedArtifact,
-    ConsumedRecord,
-    Coordinates,
-    PoisonRecord,
-    TopicStage,
-)
-from velocity_stream.kafka.producer import (
-    ArtifactProducer,
-    BatchProgress,
-    BatchResult,
-    Delivery,
-    DeliveryError,
-)
+import importlib
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from velocity_stream.kafka.broker import MEMORY_ONLY_WARNING, BrokerStartError, EmbeddedBroker
+    from velocity_stream.kafka.config import (
+        AsyncClientOptions,
+        ClientConfig,
+        admin_config,
+        async_client_options,
+        consumer_config,
+        producer_config,
+        redact,
+    )
+    from velocity_stream.kafka.consumer import (
+        ArtifactConsumer,
+        ConsumedArtifact,
+        ConsumedRecord,
+        Coordinates,
+        PoisonRecord,
+        TopicStage,
+    )
+    from velocity_stream.kafka.producer import (
+        ArtifactProducer,
+        BatchProgress,
+        BatchResult,
+        Delivery,
+        DeliveryError,
+    )
+
+# Imported on first use (PEP 562), so that importing one submodule, e.g. for the CLI's start,
+# does not load every other one and what they import.
+_EXPORTS = {
+    "MEMORY_ONLY_WARNING": "velocity_stream.kafka.broker",
+    "BrokerStartError": "velocity_stream.kafka.broker",
+    "EmbeddedBroker": "velocity_stream.kafka.broker",
+    "AsyncClientOptions": "velocity_stream.kafka.config",
+    "ClientConfig": "velocity_stream.kafka.config",
+    "admin_config": "velocity_stream.kafka.config",
+    "async_client_options": "velocity_stream.kafka.config",
+    "consumer_config": "velocity_stream.kafka.config",
+    "producer_config": "velocity_stream.kafka.config",
+    "redact": "velocity_stream.kafka.config",
+    "ArtifactConsumer": "velocity_stream.kafka.consumer",
+    "ConsumedArtifact": "velocity_stream.kafka.consumer",
+    "ConsumedRecord": "velocity_stream.kafka.consumer",
+    "Coordinates": "velocity_stream.kafka.consumer",
+    "PoisonRecord": "velocity_stream.kafka.consumer",
+    "TopicStage": "velocity_stream.kafka.consumer",
+    "ArtifactProducer": "velocity_stream.kafka.producer",
+    "BatchProgress": "velocity_stream.kafka.producer",
+    "BatchResult": "velocity_stream.kafka.producer",
+    "Delivery": "velocity_stream.kafka.producer",
+    "DeliveryError": "velocity_stream.kafka.producer",
+}
+
+
+def __getattr__(name: str) -> object:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "MEMORY_ONLY_WARNING",
