@@ -14,6 +14,14 @@ from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_SCHEMAS_DIR = Path(__file__).resolve().parent.parent / "avro_schemas"
+LOCAL_SCHEMAS_DIR = "avro_schemas"
+
+
+def default_schemas_dir(cwd: Path | None = None) -> Path:
+    """``./avro_schemas`` of the current directory when there is one (a repository with its own
+    catalog), else the package's own. ``VELOCITY_SCHEMAS_DIR`` wins over both."""
+    local = (Path.cwd() if cwd is None else cwd) / LOCAL_SCHEMAS_DIR
+    return local.resolve() if local.is_dir() else DEFAULT_SCHEMAS_DIR
 
 
 class SecurityProtocol(StrEnum):
@@ -48,7 +56,8 @@ class Settings(BaseSettings):
     kafka_bootstrap_servers: str | None = Field(
         default=None,
         validation_alias=_env("KAFKA_BOOTSTRAP_SERVERS"),
-        description="Kafka bootstrap servers; unset means start the embedded broker.",
+        description="Kafka bootstrap servers. Required by every command that talks to Kafka; "
+        "only `dev` (and `registry serve`) start the embedded broker when it is unset.",
     )
     schema_registry_url: str | None = Field(
         default=None,
@@ -67,7 +76,10 @@ class Settings(BaseSettings):
     client_id: str = Field(default="velocity-stream", validation_alias=_env("VELOCITY_CLIENT_ID"))
     topic_prefix: str = Field(default="velocity", validation_alias=_env("VELOCITY_TOPIC_PREFIX"))
     schemas_dir: Path = Field(
-        default=DEFAULT_SCHEMAS_DIR, validation_alias=_env("VELOCITY_SCHEMAS_DIR")
+        default_factory=default_schemas_dir,
+        validation_alias=_env("VELOCITY_SCHEMAS_DIR"),
+        description="The contract catalog: catalog.toml and the schemas. Unset: ./avro_schemas "
+        "of the current directory when there is one, else the package's own.",
     )
     store_url: str = Field(
         default="sqlite:///velocity_read_models.db",

@@ -1,4 +1,10 @@
-"""``schemas list``, ``example`` and ``validate``: the contract catalog from the command line."""
+"""``schemas list``, ``example`` and ``validate``: the contract catalog from the command line.
+
+The catalog is ``VELOCITY_SCHEMAS_DIR``, else ``./avro_schemas`` of the current directory when
+there is one, else the package's own (velocity_stream.settings); every command names the folder
+it read. Imports are deferred to the handlers: the CLI imports this module whenever one of its
+commands runs, and ``schemas check --help`` should not load the contract models.
+"""
 
 from __future__ import annotations
 
@@ -6,11 +12,13 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from velocity_stream.contracts.catalog import Catalog, load_catalog
-from velocity_stream.errors import ConfigError, ContractError
-from velocity_stream.settings import load_settings
+from velocity_stream.errors import ConfigError, ContractError, VelocityError
+
+if TYPE_CHECKING:
+    from velocity_stream.contracts.catalog import Catalog, Family
+    from velocity_stream.settings import Settings
 
 EXIT_OK, EXIT_INVALID, EXIT_UNREADABLE = 0, 1, 2
 
@@ -28,7 +36,15 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     example.add_argument("family", help="artifact name, e.g. QdSignalBundle or qd-signal-bundle")
     example.set_defaults(handler=_example)
 
-    validate = subparsers.add_parser("validate", help="check a JSON artifact against its contract")
+    validate = subparsers.add_parser(
+        "validate",
+        help="check a JSON artifact against its contract",
+        description="Check one JSON artifact (the form `velocity-stream example FAMILY` prints) "
+        "against its family's contract. JSON types are strict: a number is a JSON number (not "
+        '"0.5", not true), an int has no fraction, a timestamp is an ISO 8601 string with an '
+        "offset. Exit 0: valid; 1: one line per violation (code, field, message); 2: the file, "
+        "the family or the catalog cannot be used.",
+    )
     validate.add_argument("family")
     validate.add_argument("file", help="a JSON artifact, or - for standard input")
     validate.set_defaults(handler=_validate)
@@ -45,13 +61,35 @@ def _register_schema_subcommands(
     add_register_command(schemas_sub)
 
 
-def _catalog() -> Catalog:
-    return load_catalog(load_settings().schemas_dir)
+def _error(text: str) -> int:
+    print(f"error: {text}", file=sys.stderr)
+    return EXIT_UNREADABLE
+
+
+def _load() -> tuple[Settings, Catalog]:
+    """Settings and the catalog they name; ConfigError (naming the folder) when unusable."""
+    from velocity_stream.contracts.catalog import load_catalog
+    from velocity_stream.settings import load_settings
+
+    try:
+        settings = load_settings()
+    except ValueError as error:  # pydantic's ValidationError: a malformed variable
+        raise ConfigError(str(error).replace("\n", " ")) from None
+    if not settings.schemas_dir.is_dir():
+        raise ConfigError(f"the catalog folder {settings.schemas_dir} does not exist")
+    return settings, load_catalog(settings.schemas_dir)
+
+
+def _family(name: str) -> tuple[Catalog, Family]:
+    catalog = _load()[1]
+    return catalog, catalog.family(name)
 
 
 def _list(args: argparse.Namespace) -> int:
-    settings = load_settings()
-    catalog = load_catalog(settings.schemas_dir)
+    try:
+        settings, catalog = _load()
+    except VelocityError as error:
+        return _error(str(error))
     rows: list[dict[str, Any]] = []
     for family in catalog:
         rows.append(
@@ -69,13 +107,15 @@ def _list(args: argparse.Namespace) -> int:
         )
     if args.format == "json":
         print(json.dumps(rows, indent=2))
+        print(f"catalog: {catalog.root}", file=sys.stderr)
         return EXIT_OK
-    width = max(len(r["family"]) for r in rows)
+    width = max((len(r["family"]) for r in rows), default=0)
     for row in rows:
         print(
             f"{row['family']:<{width}}  {', '.join(row['versions']):<14} "
             f"{row['compatibility']:<20} {row['route']:<8} {', '.join(row['topics'])}"
         )
+    print(f"{len(rows)} families in {catalog.root}")
     return EXIT_OK
 
 
@@ -83,41 +123,48 @@ def _example(args: argparse.Namespace) -> int:
     from velocity_stream.contracts.examples import example
 
     try:
-        family = _catalog().family(args.family)
-    except ConfigError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return EXIT_UNREADABLE
-    print(example(family.name).model_dump_json(indent=2))
+        _, family = _family(args.family)
+        artifact = example(family.name)
+    except (VelocityError, KeyError) as error:  # KeyError: a family with no built-in example
+        return _error(str(error))
+    print(artifact.model_dump_json(indent=2))
     return EXIT_OK
 
 
-def _read_json(source: str) -> Any:
-    text = sys.stdin.read() if source == "-" else Path(source).read_text(encoding="utf-8")
-    return json.loads(text)
+def _read_text(source: str) -> str:
+    if source == "-":
+        return sys.stdin.read()
+    path = Path(source)
+    if path.is_dir():
+        raise IsADirectoryError(f"{source} is a directory")
+    return path.read_text(encoding="utf-8")
 
 
 def _validate(args: argparse.Namespace) -> int:
-    from velocity_stream.contracts.metadata import validate_artifact
+    from velocity_stream.contracts.metadata import validate_json_artifact
     from velocity_stream.contracts.registry import model_for
 
     try:
-        family = _catalog().family(args.family)
-    except ConfigError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return EXIT_UNREADABLE
+        catalog, family = _family(args.family)
+    except VelocityError as error:
+        return _error(str(error))
     try:
-        data = _read_json(args.file)
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-        print(f"error: cannot read {args.file}: {error}", file=sys.stderr)
-        return EXIT_UNREADABLE
+        text = _read_text(args.file)
+        data = json.loads(text)
+    except FileNotFoundError:
+        return _error(f"cannot read {args.file}: no such file")
+    except (OSError, UnicodeDecodeError) as error:
+        reason = error.strerror if isinstance(error, OSError) and error.strerror else error
+        return _error(f"cannot read {args.file}: {reason}")
+    except json.JSONDecodeError as error:
+        return _error(f"cannot read {args.file}: not JSON ({error})")
     if not isinstance(data, dict):
-        print(f"error: {args.file}: an artifact is a JSON object", file=sys.stderr)
-        return EXIT_UNREADABLE
+        return _error(f"{args.file}: an artifact is a JSON object")
     try:
-        validate_artifact(model_for(family.name), data)
+        validate_json_artifact(model_for(family.name), text)
     except ContractError as error:
         for violation in error.violations:
             print(f"{violation.code.value}\t{violation.path or '<artifact>'}\t{violation.message}")
         return EXIT_INVALID
-    print(f"ok: {family.name} holds its contract")
+    print(f"ok: {family.name} holds its contract (catalog {catalog.root})")
     return EXIT_OK

@@ -162,6 +162,7 @@ def run_acls_plan(args: argparse.Namespace) -> int:
         print(json.dumps(rows, indent=2))
     else:
         print("\n".join(plan.commands(principals, args.bootstrap)))
+    print(f"catalog: {catalog.root}", file=sys.stderr)
     return EXIT_OK
 
 
@@ -191,6 +192,7 @@ def _run_topics(args: argparse.Namespace, *, create: bool, exit_on_drift: bool) 
         print(json.dumps(_report_json(report), indent=2))
     else:
         _print_report(report, dry_run_of_apply=not create and exit_on_drift)
+    print(f"catalog: {catalog.root}", file=sys.stderr)
     if exit_on_drift and not report.ok:
         return EXIT_DRIFT
     return EXIT_OK

@@ -6,6 +6,7 @@ Each family folder holds one ``MAJOR.MINOR.PATCH.avsc`` per released version, ex
 
 from __future__ import annotations
 
+import difflib
 import json
 import re
 import tomllib
@@ -232,7 +233,13 @@ class Catalog:
         resolved = self._aliases.get(key)
         if resolved is None:
             known = ", ".join(self.families)
-            raise ConfigError(f"unknown artifact family {name!r}; known: {known}")
+            close = difflib.get_close_matches(key, self._aliases, n=3, cutoff=0.6)
+            hint = ", ".join(dict.fromkeys(self._aliases[c] for c in close))
+            raise ConfigError(
+                f"unknown artifact family {name!r} in {self.root}"
+                + (f"; did you mean {hint}?" if hint else "")
+                + f" (known: {known})"
+            )
         return self.families[resolved]
 
     def by_avro_name(self, avro_name: str) -> Family | None:

@@ -247,3 +247,15 @@ def validate_artifact(model: type[A], data: Mapping[str, Any]) -> A:
         return model.model_validate(data)
     except ValidationError as error:
         raise ContractError(model.FAMILY, violations_of(error)) from None
+
+
+def validate_json_artifact(model: type[A], text: str | bytes) -> A:
+    """Build ``model`` from a JSON document, strictly: JSON types must be the contract's (no
+    ``"0.5"`` or ``true`` for a number, no ``2.0`` for an int, no number for a timestamp, which
+    is an ISO 8601 string with an offset, as ``example`` prints it). For what people write by
+    hand (``validate``); Avro-decoded records are typed already and go through
+    :func:`validate_artifact`."""
+    try:
+        return model.model_validate_json(text, strict=True)
+    except ValidationError as error:
+        raise ContractError(model.FAMILY, violations_of(error)) from None

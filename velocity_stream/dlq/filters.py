@@ -7,13 +7,14 @@ itself. Several patterns (or families) are alternatives.
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from velocity_stream.contracts.catalog import Catalog
 from velocity_stream.dlq.records import DeadLetter
-from velocity_stream.errors import ConfigError
+from velocity_stream.errors import ConfigError, ReasonCode
 
 
 def reason_matches(pattern: str, code: str) -> bool:
@@ -22,6 +23,24 @@ def reason_matches(pattern: str, code: str) -> bool:
     if not stem or stem == "*":
         return True
     return code == stem or code.startswith(stem + ".")
+
+
+def check_reason(pattern: str, codes: Iterable[str] | None = None) -> str:
+    """``pattern`` when it names a reason code or a stage of them (``state``, ``state.*``,
+    ``contract.import_row``, a full code); else a ConfigError listing the closest codes, or the
+    stages. ``codes`` defaults to every :class:`ReasonCode`."""
+    known = sorted(str(code) for code in (ReasonCode if codes is None else codes))
+    stem = pattern.strip().removesuffix(".*").removesuffix(".")
+    if stem in ("", "*") or any(reason_matches(stem, code) for code in known):
+        return pattern.strip()
+    prefixes = {".".join(c.split(".")[:n]) for c in known for n in range(1, c.count(".") + 1)}
+    close = difflib.get_close_matches(stem, [*known, *sorted(prefixes)], n=5, cutoff=0.6)
+    stages = sorted({code.split(".")[0] for code in known})
+    if close:
+        hint = f"closest: {', '.join(close)}; docs/reason-codes.md lists every code"
+    else:
+        hint = f"stages: {', '.join(stages)}; codes: {', '.join(known)}"
+    raise ConfigError(f"--reason {pattern!r} is no reason code nor a stage of them ({hint})")
 
 
 def parse_time(text: str) -> int:
@@ -73,7 +92,8 @@ class DeadLetterFilter:
         until_ms = parse_time(until) if until else None
         if since_ms is not None and until_ms is not None and until_ms <= since_ms:
             raise ConfigError(f"--until ({until}) must be after --since ({since})")
-        return cls(tuple(r for r in reasons if r.strip()), names, since_ms, until_ms)
+        checked = tuple(check_reason(r) for r in reasons if r.strip())
+        return cls(checked, names, since_ms, until_ms)
 
     def matches(self, dead_letter: DeadLetter) -> bool:
         if self.reasons and not any(reason_matches(p, dead_letter.reason) for p in self.reasons):

@@ -86,9 +86,10 @@ def test_additive_version_passes_against_head(repo, capsys):
     )
     code, out, _ = run(capsys, repo / "schemas", "--against", "HEAD", "--skip-models")
     assert code == 0
-    assert out.strip() == (
-        "schemas check: ok (1 families, 2 versions, 1 schema pairs checked, against HEAD)"
-    )
+    assert out.strip().splitlines() == [
+        "schemas check: ok (1 families, 2 versions, 1 schema pairs checked, against HEAD)",
+        f"catalog: {(repo / 'schemas').resolve()}",  # the folder it checked
+    ]
 
 
 def test_breaking_minor_version_exits_1_with_pointer_and_fix(repo, capsys):

@@ -118,3 +118,27 @@ def test_describe_says_what_was_selected(catalog: Catalog):
         "reason state, family QdSignalBundle, since 2026-04-18T00:00:00.000Z"
     )
     assert not selection.is_empty
+
+
+@pytest.mark.parametrize(
+    "pattern",
+    ["state", "state.*", "state.", "contract.import_row", "state.import_row.unknown_batch", "*"],
+)
+def test_reason_patterns_that_name_codes_or_their_stages_are_kept(catalog: Catalog, pattern: str):
+    assert DeadLetterFilter.build(catalog, reasons=[pattern]).reasons == (pattern,)
+
+
+def test_an_unknown_reason_is_a_config_error_naming_the_closest_codes(catalog: Catalog):
+    with pytest.raises(ConfigError, match=r"closest: state\.import_row\.unknown_batch"):
+        DeadLetterFilter.build(catalog, reasons=["state.import_row.unknwn_batch"])
+    with pytest.raises(ConfigError) as raised:
+        DeadLetterFilter.build(catalog, reasons=["not.a.code"])
+    assert "decode.empty_payload" in str(raised.value)  # nothing close: every code is listed
+    assert "\n" not in str(raised.value)
+    with pytest.raises(ConfigError, match="stat"):  # a stage must be whole
+        DeadLetterFilter.build(catalog, reasons=["stat"])
+
+
+def test_an_unknown_family_suggests_the_closest(catalog: Catalog):
+    with pytest.raises(ConfigError, match="did you mean ImportRowRecord"):
+        DeadLetterFilter.build(catalog, families=["import-row-recrd"])

@@ -137,6 +137,9 @@ def test_commands_and_options_parse():
         ["dlq", "show", "a:b"],
         ["dlq", "list", "--since", "yesterday"],
         ["dlq", "list", "--family", "NoSuchFamily"],
+        ["dlq", "list", "--reason", "not.a.code"],
+        ["dlq", "replay", "--reason", "state.import_row.unknwn_batch", "--yes"],
+        ["dlq", "replay", "--family", "qd-signal-bundel", "--dry-run"],
         ["dlq", "replay", "--since", "2026-04-18", "--until", "2026-04-17"],
     ],
 )
