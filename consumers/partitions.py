@@ -16,12 +16,13 @@ from types import TracebackType
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaException, TopicPartition
 
 from velocity_stream.errors import ConfigError
+from velocity_stream.kafka.client_logs import librdkafka_logger
 from velocity_stream.kafka.config import consumer_config
 from velocity_stream.observability import cached_high_watermark
 from velocity_stream.settings import Settings
 
 log = logging.getLogger(__name__)
-librdkafka_log = logging.getLogger("velocity_stream.kafka.librdkafka")
+librdkafka_log = librdkafka_logger()
 
 Headers = tuple[tuple[str, bytes], ...]
 METADATA_TIMEOUT_S = 10.0

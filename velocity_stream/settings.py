@@ -122,6 +122,22 @@ class Settings(BaseSettings):
         "fetches (Tansu) this is the live latency floor.",
     )
 
+    connect_timeout_s: float = Field(
+        default=15.0,
+        gt=0,
+        validation_alias=_env("VELOCITY_CONNECT_TIMEOUT_S"),
+        description="Longest a command waits at start for Kafka (and the schema registry) to "
+        "accept a connection before it stops with one line naming the address (exit 2).",
+    )
+    kafka_watch_interval_s: float = Field(
+        default=5.0,
+        gt=0,
+        validation_alias=_env("VELOCITY_KAFKA_WATCH_INTERVAL_S"),
+        description="How often a long-running role checks that Kafka still answers (once a "
+        "second while it does not); it logs when Kafka goes and when it is back, and the "
+        "review app's and the registry's /healthz answer 503 meanwhile.",
+    )
+
     gateway_shutdown_grace_s: float = Field(
         default=10.0,
         gt=0,
@@ -138,7 +154,7 @@ class Settings(BaseSettings):
         repr=False,
         exclude=True,
         validation_alias=_env("VELOCITY_REVIEWER_TOKENS"),
-        description='JSON object mapping each bearer token to a reviewer ref, e.g. '
+        description="JSON object mapping each bearer token to a reviewer ref, e.g. "
         '{"s3cret": "human:sayan"}. Only refs among the catalog\'s reviewers may use the app.',
     )
     review_host: str = Field(default="127.0.0.1", validation_alias=_env("VELOCITY_REVIEW_HOST"))

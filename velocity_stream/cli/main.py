@@ -14,6 +14,7 @@ import sys
 from collections.abc import Callable, Collection, Sequence
 
 from velocity_stream import __version__
+from velocity_stream.cli.connect import run_connected
 
 # Each command group module exposes ``register(subparsers)``; the subcommand parsers it adds
 # set ``handler`` (a function taking the parsed namespace and returning an exit code).
@@ -115,7 +116,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(arguments)
     handler: Handler = args.handler
     try:
-        return handler(args)
+        return run_connected(handler, args)  # Kafka/registry checked first
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
 
 from velocity_stream.errors import ContractError, ReasonCode, SerdeError, Violation
+from velocity_stream.kafka.client_logs import librdkafka_logger
 from velocity_stream.kafka.config import consumer_config
 from velocity_stream.kafka.headers import header_map
 from velocity_stream.settings import Settings
@@ -28,7 +29,7 @@ if TYPE_CHECKING:
     from velocity_stream.serde.avro import AvroSerde
 
 log = logging.getLogger(__name__)
-librdkafka_log = logging.getLogger("velocity_stream.kafka.librdkafka")
+librdkafka_log = librdkafka_logger()
 
 
 class TopicStage(StrEnum):

@@ -27,6 +27,7 @@ from velocity_stream.contracts.catalog import Route
 from velocity_stream.contracts.metadata import Artifact, ensure_valid
 from velocity_stream.errors import ConfigError, ContractError, VelocityError
 from velocity_stream.kafka import headers as hdr
+from velocity_stream.kafka.client_logs import librdkafka_logger
 from velocity_stream.kafka.config import producer_config
 from velocity_stream.kafka.headers import HeaderInput, KafkaHeaders, new_trace_id, to_kafka_headers
 from velocity_stream.settings import Settings
@@ -37,7 +38,7 @@ if TYPE_CHECKING:
     from velocity_stream.trust import SigningKey
 
 log = logging.getLogger(__name__)
-librdkafka_log = logging.getLogger("velocity_stream.kafka.librdkafka")
+librdkafka_log = librdkafka_logger()
 
 # How long publish waits for room when librdkafka's local queue is full before giving up.
 QUEUE_FULL_TIMEOUT_S = 60.0

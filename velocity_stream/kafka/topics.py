@@ -23,6 +23,7 @@ from confluent_kafka.admin import (
 
 from velocity_stream.contracts.catalog import TopicSpec
 from velocity_stream.errors import VelocityError
+from velocity_stream.kafka.client_logs import librdkafka_logger
 from velocity_stream.kafka.config import admin_config
 from velocity_stream.settings import Settings
 
@@ -147,7 +148,10 @@ class TopicAdmin:
     """The confluent-kafka AdminClient, reduced to what provisioning needs."""
 
     def __init__(self, settings: Settings, *, timeout: float = ADMIN_TIMEOUT_S) -> None:
-        self._admin = AdminClient(admin_config(settings, client_id=f"{settings.client_id}-admin"))
+        self._admin = AdminClient(
+            admin_config(settings, client_id=f"{settings.client_id}-admin"),
+            logger=librdkafka_logger(),
+        )
         self._timeout = timeout
 
     def cluster_id(self) -> str | None:

@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from types import TracebackType
 from typing import TextIO
 
+from velocity_stream.kafka.client_logs import KAFKA_CLIENT_LOGGERS, RepeatFilter
 from velocity_stream.kafka.headers import TRACE_ID
 from velocity_stream.settings import LogFormat, Settings
 
@@ -150,6 +151,7 @@ def log_handler(
     else:
         handler.setFormatter(logging.Formatter(TEXT_FORMAT))
     handler.addFilter(TraceIdFilter())
+    handler.addFilter(RepeatFilter(names=KAFKA_CLIENT_LOGGERS))
     handler.set_name("velocity-stream")
     return handler
 

@@ -181,6 +181,7 @@ class KafkaLog:
     def start(self, apply: Apply) -> None:
         from confluent_kafka import OFFSET_BEGINNING, Consumer, Producer, TopicPartition
 
+        from velocity_stream.kafka.client_logs import librdkafka_logger
         from velocity_stream.kafka.config import consumer_config, producer_config
 
         self.ensure_topic()
@@ -191,6 +192,7 @@ class KafkaLog:
                 # A registry write is one small record someone waits for: send it at once.
                 overrides={"linger.ms": 0, "compression.type": "none"},
             )
+            | {"logger": librdkafka_logger()}
         )
         consumer = Consumer(
             consumer_config(
@@ -200,6 +202,7 @@ class KafkaLog:
                 group_id=f"velocity-registry-{uuid.uuid4().hex[:12]}",
                 client_id=f"{self._settings.client_id}-registry-tail",
             )
+            | {"logger": librdkafka_logger()}
         )
         consumer.assign([TopicPartition(self._options.topic, 0, OFFSET_BEGINNING)])
 
@@ -226,9 +229,10 @@ class KafkaLog:
         from confluent_kafka import KafkaException
         from confluent_kafka.admin import AdminClient, NewTopic
 
+        from velocity_stream.kafka.client_logs import librdkafka_logger
         from velocity_stream.kafka.config import admin_config
 
-        admin = AdminClient(admin_config(self._settings))
+        admin = AdminClient(admin_config(self._settings), logger=librdkafka_logger())
         topic = self._options.topic
         new = NewTopic(
             topic,

@@ -25,6 +25,7 @@ from confluent_kafka import (
     TopicPartition,
 )
 
+from velocity_stream.kafka.client_logs import librdkafka_logger
 from velocity_stream.kafka.config import consumer_config
 from velocity_stream.kafka.consumer import Coordinates
 from velocity_stream.settings import Settings
@@ -82,7 +83,7 @@ class TopicTail:
                 overrides={"enable.partition.eof": True},
             )
         )
-        config["logger"] = logging.getLogger("velocity_stream.kafka.librdkafka")
+        config["logger"] = librdkafka_logger()
         self._consumer = Consumer(config)
         self._stop = threading.Event()
         self.caught_up = threading.Event()

@@ -22,11 +22,12 @@ from confluent_kafka import KafkaError, KafkaException, Message, Producer
 
 from velocity_stream.errors import VelocityError
 from velocity_stream.gateway.messages import OutboundMessage
+from velocity_stream.kafka.client_logs import librdkafka_logger
 from velocity_stream.kafka.config import producer_config
 from velocity_stream.settings import Settings
 
 log = logging.getLogger(__name__)
-librdkafka_log = logging.getLogger("velocity_stream.gateway.librdkafka")
+librdkafka_log = librdkafka_logger("velocity_stream.gateway.librdkafka")
 
 # How often delivery reports are served while some batch waits for them. Reports are served
 # on the event loop (no poller thread competing for the GIL); 1 ms bounds the added latency.

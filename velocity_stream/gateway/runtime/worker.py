@@ -22,6 +22,7 @@ from velocity_stream.gateway.pipeline import Pipeline
 from velocity_stream.gateway.runtime.output import OutputProducer
 from velocity_stream.gateway.runtime.schemas import resolver_for
 from velocity_stream.kafka.config import async_client_options
+from velocity_stream.kafka.reachability import wait_for_kafka, wait_for_registry
 from velocity_stream.kafka.topics import TopicAdmin, TopicStatus, apply, plan
 from velocity_stream.observability import (
     GatewayMetrics,
@@ -145,6 +146,11 @@ def run(settings: Settings, config: GatewayConfig | None = None) -> int:
     """Build and run a worker until it is stopped; the process exit code."""
     config = config or GatewayConfig()
     configure_logging(settings, role="gateway", level=config.loglevel)
+    # Before faust or any client starts: a broker (or registry) that is not there is one
+    # line and exit 2 (velocity_stream.kafka.reachability), not aiokafka's retry logs.
+    wait_for_kafka(settings)
+    if settings.schema_registry_url:
+        wait_for_registry(settings, settings.schema_registry_url)
     metrics_server = start_metrics_server(settings)
     try:
         app = build_gateway(settings, config)
