@@ -25,6 +25,14 @@ if TYPE_CHECKING:
 
 EXIT_OK, EXIT_DRIFT, EXIT_UNREACHABLE = 0, 1, 2
 
+# Which clients talk to the embedded broker (measured; README "Quick start").
+CLIENTS_NOTE = (
+    "Clients: current ones work (confluent-kafka 2.16, which velocity-stream uses, so `tail` and "
+    "`produce` do); older ones may not: Debian's kcat 1.7.1 on librdkafka 2.0.2 fails its "
+    "ApiVersions handshake. Point older tools (kcat, kafka-console-*, old client libraries) at "
+    "a real Kafka."
+)
+
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add ``broker``, ``topics`` and ``acls`` to the ``velocity-stream`` parser."""
@@ -32,7 +40,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "broker",
         help="run the embedded Tansu broker in the foreground (memory only, not durable)",
         description="Run the embedded Kafka-compatible broker (Tansu) on 127.0.0.1 until "
-        "Ctrl-C or SIGTERM. " + MEMORY_ONLY_WARNING,
+        "Ctrl-C or SIGTERM. " + MEMORY_ONLY_WARNING + " " + CLIENTS_NOTE,
     )
     broker.add_argument(
         "--port", type=int, default=None, help="port to listen on (default: a free one)"
@@ -105,6 +113,7 @@ def run_broker(args: argparse.Namespace) -> int:
             print(f"bootstrap servers: {broker.bootstrap_servers}", flush=True)
             print(f"  export KAFKA_BOOTSTRAP_SERVERS={broker.bootstrap_servers}", flush=True)
             print(f"WARNING: {MEMORY_ONLY_WARNING}", file=sys.stderr, flush=True)
+            print(f"note: {CLIENTS_NOTE}", file=sys.stderr, flush=True)
             print("press Ctrl-C to stop", file=sys.stderr, flush=True)
             while not stop.wait(0.5):
                 if not broker.is_running:

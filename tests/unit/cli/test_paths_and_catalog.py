@@ -104,3 +104,9 @@ def test_a_folder_without_avro_schemas_uses_the_packaged_catalog(tmp_path: Path)
     listed = cli("schemas", "list", cwd=tmp_path)
     assert listed.returncode == 0, listed.stderr
     assert listed.stdout.strip().endswith(f"11 families in {DEFAULT_SCHEMAS_DIR}")
+
+
+def test_broker_help_says_which_clients_it_serves() -> None:
+    done = cli("broker", "--help")
+    text = " ".join(done.stdout.split())
+    assert "confluent-kafka 2.16" in text and "kcat 1.7.1" in text and "real Kafka" in text
