@@ -98,3 +98,14 @@ def librdkafka_logger(name: str = LIBRDKAFKA_LOGGER) -> logging.Logger:
     if not any(isinstance(f, RepeatFilter) for f in logger.filters):
         logger.addFilter(_librdkafka_filter if name == LIBRDKAFKA_LOGGER else RepeatFilter())
     return logger
+
+
+def thin_last_resort() -> None:
+    """Thin the Kafka clients' lines where no handler is installed (``serve``, ``registry
+    serve`` and the short commands log through logging's last resort, to stderr)."""
+    last = logging.lastResort
+    if last is not None and not any(isinstance(f, RepeatFilter) for f in last.filters):
+        last.addFilter(RepeatFilter(names=KAFKA_CLIENT_LOGGERS))
+
+
+thin_last_resort()

@@ -20,6 +20,7 @@ from starlette.types import Scope
 from velocity_stream import __version__
 from velocity_stream.errors import ConfigError
 from velocity_stream.http.limits import BodyLimit
+from velocity_stream.kafka.reachability import kafka_health
 from velocity_stream.registry.errors import ErrorCode, RegistryRequestError, schema_not_found
 from velocity_stream.registry.service import RegistryService
 from velocity_stream.registry.store import StoreError
@@ -153,6 +154,15 @@ def create_app(service: RegistryService, *, max_body_bytes: int | None = None) -
     @app.get("/", summary="Root: an empty object, as Confluent's registry answers")
     def root() -> dict[str, object]:
         return {}
+
+    @app.get("/healthz", summary="Up; 503 with the reason while its Kafka does not answer")
+    def healthz() -> RegistryJSONResponse:
+        problem = kafka_health()
+        if problem is not None:
+            return RegistryJSONResponse(
+                {"status": "kafka_unreachable", "reason": problem}, status_code=503
+            )
+        return RegistryJSONResponse({"status": "ok"})
 
     @app.get("/subjects", summary="List subjects")
     def list_subjects(

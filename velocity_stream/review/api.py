@@ -16,6 +16,7 @@ from pydantic import BaseModel, Field
 
 from velocity_stream.contracts.client360 import Client360Snapshot
 from velocity_stream.errors import VelocityError
+from velocity_stream.kafka.reachability import kafka_health
 from velocity_stream.review.app import ReviewServices, services_of
 from velocity_stream.review.auth import Reviewer
 from velocity_stream.review.clients import ClientSummary
@@ -141,8 +142,9 @@ class ClientSummaryOut(BaseModel):
 
 
 class HealthOut(BaseModel):
-    status: Literal["ok", "catching_up"]
+    status: Literal["ok", "catching_up", "kafka_unreachable"]
     feeds: dict[str, bool]
+    reason: str | None = None
 
 
 # --- conversions ---------------------------------------------------------------------------
@@ -253,10 +255,21 @@ _AUTH = _errors()
 # --- routes --------------------------------------------------------------------------------
 
 
-@router.get("/healthz", response_model=HealthOut, tags=["health"])
-def health(services: Services) -> HealthOut:
-    """Up, and whether every followed topic has been read to its end once."""
+@router.get(
+    "/healthz",
+    response_model=HealthOut,
+    responses={503: {"model": HealthOut, "description": "Kafka does not answer"}},
+    tags=["health"],
+    response_model_exclude_none=True,
+)
+def health(services: Services) -> HealthOut | JSONResponse:
+    """Up, and whether every followed topic has been read to its end once; 503 with the
+    reason while the process's Kafka does not answer (velocity_stream.kafka.reachability)."""
     feeds = dict(services.feeds())
+    problem = kafka_health()
+    if problem is not None:
+        body = HealthOut(status="kafka_unreachable", feeds=feeds, reason=problem)
+        return JSONResponse(body.model_dump(exclude_none=True), status_code=503)
     return HealthOut(status="ok" if all(feeds.values()) else "catching_up", feeds=feeds)
 
 
