@@ -9,7 +9,7 @@ import sys
 from velocity_stream.errors import VelocityError
 from velocity_stream.settings import load_settings
 
-EXIT_OK, EXIT_FAILED, EXIT_INTERRUPTED = 0, 1, 130
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -91,7 +91,7 @@ def run_serve(args: argparse.Namespace) -> int:
 
 
 def run_dev(args: argparse.Namespace) -> int:
-    from velocity_stream.devstack.stack import DevOptions, DevStack
+    from velocity_stream.devstack.stack import DevOptions, DevStack, PortBusy
 
     try:
         settings = load_settings()
@@ -107,6 +107,12 @@ def run_dev(args: argparse.Namespace) -> int:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_FAILED
     code = EXIT_OK
+    try:
+        stack.check_ports()  # before anything starts: exit 2 in one line
+    except PortBusy as error:
+        stack.stop()
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_USAGE
     try:
         stack.start()
         print(stack.summary(), flush=True)

@@ -29,8 +29,10 @@ from __future__ import annotations
 import logging
 import os
 import secrets
+import shlex
 import shutil
 import signal
+import socket
 import tempfile
 import threading
 import time
@@ -70,6 +72,70 @@ OWNER_FILE = "dev.pid"
 
 class StackFailed(VelocityError):
     """A part of the dev stack did not start or stopped on its own."""
+
+
+class PortBusy(StackFailed):
+    """A port the stack would bind is taken: found before anything starts."""
+
+
+# The workers `dev` starts that serve metrics, in the order they are started (each gets the
+# configured metrics port plus its index among the children; the embedded broker comes first).
+METRICS_WORKERS = ("gateway", "client360", "committer")
+
+
+def ports_to_bind(
+    settings: Settings, options: DevOptions, *, embedded_broker: bool
+) -> list[tuple[str, str, int]]:
+    """(what, host, port) of every fixed port the stack binds. The broker and the registry
+    take free ports, so they are not here."""
+    ports = [("review app", options.host, options.port)]
+    if settings.metrics_enabled and settings.metrics_port != 0:
+        first = settings.metrics_port + (1 if embedded_broker else 0)
+        ports += [
+            (f"{name} metrics", settings.metrics_host, first + index)
+            for index, name in enumerate(METRICS_WORKERS)
+        ]
+    return ports
+
+
+def port_is_free(host: str, port: int) -> bool:
+    """True when ``host:port`` can be bound now (a listener there makes it busy; a closed
+    connection in TIME_WAIT does not, as the servers set SO_REUSEADDR too)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+def check_ports(ports: list[tuple[str, str, int]]) -> None:
+    """PortBusy naming the first busy port, with the setting or flag that moves it."""
+    for what, host, port in ports:
+        if not port_is_free(host, port):
+            how = (
+                "--port or VELOCITY_REVIEW_PORT"
+                if what == "review app"
+                else "VELOCITY_METRICS_PORT (or VELOCITY_METRICS_ENABLED=false)"
+            )
+            raise PortBusy(f"port {port} on {host} ({what}) is in use; choose another with {how}")
+
+
+def export_lines(settings: Settings) -> list[str]:
+    """``export`` lines that point another shell's commands at this stack. Public values
+    only: the decision signing keys are secrets made for this run and stay in it (set
+    VELOCITY_REVIEW_SIGNING_KEY and VELOCITY_DECISION_VERIFY_KEYS before `dev` to share keys)."""
+    values = {
+        "KAFKA_BOOTSTRAP_SERVERS": settings.kafka_bootstrap_servers or "",
+        "SCHEMA_REGISTRY_URL": settings.schema_registry_url or "",
+        "VELOCITY_TOPIC_PREFIX": settings.topic_prefix,
+        "VELOCITY_SCHEMAS_DIR": str(settings.schemas_dir),
+        "VELOCITY_STORE_URL": settings.store_url,
+        "VELOCITY_SESSION_TIMEOUT_MS": str(settings.session_timeout_ms),
+    }
+    return [f"export {name}={shlex.quote(value)}" for name, value in values.items() if value]
 
 
 @dataclass(frozen=True)
@@ -169,7 +235,13 @@ class DevStack:
 
     # --- starting -------------------------------------------------------------------------
 
+    def check_ports(self) -> None:
+        """Every fixed port the stack will bind, checked before anything starts (PortBusy)."""
+        embedded = not self.settings.kafka_bootstrap_servers
+        check_ports(ports_to_bind(self.settings, self.options, embedded_broker=embedded))
+
     def start(self) -> None:
+        self.check_ports()
         p = self.progress
         p.line("velocity-stream dev: the whole stack on this machine")
         with p.step("Kafka") as step:
@@ -432,6 +504,13 @@ class DevStack:
             f"  registry       {self.settings.schema_registry_url}",
             f"  read models    {self.settings.store_url}",
             f"  logs           {self.workdir}/*.log",
+        ]
+        lines += [
+            "",
+            "  Point another shell's commands (topics, dlq, tail, produce, ...) at this stack:",
+            *(f"    {line}" for line in export_lines(self.settings)),
+            "  (the decision signing keys stay secret in this run; set VELOCITY_REVIEW_SIGNING_KEY "
+            "and VELOCITY_DECISION_VERIFY_KEYS before `dev` to share your own)",
         ]
         if self.demo is not None:
             lines += [
