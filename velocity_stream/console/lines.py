@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from velocity_stream.contracts.catalog import Family, Version
-from velocity_stream.contracts.metadata import Artifact, validate_artifact
+from velocity_stream.contracts.metadata import Artifact, validate_json_artifact
 from velocity_stream.contracts.registry import model_for
 from velocity_stream.errors import ConfigError, ContractError
 
@@ -75,7 +75,8 @@ def parse_line(family: Family, number: int, line: str) -> ParsedLine | list[Refu
         kind = type(data).__name__
         return [Refusal(number, NOT_AN_OBJECT, "", f"an artifact is a JSON object, not {kind}")]
     try:
-        artifact = validate_artifact(model_for(family.name, _major(family, data)), data)
+        # Strict JSON types, as `validate` reads them: no "0.5" or true for a number.
+        artifact = validate_json_artifact(model_for(family.name, _major(family, data)), line)
     except ContractError as error:
         return [Refusal(number, v.code.value, v.path, v.message) for v in error.violations]
     return ParsedLine(number, artifact)
