@@ -280,6 +280,7 @@ def test_unreachable_kafka_and_a_missing_topic_are_one_line_and_exit_2(
     source = tmp_path / "one.jsonl"
     source.write_text(json.dumps(_signals(1)[0]) + "\n", encoding="utf-8")
     monkeypatch.setenv("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:1")
+    monkeypatch.setenv("VELOCITY_CONNECT_TIMEOUT_S", "1")
     monkeypatch.setenv("VELOCITY_TOPIC_PREFIX", "unreachable")
     assert main(["produce", "QdSignalBundle", str(source)]) == 2
     [line] = capsys.readouterr().err.splitlines()
