@@ -51,7 +51,7 @@ FETCH_WAIT_MS = int(os.environ.get("BENCH_FETCH_WAIT_MS", "10"))
 GATEWAY_FLAGS: list[str] = os.environ.get("BENCH_GATEWAY_FLAGS", "").split()
 TARGET_BYTES = 1024
 
-# Stated in issue 6 and DESIGN.md section 5, measured on the development machines.
+# The baselines of issue 6, measured on the development machines (docs/gateway.md, "Measured").
 EXPECTED_NAIVE = 2_500
 EXPECTED_RAW = 90_000
 

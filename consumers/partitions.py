@@ -3,7 +3,7 @@
 The consumers keep offsets in SQL, in the same transaction as the rows they produced, so they
 never join a consumer group: they assign every partition of their topics and seek to the stored
 offsets (the earliest offset where none is stored). No group also means no join wait, which on
-Tansu is half the session timeout (DESIGN.md section 5).
+the embedded broker (Tansu) is about half the session timeout (docs/embedded-broker.md).
 """
 
 from __future__ import annotations

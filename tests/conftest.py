@@ -20,7 +20,8 @@ import pytest
 from velocity_stream.settings import Settings, load_settings
 
 # Short group timings: Tansu makes a joining consumer wait about half the session timeout,
-# and does not wake a waiting fetch, so the fetch wait is the latency floor (DESIGN.md 5).
+# and does not wake a waiting fetch, so the fetch wait is the latency floor
+# (docs/embedded-broker.md).
 TEST_SESSION_TIMEOUT_MS = 6000
 TEST_FETCH_WAIT_MAX_MS = 10
 

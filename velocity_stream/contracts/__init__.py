@@ -1,7 +1,8 @@
 """The artifact contracts: one pydantic model per family, its rules, and a registry by major.
 
 The .avsc files under avro_schemas/ are the source of truth for fields; these models mirror
-them (``drift.check_drift`` proves it) and add the stateless rules of DESIGN.md section 1.
+them (``drift.check_drift`` proves it) and add the rules one artifact can prove on its own
+(docs/contracts.md lists them).
 """
 
 from __future__ import annotations

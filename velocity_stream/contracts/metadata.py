@@ -1,4 +1,5 @@
-"""The envelope every artifact carries (the blueprint's eight metadata fields) and the base model.
+"""The envelope every artifact carries (the eight metadata fields all families share) and
+the base model.
 
 Field-level problems are reported by pydantic; cross-field rules live in each family's
 ``rules()`` and come out as :class:`~velocity_stream.errors.Violation` values with stable
@@ -123,7 +124,7 @@ class Provenance(ContractModel):
 
 
 class Artifact(ContractModel):
-    """The eight metadata fields of the blueprint, shared by every artifact family.
+    """The eight metadata fields shared by every artifact family.
 
     Subclasses set ``FAMILY`` (the artifact type) and ``SCHEMA_VERSION`` (the released
     schema version the model matches) and may override :meth:`rules`.

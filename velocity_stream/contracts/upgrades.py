@@ -1,7 +1,7 @@
 """Reader mappings between major versions: how a record of major N becomes one of major N+1.
 
-A breaking change gets a new major (and a new topic); the blueprint asks that old readers and
-old data keep working during the transition, so each new major registers a mapping from the
+A breaking change gets a new major (and a new topic); old readers and old
+data must keep working during the transition, so each new major registers a mapping from the
 one before it here. :func:`upgrade` chains them. Records are the plain dicts fastavro reads
 and ``Artifact.to_avro`` writes; the mapped record must validate under the newer model.
 """

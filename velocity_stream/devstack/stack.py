@@ -63,7 +63,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 DEMO_REVIEWER = "human:demo-reviewer"
-DEV_SESSION_TIMEOUT_MS = 6000  # group joins on Tansu wait about half of it (DESIGN.md 5)
+# Group joins on Tansu wait about half of it (docs/embedded-broker.md).
+DEV_SESSION_TIMEOUT_MS = 6000
 STEPS = 8
 BROKER_START_TIMEOUT_S = 20.0
 WORKDIR_PREFIX = "velocity-dev-"

@@ -2,9 +2,9 @@
 
 The tools here read a snapshot: every partition from its first offset up to the end it had
 when the read reached it. The end comes from the fetch responses (librdkafka's partition-EOF
-event), never from ListOffsets: on Tansu the ListOffsets high watermark is wrong (DESIGN.md 5),
-so counting is done by consuming. Partitions are assigned, not subscribed, and no offset is
-ever committed: reading the dead letters changes nothing for anyone.
+event), never from ListOffsets: on Tansu the ListOffsets high watermark is wrong
+(docs/embedded-broker.md), so counting is done by consuming. Partitions are assigned, not
+subscribed, and no offset is ever committed: reading the dead letters changes nothing for anyone.
 """
 
 from __future__ import annotations

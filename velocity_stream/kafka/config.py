@@ -23,9 +23,9 @@ REDACTED = "***"
 _SECRET_KEY_MARKERS = ("password", "secret", "oauthbearer.config", ".pem")
 _SECRET_KEYS = frozenset({"basic.auth.user.info", "auth"})
 
-# The producer defaults follow the throughput facts in DESIGN.md section 5: large batches
-# (>= 128 KB) matter more than anything else; a short linger fills them under load
-# without adding much latency when traffic is sparse.
+# The producer defaults favour throughput: large batches (at least 128 KB, which
+# tests/unit/kafka/test_kafka_config.py holds them to) and a short linger that fills them
+# under load without adding much latency when traffic is sparse.
 PRODUCER_BATCH_SIZE = 256 * 1024
 PRODUCER_LINGER_MS = 5
 PRODUCER_COMPRESSION = "lz4"
@@ -130,7 +130,7 @@ def consumer_config(
             "enable.auto.commit": False,
             "enable.auto.offset.store": False,
             "auto.offset.reset": auto_offset_reset,
-            # Group joins wait about half the session timeout on Tansu; see DESIGN.md 5.
+            # Group joins wait about half the session timeout on Tansu (docs/embedded-broker.md).
             "session.timeout.ms": settings.session_timeout_ms,
             "heartbeat.interval.ms": heartbeat_interval_ms(settings.session_timeout_ms),
             # Tansu does not wake a waiting fetch when data arrives: this is the latency floor.

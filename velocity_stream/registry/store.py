@@ -13,7 +13,7 @@ How writes are serialized (docs/registry.md says the same):
 
 On start the store writes a marker record and reads until it sees it, so it has read everything
 written before it started. This does not depend on ListOffsets, which is wrong on Tansu
-(DESIGN.md section 5).
+(docs/embedded-broker.md).
 """
 
 from __future__ import annotations

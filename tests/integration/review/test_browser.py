@@ -14,7 +14,8 @@ from velocity_stream.devstack.stack import DevStack
 pytestmark = pytest.mark.integration
 
 CHROMIUM = Path("/usr/bin/chromium")
-# What works here (DESIGN.md section 5): no sandbox, no GPU, nothing phoning home.
+# Debian's Chromium (not a `playwright install` download) starts on the development and CI
+# machines with these flags: no sandbox, no GPU, nothing phoning home.
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
