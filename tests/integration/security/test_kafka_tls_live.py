@@ -18,6 +18,7 @@ import pytest
 from confluent_kafka import Producer
 from pydantic import SecretStr
 
+from tests import signing
 from velocity_stream.contracts import example
 from velocity_stream.contracts.catalog import TopicSpec, load_catalog
 from velocity_stream.dlq.reader import TopicReader
@@ -148,6 +149,10 @@ def test_the_gateway_worker_routes_over_mutual_tls(
             "VELOCITY_TOPIC_PREFIX": settings.topic_prefix,
             "VELOCITY_SESSION_TIMEOUT_MS": "6000",
             "VELOCITY_FETCH_WAIT_MAX_MS": "10",
+            # the worker takes only signed decisions: it needs its keys to start
+            **signing.env(),
+            # no metrics endpoint: another worker of the run may hold the default port
+            "VELOCITY_METRICS_ENABLED": "false",
         }
     )
     log_path = tmp_path / "gateway.log"
