@@ -39,7 +39,10 @@ class RepeatFilter(logging.Filter):
     """Lets the first of a kind of line through and drops its repeats for ``window_s`` seconds;
     the next one after the window says how many were dropped. Lines are of a kind when their
     logger, level and text with every number blanked out agree (so "after 0ms" and "after 3ms"
-    are one kind). ``names``: only records of these loggers (and their children) are thinned.
+    are one kind). ``names``: only records of these loggers (and their children) are thinned;
+    ``min_level``: only records at this level or above (a client's lost-connection flood is
+    warnings and errors; its information lines, such as a worker's assignments and "Worker
+    ready" after each rebalance, are state changes an operator and the tests read whole).
     """
 
     def __init__(
@@ -49,9 +52,11 @@ class RepeatFilter(logging.Filter):
         names: Iterable[str] | None = None,
         clock: Callable[[], float] | None = None,
         max_kinds: int = 1024,
+        min_level: int = logging.WARNING,
     ) -> None:
         super().__init__()
         self.window_s = window_s
+        self.min_level = min_level
         self.names = tuple(names) if names is not None else None
         self.max_kinds = max_kinds
         self._clock = clock or time.monotonic
@@ -64,7 +69,7 @@ class RepeatFilter(logging.Filter):
         return any(name == n or name.startswith(n + ".") for n in self.names)
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if not self._applies(record.name):
+        if record.levelno < self.min_level or not self._applies(record.name):
             return True
         try:
             text = record.getMessage()

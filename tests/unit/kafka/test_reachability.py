@@ -130,3 +130,14 @@ def test_repeats_are_dropped_for_the_window_then_counted():
     assert passes("aiokafka.conn", "Connect to %s failed after %dms", "b:1", 5) == (
         "Connect to b:1 failed after 5ms (299 more like it in the last 60 s)"
     )
+
+
+def test_information_lines_are_never_thinned():
+    # A worker logs its assignment and "Worker ready" after every rebalance: state changes
+    # that read alike and must all be seen.
+    thinning = RepeatFilter(60, names=("faust",), clock=lambda: 0.0)
+    for _ in range(3):
+        record = logging.LogRecord(
+            "faust.tables.recovery", logging.INFO, __file__, 1, "Worker ready", None, None
+        )
+        assert thinning.filter(record)
