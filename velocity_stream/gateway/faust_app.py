@@ -64,6 +64,198 @@ log = logging.getLogger(__name__)
 PENDING_RECOUNT_INTERVAL_S = 30.0
 
 
+# --- what this module relies on that faust, mode and aiokafka do not promise ----------------
+
+
+@dataclass(frozen=True)
+class FaustInternal:
+    """One name of faust, mode or aiokafka this module uses that is not their public API.
+
+    ``target`` is ``module:Class.attribute`` as the code below reaches it (the class it
+    subclasses or the object it holds), ``kind`` says how it is used:
+
+    - ``override``: our subclass's method ``ours`` replaces it; faust (or mode) calls it, with
+      parameters ``params`` (``self`` included);
+    - ``call``: we call it, with parameters ``params``;
+    - ``attribute``: we read or write it on an instance faust builds (or on the class);
+    - ``option``: a keyword of the class's constructor; faust keeps it as an attribute.
+
+    ``source_sha256`` is the hash of faust's own source of a method our override copies.
+    tests/unit/gateway_runtime/test_faust_surface.py checks every entry against the installed
+    packages; pyproject.toml pins them to the versions it passed on.
+    """
+
+    target: str
+    kind: str
+    use: str
+    params: tuple[str, ...] = ()
+    ours: str = ""
+    source_sha256: str = ""
+
+
+_HERE = "velocity_stream.gateway.faust_app"
+_AIOKAFKA_DRIVER = "faust.transport.drivers.aiokafka"
+
+# Every name with a leading underscore the module uses, then the public-looking names whose
+# meaning here depends on faust's internals (who calls them, what faust reads them for).
+FAUST_INTERNALS: tuple[FaustInternal, ...] = (
+    FaustInternal(
+        f"{_AIOKAFKA_DRIVER}:AIOKafkaConsumerThread._create_worker_consumer",
+        "override",
+        "builds the aiokafka consumer; ours sets its fetch wait after faust's hard-coded 1500 ms",
+        params=("self", "transport"),
+        ours=f"{_HERE}:_FetchWaitConsumerThread._create_worker_consumer",
+    ),
+    FaustInternal(
+        "aiokafka:AIOKafkaConsumer._fetch_max_wait_ms",
+        "attribute",
+        "the fetch wait, replaced before start() (which builds the Fetcher from it) by "
+        "Settings.fetch_wait_max_ms",
+    ),
+    FaustInternal(
+        f"{_AIOKAFKA_DRIVER}:Consumer._new_consumer_thread",
+        "override",
+        "makes the consumer thread; ours makes _FetchWaitConsumerThread",
+        params=("self",),
+        ours=f"{_HERE}:_BatchConsumer._new_consumer_thread",
+    ),
+    FaustInternal(
+        f"{_AIOKAFKA_DRIVER}:Consumer._drain_messages",
+        "override",
+        "faust's fetch loop; ours is a copy that hands ingress records to the sink per fetch",
+        params=("self", "fetcher"),
+        ours=f"{_HERE}:_BatchConsumer._drain_messages",
+        source_sha256="44a2500309e83c630493f6828af50166ec8d96a0b3e4fb2bab735f704ae93417",
+    ),
+    FaustInternal(
+        f"{_AIOKAFKA_DRIVER}:Consumer._read_offset",
+        "attribute",
+        "the drain copy skips records below each partition's read offset and advances it",
+    ),
+    FaustInternal(
+        f"{_AIOKAFKA_DRIVER}:Consumer._unacked_messages",
+        "attribute",
+        "the drain copy tracks each ingress record in it (Consumer.track_message without its "
+        "sensor call); _BatchSink._fail takes failed records out so the stop does not wait",
+    ),
+    FaustInternal(
+        f"{_AIOKAFKA_DRIVER}:Consumer._committed_offset",
+        "attribute",
+        "faust's last committed offset per partition, told to the expiry gate (_observe_backlog)",
+    ),
+    FaustInternal(
+        f"{_AIOKAFKA_DRIVER}:Consumer._commit_every",
+        "attribute",
+        "the drain copy commits after this many acks (broker_commit_every), as faust's does",
+    ),
+    FaustInternal(
+        f"{_AIOKAFKA_DRIVER}:Consumer._n_acked",
+        "attribute",
+        "acks since the last commit: the drain copy compares it with _commit_every and resets it",
+    ),
+    FaustInternal(
+        f"{_AIOKAFKA_DRIVER}:Consumer._add_gap",
+        "call",
+        "the drain copy records an offset gap (compacted or aborted records) as faust's does",
+        params=("self", "tp", "offset_from", "offset_to"),
+    ),
+    FaustInternal(
+        f"{_AIOKAFKA_DRIVER}:Consumer._stopped",
+        "attribute",
+        "mode Service's stopped event: the drain copy loops until the consumer's or the "
+        "fetcher's is set",
+    ),
+    FaustInternal(
+        "faust:App._new_transport",
+        "override",
+        "makes the consumer transport; ours makes _Transport (Consumer = _BatchConsumer)",
+        params=("self",),
+        ours=f"{_HERE}:GatewayApp._new_transport",
+    ),
+    FaustInternal(
+        "faust.tables.table:Table._verify_source_topic_partitions",
+        "call",
+        "faust's check that an input topic and the changelog have one partition count, called "
+        "by _context_partition since the batch path has no faust event to trigger it",
+        params=("self", "source_topic"),
+    ),
+    FaustInternal(
+        "faust:Worker._schedule_shutdown",
+        "override",
+        "mode's handler of a stop signal; ours arms the shutdown deadline first",
+        params=("self", "signal"),
+        ours=f"{_HERE}:_Worker._schedule_shutdown",
+    ),
+    FaustInternal(
+        "faust:Worker._repr_name",
+        "override",
+        "the worker's name in log lines; ours keeps '[^Worker]: Ready' that tools wait for",
+        params=("self",),
+        ours=f"{_HERE}:_Worker._repr_name",
+    ),
+    # Public spelling, internal meaning.
+    FaustInternal(
+        f"{_AIOKAFKA_DRIVER}:Consumer.highwaters",
+        "override",
+        "only faust's table recovery (Recovery._build_highwaters) asks; ours answers with the "
+        "fetch-response ends of runtime/recovery.py instead of ListOffsets",
+        params=("self", "partitions"),
+        ours=f"{_HERE}:_BatchConsumer.highwaters",
+    ),
+    FaustInternal(
+        "faust.tables.table:Table.partition_for_key",
+        "override",
+        "faust's changelog partition of a written key; ours is the current input's partition",
+        params=("self", "key"),
+        ours=f"{_HERE}:_ContextTable.partition_for_key",
+    ),
+    FaustInternal(
+        "faust.tables.globaltable:GlobalTable.partition_for_key",
+        "override",
+        "as for Table, for the global tables",
+        params=("self", "key"),
+        ours=f"{_HERE}:_ContextGlobalTable.partition_for_key",
+    ),
+    FaustInternal(
+        "faust.tables.globaltable:GlobalTable.is_global",
+        "option",
+        "what the assignor and the recovery read to keep a table whole on every worker "
+        "(GLOBAL_TABLE_OPTIONS)",
+    ),
+    FaustInternal(
+        "faust.tables.globaltable:GlobalTable.standby_buffer_size",
+        "option",
+        "1, as app.GlobalTable() passes: standby updates applied as they come",
+    ),
+    FaustInternal(
+        "faust.tables.globaltable:GlobalTable.recovery_buffer_size",
+        "option",
+        "1: other workers' writes to an active global partition applied as they come",
+    ),
+    FaustInternal(
+        "faust.tables.manager:TableManager.recovery",
+        "attribute",
+        "app.tables.recovery: the sweep and the pending recount skip while it recovers",
+    ),
+    FaustInternal(
+        "faust.tables.recovery:Recovery.in_recovery",
+        "attribute",
+        "app.tables.recovery.in_recovery: true while tables are being recovered",
+    ),
+    FaustInternal(
+        f"{_AIOKAFKA_DRIVER}:Transport.Consumer",
+        "attribute",
+        "the consumer class the transport builds; _Transport sets it to _BatchConsumer",
+    ),
+    FaustInternal(
+        "faust.types:Message.tracked",
+        "attribute",
+        "set by the drain copy on each ingress record it tracks, as faust's stream does when "
+        "it tracks one (streams.py), so nothing tracks the record a second time",
+    ),
+)
+
+
 @dataclass(frozen=True)
 class WorkerOptions:
     """Tuning of one gateway worker; the defaults are the measured sweet spot (bench/gateway.py)."""
