@@ -17,6 +17,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from velocity_stream.devstack.stack import port_is_free
 from velocity_stream.kafka.broker import free_port, pid_is_alive
 
 pytestmark = pytest.mark.integration
@@ -30,6 +31,16 @@ UNSET = (
     "VELOCITY_REVIEWER_TOKENS",
     "VELOCITY_TOPIC_PREFIX",
 )
+
+
+def free_port_run(count: int) -> int:
+    """The first of ``count`` consecutive loopback ports that are all free now."""
+    while True:
+        base = free_port()
+        if base + count < 65536 and all(
+            port_is_free("127.0.0.1", base + i) for i in range(count)
+        ):
+            return base
 
 
 def descendants(root: int) -> set[int]:
@@ -81,6 +92,9 @@ class Output:
 def test_dev_runs_everything_on_embedded_defaults_and_ctrl_c_stops_it_all(tmp_path: Path):
     port = free_port()
     env = {name: value for name, value in os.environ.items() if name not in UNSET}
+    # Each worker serves metrics on the port after the previous one's; the default 9400 run
+    # may still be held by a process another test is stopping, and dev refuses a busy port.
+    env["VELOCITY_METRICS_PORT"] = str(free_port_run(5))
     process = subprocess.Popen(
         [sys.executable, "-m", "velocity_stream.cli.main", "dev", "--port", str(port)],
         cwd=tmp_path,
