@@ -7,8 +7,9 @@ them (``drift.check_drift`` proves it) and add the rules one artifact can prove 
 
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING
+
+from velocity_stream.lazy import lazy_exports as _lazy_exports
 
 if TYPE_CHECKING:
     from velocity_stream.contracts.approval import ApprovalDecision
@@ -62,13 +63,7 @@ _EXPORTS = {
 }
 
 
-def __getattr__(name: str) -> object:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
+__getattr__ = _lazy_exports(__name__, _EXPORTS)
 
 
 __all__ = [
