@@ -365,6 +365,24 @@ class GatewayHarness:
     def for_artifact(self, artifact_id: str) -> list[Output]:
         return [o for o in self.outputs if o.text(h.ARTIFACT_ID) == artifact_id]
 
+    def category(self, output: Output) -> str:
+        """Which route an output took: dead, pending, commit or accepted."""
+        if output.topic == self.dead_letters:
+            return "dead"
+        if output.topic == self.approvals:
+            return "pending"
+        if output.topic == self.commits:
+            return "commit"
+        return "accepted"
+
+    def artifact_id_of(self, output: Output) -> str | None:
+        """The artifact an output is about: its header, or for a dead letter the decoded input."""
+        if output.topic != self.dead_letters:
+            return output.text(h.ARTIFACT_ID)
+        family, _ = self.catalog.ingress_topics(self.prefix)[output.text(h.DLQ_SOURCE_TOPIC)]
+        record = self.serde.decode_record(output.value, family).record
+        return str(record["artifact_id"])
+
     def dead_letters_for(self, key: bytes) -> list[Output]:
         return [o for o in self.outputs if o.topic == self.dead_letters and o.key == key]
 

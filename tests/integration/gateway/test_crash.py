@@ -111,7 +111,7 @@ def test_kill_9_midway_loses_nothing_and_duplicates_nothing(fresh_gateway):
         # Incremental: decoding every dead letter on every pass would be quadratic.
         nonlocal indexed
         for o in gw.outputs[indexed:]:
-            aid = artifact_id(gw, o)
+            aid = gw.artifact_id_of(o)
             if aid:
                 seen.add(aid)
         indexed = len(gw.outputs)
@@ -179,9 +179,9 @@ def test_kill_9_midway_loses_nothing_and_duplicates_nothing(fresh_gateway):
     copies: dict[tuple[str, str], set[tuple[bytes | None, bytes | None]]] = defaultdict(set)
     reasons: dict[str, set[str]] = defaultdict(set)
     for o in gw.outputs:
-        aid = artifact_id(gw, o)
+        aid = gw.artifact_id_of(o)
         assert aid is not None, o
-        categories[aid].add(category(gw, o))
+        categories[aid].add(gw.category(o))
         copies[(o.topic, aid)].add((o.key, o.value))
         if o.topic == gw.dead_letters:
             reasons[aid].add(o.text(h.DLQ_REASON) or "")
@@ -203,22 +203,3 @@ def test_kill_9_midway_loses_nothing_and_duplicates_nothing(fresh_gateway):
     assert reasons["art:crash:x0"] == {ReasonCode.CONTRACT_CONFIDENCE_RANGE.value}
     # The identical batches were duplicates: each batch accepted once (copies may repeat).
     assert all(categories[b.artifact_id] == {"accepted"} for b in batches)
-
-
-def category(gw, output) -> str:
-    if output.topic == gw.dead_letters:
-        return "dead"
-    if output.topic == gw.approvals:
-        return "pending"
-    if output.topic == gw.commits:
-        return "commit"
-    return "accepted"
-
-
-def artifact_id(gw, output) -> str | None:
-    """The artifact an output is about: its header, or for a dead letter the decoded input."""
-    if output.topic != gw.dead_letters:
-        return output.text(h.ARTIFACT_ID)
-    family, _ = gw.catalog.ingress_topics(gw.prefix)[output.text(h.DLQ_SOURCE_TOPIC)]
-    record = gw.serde.decode_record(output.value, family).record
-    return str(record["artifact_id"])

@@ -133,10 +133,10 @@ def _round(gw, tag: str, stop_worker: Callable[[], None]) -> str:
     copies: dict[tuple[str, str], set[tuple[bytes | None, bytes | None]]] = defaultdict(set)
     reasons: dict[str, set[str]] = defaultdict(set)
     for o in gw.outputs:
-        aid = artifact_id(gw, o)
+        aid = gw.artifact_id_of(o)
         if aid is None or not aid.startswith(f"art:{tag}:"):
             continue
-        categories[aid].add(category(gw, o))
+        categories[aid].add(gw.category(o))
         copies[(o.topic, aid)].add((o.key, o.value))
         if o.topic == gw.dead_letters:
             reasons[aid].add(o.text(h.DLQ_REASON) or "")
@@ -178,7 +178,7 @@ def _wait_for_ids(gw, ids: set[str], timeout: float = 60.0) -> None:
     indexed = 0
     while True:
         for o in gw.outputs[indexed:]:
-            aid = artifact_id(gw, o)
+            aid = gw.artifact_id_of(o)
             if aid is not None:
                 seen.add(aid)
         indexed = len(gw.outputs)
@@ -191,22 +191,3 @@ def _wait_for_ids(gw, ids: set[str], timeout: float = 60.0) -> None:
                 f"{len(missing)} inputs never reached an output, e.g. {sorted(missing)[:5]}"
             )
         gw.read(0.05)
-
-
-def category(gw, output) -> str:
-    if output.topic == gw.dead_letters:
-        return "dead"
-    if output.topic == gw.approvals:
-        return "pending"
-    if output.topic == gw.commits:
-        return "commit"
-    return "accepted"
-
-
-def artifact_id(gw, output) -> str | None:
-    """The artifact an output is about: its header, or for a dead letter the decoded input."""
-    if output.topic != gw.dead_letters:
-        return output.text(h.ARTIFACT_ID)
-    family, _ = gw.catalog.ingress_topics(gw.prefix)[output.text(h.DLQ_SOURCE_TOPIC)]
-    record = gw.serde.decode_record(output.value, family).record
-    return str(record["artifact_id"])
