@@ -33,7 +33,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import secrets
 import signal
 import subprocess
 import sys
@@ -47,12 +46,12 @@ from typing import Any, TypeVar
 
 import httpx
 import pytest
-import yaml
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from consumers.client360.store import Client360Store
 from consumers.storage import open_engine
+from tests.compose import REPO, compose, env_file
 from tests.integration.processes import terminate
 from velocity_stream.contracts.catalog import load_catalog
 from velocity_stream.contracts.writeback import FieldChange, OracleWritebackProposal
@@ -62,14 +61,11 @@ from velocity_stream.kafka.producer import ArtifactProducer
 from velocity_stream.kafka.topics import TopicAdmin
 from velocity_stream.review.runtime import registry_serde
 from velocity_stream.settings import DEFAULT_SCHEMAS_DIR, Settings
-from velocity_stream.trust import REVIEW_APP_SIGNER, RULES_SIGNER, KeyRing, SigningKey
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 T = TypeVar("T")
 
-REPO = Path(__file__).resolve().parents[3]
-COMPOSE_FILE = REPO / "docker-compose.yml"
 ENTRY_POINT = str(Path(sys.executable).with_name("velocity-stream"))
 POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 
@@ -103,49 +99,6 @@ READY_TIMEOUT_S = 60.0
 FLOW_TIMEOUT_S = 60.0
 
 SEN = next(client for client in CLIENTS if client.slug == "sen-family-office")
-
-_VARIABLE = re.compile(r"\$\{(?P<name>\w+)(?:(?P<op>:?[-?])(?P<arg>[^}]*))?\}")
-
-
-# --- the compose file ---------------------------------------------------------------------------
-
-
-def _interpolate(value: Any, env: Mapping[str, str]) -> Any:
-    """Compose's variable substitution over the parsed file; a missing required one raises."""
-    if isinstance(value, dict):
-        return {key: _interpolate(item, env) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_interpolate(item, env) for item in value]
-    if not isinstance(value, str):
-        return value
-
-    def substitute(match: re.Match[str]) -> str:
-        name, op, arg = match["name"], match["op"], match["arg"]
-        given = env.get(name)
-        unset = given is None or (given == "" and op is not None and op.startswith(":"))
-        if op is not None and op.endswith("?") and unset:
-            raise KeyError(f"{name}: {arg}")
-        if op is not None and op.endswith("-") and unset:
-            return str(arg)
-        return given or ""
-
-    return _VARIABLE.sub(substitute, value)
-
-
-def _env_file() -> dict[str, str]:
-    """The env file an operator writes from .env.example, with values made the way it says."""
-    review = SigningKey.generate(REVIEW_APP_SIGNER)
-    rules = SigningKey.generate(RULES_SIGNER)
-    return {
-        "VELOCITY_REVIEW_SIGNING_KEY": review.text(),
-        "VELOCITY_RULE_SIGNING_KEY": rules.text(),
-        "VELOCITY_DECISION_VERIFY_KEYS": KeyRing([review.verify_key, rules.verify_key]).text(),
-        "VELOCITY_REVIEWER_TOKENS": json.dumps(
-            {secrets.token_urlsafe(32): "human:sayan", secrets.token_urlsafe(32): "human:sourik"}
-        ),
-        "POSTGRES_PASSWORD": secrets.token_urlsafe(24),
-    }
-
 
 def _image_env() -> dict[str, str]:
     """The Dockerfile's ENV, with the catalog where this checkout has it (the image: /app)."""
@@ -262,9 +215,8 @@ class Stack:
     def __init__(self, kafka: str, work: Path) -> None:
         self.kafka = kafka
         self.work = work
-        self.env_file = _env_file()
-        document = yaml.safe_load(COMPOSE_FILE.read_text())
-        self.services: dict[str, dict[str, Any]] = _interpolate(document, self.env_file)["services"]
+        self.env_file = env_file(reviewers=("human:sayan", "human:sourik"))
+        self.services: dict[str, dict[str, Any]] = compose(self.env_file)["services"]
         self.image_env = _image_env()
         self.prefix = f"itcompose{uuid.uuid4().hex[:8]}"
         self.schema = self.prefix

@@ -8,76 +8,30 @@ them; then each role's settings go through the same start-up checks its command 
 from __future__ import annotations
 
 import base64
-import json
 import re
-import secrets
 from collections.abc import Iterator, Mapping
-from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 from pydantic import AliasChoices
 
+from tests.compose import COMPOSE_FILE, REPO, VARIABLE, compose, env_file
 from velocity_stream.cli.main import build_parser
 from velocity_stream.contracts.catalog import load_catalog
 from velocity_stream.errors import ConfigError
 from velocity_stream.gateway.runtime.worker import decision_keys
 from velocity_stream.review.auth import ReviewerDirectory
 from velocity_stream.settings import DEFAULT_SCHEMAS_DIR, Settings
-from velocity_stream.trust import REVIEW_APP_SIGNER, RULES_SIGNER, KeyRing, SigningKey
+from velocity_stream.trust import REVIEW_APP_SIGNER
 from velocity_stream.trust import config as trust_config
 
-REPO = Path(__file__).resolve().parents[3]
-COMPOSE_FILE = REPO / "docker-compose.yml"
 ENV_EXAMPLE = REPO / ".env.example"
 DOCKERFILE = REPO / "Dockerfile"
 DEPLOYMENT_DOC = REPO / "docs" / "deployment.md"
 OUR_IMAGE = "velocity-stream:local"
 
-# ${NAME}, ${NAME:-default}, ${NAME-default}, ${NAME:?error}, ${NAME?error}
-_VARIABLE = re.compile(r"\$\{(?P<name>\w+)(?:(?P<op>:?[-?])(?P<arg>[^}]*))?\}")
 _CONDITIONS = {"service_healthy", "service_completed_successfully"}
-
-
-def _secrets() -> dict[str, str]:
-    """What an operator puts in the env file, made the way .env.example says."""
-    review = SigningKey.generate(REVIEW_APP_SIGNER)
-    rules = SigningKey.generate(RULES_SIGNER)
-    return {
-        "VELOCITY_REVIEW_SIGNING_KEY": review.text(),
-        "VELOCITY_RULE_SIGNING_KEY": rules.text(),
-        "VELOCITY_DECISION_VERIFY_KEYS": KeyRing([review.verify_key, rules.verify_key]).text(),
-        "VELOCITY_REVIEWER_TOKENS": json.dumps({secrets.token_urlsafe(32): "human:sayan"}),
-        "POSTGRES_PASSWORD": secrets.token_urlsafe(24),
-    }
-
-
-def _interpolate(value: Any, env: Mapping[str, str]) -> Any:
-    """Compose's variable substitution over a parsed file; a missing required one raises."""
-    if isinstance(value, dict):
-        return {key: _interpolate(item, env) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_interpolate(item, env) for item in value]
-    if not isinstance(value, str):
-        return value
-
-    def substitute(match: re.Match[str]) -> str:
-        name, op, arg = match["name"], match["op"], match["arg"]
-        given = env.get(name)
-        unset = given is None or (given == "" and op is not None and op.startswith(":"))
-        if op is not None and op.endswith("?") and unset:
-            raise KeyError(f"{name}: {arg}")
-        if op is not None and op.endswith("-") and unset:
-            return str(arg)
-        return given or ""
-
-    return _VARIABLE.sub(substitute, value)
-
-
-def _compose(env: Mapping[str, str]) -> dict[str, Any]:
-    document = yaml.safe_load(COMPOSE_FILE.read_text())
-    return dict(_interpolate(document, env))
 
 
 def _strings(value: Any) -> Iterator[str]:
@@ -97,7 +51,7 @@ def _required_variables() -> set[str]:
     return {
         m["name"]
         for text in _strings(document)
-        for m in _VARIABLE.finditer(text)
+        for m in VARIABLE.finditer(text)
         if m["op"] in (":?", "?")
     }
 
@@ -114,7 +68,7 @@ def _env_example() -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def services() -> dict[str, dict[str, Any]]:
-    return dict(_compose(_secrets())["services"])
+    return dict(compose(env_file())["services"])
 
 
 def _ours(services: Mapping[str, dict[str, Any]]) -> Iterator[tuple[str, dict[str, Any]]]:
@@ -314,7 +268,7 @@ def test_every_service_has_resource_limits(services):
 
 def test_third_party_images_are_pinned_and_explained():
     doc = DEPLOYMENT_DOC.read_text()
-    for name, service in _compose(_secrets())["services"].items():
+    for name, service in compose(env_file())["services"].items():
         image = service.get("image", "")
         if image == OUR_IMAGE:
             continue
@@ -326,11 +280,11 @@ def test_third_party_images_are_pinned_and_explained():
 
 
 def test_the_file_refuses_to_start_without_each_required_variable():
-    full = _secrets()
-    assert _required_variables() == set(full), "a new required variable: add it to _secrets()"
+    full = env_file()
+    assert _required_variables() == set(full), "a new required variable: add it to env_file()"
     for missing in full:
         with pytest.raises(KeyError, match=missing):
-            _compose({k: v for k, v in full.items() if k != missing})
+            compose({k: v for k, v in full.items() if k != missing})
 
 
 def test_env_example_lists_every_required_variable_with_a_placeholder_the_stack_refuses(
