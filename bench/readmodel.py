@@ -33,12 +33,12 @@ from consumers.client360.facts import Projection
 from consumers.client360.projector import project
 from consumers.client360.runner import Client360Runner, RunnerOptions
 from consumers.client360.store import Client360Store
-from consumers.partitions import RawMessage
 from consumers.storage import open_engine
 from velocity_stream.contracts import example, validate_artifact
 from velocity_stream.contracts.catalog import Catalog, load_catalog
 from velocity_stream.contracts.client360 import Client360Snapshot
 from velocity_stream.contracts.metadata import Artifact
+from velocity_stream.protocol.records import InboundMessage
 from velocity_stream.serde import AvroSerde, InMemorySchemaResolver
 from velocity_stream.settings import Settings
 
@@ -138,19 +138,19 @@ def workload(clients: int, shuffle: bool, rounds: int = 3, seed: int = 7) -> lis
     return events
 
 
-def encoded(events: list[Artifact], catalog: Catalog, serde: AvroSerde) -> list[RawMessage]:
+def encoded(events: list[Artifact], catalog: Catalog, serde: AvroSerde) -> list[InboundMessage]:
     messages = []
     for offset, artifact in enumerate(events):
         family = catalog.family(artifact.FAMILY)
         key = str(getattr(artifact, family.key_field)).encode()
         messages.append(
-            RawMessage(family.accepted_topic(PREFIX), 0, offset, key, serde.encode(artifact))
+            InboundMessage(family.accepted_topic(PREFIX), 0, offset, key, serde.encode(artifact))
         )
     return messages
 
 
 def run_store(
-    url: str, messages: list[RawMessage], catalog: Catalog, serde: AvroSerde, batch: int
+    url: str, messages: list[InboundMessage], catalog: Catalog, serde: AvroSerde, batch: int
 ) -> tuple[float, int, Client360Store]:
     """Events per second through the runner's batch path, and how many snapshots it built."""
     store = Client360Store(open_engine(url), f"b{uuid.uuid4().hex[:8]}_")
@@ -221,7 +221,7 @@ def baseline_rows(projections: list[Projection]) -> dict[str, list[dict[str, obj
 
 
 def run_baseline(
-    url: str, messages: list[RawMessage], catalog: Catalog, serde: AvroSerde, batch: int
+    url: str, messages: list[InboundMessage], catalog: Catalog, serde: AvroSerde, batch: int
 ) -> float:
     """Decode + project (same as the real run), then plain executemany INSERTs."""
     from sqlalchemy import String, Text

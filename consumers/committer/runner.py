@@ -7,7 +7,7 @@ once the gateway has accepted them, the committer's own applied records: those a
 (verdict ``own``), never applied a second time.
 
 A refusal is dead-lettered like the gateway does it: original key, bytes and headers, plus
-the ``velocity.dlq.*`` reason headers (gateway/headers.py), so the review app's dead-letter
+the ``velocity.dlq.*`` reason headers (protocol/headers.py), so the review app's dead-letter
 page and any replay tool treat both alike. Offsets live only in the database (see store.py).
 """
 
@@ -25,16 +25,18 @@ from consumers.committer.graph import Refusal
 from consumers.committer.publisher import AppliedPublisher
 from consumers.committer.store import GraphStore, Incoming, Result, Verdict
 from consumers.outbox import send_all
-from consumers.partitions import Headers, PartitionSource, RawMessage, next_offsets
+from consumers.partitions import PartitionSource, next_offsets
 from consumers.reading import ArtifactReader, UnreadableRecord
 from velocity_stream.contracts.catalog import Catalog, Family
 from velocity_stream.contracts.graph_delta import ClientGraphDelta
 from velocity_stream.errors import ReasonCode
-from velocity_stream.gateway import headers as h
-from velocity_stream.kafka import headers as envelope
-from velocity_stream.kafka.consumer import TopicStage, family_topics
+from velocity_stream.kafka.stage_topics import TopicStage, family_topics
 from velocity_stream.kafka.producer import ArtifactProducer
 from velocity_stream.observability import ConsumerMetrics, LagTracker, message_context
+from velocity_stream.protocol import headers as envelope
+from velocity_stream.protocol import headers as h
+from velocity_stream.protocol.records import Headers
+from velocity_stream.protocol.records import InboundMessage as RawMessage
 from velocity_stream.serde.avro import AvroSerde
 from velocity_stream.settings import Settings
 

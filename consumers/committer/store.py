@@ -28,11 +28,11 @@ from consumers.applied import applied_delta
 from consumers.committer.changes import ChangeSet
 from consumers.committer.graph import GraphWriter, Node, Refusal, Staged, node_of
 from consumers.committer.tables import GraphTables, Outcome, graph_tables
-from consumers.partitions import RawMessage
 from consumers.storage import OffsetsStore, chunks, one_of, save_offsets
 from velocity_stream.contracts.graph_delta import ClientGraphDelta
 from velocity_stream.errors import ContractError, ReasonCode
 from velocity_stream.observability import trace_id_from_headers
+from velocity_stream.protocol.records import InboundMessage as RawMessage
 
 
 class Verdict(StrEnum):

@@ -23,9 +23,9 @@ if TYPE_CHECKING:
     from velocity_stream.dlq.audit import AuditLog
     from velocity_stream.dlq.filters import DeadLetterFilter
     from velocity_stream.dlq.progress import ProgressBar
-    from velocity_stream.dlq.reader import TopicReader
     from velocity_stream.dlq.records import DeadLetter
     from velocity_stream.dlq.replay import ReplayPlan
+    from velocity_stream.kafka.reader import TopicReader
     from velocity_stream.serde.avro import AvroSerde
     from velocity_stream.settings import Settings
 
@@ -189,11 +189,11 @@ def _read(
 
 def run_list(args: argparse.Namespace) -> int:
     from velocity_stream.dlq import render
-    from velocity_stream.dlq.reader import TopicReader
+    from velocity_stream.kafka.reader import TopicReader
 
     settings, catalog = _context()
     selection = _filter(args, catalog)  # fail on a bad filter before touching Kafka
-    with TopicReader(settings) as reader:
+    with TopicReader(settings, role="dlq-reader") as reader:
         found, audit, topic = _read(args, settings, catalog, reader, limit=args.limit)
     if args.format == "json":
         rows = [render.dead_letter_json(d, audit.replays_of(d.coordinates)) for d in found]
@@ -225,15 +225,16 @@ def run_show(args: argparse.Namespace) -> int:
     from velocity_stream.dlq import render
     from velocity_stream.dlq.audit import AuditLog, audit_topic
     from velocity_stream.dlq.payload import DecodeAttempt, attempt_decode, framing
-    from velocity_stream.dlq.reader import TopicReader, read_audit_log
+    from velocity_stream.dlq.reader import read_audit_log
     from velocity_stream.dlq.records import parse_dead_letter
+    from velocity_stream.kafka.reader import TopicReader
 
     settings, catalog = _context()
     partition, offset = _position(args.position)
     prefix = settings.topic_prefix
     topic = catalog.dead_letter_topic(prefix)
     ingress = catalog.ingress_topics(prefix)
-    with TopicReader(settings) as reader:
+    with TopicReader(settings, role="dlq-reader") as reader:
         record = reader.read_one(topic, partition, offset)
         audit = read_audit_log(reader, audit_topic(catalog, prefix)) if record else AuditLog(())
     if record is None:
@@ -273,13 +274,13 @@ def _registry_serde(settings: Settings, catalog: Catalog) -> AvroSerde | None:
 
 def run_replay(args: argparse.Namespace) -> int:
     from velocity_stream.dlq import render
-    from velocity_stream.dlq.reader import TopicReader
     from velocity_stream.dlq.replay import Replayer, ensure_audit_topic, plan_replay
+    from velocity_stream.kafka.reader import TopicReader
 
     settings, catalog = _context()
     selection = _filter(args, catalog)
     operator = args.operator or getpass.getuser()
-    with TopicReader(settings) as reader:
+    with TopicReader(settings, role="dlq-reader") as reader:
         # --limit counts dead letters to replay, not dead letters read: read them all.
         found, audit, topic = _read(args, settings, catalog, reader, limit=None)
     ingress = catalog.ingress_topics(settings.topic_prefix)

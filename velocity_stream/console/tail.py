@@ -1,38 +1,15 @@
 """``tail``: read a topic without a consumer group; print each record decoded, as a JSON line.
 
-Partitions are assigned directly (no group join, nothing committed). Where a partition "ends"
-comes from the fetch responses, never from ListOffsets: on Tansu ListOffsets answers the last
-batch's base offset + 1, so it can name an offset inside the last batch. Concretely:
-
-* from the beginning, without ``--follow``: each partition is read up to the high watermark of
-  the first fetch response that reaches it (librdkafka's cached value, or a partition-EOF event,
-  which carries the same number), then the tail stops;
-* only new records (the default): the partition starts at OFFSET_END (a ListOffsets answer,
-  possibly too low on Tansu) and everything below the first fetch response's high watermark is
-  skipped, so records that were already there never show, even when ListOffsets was off.
-
-Records a fetch returned after the tail started can fall on either side of that first high
-watermark; that is the usual "as of start" of a console consumer.
+The reading is :class:`~velocity_stream.kafka.reader.TopicReader`'s (partitions assigned,
+nothing committed, a partition's end taken from the fetch responses, never from ListOffsets);
+this module tells each record's family, decodes it and renders it.
 """
 
 from __future__ import annotations
 
 import json
-import logging
-import time
-import uuid
-from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from typing import Any, TextIO
-
-from confluent_kafka import (
-    OFFSET_BEGINNING,
-    OFFSET_END,
-    Consumer,
-    KafkaError,
-    KafkaException,
-    TopicPartition,
-)
 
 from velocity_stream.console.render import Decoded, dead_letter_json, line, record_json
 from velocity_stream.contracts.catalog import Catalog, Family
@@ -46,28 +23,17 @@ from velocity_stream.errors import (
     SerdeError,
     VelocityError,
 )
-from velocity_stream.gateway.messages import InboundMessage
-from velocity_stream.kafka import headers as kh
-from velocity_stream.kafka.config import consumer_config
-from velocity_stream.observability import cached_high_watermark
+from velocity_stream.kafka.reader import DEFAULT_STALL_TIMEOUT_S, TopicReader
+from velocity_stream.protocol import headers as kh
+from velocity_stream.protocol.records import InboundMessage
 from velocity_stream.serde.avro import AvroSerde
 from velocity_stream.serde.wire import HEADER_SIZE, MAGIC_BYTE
 from velocity_stream.settings import Settings
 
-log = logging.getLogger(__name__)
-librdkafka_log = logging.getLogger("velocity_stream.kafka.librdkafka")
-
-METADATA_TIMEOUT_S = 10.0
-# Without --follow: how long the tail waits with no event at all before saying it is stuck.
-DEFAULT_STALL_TIMEOUT_S = 30.0
 # Names for the gateway's own topics, besides their full names.
 GATEWAY_ALIASES = ("dead-letters", "dlq", "approvals", "commits")
 # Code for a value whose family cannot be told (not a family topic, no known schema).
 UNKNOWN_FAMILY = ReasonCode.DECODE_UNKNOWN_TOPIC.value
-
-
-class TailError(VelocityError):
-    """The topic cannot be read: it does not exist, Kafka does not answer, or a read stalled."""
 
 
 def resolve_topic(catalog: Catalog, prefix: str, name: str, *, ingress: bool = False) -> str:
@@ -218,160 +184,13 @@ class RecordDecoder:
             topic=record.topic,
             partition=record.partition,
             offset=record.offset,
-            timestamp_ms=record.timestamp_ms if record.timestamp_ms >= 0 else None,
+            timestamp_ms=record.timestamp_ms if record.timestamp_ms > 0 else None,
             key=record.key,
             headers=record.headers,
             value=record.value,
             decoded=self.decode(record.value, target),
             dead_letter=dead_letter,
         )
-
-
-# --- reading --------------------------------------------------------------------------------
-
-
-@dataclass(slots=True)
-class _Bounds:
-    """What the first fetch response told about one partition."""
-
-    learned: bool = False
-    floor: int = 0  # records below it were there before the tail started
-    end: int | None = None  # without --follow: where this partition's read stops
-
-
-def _headers_of(raw: object) -> tuple[tuple[str, bytes], ...]:
-    if not raw:
-        return ()
-    pairs = raw.items() if isinstance(raw, dict) else raw
-    assert isinstance(pairs, Iterable)
-    return tuple(
-        (str(name), value.encode() if isinstance(value, str) else bytes(value or b""))
-        for name, value in pairs
-    )
-
-
-class TopicTail:
-    """The records of one topic, partition by partition in arrival order; a context manager."""
-
-    def __init__(
-        self,
-        settings: Settings,
-        topic: str,
-        *,
-        from_beginning: bool,
-        follow: bool,
-        stall_timeout: float = DEFAULT_STALL_TIMEOUT_S,
-    ) -> None:
-        self.topic = topic
-        self._from_beginning = from_beginning
-        self._follow = follow
-        self._stall_timeout = stall_timeout
-        name = f"{settings.client_id}-tail"
-        config: dict[str, object] = dict(
-            consumer_config(
-                settings,
-                # Required by librdkafka even though nothing joins or commits with it.
-                f"{name}-{uuid.uuid4().hex[:8]}",
-                client_id=name,
-                overrides={"enable.partition.eof": True},
-            )
-        )
-        config["logger"] = librdkafka_log
-        self._consumer = Consumer(config)
-        self._closed = False
-
-    def partitions(self) -> list[int]:
-        try:
-            metadata = self._consumer.list_topics(self.topic, timeout=METADATA_TIMEOUT_S)
-        except KafkaException as error:
-            raise TailError(f"no metadata for {self.topic}: {error.args[0]}") from None
-        found = metadata.topics.get(self.topic)
-        if found is None or found.error is not None or not found.partitions:
-            raise TailError(f"topic {self.topic} does not exist")
-        return sorted(found.partitions)
-
-    def _learn(self, bounds: _Bounds, partition: int, eof_offset: int | None) -> None:
-        if bounds.learned:
-            return
-        known = [
-            offset
-            for offset in (cached_high_watermark(self._consumer, self.topic, partition), eof_offset)
-            if offset is not None and offset >= 0
-        ]
-        if not known:
-            return
-        high = max(known)
-        bounds.learned = True
-        if not self._from_beginning:
-            bounds.floor = high
-        if not self._follow:
-            bounds.end = high
-
-    def records(self) -> Iterator[InboundMessage]:
-        partitions = self.partitions()
-        start = OFFSET_BEGINNING if self._from_beginning else OFFSET_END
-        self._consumer.assign([TopicPartition(self.topic, p, start) for p in partitions])
-        bounds = {p: _Bounds() for p in partitions}
-        pending = set(partitions)
-        last_event = time.monotonic()
-        while self._follow or pending:
-            message = self._consumer.poll(0.5)
-            if message is None:
-                if not self._follow and time.monotonic() - last_event > self._stall_timeout:
-                    raise TailError(
-                        f"{self.topic}: partitions {sorted(pending)} did not reach their end "
-                        f"within {self._stall_timeout:.0f} s"
-                    )
-                continue
-            last_event = time.monotonic()
-            partition = message.partition() or 0
-            error = message.error()
-            if error is not None:
-                if error.code() == KafkaError._PARTITION_EOF:
-                    if partition in bounds:
-                        self._learn(bounds[partition], partition, message.offset())
-                    pending.discard(partition)
-                    continue
-                if error.fatal() or error.code() == KafkaError.UNKNOWN_TOPIC_OR_PART:
-                    raise TailError(f"{self.topic}: {error.str()}")
-                log.warning("reading %s: %s", self.topic, error.str())
-                continue
-            here = bounds.get(partition)
-            if here is None:
-                continue
-            self._learn(here, partition, None)
-            offset = message.offset() or 0
-            if offset < here.floor:
-                continue  # there before the tail started (OFFSET_END was too low)
-            if not self._follow:
-                if partition not in pending:
-                    continue  # past this partition's end: not part of the read
-                if here.end is not None and offset >= here.end:
-                    pending.discard(partition)
-                    continue
-            _, timestamp = message.timestamp()
-            yield InboundMessage(
-                topic=message.topic() or self.topic,
-                partition=partition,
-                offset=offset,
-                key=message.key(),
-                value=message.value(),
-                headers=_headers_of(message.headers()),
-                timestamp_ms=timestamp,
-            )
-            if here.end is not None and offset + 1 >= here.end:
-                pending.discard(partition)
-
-    def close(self) -> None:
-        if not self._closed:
-            self._closed = True
-            self._consumer.close()
-
-    def __enter__(self) -> TopicTail:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
 
 def run_tail(
@@ -393,14 +212,8 @@ def run_tail(
     shown = 0
     if max_records is not None and max_records <= 0:
         return shown
-    with TopicTail(
-        settings,
-        topic,
-        from_beginning=from_beginning,
-        follow=follow,
-        stall_timeout=stall_timeout,
-    ) as tail:
-        for record in tail.records():
+    with TopicReader(settings, role="tail", stall_timeout=stall_timeout) as reader:
+        for record in reader.read(topic, from_beginning=from_beginning, follow=follow):
             obj = decoder.render(record)
             if wanted is not None and obj.get("family") != wanted:
                 continue

@@ -2,7 +2,8 @@
 
 Everything a replay does goes back through the gateway: records are republished to the ingress
 topic they were refused on, never to an accepted topic, and every replay is audited on its own
-topic. Imports the gateway's header names and plain message type; the CLI imports this.
+topic. Imports the shared protocol (header names, the record type) and the Kafka reader; the CLI
+imports this.
 """
 
 from __future__ import annotations
@@ -11,12 +12,7 @@ from velocity_stream.dlq.audit import AuditLog, AuditRecord, audit_topic, audit_
 from velocity_stream.dlq.filters import DeadLetterFilter, format_time, parse_time, reason_matches
 from velocity_stream.dlq.payload import DecodeAttempt, attempt_decode, hex_dump
 from velocity_stream.dlq.progress import ProgressBar
-from velocity_stream.dlq.reader import (
-    TopicReader,
-    TopicReadError,
-    read_audit_log,
-    read_dead_letters,
-)
+from velocity_stream.dlq.reader import read_audit_log, read_dead_letters
 from velocity_stream.dlq.records import (
     DeadLetter,
     original_headers,
@@ -51,8 +47,6 @@ __all__ = [
     "Replayer",
     "SkipReason",
     "Skipped",
-    "TopicReadError",
-    "TopicReader",
     "attempt_decode",
     "audit_topic",
     "audit_topic_spec",

@@ -12,9 +12,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from velocity_stream.contracts.catalog import Family
-from velocity_stream.gateway import headers as gh
-from velocity_stream.gateway.messages import Headers, InboundMessage
-from velocity_stream.kafka import headers as kh
+from velocity_stream.protocol import headers as gh
+from velocity_stream.protocol import headers as kh
+from velocity_stream.protocol.records import Headers, InboundMessage
 
 DLQ_HEADER_PREFIX = "velocity.dlq."
 

@@ -41,13 +41,12 @@ from velocity_stream.contracts.catalog import Catalog
 from velocity_stream.dlq.audit import AuditLog, AuditRecord, audit_topic_spec
 from velocity_stream.dlq.records import Coordinates, DeadLetter, replay_headers
 from velocity_stream.errors import VelocityError
-from velocity_stream.kafka.config import producer_config
-from velocity_stream.kafka.headers import KafkaHeaders
+from velocity_stream.kafka.clients import new_producer
 from velocity_stream.kafka.topics import TopicAdmin
+from velocity_stream.protocol.headers import KafkaHeaders
 from velocity_stream.settings import Settings
 
 log = logging.getLogger(__name__)
-librdkafka_log = logging.getLogger("velocity_stream.kafka.librdkafka")
 
 CHUNK_SIZE = 500
 FLUSH_TIMEOUT_S = 60.0
@@ -263,12 +262,11 @@ class Replayer:
         self.audit_topic = audit_topic
         self._chunk_size = chunk_size
         name = client_id or f"{settings.client_id}-dlq-replay"
-        config: dict[str, object] = dict(producer_config(settings, client_id=name))
-        config["logger"] = librdkafka_log
-        # A plain function, not a bound method: the producer must not keep this object alive
-        # (a cycle through librdkafka's handle would outlive close()).
-        config["error_cb"] = _on_producer_error
-        self._producer: Producer | None = Producer(config)
+        # A plain function, not a bound method, for errors: the producer must not keep this
+        # object alive (a cycle through librdkafka's handle would outlive close()).
+        self._producer: Producer | None = new_producer(
+            settings, client_id=name, on_error=_on_producer_error
+        )
         self._catalog = catalog
         self._host = socket.gethostname()
         self._lock = threading.Lock()

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 from velocity_stream.gateway.commits import CommitRecord
 from velocity_stream.gateway.memory_runner import MemoryRunner, murmur2, partition_for
-from velocity_stream.gateway.messages import InboundMessage, OutboundMessage, Outcome, RouteKind
+from velocity_stream.gateway.messages import OutboundMessage, Outcome
 from velocity_stream.gateway.pipeline import Pipeline
 from velocity_stream.gateway.state import GatewayState
+from velocity_stream.protocol.records import InboundMessage
+from velocity_stream.protocol.routes import RouteKind
 
 __all__ = [
     "CommitRecord",

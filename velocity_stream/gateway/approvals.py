@@ -20,12 +20,22 @@ from velocity_stream.contracts.catalog import AutoApproveRule, FieldCondition
 from velocity_stream.contracts.licence import licence_of
 from velocity_stream.contracts.metadata import validate_artifact
 from velocity_stream.errors import ReasonCode
-from velocity_stream.gateway import headers as h
 from velocity_stream.gateway.commits import CommitRecord
 from velocity_stream.gateway.holding import Holding
-from velocity_stream.gateway.messages import OutboundMessage, Outcome, RouteKind
+from velocity_stream.gateway.messages import OutboundMessage, Outcome
 from velocity_stream.gateway.outputs import OutputBuilder, dead_letter_outcome, with_released
-from velocity_stream.gateway.routes import (
+from velocity_stream.gateway.routes import GatewayRoutes, ModelLookup
+from velocity_stream.gateway.rules import Checked, content_digest
+from velocity_stream.gateway.state import (
+    ApprovedLicence,
+    DecisionRecord,
+    GatewayState,
+    ProposalRecord,
+    held_for_proposal,
+    proposal_key,
+)
+from velocity_stream.protocol import headers as h
+from velocity_stream.protocol.decisions import (
     APPROVED,
     DECISION_AT,
     DECISION_ID,
@@ -37,19 +47,9 @@ from velocity_stream.gateway.routes import (
     DECISION_REVIEWER,
     RULE_REVIEWER_PREFIX,
     RULE_SOURCE_SYSTEM,
-    GatewayRoutes,
-    ModelLookup,
     rule_reviewer,
 )
-from velocity_stream.gateway.rules import Checked, content_digest
-from velocity_stream.gateway.state import (
-    ApprovedLicence,
-    DecisionRecord,
-    GatewayState,
-    ProposalRecord,
-    held_for_proposal,
-    proposal_key,
-)
+from velocity_stream.protocol.routes import RouteKind
 from velocity_stream.serde.avro import AvroSerde
 from velocity_stream.trust import SigningKey
 

@@ -13,9 +13,11 @@ import logging
 from collections.abc import Callable, Collection
 
 from velocity_stream.errors import ReasonCode
-from velocity_stream.gateway.messages import InboundMessage, Outcome, RouteKind
+from velocity_stream.gateway.messages import Outcome
 from velocity_stream.gateway.outputs import OutputBuilder, dead_letter_outcome
 from velocity_stream.gateway.state import DECISION_WAIT, GatewayState, HeldMessage
+from velocity_stream.protocol.records import InboundMessage
+from velocity_stream.protocol.routes import RouteKind
 
 log = logging.getLogger(__name__)
 

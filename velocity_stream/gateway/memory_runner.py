@@ -13,9 +13,10 @@ from collections import defaultdict, deque
 from collections.abc import Iterable
 
 from velocity_stream.gateway.catchup import CatchUp
-from velocity_stream.gateway.messages import Headers, InboundMessage, OutboundMessage, Outcome
+from velocity_stream.gateway.messages import OutboundMessage, Outcome
 from velocity_stream.gateway.pipeline import Pipeline
 from velocity_stream.gateway.state import GatewayState, Table
+from velocity_stream.protocol.records import Headers, InboundMessage
 
 _M = 0x5BD1E995
 _MASK = 0xFFFFFFFF

@@ -1,34 +1,19 @@
-"""The plain values the gateway core consumes and produces: messages in, outcomes out.
+"""What the gateway core produces: the records it wants written and the outcome of one input.
 
-They carry bytes and coordinates only, so the Faust adapter and the in-memory runner can build
-and ship them without the core knowing which Kafka client moved the bytes.
+They carry bytes and coordinates only, so the Faust adapter and the in-memory runner can ship
+them without the core knowing which Kafka client moves the bytes. What it consumes,
+``InboundMessage``, and the ``RouteKind`` of an outcome are the shared protocol's
+(``velocity_stream.protocol``); they are named here too because the core's callers use them
+together.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import StrEnum
 
 from velocity_stream.errors import ReasonCode
-
-Headers = tuple[tuple[str, bytes], ...]
-
-
-@dataclass(frozen=True, slots=True)
-class InboundMessage:
-    """One consumed Kafka record, exactly as the broker returned it."""
-
-    topic: str
-    partition: int
-    offset: int
-    key: bytes | None
-    value: bytes | None
-    headers: Headers
-    timestamp_ms: int
-
-    @property
-    def coordinates(self) -> tuple[str, int, int]:
-        return (self.topic, self.partition, self.offset)
+from velocity_stream.protocol.records import Headers, InboundMessage
+from velocity_stream.protocol.routes import RouteKind
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,18 +32,6 @@ class OutboundMessage:
     value: bytes | None
     headers: Headers
     source: InboundMessage | None = field(default=None, compare=False, repr=False)
-
-
-class RouteKind(StrEnum):
-    """Where one input ended up. Every input ends in exactly one of these."""
-
-    ACCEPTED = "accepted"
-    PENDING_APPROVAL = "pending_approval"
-    AUTO_APPROVED = "auto_approved"
-    DECISION_APPLIED = "decision_applied"
-    DUPLICATE = "duplicate"
-    HELD = "held"
-    DEAD_LETTER = "dead_letter"
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,3 +55,8 @@ class Outcome:
     @property
     def is_dead_letter(self) -> bool:
         return self.route is RouteKind.DEAD_LETTER
+
+
+# InboundMessage is named here for the faust adapter and dlq/audit.py, which import it from
+# this module; everything else imports it from velocity_stream.protocol.
+__all__ = ["InboundMessage", "OutboundMessage", "Outcome"]

@@ -10,16 +10,12 @@ from __future__ import annotations
 from dataclasses import replace
 
 from velocity_stream.errors import ReasonCode
-from velocity_stream.gateway import headers as h
 from velocity_stream.gateway.commits import CommitRecord
-from velocity_stream.gateway.messages import (
-    Headers,
-    InboundMessage,
-    OutboundMessage,
-    Outcome,
-    RouteKind,
-)
+from velocity_stream.gateway.messages import OutboundMessage, Outcome
 from velocity_stream.gateway.routes import GatewayRoutes
+from velocity_stream.protocol import headers as h
+from velocity_stream.protocol.records import Headers, InboundMessage
+from velocity_stream.protocol.routes import RouteKind
 
 
 def _forwardable(message: InboundMessage) -> Headers:

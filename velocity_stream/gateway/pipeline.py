@@ -27,11 +27,12 @@ from velocity_stream.contracts.upgrades import mapping_for
 from velocity_stream.errors import ContractError, ReasonCode, RegistryError, SerdeError
 from velocity_stream.gateway.approvals import Approvals
 from velocity_stream.gateway.holding import Holding
-from velocity_stream.gateway.messages import InboundMessage, Outcome
+from velocity_stream.gateway.messages import Outcome
 from velocity_stream.gateway.outputs import OutputBuilder, dead_letter_outcome
 from velocity_stream.gateway.routes import GatewayRoutes, ModelLookup
 from velocity_stream.gateway.rules import Checked, StatefulRules
 from velocity_stream.gateway.state import GatewayState
+from velocity_stream.protocol.records import InboundMessage
 from velocity_stream.serde.avro import AvroSerde
 from velocity_stream.trust import KeyRing, SigningKey
 

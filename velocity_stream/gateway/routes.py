@@ -14,40 +14,13 @@ from dataclasses import dataclass
 from velocity_stream.contracts.catalog import Catalog, Family, Route
 from velocity_stream.contracts.metadata import Artifact
 from velocity_stream.errors import ConfigError
+from velocity_stream.protocol.decisions import (
+    DECISION_FIELDS,
+    DECISION_PROPOSAL_REF,
+    RULE_SOURCE_SYSTEM,
+)
 
 ModelLookup = Callable[[str, int], type[Artifact]]
-
-# The decision route's protocol: the fields a family with route "decision" carries. The
-# gateway reads the first five and writes all of them when an auto rule decides.
-DECISION_ID = "decision_id"
-DECISION_PROPOSAL_REF = "proposal_ref"
-DECISION_PROPOSAL_FAMILY = "proposal_family"
-DECISION_REVIEWER = "reviewer_ref"
-DECISION_OUTCOME = "decision"
-DECISION_NOTES = "decision_notes"
-DECISION_AT = "decided_at"
-# Optional in the protocol: the digest of the proposal bytes the reviewer saw; when a decision
-# carries it, it must be the digest of the proposal the gateway holds.
-DECISION_PROPOSAL_DIGEST = "proposal_digest"
-DECISION_FIELDS = (
-    DECISION_ID,
-    DECISION_PROPOSAL_REF,
-    DECISION_PROPOSAL_FAMILY,
-    DECISION_REVIEWER,
-    DECISION_OUTCOME,
-    DECISION_NOTES,
-    DECISION_AT,
-)
-APPROVED = "APPROVED"
-REJECTED = "REJECTED"
-
-# Auto rules decide as this producer and as reviewer ``rule:<name>``.
-RULE_SOURCE_SYSTEM = "approval-rules"
-RULE_REVIEWER_PREFIX = "rule:"
-
-
-def rule_reviewer(rule: str) -> str:
-    return f"{RULE_REVIEWER_PREFIX}{rule}"
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,7 +25,7 @@ from velocity_stream.contracts.metadata import Artifact, validate_artifact
 from velocity_stream.contracts.upgrades import upgrade
 from velocity_stream.errors import ContractError, ReasonCode
 from velocity_stream.gateway.holding import Holding
-from velocity_stream.gateway.messages import InboundMessage, Outcome, RouteKind
+from velocity_stream.gateway.messages import Outcome
 from velocity_stream.gateway.outputs import OutputBuilder, dead_letter_outcome, with_released
 from velocity_stream.gateway.routes import TopicPlan
 from velocity_stream.gateway.state import (
@@ -36,6 +36,8 @@ from velocity_stream.gateway.state import (
     held_for_decision,
     held_for_parent,
 )
+from velocity_stream.protocol.records import InboundMessage
+from velocity_stream.protocol.routes import RouteKind
 from velocity_stream.serde.avro import AvroSerde
 
 # Envelope fields a producer regenerates when it re-sends the same content; two records that

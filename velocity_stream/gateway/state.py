@@ -13,11 +13,11 @@ otherwise (ClientGraphDelta by delta_id): it is a global table, see :meth:`globa
 from __future__ import annotations
 
 import struct
-from collections.abc import Iterable, Mapping, MutableMapping
+from collections.abc import Collection, Iterable, Mapping, MutableMapping
 from dataclasses import dataclass, field
 
 from velocity_stream.contracts.licence import Licence
-from velocity_stream.gateway.messages import InboundMessage
+from velocity_stream.protocol.records import InboundMessage
 
 Table = MutableMapping[str, bytes]
 
@@ -364,6 +364,29 @@ class GatewayState:
 
     def remember_decision(self, key: str, record: DecisionRecord) -> None:
         self.decisions[key] = record.encode()
+
+    def pending_proposals(
+        self, partitions: Collection[int] | None = None
+    ) -> list[tuple[bytes, int]]:
+        """(Kafka key, partition) of every proposal routed to review and still undecided.
+
+        ``partitions`` keeps only proposals read from those partition numbers: a faust table
+        also holds standby copies of partitions other workers own, which those workers count.
+        A proposal's Kafka key is its proposal id (the gateway checks this for stateful
+        families), and its decisions are keyed by the same id. This is what the
+        pending-approvals gauge is resynchronised from (observability's ``PendingApprovals``).
+        """
+        found: list[tuple[bytes, int]] = []
+        for table_key, data in list(self.proposals.items()):
+            try:
+                record = ProposalRecord.decode(data)
+            except (ValueError, IndexError, UnicodeDecodeError):
+                continue  # a corrupt record is the pipeline's to report; a gauge must not crash
+            if partitions is not None and record.origin[1] not in partitions:
+                continue
+            if record.rule is None and table_key not in self.decisions:
+                found.append((record.proposal_id.encode("utf-8"), record.origin[1]))
+        return found
 
     def is_approved_decision(self, decision_id: str) -> bool:
         return decision_id in self.approved_decisions

@@ -1,6 +1,8 @@
-"""Kafka at the edge: client configuration, the embedded broker, topics, producer and consumer.
+"""Kafka at the edge: client configuration, the one builder of confluent-kafka clients, the
+group-less topic reader, the validating producer, topics, ACLs and the embedded broker.
 
-Imports contracts and serde; the gateway, consumers and CLI import this package.
+Imports contracts, protocol and settings (serde and trust for type hints only); every role
+that talks to Kafka imports this package.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from velocity_stream.lazy import lazy_exports as _lazy_exports
 
 if TYPE_CHECKING:
     from velocity_stream.kafka.broker import MEMORY_ONLY_WARNING, BrokerStartError, EmbeddedBroker
+    from velocity_stream.kafka.clients import new_consumer, new_producer, to_record
     from velocity_stream.kafka.config import (
         AsyncClientOptions,
         ClientConfig,
@@ -20,14 +23,7 @@ if TYPE_CHECKING:
         producer_config,
         redact,
     )
-    from velocity_stream.kafka.consumer import (
-        ArtifactConsumer,
-        ConsumedArtifact,
-        ConsumedRecord,
-        Coordinates,
-        PoisonRecord,
-        TopicStage,
-    )
+    from velocity_stream.kafka.stage_topics import TopicStage, family_topics
     from velocity_stream.kafka.producer import (
         ArtifactProducer,
         BatchProgress,
@@ -49,12 +45,11 @@ _EXPORTS = {
     "consumer_config": "velocity_stream.kafka.config",
     "producer_config": "velocity_stream.kafka.config",
     "redact": "velocity_stream.kafka.config",
-    "ArtifactConsumer": "velocity_stream.kafka.consumer",
-    "ConsumedArtifact": "velocity_stream.kafka.consumer",
-    "ConsumedRecord": "velocity_stream.kafka.consumer",
-    "Coordinates": "velocity_stream.kafka.consumer",
-    "PoisonRecord": "velocity_stream.kafka.consumer",
-    "TopicStage": "velocity_stream.kafka.consumer",
+    "new_consumer": "velocity_stream.kafka.clients",
+    "new_producer": "velocity_stream.kafka.clients",
+    "to_record": "velocity_stream.kafka.clients",
+    "TopicStage": "velocity_stream.kafka.stage_topics",
+    "family_topics": "velocity_stream.kafka.stage_topics",
     "ArtifactProducer": "velocity_stream.kafka.producer",
     "BatchProgress": "velocity_stream.kafka.producer",
     "BatchResult": "velocity_stream.kafka.producer",
@@ -68,24 +63,23 @@ __getattr__ = _lazy_exports(__name__, _EXPORTS)
 
 __all__ = [
     "MEMORY_ONLY_WARNING",
-    "ArtifactConsumer",
     "ArtifactProducer",
     "AsyncClientOptions",
     "BatchProgress",
     "BatchResult",
     "BrokerStartError",
     "ClientConfig",
-    "ConsumedArtifact",
-    "ConsumedRecord",
-    "Coordinates",
     "Delivery",
     "DeliveryError",
     "EmbeddedBroker",
-    "PoisonRecord",
     "TopicStage",
     "admin_config",
     "async_client_options",
     "consumer_config",
+    "family_topics",
+    "new_consumer",
+    "new_producer",
     "producer_config",
     "redact",
+    "to_record",
 ]

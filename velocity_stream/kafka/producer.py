@@ -21,15 +21,19 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import TYPE_CHECKING, NamedTuple, overload
 
-from confluent_kafka import KafkaError, KafkaException, Message, Producer
+from confluent_kafka import KafkaError, KafkaException, Message
 
 from velocity_stream.contracts.catalog import Route
 from velocity_stream.contracts.metadata import Artifact, ensure_valid
 from velocity_stream.errors import ConfigError, ContractError, VelocityError
-from velocity_stream.kafka import headers as hdr
-from velocity_stream.kafka.client_logs import librdkafka_logger
-from velocity_stream.kafka.config import producer_config
-from velocity_stream.kafka.headers import HeaderInput, KafkaHeaders, new_trace_id, to_kafka_headers
+from velocity_stream.kafka.clients import new_producer
+from velocity_stream.protocol import headers as hdr
+from velocity_stream.protocol.headers import (
+    HeaderInput,
+    KafkaHeaders,
+    new_trace_id,
+    to_kafka_headers,
+)
 from velocity_stream.settings import Settings
 
 if TYPE_CHECKING:
@@ -38,7 +42,6 @@ if TYPE_CHECKING:
     from velocity_stream.trust import SigningKey
 
 log = logging.getLogger(__name__)
-librdkafka_log = librdkafka_logger()
 
 # How long publish waits for room when librdkafka's local queue is full before giving up.
 QUEUE_FULL_TIMEOUT_S = 60.0
@@ -219,12 +222,9 @@ class ArtifactProducer:
         self._serde = serde
         self._prefix = settings.topic_prefix
         self.producer_name = producer_name or settings.client_id
-        config: dict[str, object] = dict(
-            producer_config(settings, client_id=client_id, overrides=overrides)
+        self._producer = new_producer(
+            settings, client_id=client_id, overrides=overrides, on_error=self._on_error
         )
-        config["error_cb"] = self._on_error
-        config["logger"] = librdkafka_log
-        self._producer = Producer(config)
         self._producer_header = self.producer_name.encode()
         self._routes: dict[type[Artifact], _Route] = {}
         self._known_topics: set[str] = set()

@@ -19,7 +19,7 @@ docs/metrics.md lists every metric and log field.
 from __future__ import annotations
 
 from velocity_stream.observability.approvals import DecidedBy, PendingApprovals, pending_in_state
-from velocity_stream.observability.lag import LagTracker, cached_high_watermark, consumer_lag
+from velocity_stream.observability.lag import LagTracker, consumer_lag
 from velocity_stream.observability.logging import (
     JsonFormatter,
     TraceIdFilter,
@@ -52,7 +52,6 @@ __all__ = [
     "PendingApprovals",
     "TraceIdFilter",
     "VelocityMetrics",
-    "cached_high_watermark",
     "configure_logging",
     "consumer_lag",
     "current_trace_id",

@@ -3,7 +3,8 @@
 The gateway's outcomes say when a proposal is routed (pending or auto-approved) and when a
 decision is applied; a proposal and its decisions share a Kafka key (the proposal id) and so a
 partition and a worker, which makes an in-memory map keyed by it enough. A restarted worker
-starts empty: :func:`pending_in_state` recounts from the gateway's own tables and
+starts empty: :func:`pending_in_state` recounts from the gateway's own tables (which the
+gateway counts itself: this module imports nothing of it) and
 :meth:`PendingApprovals.resync` puts the gauge right again (the runtime calls it after a
 rebalance and now and then); decisions on proposals seen before the restart have no latency.
 """
@@ -13,10 +14,9 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Protocol
 
 from prometheus_client import Gauge
-
-from velocity_stream.gateway.state import GatewayState, ProposalRecord
 
 # Proposals waiting longer than this many entries back are forgotten (oldest first) so a
 # flood of never-decided proposals cannot grow the worker without bound; resync recounts.
@@ -130,24 +130,20 @@ class PendingApprovals:
         self._gauge.set(value)
 
 
-def pending_in_state(
-    state: GatewayState, partitions: Collection[int] | None = None
-) -> list[tuple[bytes, int]]:
-    """(Kafka key, partition) of every proposal in ``state`` routed to review and undecided.
+class ProposalTables(Protocol):
+    """What :func:`pending_in_state` needs of a worker's state: its undecided proposals as
+    plain (Kafka key, partition) pairs (the gateway's ``GatewayState`` has it)."""
 
-    ``partitions`` keeps only proposals read from those partition numbers: a faust table also
-    holds standby copies of partitions other workers own, which those workers count.
-    A proposal's Kafka key is its proposal id (the gateway checks this for stateful families),
-    and its decisions are keyed by the same id, which is what :class:`PendingApprovals` keys by.
-    """
-    found: list[tuple[bytes, int]] = []
-    for table_key, data in list(state.proposals.items()):
-        try:
-            record = ProposalRecord.decode(data)
-        except (ValueError, IndexError, UnicodeDecodeError):
-            continue  # a corrupt record is the gateway's to report; a gauge must not crash
-        if partitions is not None and record.origin[1] not in partitions:
-            continue
-        if record.rule is None and table_key not in state.decisions:
-            found.append((record.proposal_id.encode("utf-8"), record.origin[1]))
-    return found
+    def pending_proposals(
+        self, partitions: Collection[int] | None = None
+    ) -> list[tuple[bytes, int]]: ...
+
+
+def pending_in_state(
+    state: ProposalTables, partitions: Collection[int] | None = None
+) -> list[tuple[bytes, int]]:
+    """(Kafka key, partition) of every proposal in ``state`` routed to review and undecided,
+    for :meth:`PendingApprovals.resync`; ``partitions`` keeps only those partition numbers.
+    The counting is the state's own (``GatewayState.pending_proposals``): this package reads
+    no gateway table."""
+    return state.pending_proposals(partitions)

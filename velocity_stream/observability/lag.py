@@ -8,7 +8,8 @@ each client keeps the fetch-response value:
 
 - aiokafka (and faust on it): ``consumer.highwater(tp)``;
 - confluent-kafka: ``consumer.get_watermark_offsets(tp, cached=True)``
-  (:func:`cached_high_watermark`), and the ``hi_offset`` of librdkafka's statistics
+  (``velocity_stream.kafka.clients.cached_high_watermark``), and the ``hi_offset`` of
+  librdkafka's statistics
   (:meth:`LagTracker.update_from_statistics`): librdkafka sets both from each
   FetchResponse's HighwaterMarkOffset; its periodic ListOffsets for statistics only
   refreshes the low watermark.
@@ -19,9 +20,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable, Mapping
-from typing import Protocol
 
-from confluent_kafka import TopicPartition
 from prometheus_client import Gauge
 
 from velocity_stream.observability.metrics import VelocityMetrics, default_metrics
@@ -40,29 +39,6 @@ def consumer_lag(position: int | None, high_watermark: int | None) -> int | None
     if position is None or high_watermark is None or position < 0 or high_watermark < 0:
         return None
     return max(0, high_watermark - position)
-
-
-class WatermarkSource(Protocol):
-    """What :func:`cached_high_watermark` needs of a confluent-kafka Consumer."""
-
-    def get_watermark_offsets(
-        self, partition: TopicPartition, timeout: float = ..., cached: bool = ...
-    ) -> tuple[int, int]: ...
-
-
-def cached_high_watermark(consumer: WatermarkSource, topic: str, partition: int) -> int | None:
-    """librdkafka's high watermark from the last fetch response, with no request to the broker.
-
-    ``cached=True`` reads the value librdkafka stored from the FetchResponse; without it the
-    client sends ListOffsets, which is what must be avoided.
-    """
-    found: tuple[int, int] | None = consumer.get_watermark_offsets(
-        TopicPartition(topic, partition), cached=True
-    )
-    if found is None:  # older clients answer None when nothing is known
-        return None
-    high = int(found[1])
-    return high if high >= 0 else None
 
 
 class LagTracker:

@@ -1,7 +1,7 @@
 """Structured logs: one JSON object per line, carrying the trace id of the message being handled.
 
 Producers put a trace id in every message's ``velocity.trace_id`` header (see
-velocity_stream/kafka/headers.py) and the gateway forwards it onto its outputs. A worker wraps
+velocity_stream/protocol/headers.py) and the gateway forwards it onto its outputs. A worker wraps
 the handling of each message in :func:`message_context`; a context variable then carries the
 id to every log call made meanwhile, in this thread or asyncio task, without passing it down.
 """
@@ -19,7 +19,7 @@ from types import TracebackType
 from typing import TextIO
 
 from velocity_stream.kafka.client_logs import KAFKA_CLIENT_LOGGERS, RepeatFilter
-from velocity_stream.kafka.headers import TRACE_ID
+from velocity_stream.protocol.headers import TRACE_ID
 from velocity_stream.settings import LogFormat, Settings
 
 _trace_id: ContextVar[str | None] = ContextVar("velocity_trace_id", default=None)

@@ -12,14 +12,34 @@ import asyncio
 import threading
 import time
 from collections.abc import Mapping, Sequence
+from typing import Protocol
 
 from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram
 
 from velocity_stream.contracts.catalog import Catalog
-from velocity_stream.gateway.messages import Outcome, RouteKind
+from velocity_stream.errors import ReasonCode
 from velocity_stream.observability.approvals import PendingApprovals
+from velocity_stream.protocol.records import InboundMessage
+from velocity_stream.protocol.routes import RouteKind
 
 UNKNOWN_FAMILY = "unknown"
+
+
+class Outcome(Protocol):
+    """What the metrics read of one gateway outcome (the gateway's ``Outcome`` has it): plain
+    values, so this package imports nothing of the gateway."""
+
+    @property
+    def route(self) -> RouteKind: ...
+    @property
+    def outputs(self) -> Sequence[object]: ...
+    @property
+    def reason(self) -> ReasonCode | None: ...
+    @property
+    def source(self) -> InboundMessage | None: ...
+    @property
+    def released(self) -> Sequence[Outcome]: ...
+
 
 # End to end: a Tansu fetch wait of 10 ms to a held record released minutes later.
 END_TO_END_BUCKETS = (

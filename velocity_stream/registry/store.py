@@ -179,30 +179,23 @@ class KafkaLog:
         self._error: str | None = None
 
     def start(self, apply: Apply) -> None:
-        from confluent_kafka import OFFSET_BEGINNING, Consumer, Producer, TopicPartition
+        from confluent_kafka import OFFSET_BEGINNING, TopicPartition
 
-        from velocity_stream.kafka.client_logs import librdkafka_logger
-        from velocity_stream.kafka.config import consumer_config, producer_config
+        from velocity_stream.kafka.clients import new_consumer, new_producer
 
         self.ensure_topic()
-        self._producer = Producer(
-            producer_config(
-                self._settings,
-                client_id=f"{self._settings.client_id}-registry",
-                # A registry write is one small record someone waits for: send it at once.
-                overrides={"linger.ms": 0, "compression.type": "none"},
-            )
-            | {"logger": librdkafka_logger()}
+        self._producer = new_producer(
+            self._settings,
+            client_id=f"{self._settings.client_id}-registry",
+            # A registry write is one small record someone waits for: send it at once.
+            overrides={"linger.ms": 0, "compression.type": "none"},
         )
-        consumer = Consumer(
-            consumer_config(
-                self._settings,
-                # Never joins the group (assign, not subscribe) and never commits: every
-                # process reads the whole topic; the id only satisfies librdkafka.
-                group_id=f"velocity-registry-{uuid.uuid4().hex[:12]}",
-                client_id=f"{self._settings.client_id}-registry-tail",
-            )
-            | {"logger": librdkafka_logger()}
+        consumer = new_consumer(
+            self._settings,
+            # Never joins the group (assign, not subscribe) and never commits: every
+            # process reads the whole topic; the id only satisfies librdkafka.
+            group_id=f"velocity-registry-{uuid.uuid4().hex[:12]}",
+            client_id=f"{self._settings.client_id}-registry-tail",
         )
         consumer.assign([TopicPartition(self._options.topic, 0, OFFSET_BEGINNING)])
 

@@ -17,7 +17,7 @@ from typing import Protocol
 from velocity_stream.contracts.catalog import Catalog, Family
 from velocity_stream.contracts.client360 import Client360Snapshot
 from velocity_stream.errors import VelocityError
-from velocity_stream.review.tail import TailRecord
+from velocity_stream.protocol.records import InboundMessage
 from velocity_stream.serde.avro import AvroSerde
 
 SNAPSHOT_FAMILY = "Client360Snapshot"
@@ -97,8 +97,8 @@ class SnapshotFeed:
     def topics(self) -> list[str]:
         return list(self._topics)
 
-    def handle(self, record: TailRecord) -> None:
-        family, major = self._topics[record.coordinates.topic]
+    def handle(self, record: InboundMessage) -> None:
+        family, major = self._topics[record.topic]
         snapshot = self._serde.decode(record.value, family, major)
         if isinstance(snapshot, Client360Snapshot):
             self.fold.add(snapshot)

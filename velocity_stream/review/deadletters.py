@@ -15,11 +15,11 @@ from datetime import UTC, datetime
 
 from velocity_stream.contracts.catalog import Catalog, Family
 from velocity_stream.errors import RegistryError, SerdeError
-from velocity_stream.gateway import headers as gh
-from velocity_stream.gateway.routes import DECISION_ID
-from velocity_stream.kafka import headers as kh
+from velocity_stream.protocol import headers as gh
+from velocity_stream.protocol import headers as kh
+from velocity_stream.protocol.decisions import DECISION_ID
+from velocity_stream.protocol.records import InboundMessage
 from velocity_stream.review.queue import decision_families
-from velocity_stream.review.tail import TailRecord
 from velocity_stream.serde.avro import AvroSerde
 
 DEFAULT_CAPACITY = 500
@@ -61,14 +61,13 @@ def _int(text: str | None) -> int | None:
         return None
 
 
-def dead_letter_entry(record: TailRecord, decision_id: str | None = None) -> DeadLetterEntry:
+def dead_letter_entry(record: InboundMessage, decision_id: str | None = None) -> DeadLetterEntry:
     """Read one dead-letter record's headers. Pure; never raises on odd headers."""
-    where = record.coordinates
-    found = where.header_text()
+    found = record.header_text()
     refused_ms = _int(found.get(gh.DLQ_TIME))
     if refused_ms is None:
-        refused_ms = where.timestamp_ms
-    key = where.key.decode("utf-8", "replace") if where.key is not None else None
+        refused_ms = record.timestamp_ms or None
+    key = record.key.decode("utf-8", "replace") if record.key is not None else None
     return DeadLetterEntry(
         reason=found.get(gh.DLQ_REASON, "unknown"),
         stage=found.get(gh.DLQ_STAGE, "unknown"),
@@ -85,8 +84,8 @@ def dead_letter_entry(record: TailRecord, decision_id: str | None = None) -> Dea
         producer=found.get(kh.PRODUCER),
         key=key,
         value_bytes=len(record.value or b""),
-        dlq_partition=where.partition,
-        dlq_offset=where.offset,
+        dlq_partition=record.partition,
+        dlq_offset=record.offset,
         decision_id=decision_id,
     )
 
@@ -146,14 +145,14 @@ class DeadLetterFeed:
     def topics(self) -> list[str]:
         return [self.topic]
 
-    def handle(self, record: TailRecord) -> None:
+    def handle(self, record: InboundMessage) -> None:
         entry = dead_letter_entry(record)
         target = self._decision_topics.get(entry.source_topic)
         if target is not None:
             entry = dead_letter_entry(record, self._decision_id(record, *target))
         self.log.add(entry)
 
-    def _decision_id(self, record: TailRecord, family: Family, major: int) -> str | None:
+    def _decision_id(self, record: InboundMessage, family: Family, major: int) -> str | None:
         # The body, not the producer's header, says which decision this was; a decision
         # refused at decode has no readable body and no id.
         try:

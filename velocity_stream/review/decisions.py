@@ -22,7 +22,8 @@ from velocity_stream.contracts.catalog import Catalog
 from velocity_stream.contracts.metadata import Artifact, ProvenanceOrigin, validate_artifact
 from velocity_stream.contracts.registry import model_for
 from velocity_stream.errors import ConfigError, ContractError, ReasonCode, Violation
-from velocity_stream.gateway.routes import (
+from velocity_stream.kafka.producer import ArtifactProducer, DeliveryError
+from velocity_stream.protocol.decisions import (
     APPROVED,
     DECISION_AT,
     DECISION_ID,
@@ -34,7 +35,6 @@ from velocity_stream.gateway.routes import (
     DECISION_REVIEWER,
     REJECTED,
 )
-from velocity_stream.kafka.producer import ArtifactProducer, DeliveryError
 from velocity_stream.review.deadletters import DeadLetterLog
 from velocity_stream.review.queue import ApprovalQueue, ProposalKey, decision_families
 

@@ -18,8 +18,8 @@ from enum import StrEnum
 
 from velocity_stream.contracts.approval import proposal_digest
 from velocity_stream.contracts.catalog import Catalog, Family, Route
-from velocity_stream.gateway import headers as gh
-from velocity_stream.gateway.routes import (
+from velocity_stream.protocol import headers as gh
+from velocity_stream.protocol.decisions import (
     APPROVED,
     DECISION_AT,
     DECISION_ID,
@@ -28,9 +28,10 @@ from velocity_stream.gateway.routes import (
     DECISION_PROPOSAL_FAMILY,
     DECISION_PROPOSAL_REF,
     DECISION_REVIEWER,
+    outcome_of,
 )
+from velocity_stream.protocol.records import InboundMessage
 from velocity_stream.review.proposals import ProposalView, proposal_view
-from velocity_stream.review.tail import TailRecord
 from velocity_stream.serde.avro import AvroSerde
 
 ProposalKey = tuple[str, str]  # (family, proposal id), as the gateway keys its tables
@@ -144,8 +145,8 @@ class ApprovalQueue:
         return QueueEntry(view, state, rule, self._decisions.get(key), value_digest)
 
 
-def _header(record: TailRecord, name: str) -> str | None:
-    value = record.coordinates.header_text().get(name)
+def _header(record: InboundMessage, name: str) -> str | None:
+    value = record.header_text().get(name)
     return value if value else None
 
 
@@ -170,15 +171,15 @@ class ApprovalFeed:
     def topics(self) -> list[str]:
         return [self.approvals_topic, *self._decision_topics]
 
-    def handle(self, record: TailRecord) -> None:
-        topic = record.coordinates.topic
+    def handle(self, record: InboundMessage) -> None:
+        topic = record.topic
         if topic == self.approvals_topic:
             self._proposal(record)
         elif topic in self._decision_topics:
             family, major = self._decision_topics[topic]
             self._decision(record, family, major)
 
-    def _proposal(self, record: TailRecord) -> None:
+    def _proposal(self, record: InboundMessage) -> None:
         # The gateway forwards the proposal's original bytes and names the ingress topic it
         # came from (a header producers cannot forge: the gateway drops theirs).
         source = _header(record, gh.SOURCE_TOPIC)
@@ -198,7 +199,7 @@ class ApprovalFeed:
             view, state, _header(record, gh.APPROVAL_RULE), proposal_digest(record.value or b"")
         )
 
-    def _decision(self, record: TailRecord, family: Family, major: int) -> None:
+    def _decision(self, record: InboundMessage, family: Family, major: int) -> None:
         decoded = self._serde.decode_record(record.value, family, major).record
         decided_at = decoded.get(DECISION_AT)
         key = (str(decoded[DECISION_PROPOSAL_FAMILY]), str(decoded[DECISION_PROPOSAL_REF]))
@@ -208,7 +209,7 @@ class ApprovalFeed:
                 decision_id=str(decoded[DECISION_ID]),
                 artifact_id=str(decoded["artifact_id"]),
                 reviewer=str(decoded[DECISION_REVIEWER]),
-                approved=str(decoded[DECISION_OUTCOME]) == APPROVED,
+                approved=outcome_of(decoded[DECISION_OUTCOME]) is APPROVED,
                 notes=str(decoded.get(DECISION_NOTES) or ""),
                 decided_at=decided_at if isinstance(decided_at, datetime) else None,
             ),

@@ -13,21 +13,12 @@ import logging
 import threading
 import time
 import uuid
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
 
-from confluent_kafka import (
-    OFFSET_BEGINNING,
-    Consumer,
-    KafkaError,
-    KafkaException,
-    Message,
-    TopicPartition,
-)
+from confluent_kafka import OFFSET_BEGINNING, KafkaError, KafkaException, Message, TopicPartition
 
-from velocity_stream.kafka.client_logs import librdkafka_logger
-from velocity_stream.kafka.config import consumer_config
-from velocity_stream.kafka.consumer import Coordinates
+from velocity_stream.kafka.clients import new_consumer, to_record, topic_partitions
+from velocity_stream.protocol.records import InboundMessage
 from velocity_stream.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -36,29 +27,7 @@ METADATA_TIMEOUT_S = 5.0
 # A missing topic (not provisioned yet) is looked for again after this long.
 MISSING_TOPIC_RETRY_S = 1.0
 
-
-@dataclass(frozen=True, slots=True)
-class TailRecord:
-    """One message of a followed topic, as it is stored."""
-
-    coordinates: Coordinates
-    value: bytes | None = field(repr=False)
-
-
-Handler = Callable[[TailRecord], None]
-
-
-RawHeaders = Sequence[tuple[str, bytes | str | None]] | Mapping[str, bytes | str | None] | None
-
-
-def _headers(raw: RawHeaders) -> tuple[tuple[str, bytes], ...]:
-    if not raw:
-        return ()
-    pairs = raw.items() if isinstance(raw, Mapping) else raw
-    return tuple(
-        (str(name), value.encode() if isinstance(value, str) else (value or b""))
-        for name, value in pairs
-    )
+Handler = Callable[[InboundMessage], None]
 
 
 class TopicTail:
@@ -74,17 +43,13 @@ class TopicTail:
         self.topics = tuple(topics)
         self.name = name
         self._handle = handle
-        config: dict[str, object] = dict(
-            consumer_config(
-                settings,
-                # Required by librdkafka even though nothing joins or commits under it.
-                f"{settings.client_id}-{name}-{uuid.uuid4().hex[:8]}",
-                client_id=f"{settings.client_id}-{name}",
-                overrides={"enable.partition.eof": True},
-            )
+        self._consumer = new_consumer(
+            settings,
+            # Required by librdkafka even though nothing joins or commits under it.
+            f"{settings.client_id}-{name}-{uuid.uuid4().hex[:8]}",
+            client_id=f"{settings.client_id}-{name}",
+            overrides={"enable.partition.eof": True},
         )
-        config["logger"] = librdkafka_logger()
-        self._consumer = Consumer(config)
         self._stop = threading.Event()
         self.caught_up = threading.Event()
         self._pending_eof: set[tuple[str, int]] = set()
@@ -131,15 +96,14 @@ class TopicTail:
             if topic in self._assigned:
                 continue
             try:
-                metadata = self._consumer.list_topics(topic, timeout=METADATA_TIMEOUT_S)
+                found = topic_partitions(self._consumer, topic, METADATA_TIMEOUT_S)
             except KafkaException as error:
                 log.warning("tail %s: no metadata for %s: %s", self.name, topic, error)
                 continue
-            found = metadata.topics.get(topic)
-            if found is None or found.error is not None or not found.partitions:
+            if found is None:
                 continue
             self._assigned.add(topic)
-            for partition in found.partitions:
+            for partition in found:
                 added.append(TopicPartition(topic, partition, OFFSET_BEGINNING))
                 self._pending_eof.add((topic, partition))
         if added:
@@ -159,23 +123,10 @@ class TopicTail:
             else:
                 log.warning("tail %s: %s", self.name, error)
             return
-        _, timestamp = message.timestamp()
-        record = TailRecord(
-            Coordinates(
-                topic=topic,
-                partition=partition,
-                offset=message.offset() or 0,
-                key=message.key(),
-                headers=_headers(message.headers()),
-                timestamp_ms=timestamp if timestamp >= 0 else None,
-            ),
-            message.value(),
-        )
+        record = to_record(message)
         try:
             self._handle(record)
             self.handled += 1
         except Exception:
             self.failed += 1
-            log.exception(
-                "tail %s: skipped %s[%d]@%d", self.name, topic, partition, record.coordinates.offset
-            )
+            log.exception("tail %s: skipped %s[%d]@%d", self.name, topic, partition, record.offset)

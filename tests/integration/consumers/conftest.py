@@ -19,7 +19,7 @@ from sqlalchemy import Engine, text
 
 from consumers.client360.store import Client360Store
 from consumers.committer.store import GraphStore
-from consumers.partitions import PartitionSource, RawMessage
+from consumers.partitions import PartitionSource
 from consumers.storage import open_engine
 from tests.unit.consumers.events import commit
 from velocity_stream.contracts.catalog import Catalog, load_catalog
@@ -28,6 +28,7 @@ from velocity_stream.gateway.runtime.schemas import preregistered_resolver
 from velocity_stream.kafka import topics
 from velocity_stream.kafka.producer import ArtifactProducer, Delivery
 from velocity_stream.kafka.topics import TopicAdmin
+from velocity_stream.protocol.records import InboundMessage
 from velocity_stream.serde import AvroSerde
 from velocity_stream.settings import Settings
 
@@ -107,14 +108,14 @@ class Gateway:
         topic = self.catalog.commits_topic(self.prefix)
         return self.producer.publish_raw(topic, record.proposal_id, record.to_bytes()).result(30)
 
-    def relay_applied(self, expected: int, timeout: float = 30.0) -> list[RawMessage]:
+    def relay_applied(self, expected: int, timeout: float = 30.0) -> list[InboundMessage]:
         """Forward the next ``expected`` records of the ClientGraphDelta ingress topic to its
         accepted topic (key, bytes and headers as they are: what the gateway's accept route
         does with a valid delta); returns them. Fails if fewer arrive within ``timeout``."""
         assert self.settings is not None, "a relaying Gateway needs the settings"
         family = self.catalog.family("ClientGraphDelta")
         ingress, accepted = family.ingress_topic(self.prefix), family.accepted_topic(self.prefix)
-        found: list[RawMessage] = []
+        found: list[InboundMessage] = []
         deadline = time.monotonic() + timeout
         with PartitionSource(self.settings, [ingress], self._relayed, client_id="it-relay") as src:
             while len(found) < expected and time.monotonic() < deadline:

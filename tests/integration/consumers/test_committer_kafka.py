@@ -13,8 +13,8 @@ from consumers.partitions import PartitionSource
 from tests.integration.consumers.conftest import Gateway
 from tests.unit.consumers import events as ev
 from velocity_stream.contracts.graph_delta import ClientGraphDelta
-from velocity_stream.gateway import headers as h
 from velocity_stream.gateway.commits import CommitRecord
+from velocity_stream.protocol import headers as h
 
 pytestmark = pytest.mark.integration
 CLIENT = "client:acme"

@@ -28,12 +28,12 @@ from tests.integration.processes import terminate
 from velocity_stream.cli import dlq_cmd
 from velocity_stream.contracts import example
 from velocity_stream.contracts.catalog import Catalog, load_catalog
-from velocity_stream.dlq.reader import TopicReader
 from velocity_stream.gateway import InboundMessage
 from velocity_stream.gateway.runtime.schemas import preregistered_resolver
 from velocity_stream.kafka import topics
 from velocity_stream.kafka.config import consumer_config
 from velocity_stream.kafka.producer import ArtifactProducer
+from velocity_stream.kafka.reader import TopicReader
 from velocity_stream.kafka.topics import TopicAdmin
 from velocity_stream.serde import AvroSerde
 from velocity_stream.settings import DEFAULT_SCHEMAS_DIR, Settings

@@ -28,15 +28,14 @@ from tests.integration.processes import terminate
 from velocity_stream.contracts.approval import proposal_digest
 from velocity_stream.contracts.catalog import Catalog, Family, Route, load_catalog
 from velocity_stream.contracts.metadata import Artifact
-from velocity_stream.gateway import headers as h
 from velocity_stream.gateway.runtime.schemas import preregistered_resolver
 from velocity_stream.kafka.topics import TopicAdmin, apply
+from velocity_stream.protocol import headers as h
 from velocity_stream.serde import AvroSerde
 from velocity_stream.settings import DEFAULT_SCHEMAS_DIR, Settings
 
 HOLD_MS = 3000
 READY_TIMEOUT_S = 90.0
-
 
 
 @pytest.fixture(scope="session")

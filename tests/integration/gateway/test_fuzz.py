@@ -19,7 +19,7 @@ from confluent_kafka import KafkaError, Message
 
 from velocity_stream.contracts import example
 from velocity_stream.errors import VelocityError
-from velocity_stream.gateway import headers as h
+from velocity_stream.protocol import headers as h
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 

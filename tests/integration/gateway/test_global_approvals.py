@@ -26,8 +26,8 @@ from tests.integration.gateway.conftest import HOLD_MS, GatewayHarness
 from tests.integration.gateway.test_two_workers import assignments
 from velocity_stream.contracts import example
 from velocity_stream.contracts.approval import proposal_digest
-from velocity_stream.gateway import headers as h
 from velocity_stream.gateway.memory_runner import partition_for
+from velocity_stream.protocol import headers as h
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 

@@ -11,7 +11,7 @@ import pytest
 from velocity_stream.contracts import example
 from velocity_stream.contracts.approval import proposal_digest
 from velocity_stream.errors import ReasonCode
-from velocity_stream.gateway import headers as h
+from velocity_stream.protocol import headers as h
 
 pytestmark = pytest.mark.integration
 

@@ -6,7 +6,7 @@ import pytest
 
 from velocity_stream.contracts import example
 from velocity_stream.errors import ReasonCode
-from velocity_stream.gateway import headers as h
+from velocity_stream.protocol import headers as h
 from velocity_stream.registry.client import RegistryClient, RegistrySchemaResolver
 from velocity_stream.registry.server import BackgroundRegistry, ServeOptions, build_service
 from velocity_stream.serde import AvroSerde

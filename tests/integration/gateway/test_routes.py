@@ -16,8 +16,8 @@ import pytest
 from velocity_stream.contracts import example
 from velocity_stream.errors import ReasonCode
 from velocity_stream.gateway import CommitRecord
-from velocity_stream.gateway import headers as h
 from velocity_stream.gateway.memory_runner import partition_for
+from velocity_stream.protocol import headers as h
 
 pytestmark = pytest.mark.integration
 

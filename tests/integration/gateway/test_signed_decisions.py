@@ -14,7 +14,7 @@ from velocity_stream.contracts import example
 from velocity_stream.contracts.metadata import Provenance, ProvenanceOrigin
 from velocity_stream.errors import ReasonCode
 from velocity_stream.gateway import CommitRecord
-from velocity_stream.gateway import headers as h
+from velocity_stream.protocol import headers as h
 from velocity_stream.trust import (
     REVIEW_APP_SIGNER,
     SIGNATURE_HEADER,

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterator
 
 import pytest
 
 from velocity_stream.contracts.catalog import Catalog, load_catalog
+from velocity_stream.contracts.metadata import Artifact
 from velocity_stream.kafka import topics
-from velocity_stream.kafka.consumer import ArtifactConsumer, ConsumedRecord
+from velocity_stream.kafka.stage_topics import TopicStage, family_topics
 from velocity_stream.kafka.producer import ArtifactProducer
+from velocity_stream.kafka.reader import TopicReader
 from velocity_stream.kafka.topics import TopicAdmin
+from velocity_stream.protocol.records import InboundMessage
 from velocity_stream.serde import AvroSerde, InMemorySchemaResolver
 from velocity_stream.settings import Settings
 
@@ -46,18 +48,23 @@ def producer(
         yield made
 
 
+ReadBack = Callable[..., list[tuple[InboundMessage, Artifact]]]
+
+
 @pytest.fixture
-def collect() -> Callable[..., list[ConsumedRecord]]:
-    """``collect(consumer, n)``: the next ``n`` records, failing if they do not come in time."""
+def read_back(provisioned: Settings, catalog: Catalog, serde: AvroSerde) -> ReadBack:
+    """``read_back(families=None, stage=INGRESS)``: every record on those families' topics as
+    the tools read them (the group-less TopicReader), each with its decoded artifact."""
 
-    def gather(consumer: ArtifactConsumer, n: int, timeout: float = 30.0) -> list[ConsumedRecord]:
-        records: list[ConsumedRecord] = []
-        deadline = time.monotonic() + timeout
-        while len(records) < n and time.monotonic() < deadline:
-            record = consumer.poll(0.5)
-            if record is not None:
-                records.append(record)
-        assert len(records) == n, f"got {len(records)} of {n} records in {timeout} s"
-        return records
+    def read(
+        families: list[str] | None = None, stage: TopicStage = TopicStage.INGRESS
+    ) -> list[tuple[InboundMessage, Artifact]]:
+        found: list[tuple[InboundMessage, Artifact]] = []
+        topics = family_topics(catalog, provisioned.topic_prefix, families, stage)
+        with TopicReader(provisioned, role="it-read-back", stall_timeout=30) as reader:
+            for topic, (family, major) in topics.items():
+                for record in reader.read_all(topic):
+                    found.append((record, serde.decode(record.value, family, major)))
+        return found
 
-    return gather
+    return read

@@ -1,4 +1,4 @@
-"""Publish every family through ArtifactProducer and read it back equal with ArtifactConsumer."""
+"""Publish every family through ArtifactProducer and read it back equal through the TopicReader."""
 
 from __future__ import annotations
 
@@ -9,19 +9,14 @@ import pytest
 from velocity_stream.contracts.catalog import Catalog
 from velocity_stream.contracts.examples import example
 from velocity_stream.errors import ConfigError, ContractError, ReasonCode
-from velocity_stream.kafka import headers as h
-from velocity_stream.kafka.consumer import (
-    ArtifactConsumer,
-    ConsumedArtifact,
-    PoisonRecord,
-    TopicStage,
-)
+from velocity_stream.kafka.stage_topics import TopicStage
 from velocity_stream.kafka.producer import (
     ArtifactProducer,
     BatchProgress,
     Delivery,
     DeliveryError,
 )
+from velocity_stream.protocol import headers as h
 from velocity_stream.serde import AvroSerde
 from velocity_stream.settings import Settings
 
@@ -33,8 +28,7 @@ def test_every_family_round_trips_equal_with_key_and_headers(
     provisioned: Settings,
     catalog: Catalog,
     serde: AvroSerde,
-    unique_group,
-    collect,
+    read_back,
 ):
     sent = {family.name: example(family.name) for family in catalog}
     futures = {
@@ -43,18 +37,16 @@ def test_every_family_round_trips_equal_with_key_and_headers(
     assert producer.flush(10) == 0
     deliveries = {name: future.result(0) for name, future in futures.items()}
 
-    with ArtifactConsumer(provisioned, catalog, serde, unique_group("all")) as consumer:
-        records = collect(consumer, len(sent))
+    records = read_back()
 
-    assert all(isinstance(r, ConsumedArtifact) for r in records), records
-    by_family = {r.family.name: r for r in records if isinstance(r, ConsumedArtifact)}
+    assert len(records) == len(sent), records
+    by_family = {artifact.FAMILY: (where, artifact) for where, artifact in records}
     assert set(by_family) == set(sent)
     for name, artifact in sent.items():
-        record = by_family[name]
+        where, read = by_family[name]
         family = catalog.family(name)
-        assert record.artifact == artifact
-        assert type(record.artifact) is type(artifact)
-        where = record.coordinates
+        assert read == artifact
+        assert type(read) is type(artifact)
         assert where.topic == family.ingress_topic(provisioned.topic_prefix)
         assert where.key == str(getattr(artifact, family.key_field)).encode()
         delivery: Delivery = deliveries[name]
@@ -120,8 +112,7 @@ def test_invalid_artifact_raises_and_is_never_sent(
     provisioned: Settings,
     catalog: Catalog,
     serde: AvroSerde,
-    unique_group,
-    collect,
+    read_back,
 ):
     valid = example("QdSignalBundle")
     # model_copy skips validation: exactly how a broken artifact reaches a producer.
@@ -137,13 +128,8 @@ def test_invalid_artifact_raises_and_is_never_sent(
         producer.publish(incomplete)
 
     producer.publish(valid).result(10)
-    with ArtifactConsumer(
-        provisioned, catalog, serde, unique_group("invalid"), families=["QdSignalBundle"]
-    ) as consumer:
-        [only] = collect(consumer, 1)
-        assert consumer.poll(2.0) is None  # nothing else is on the topic
-    assert isinstance(only, ConsumedArtifact)
-    assert only.artifact == valid
+    [(_, only)] = read_back(["QdSignalBundle"])  # nothing else is on the topic
+    assert only == valid
 
 
 def test_publishing_to_a_topic_that_was_not_provisioned_fails_fast(
@@ -161,8 +147,7 @@ def test_publish_many_sends_the_valid_rejects_the_invalid_and_reports_progress(
     provisioned: Settings,
     catalog: Catalog,
     serde: AvroSerde,
-    unique_group,
-    collect,
+    read_back,
 ):
     base = example("ImportRowRecord")
     artifacts = [base.model_copy(update={"artifact_id": f"art:row:{i}"}) for i in range(250)]
@@ -178,45 +163,10 @@ def test_publish_many_sends_the_valid_rejects_the_invalid_and_reports_progress(
     assert not result.ok
     assert [p.submitted for p in seen] == [100, 200, 250]
     assert seen[-1] == BatchProgress(250, 248, 2, 0, 250)
-    with ArtifactConsumer(
-        provisioned, catalog, serde, unique_group("bulk"), families=["ImportRowRecord"]
-    ) as consumer:
-        records = []
-        deadline = time.monotonic() + 30
-        while len(records) < 248 and time.monotonic() < deadline:
-            records += consumer.poll_batch(max_records=100, timeout=0.5)
-        assert len(records) == 248
-        assert consumer.poll(1.0) is None
-    ids = {r.artifact.artifact_id for r in records if isinstance(r, ConsumedArtifact)}
+    records = read_back(["ImportRowRecord"])
+    assert len(records) == 248
+    ids = {artifact.artifact_id for _, artifact in records}
     assert ids == {a.artifact_id for i, a in enumerate(artifacts) if i not in (7, 100)}
-
-
-def test_uncommitted_records_are_read_again_and_committed_ones_are_not(
-    producer: ArtifactProducer,
-    provisioned: Settings,
-    catalog: Catalog,
-    serde: AvroSerde,
-    unique_group,
-    collect,
-):
-    artifact = example("TranscriptBundle")
-    producer.publish(artifact).result(10)
-    group = unique_group("commit")
-
-    def consumer() -> ArtifactConsumer:
-        return ArtifactConsumer(provisioned, catalog, serde, group, families=["TranscriptBundle"])
-
-    with consumer() as first:
-        [record] = collect(first, 1)  # read, work "fails": no commit
-    with consumer() as second:
-        [again] = collect(second, 1)
-        assert again.coordinates == record.coordinates
-        second.commit(again)
-        where = again.coordinates
-        assert second.committed(where.topic, where.partition) == where.offset + 1
-    with consumer() as third:
-        third.poll(4.0)  # joins the group, then finds nothing after the commit
-        assert third.poll(2.0) is None
 
 
 def test_accepted_stage_reads_the_accepted_topics(
@@ -224,28 +174,17 @@ def test_accepted_stage_reads_the_accepted_topics(
     provisioned: Settings,
     catalog: Catalog,
     serde: AvroSerde,
-    unique_group,
-    collect,
+    read_back,
 ):
     artifact = example("InteractionBundle")
     family = catalog.family("InteractionBundle")
     accepted = family.accepted_topic(provisioned.topic_prefix)
     producer.publish_raw(accepted, b"k", serde.encode(artifact), {"origin": "gateway"})
     producer.flush(10)
-    with ArtifactConsumer(
-        provisioned,
-        catalog,
-        serde,
-        unique_group("accepted"),
-        families=["InteractionBundle"],
-        stage=TopicStage.ACCEPTED,
-    ) as consumer:
-        assert list(consumer.topics) == [accepted]
-        [record] = collect(consumer, 1)
-    assert isinstance(record, ConsumedArtifact)
-    assert record.artifact == artifact
-    assert record.coordinates.header_text() == {"origin": "gateway"}
-    assert not isinstance(record, PoisonRecord)
+    [(record, read)] = read_back(["InteractionBundle"], TopicStage.ACCEPTED)
+    assert record.topic == accepted
+    assert read == artifact
+    assert record.header_text() == {"origin": "gateway"}
 
 
 def test_delivery_futures_complete_without_the_caller_polling(producer: ArtifactProducer):

@@ -1,4 +1,5 @@
-"""The consumer turns poison messages into typed records with their bytes and keeps consuming."""
+"""Poison on a topic: the reader hands every record on with its bytes, and the tail's decoder
+gives each a stable reason code without stopping (the path `velocity-stream tail` takes)."""
 
 from __future__ import annotations
 
@@ -7,24 +8,23 @@ import struct
 
 import pytest
 
+from velocity_stream.console.tail import RecordDecoder
 from velocity_stream.contracts.catalog import Catalog
 from velocity_stream.contracts.examples import example
 from velocity_stream.errors import ReasonCode
-from velocity_stream.kafka.consumer import ArtifactConsumer, ConsumedArtifact, PoisonRecord
 from velocity_stream.kafka.producer import ArtifactProducer
+from velocity_stream.kafka.reader import TopicReader
 from velocity_stream.serde import AvroSerde
 from velocity_stream.settings import Settings
 
 pytestmark = pytest.mark.integration
 
 
-def test_poison_messages_become_typed_records_and_the_loop_keeps_going(
+def test_poison_messages_get_reason_codes_and_the_read_keeps_going(
     producer: ArtifactProducer,
     provisioned: Settings,
     catalog: Catalog,
     serde: AvroSerde,
-    unique_group,
-    collect,
 ):
     family = catalog.family("QdSignalBundle")
     topic = family.ingress_topic(provisioned.topic_prefix)
@@ -52,27 +52,25 @@ def test_poison_messages_become_typed_records_and_the_loop_keeps_going(
     producer.publish(good.model_copy(update={"artifact_id": "art:after-poison"}))
     assert producer.flush(10) == 0
 
-    with ArtifactConsumer(
-        provisioned, catalog, serde, unique_group("poison"), families=["QdSignalBundle"]
-    ) as consumer:
-        records = collect(consumer, len(poison) + 2)
-        for record in records:
-            consumer.commit(record)  # a caller dead-letters poison, then commits past it
-        last = records[-1].coordinates
-        assert consumer.committed(last.topic, last.partition) == last.offset + 1
+    with TopicReader(provisioned, role="it-poison") as reader:
+        records = list(reader.read_all(topic))
+    assert len(records) == len(poison) + 2
+    decoder = RecordDecoder(catalog, serde, provisioned.topic_prefix)
+    decoded = [
+        decoder.decode(r.value, decoder.target(r.topic, r.headers, r.value)) for r in records
+    ]
 
-    first, *middle, after = records
-    assert isinstance(first, ConsumedArtifact) and first.artifact == good
-    assert isinstance(after, ConsumedArtifact)
-    assert after.artifact.artifact_id == "art:after-poison"
-    assert [type(r) for r in middle] == [PoisonRecord] * len(poison)
-    for record, (value, code) in zip(middle, poison, strict=True):
-        assert isinstance(record, PoisonRecord)
-        assert record.code is code, record.message
-        assert record.raw_value == value
-        assert record.family is not None and record.family.name == "QdSignalBundle"
-        assert record.coordinates.key == key.encode()
-        assert record.coordinates.header_text() == {"case": "poison"}
-    assert middle[-1].violations[0].path == "confidence"
-    offsets = [r.coordinates.offset for r in records]
+    first, *middle, after = decoded
+    assert first.ok and first.artifact == good.model_dump(mode="json")
+    assert after.ok and after.artifact is not None
+    assert after.artifact["artifact_id"] == "art:after-poison"
+    for record, result, (value, code) in zip(records[1:-1], middle, poison, strict=True):
+        assert not result.ok
+        assert result.error_code == code.value, result.error_message
+        assert result.family == "QdSignalBundle"
+        assert record.value == value  # the original bytes, for a dead letter
+        assert record.key == key.encode()
+        assert record.header_text() == {"case": "poison"}
+    assert middle[-1].violations[0]["path"] == "confidence"
+    offsets = [r.offset for r in records]
     assert offsets == sorted(offsets) and len(set(offsets)) == len(offsets)

@@ -14,9 +14,10 @@ import pytest
 from confluent_kafka import Consumer, Producer, TopicPartition
 
 from velocity_stream.contracts.catalog import TopicSpec
+from velocity_stream.kafka.clients import cached_high_watermark
 from velocity_stream.kafka.config import consumer_config, producer_config
 from velocity_stream.kafka.topics import TopicAdmin
-from velocity_stream.observability import LagTracker, cached_high_watermark
+from velocity_stream.observability import LagTracker
 from velocity_stream.settings import Settings
 
 pytestmark = pytest.mark.integration

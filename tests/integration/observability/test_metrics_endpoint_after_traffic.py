@@ -26,12 +26,12 @@ from velocity_stream.contracts.approval import proposal_digest
 from velocity_stream.contracts.catalog import Catalog
 from velocity_stream.contracts.metadata import Artifact
 from velocity_stream.gateway import InboundMessage, MemoryRunner, Outcome, Pipeline
+from velocity_stream.kafka.clients import cached_high_watermark
 from velocity_stream.kafka.config import consumer_config
 from velocity_stream.kafka.producer import ArtifactProducer
 from velocity_stream.observability import (
     GatewayMetrics,
     LagTracker,
-    cached_high_watermark,
     log_handler,
     message_context,
     serve_metrics,

@@ -22,7 +22,6 @@ from typing import Any
 from consumers.applied import is_applied
 from consumers.committer.changes import ChangeSet, from_commit, from_delta
 from consumers.committer.store import GraphStore, Incoming, Result, Verdict
-from consumers.partitions import RawMessage
 from consumers.storage import open_engine
 from velocity_stream.contracts import example, validate_artifact
 from velocity_stream.contracts.example_intake import T0
@@ -31,6 +30,7 @@ from velocity_stream.contracts.interaction import InteractionBundle
 from velocity_stream.contracts.metadata import Artifact
 from velocity_stream.contracts.qd_signal import QdSignalBundle
 from velocity_stream.gateway.commits import CommitRecord
+from velocity_stream.protocol.records import InboundMessage
 
 
 def _build(family: str, changes: dict[str, Any]) -> Artifact:
@@ -357,7 +357,7 @@ class MemoryCommitter:
                 found.append(item)
                 continue
             change_set, self._now = made
-            message = RawMessage("raw", 0, next(self._offsets), b"k", b"")
+            message = InboundMessage("raw", 0, next(self._offsets), b"k", b"")
             [result] = self.store.apply([Incoming(message, change_set)], {})
             self.results.append(result)
             if result.verdict is Verdict.APPLIED:

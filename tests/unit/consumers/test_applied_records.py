@@ -14,7 +14,6 @@ from consumers.client360.runner import Client360Runner
 from consumers.committer.changes import from_delta
 from consumers.committer.runner import CommitterRunner
 from consumers.committer.store import GraphStore, Incoming, Verdict
-from consumers.partitions import RawMessage
 from consumers.storage import open_engine
 from tests.unit.consumers import events as ev
 from tests.unit.consumers.conftest import fresh_store
@@ -23,6 +22,7 @@ from velocity_stream.contracts.graph_delta import ClientGraphDelta
 from velocity_stream.contracts.metadata import Artifact
 from velocity_stream.errors import ReasonCode
 from velocity_stream.kafka.producer import Delivery, DeliveryError
+from velocity_stream.protocol.records import InboundMessage
 from velocity_stream.serde import AvroSerde, InMemorySchemaResolver
 from velocity_stream.settings import Settings
 
@@ -90,14 +90,16 @@ def test_applied_times_strictly_increase_when_the_clock_stalls_or_steps_back():
     for n, clock in enumerate([1_700_000_000.0, 1_700_000_000.0, 1_600_000_000.0]):
         now[0] = clock
         delta = ev.delta(f"n{n}", ev.upsert_node(f"task:{n}", "TASK"))
-        [result] = store.apply([Incoming(RawMessage("t", 0, n, b"k", b""), from_delta(delta))], {})
+        [result] = store.apply(
+            [Incoming(InboundMessage("t", 0, n, b"k", b""), from_delta(delta))], {}
+        )
         assert result.applied is not None
         times.append(result.applied.created_at.timestamp())
     assert times == [1_700_000_000.0, 1_700_000_000.001, 1_700_000_000.002]
     # A restarted store goes on from the stored times, not from its clock.
     again = GraphStore(store.engine, "t_", clock=lambda: 0.0)
     delta = ev.delta("n9", ev.upsert_node("task:9", "TASK"))
-    [result] = again.apply([Incoming(RawMessage("t", 0, 9, b"k", b""), from_delta(delta))], {})
+    [result] = again.apply([Incoming(InboundMessage("t", 0, 9, b"k", b""), from_delta(delta))], {})
     assert result.applied is not None
     assert result.applied.created_at.timestamp() == pytest.approx(1_700_000_000.003)
 
@@ -211,10 +213,10 @@ def wiring():
     return settings, catalog, AvroSerde(catalog, InMemorySchemaResolver(), PREFIX)
 
 
-def _delta_message(catalog, serde, delta: ClientGraphDelta, offset: int) -> RawMessage:
+def _delta_message(catalog, serde, delta: ClientGraphDelta, offset: int) -> InboundMessage:
     topic = catalog.family("ClientGraphDelta").accepted_topic(PREFIX)
     trace = (("velocity.trace_id", b"0123456789abcdef0123456789abcdef"),)
-    return RawMessage(topic, 0, offset, delta.delta_id.encode(), serde.encode(delta), trace)
+    return InboundMessage(topic, 0, offset, delta.delta_id.encode(), serde.encode(delta), trace)
 
 
 def test_the_committer_publishes_after_commit_and_skips_its_own_records(wiring):

@@ -10,14 +10,14 @@ import pytest
 from consumers.committer.changes import from_commit, from_delta
 from consumers.committer.runner import CommitterRunner, dead_letter_headers
 from consumers.committer.store import GraphStore, Incoming, Verdict
-from consumers.partitions import RawMessage
 from consumers.storage import open_engine
 from tests.unit.consumers import events as ev
 from velocity_stream.contracts.catalog import load_catalog
 from velocity_stream.contracts.metadata import Artifact
 from velocity_stream.errors import ReasonCode
-from velocity_stream.gateway import headers as h
 from velocity_stream.kafka.producer import Delivery
+from velocity_stream.protocol import headers as h
+from velocity_stream.protocol.records import InboundMessage
 from velocity_stream.serde import AvroSerde, InMemorySchemaResolver
 from velocity_stream.settings import Settings
 
@@ -35,8 +35,10 @@ def graph():
 _offset = iter(range(1_000_000))
 
 
-def _message(topic: str = "t", value: bytes = b"v") -> RawMessage:
-    return RawMessage(topic, 0, next(_offset), b"k", value, (("trace", b"1"),), 1_700_000_000_000)
+def _message(topic: str = "t", value: bytes = b"v") -> InboundMessage:
+    return InboundMessage(
+        topic, 0, next(_offset), b"k", value, (("trace", b"1"),), 1_700_000_000_000
+    )
 
 
 def _commit(proposal: Artifact, decision: str):
@@ -224,8 +226,10 @@ def test_refusals_are_dead_lettered_with_the_original_bytes_and_reason_headers(g
     proposal = ev.writeback("w1", "opportunity:nowhere", stage=("A", "B"))
     topic = catalog.family("OracleWritebackProposal").ingress_topic("unit")
     record = ev.commit(proposal, serde.encode(proposal), topic, "decision:w1")
-    message = RawMessage(runner.commits_topic, 2, 41, b"proposal:w1", record.to_bytes(), (), 123)
-    broken = RawMessage(runner.commits_topic, 2, 42, b"k", b"not json", (), 124)
+    message = InboundMessage(
+        runner.commits_topic, 2, 41, b"proposal:w1", record.to_bytes(), (), 123
+    )
+    broken = InboundMessage(runner.commits_topic, 2, 42, b"k", b"not json", (), 124)
     results = runner.handle([message, broken])
     assert [r.verdict for r in results] == [Verdict.REFUSED, Verdict.REFUSED]
     assert graph.offsets() == {(runner.commits_topic, 2): 43}

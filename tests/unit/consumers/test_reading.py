@@ -9,7 +9,6 @@ import fastavro
 import pytest
 
 from consumers.client360.runner import Client360Runner
-from consumers.partitions import RawMessage
 from consumers.reading import ArtifactReader, UnreadableRecord
 from tests.unit.consumers import events as ev
 from velocity_stream.contracts import example
@@ -17,6 +16,7 @@ from velocity_stream.contracts.catalog import load_catalog
 from velocity_stream.contracts.import_manifest import ImportMappingManifest
 from velocity_stream.contracts.interaction import InteractionBundle
 from velocity_stream.errors import ReasonCode
+from velocity_stream.protocol.records import InboundMessage
 from velocity_stream.serde import AvroSerde, InMemorySchemaResolver, frame
 from velocity_stream.settings import Settings
 
@@ -91,9 +91,9 @@ def test_runner_batch_applies_once_and_stores_offsets_and_rejects(catalog, serde
     deltas = catalog.family("ClientGraphDelta").accepted_topic(PREFIX)
     [applied] = ev.MemoryCommitter().commit([ev.delta("d1", ev.upsert_node("task:t1", "TASK"))])
     batch = [
-        RawMessage(accepted, 0, 0, b"client:a", serde.encode(ev.interaction("client:a", 1))),
-        RawMessage(accepted, 0, 1, b"client:a", b"garbage"),
-        RawMessage(deltas, 3, 7, b"applied:delta:d1", serde.encode(applied)),
+        InboundMessage(accepted, 0, 0, b"client:a", serde.encode(ev.interaction("client:a", 1))),
+        InboundMessage(accepted, 0, 1, b"client:a", b"garbage"),
+        InboundMessage(deltas, 3, 7, b"applied:delta:d1", serde.encode(applied)),
     ]
     assert set(runner.topics()) >= {accepted, deltas}
     first = runner.handle(batch)

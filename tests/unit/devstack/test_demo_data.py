@@ -15,7 +15,7 @@ from velocity_stream.contracts.imports import RawImportBatch
 from velocity_stream.devstack.demo_intake import CSV_TEXT, csv_rows
 from velocity_stream.devstack.seed import DemoData, demo_data
 from velocity_stream.gateway import MemoryRunner, Outcome, Pipeline, RouteKind
-from velocity_stream.gateway import headers as gh
+from velocity_stream.protocol import headers as gh
 from velocity_stream.serde import AvroSerde, InMemorySchemaResolver
 from velocity_stream.settings import DEFAULT_SCHEMAS_DIR
 

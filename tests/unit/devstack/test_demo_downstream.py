@@ -12,7 +12,6 @@ from consumers.client360.projector import project
 from consumers.client360.store import Client360Store
 from consumers.committer.changes import from_commit, from_delta
 from consumers.committer.store import GraphStore, Incoming, Verdict
-from consumers.partitions import RawMessage
 from consumers.reading import ArtifactReader
 from consumers.storage import open_engine
 from tests import signing
@@ -22,6 +21,7 @@ from velocity_stream.contracts.catalog import Catalog, load_catalog
 from velocity_stream.contracts.graph_delta import ClientGraphDelta
 from velocity_stream.devstack.seed import DemoData, demo_data
 from velocity_stream.gateway import MemoryRunner, OutboundMessage, Pipeline
+from velocity_stream.protocol.records import InboundMessage
 from velocity_stream.serde import AvroSerde, InMemorySchemaResolver
 from velocity_stream.settings import DEFAULT_SCHEMAS_DIR
 
@@ -77,7 +77,7 @@ class Downstream:
         incoming, projections = [], []
         for topic in [*sorted(accepted, key=lambda t: t != deltas), commits]:
             for offset, message in self._new(topic):
-                raw = RawMessage(topic, 0, offset, message.key, message.value)
+                raw = InboundMessage(topic, 0, offset, message.key, message.value)
                 if topic == commits:
                     record, proposal = self.reader.read_commit(message.value)
                     change_set = from_commit(record, proposal)
@@ -161,9 +161,7 @@ def test_every_client_has_a_snapshot_before_any_review(downstream: Downstream, d
 def test_approving_every_pending_proposal_commits_cleanly_and_shows(
     downstream: Downstream, data: DemoData
 ):
-    proposals = {
-        (a.FAMILY, str(getattr(a, "proposal_id", ""))): a for a in data.artifacts
-    }
+    proposals = {(a.FAMILY, str(getattr(a, "proposal_id", ""))): a for a in data.artifacts}
     for family, proposal_id in data.pending:
         shown = proposal_digest(downstream.serde.encode(proposals[(family, proposal_id)]))
         downstream.send(approval(family, proposal_id, shown))

@@ -16,7 +16,8 @@ from velocity_stream.contracts import example
 from velocity_stream.contracts.catalog import Catalog, Route, load_catalog
 from velocity_stream.contracts.metadata import Artifact
 from velocity_stream.gateway import InboundMessage, MemoryRunner, Pipeline
-from velocity_stream.gateway.messages import Headers, OutboundMessage
+from velocity_stream.gateway.messages import OutboundMessage
+from velocity_stream.protocol.records import Headers
 from velocity_stream.serde import AvroSerde, InMemorySchemaResolver
 from velocity_stream.settings import DEFAULT_SCHEMAS_DIR
 

@@ -18,7 +18,7 @@ from velocity_stream.dlq.audit import (
 from velocity_stream.dlq.records import REPLAY_ID, parse_dead_letter, replay_headers
 from velocity_stream.dlq.replay import SkipReason, plan_replay
 from velocity_stream.gateway import InboundMessage
-from velocity_stream.gateway import headers as gh
+from velocity_stream.protocol import headers as gh
 
 from .conftest import PREFIX, Factory
 

@@ -18,7 +18,7 @@ from velocity_stream.dlq.records import (
 )
 from velocity_stream.errors import ReasonCode
 from velocity_stream.gateway import InboundMessage
-from velocity_stream.gateway import headers as gh
+from velocity_stream.protocol import headers as gh
 
 from .conftest import PREFIX, T_MS, Factory
 

@@ -9,7 +9,7 @@ from velocity_stream.dlq.filters import DeadLetterFilter, format_time, parse_tim
 from velocity_stream.dlq.records import parse_dead_letter
 from velocity_stream.errors import ConfigError
 from velocity_stream.gateway import InboundMessage
-from velocity_stream.gateway import headers as gh
+from velocity_stream.protocol import headers as gh
 
 
 def dead_letter(reason: str, time_ms: int | None = 1_000, family_topic: str = "u.qd-signal.v1"):

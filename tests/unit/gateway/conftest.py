@@ -17,7 +17,7 @@ from velocity_stream.contracts.approval import proposal_digest
 from velocity_stream.contracts.catalog import Catalog, Family, Route, load_catalog
 from velocity_stream.contracts.metadata import Artifact
 from velocity_stream.gateway import InboundMessage, MemoryRunner, OutboundMessage, Outcome, Pipeline
-from velocity_stream.gateway.messages import Headers
+from velocity_stream.protocol.records import Headers
 from velocity_stream.serde import AvroSerde, InMemorySchemaResolver
 from velocity_stream.settings import DEFAULT_SCHEMAS_DIR
 

@@ -7,7 +7,7 @@ import pytest
 from velocity_stream.contracts import example
 from velocity_stream.errors import ReasonCode
 from velocity_stream.gateway import GatewayState, InboundMessage, RouteKind
-from velocity_stream.gateway import headers as h
+from velocity_stream.protocol import headers as h
 from velocity_stream.serde import frame
 
 ACCEPT_FAMILIES = (

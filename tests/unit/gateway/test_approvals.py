@@ -5,8 +5,8 @@ from __future__ import annotations
 from velocity_stream.contracts import example
 from velocity_stream.errors import ReasonCode
 from velocity_stream.gateway import CommitRecord, RouteKind
-from velocity_stream.gateway import headers as h
 from velocity_stream.gateway.approvals import auto_decision_id
+from velocity_stream.protocol import headers as h
 
 WRITEBACK = "OracleWritebackProposal"
 ENTITY = "NormalizedEntityProposal"

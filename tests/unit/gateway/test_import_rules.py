@@ -5,7 +5,7 @@ from __future__ import annotations
 from velocity_stream.contracts import example
 from velocity_stream.errors import ReasonCode
 from velocity_stream.gateway import RouteKind
-from velocity_stream.gateway import headers as h
+from velocity_stream.protocol import headers as h
 
 
 def _row(gw, number, batch="batch:2026-04-18-hubspot-01"):

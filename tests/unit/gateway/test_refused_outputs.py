@@ -11,8 +11,8 @@ from __future__ import annotations
 from velocity_stream.contracts import example
 from velocity_stream.errors import ReasonCode
 from velocity_stream.gateway import OutboundMessage, RouteKind
-from velocity_stream.gateway import headers as h
 from velocity_stream.gateway.outputs import output_size
+from velocity_stream.protocol import headers as h
 from velocity_stream.serde import frame
 
 WHY = "Broker: Message size too large"

@@ -6,7 +6,7 @@ from tests import signing
 from velocity_stream.contracts import example
 from velocity_stream.errors import ReasonCode
 from velocity_stream.gateway import GatewayState, MemoryRunner, Pipeline, RouteKind
-from velocity_stream.gateway import headers as h
+from velocity_stream.protocol import headers as h
 from velocity_stream.trust import SIGNATURE_HEADER, SIGNATURE_KEY_HEADER
 
 PROPOSAL_ID = "proposal:writeback:acme-stage"

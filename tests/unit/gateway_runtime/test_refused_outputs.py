@@ -18,7 +18,6 @@ from velocity_stream.contracts import example
 from velocity_stream.contracts.catalog import load_catalog
 from velocity_stream.errors import ReasonCode
 from velocity_stream.gateway import GatewayState, InboundMessage, OutboundMessage, Pipeline
-from velocity_stream.gateway import headers as h
 from velocity_stream.gateway.runtime.output import (
     DeliveryBarrier,
     OutputDeliveryError,
@@ -28,6 +27,7 @@ from velocity_stream.gateway.runtime.output import (
 from velocity_stream.gateway.runtime.processor import BatchProcessor, WriteContext
 from velocity_stream.gateway.runtime.schemas import preregistered_resolver
 from velocity_stream.observability import GatewayMetrics, VelocityMetrics
+from velocity_stream.protocol import headers as h
 from velocity_stream.serde import AvroSerde
 from velocity_stream.settings import DEFAULT_SCHEMAS_DIR, Settings
 

@@ -10,7 +10,6 @@ from collections.abc import Iterator
 
 import pytest
 
-from velocity_stream.kafka.headers import TRACE_ID, new_trace_id
 from velocity_stream.observability import (
     configure_logging,
     current_trace_id,
@@ -19,6 +18,7 @@ from velocity_stream.observability import (
     trace_context,
     trace_id_from_headers,
 )
+from velocity_stream.protocol.headers import TRACE_ID, new_trace_id
 from velocity_stream.settings import LogFormat, Settings
 
 

@@ -6,7 +6,8 @@ import json
 
 import pytest
 
-from velocity_stream.observability import LagTracker, cached_high_watermark, consumer_lag
+from velocity_stream.kafka.clients import cached_high_watermark
+from velocity_stream.observability import LagTracker, consumer_lag
 
 LAG = "velocity_consumer_lag"
 

@@ -13,11 +13,10 @@ from velocity_stream.contracts.approval import ApprovalDecision, DecisionOutcome
 from velocity_stream.contracts.catalog import Catalog
 from velocity_stream.contracts.metadata import Artifact
 from velocity_stream.gateway import MemoryRunner, OutboundMessage, Pipeline, partition_for
-from velocity_stream.kafka.consumer import Coordinates
+from velocity_stream.protocol.records import InboundMessage
 from velocity_stream.review.clients import SnapshotFeed, SnapshotFold
 from velocity_stream.review.deadletters import DeadLetterFeed, DeadLetterLog, dead_letter_entry
 from velocity_stream.review.queue import ApprovalFeed, ApprovalQueue, ProposalState
-from velocity_stream.review.tail import TailRecord
 from velocity_stream.serde import AvroSerde, InMemorySchemaResolver
 
 PREFIX = "t"
@@ -67,10 +66,9 @@ class Gateway:
             self._seen[topic] = len(outputs)
 
 
-def tail_record(output: OutboundMessage, offset: int) -> TailRecord:
-    return TailRecord(
-        Coordinates(output.topic, 0, offset, output.key, tuple(output.headers), T_MS),
-        output.value,
+def tail_record(output: OutboundMessage, offset: int) -> InboundMessage:
+    return InboundMessage(
+        output.topic, 0, offset, output.key, output.value, tuple(output.headers), T_MS
     )
 
 
@@ -184,7 +182,7 @@ def test_a_dead_letter_is_read_from_the_gateways_headers(gw: Gateway):
 
 
 def test_a_record_without_gateway_headers_still_reads():
-    record = TailRecord(Coordinates("t.gateway.dead-letter.v1", 2, 7, None, (), None), None)
+    record = InboundMessage("t.gateway.dead-letter.v1", 2, 7, None, None)
     entry = dead_letter_entry(record)
     assert (entry.reason, entry.stage, entry.refused_at) == ("unknown", "unknown", None)
     assert (entry.dlq_partition, entry.dlq_offset) == (2, 7)
@@ -193,9 +191,7 @@ def test_a_record_without_gateway_headers_still_reads():
 def test_the_log_keeps_the_newest_entries_and_counts_them_all():
     log = DeadLetterLog(capacity=2)
     for offset in range(3):
-        record = TailRecord(
-            Coordinates("dlq", 0, offset, None, (("velocity.dlq.reason", b"r"),), None), b""
-        )
+        record = InboundMessage("dlq", 0, offset, None, b"", (("velocity.dlq.reason", b"r"),))
         log.add(dead_letter_entry(record))
     assert [e.dlq_offset for e in log.recent()] == [2, 1]
     assert log.total == 3 and log.counts() == [("r", 3)]
@@ -211,9 +207,7 @@ def test_snapshots_fold_to_the_latest_per_client(catalog: Catalog):
     )
     topic = catalog.family("Client360Snapshot").accepted_topic(PREFIX)
     for offset, snapshot in enumerate([newer, older]):
-        feed.handle(
-            TailRecord(Coordinates(topic, 0, offset, None, (), None), serde.encode(snapshot))
-        )
+        feed.handle(InboundMessage(topic, 0, offset, None, serde.encode(snapshot)))
     latest = fold.snapshot("client:acme-holdings")
     assert latest is not None and latest.artifact_id == newer.artifact_id
     [summary] = fold.list_clients()

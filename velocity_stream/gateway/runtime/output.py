@@ -18,12 +18,12 @@ import asyncio
 import logging
 from collections.abc import Callable, Mapping, Sequence
 
-from confluent_kafka import KafkaError, KafkaException, Message, Producer
+from confluent_kafka import KafkaError, KafkaException, Message
 
 from velocity_stream.errors import VelocityError
 from velocity_stream.gateway.messages import OutboundMessage
 from velocity_stream.kafka.client_logs import librdkafka_logger
-from velocity_stream.kafka.config import producer_config
+from velocity_stream.kafka.clients import new_producer
 from velocity_stream.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -159,14 +159,13 @@ class OutputProducer:
     ) -> None:
         options = dict(OUTPUT_OVERRIDES)
         options.update(overrides or {})
-        config: dict[str, object] = dict(
-            producer_config(
-                settings, client_id=client_id or f"{settings.client_id}-gateway", overrides=options
-            )
+        self._producer = new_producer(
+            settings,
+            client_id=client_id or f"{settings.client_id}-gateway",
+            overrides=options,
+            on_error=self._on_error,
+            logger=librdkafka_log,
         )
-        config["error_cb"] = self._on_error
-        config["logger"] = librdkafka_log
-        self._producer = Producer(config)
         self._pending: set[DeliveryBarrier] = set()
         self._wake = asyncio.Event()
         self._fatal: KafkaError | None = None

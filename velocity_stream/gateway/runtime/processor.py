@@ -27,12 +27,14 @@ from dataclasses import dataclass, field
 
 from velocity_stream.errors import ReasonCode
 from velocity_stream.gateway.catchup import CatchUp, TopicPartition
-from velocity_stream.gateway.messages import InboundMessage, OutboundMessage, Outcome, RouteKind
+from velocity_stream.gateway.messages import OutboundMessage, Outcome
 from velocity_stream.gateway.outputs import output_size
 from velocity_stream.gateway.pipeline import Pipeline
 from velocity_stream.gateway.runtime.output import OutputProducer
 from velocity_stream.gateway.state import GatewayState
 from velocity_stream.observability import GatewayMetrics, message_context
+from velocity_stream.protocol.records import InboundMessage
+from velocity_stream.protocol.routes import RouteKind
 
 log = logging.getLogger(__name__)
 

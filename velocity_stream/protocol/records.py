@@ -1,0 +1,54 @@
+"""The one consumed-record type every role uses, and the one header normalizer.
+
+Whichever client read a record (confluent-kafka in the tools, the review app and the
+consumers; aiokafka under faust in the gateway), it reaches the code above as an
+:class:`InboundMessage`: bytes and coordinates only, nothing decoded.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+from velocity_stream.protocol.headers import header_map
+
+Headers = tuple[tuple[str, bytes], ...]
+# What Kafka clients hand back as a record's headers: pairs or a mapping, values bytes, text
+# or missing (Kafka allows a header without a value).
+RawHeaders = Iterable[tuple[str, bytes | str | None]] | Mapping[str, bytes | str | None] | None
+
+
+@dataclass(frozen=True, slots=True)
+class InboundMessage:
+    """One consumed Kafka record, exactly as the broker returned it.
+
+    ``timestamp_ms`` is 0 when the broker gave none.
+    """
+
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes | None = field(repr=False)
+    headers: Headers = ()
+    timestamp_ms: int = 0
+
+    @property
+    def coordinates(self) -> tuple[str, int, int]:
+        return (self.topic, self.partition, self.offset)
+
+    def header_text(self) -> dict[str, str]:
+        """The headers as text by name (last value wins; bad UTF-8 is replaced)."""
+        return header_map(self.headers)
+
+
+def normalize_headers(raw: RawHeaders) -> Headers:
+    """A client's record headers as ``Headers``: text values encoded as UTF-8, a header
+    without a value as empty bytes (so every dead letter can carry it on), order kept."""
+    if not raw:
+        return ()
+    pairs = raw.items() if isinstance(raw, Mapping) else raw
+    return tuple(
+        (str(name), value.encode("utf-8") if isinstance(value, str) else bytes(value or b""))
+        for name, value in pairs
+    )
