@@ -12,7 +12,6 @@ import time
 import pytest
 from pydantic import SecretStr
 
-from velocity_stream.dlq.reader import TopicReader
 from velocity_stream.kafka.config import (
     async_client_options,
     consumer_config,
@@ -20,6 +19,7 @@ from velocity_stream.kafka.config import (
     producer_config,
     redact,
 )
+from velocity_stream.kafka.reader import TopicReader
 from velocity_stream.kafka.security import (
     aiokafka_security_kwargs,
     confluent_registry_config,
