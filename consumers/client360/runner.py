@@ -25,8 +25,8 @@ from consumers.client360.store import ApplyResult, Client360Store, RefreshResult
 from consumers.partitions import PartitionSource, next_offsets
 from consumers.reading import ArtifactReader, UnreadableRecord
 from velocity_stream.contracts.catalog import Catalog, Family
-from velocity_stream.kafka.stage_topics import TopicStage, family_topics
 from velocity_stream.kafka.producer import ArtifactProducer
+from velocity_stream.kafka.stage_topics import TopicStage, family_topics
 from velocity_stream.observability import ConsumerMetrics, LagTracker, message_context
 from velocity_stream.protocol.records import InboundMessage as RawMessage
 from velocity_stream.serde.avro import AvroSerde

@@ -30,8 +30,8 @@ from consumers.reading import ArtifactReader, UnreadableRecord
 from velocity_stream.contracts.catalog import Catalog, Family
 from velocity_stream.contracts.graph_delta import ClientGraphDelta
 from velocity_stream.errors import ReasonCode
-from velocity_stream.kafka.stage_topics import TopicStage, family_topics
 from velocity_stream.kafka.producer import ArtifactProducer
+from velocity_stream.kafka.stage_topics import TopicStage, family_topics
 from velocity_stream.observability import ConsumerMetrics, LagTracker, message_context
 from velocity_stream.protocol import headers as envelope
 from velocity_stream.protocol import headers as h

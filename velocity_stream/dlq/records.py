@@ -13,7 +13,6 @@ from dataclasses import dataclass
 
 from velocity_stream.contracts.catalog import Family
 from velocity_stream.protocol import headers as gh
-from velocity_stream.protocol import headers as kh
 from velocity_stream.protocol.records import Headers, InboundMessage
 
 DLQ_HEADER_PREFIX = "velocity.dlq."
@@ -182,9 +181,9 @@ def parse_dead_letter(
     family: str | None = None
     if source_topic is not None and source_topic in ingress:
         family = ingress[source_topic][0].name
-    elif kh.ARTIFACT_TYPE in hints:
-        family = _text(hints[kh.ARTIFACT_TYPE])
-    artifact_id = _text(hints[kh.ARTIFACT_ID]) if kh.ARTIFACT_ID in hints else None
+    elif gh.ARTIFACT_TYPE in hints:
+        family = _text(hints[gh.ARTIFACT_TYPE])
+    artifact_id = _text(hints[gh.ARTIFACT_ID]) if gh.ARTIFACT_ID in hints else None
     version = found.get(gh.GATEWAY_VERSION)
     return DeadLetter(
         record=record,

@@ -23,7 +23,6 @@ if TYPE_CHECKING:
         producer_config,
         redact,
     )
-    from velocity_stream.kafka.stage_topics import TopicStage, family_topics
     from velocity_stream.kafka.producer import (
         ArtifactProducer,
         BatchProgress,
@@ -31,6 +30,7 @@ if TYPE_CHECKING:
         Delivery,
         DeliveryError,
     )
+    from velocity_stream.kafka.stage_topics import TopicStage, family_topics
 
 # Imported on first use (PEP 562), so that importing one submodule, e.g. for the CLI's start,
 # does not load every other one and what they import.

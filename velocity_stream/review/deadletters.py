@@ -16,7 +16,6 @@ from datetime import UTC, datetime
 from velocity_stream.contracts.catalog import Catalog, Family
 from velocity_stream.errors import RegistryError, SerdeError
 from velocity_stream.protocol import headers as gh
-from velocity_stream.protocol import headers as kh
 from velocity_stream.protocol.decisions import DECISION_ID
 from velocity_stream.protocol.records import InboundMessage
 from velocity_stream.review.queue import decision_families
@@ -79,9 +78,9 @@ def dead_letter_entry(record: InboundMessage, decision_id: str | None = None) ->
         refused_at=(
             datetime.fromtimestamp(refused_ms / 1000, tz=UTC) if refused_ms is not None else None
         ),
-        artifact_type=found.get(kh.ARTIFACT_TYPE),
-        artifact_id=found.get(kh.ARTIFACT_ID),
-        producer=found.get(kh.PRODUCER),
+        artifact_type=found.get(gh.ARTIFACT_TYPE),
+        artifact_id=found.get(gh.ARTIFACT_ID),
+        producer=found.get(gh.PRODUCER),
         key=key,
         value_bytes=len(record.value or b""),
         dlq_partition=record.partition,

@@ -18,7 +18,6 @@ from velocity_stream.errors import ReasonCode
 from velocity_stream.gateway import InboundMessage
 from velocity_stream.kafka.producer import ArtifactProducer
 from velocity_stream.protocol import headers as gh
-from velocity_stream.protocol import headers as kh
 from velocity_stream.serde import AvroSerde
 from velocity_stream.settings import Settings
 
@@ -36,7 +35,7 @@ def header(record: InboundMessage, name: str) -> bytes | None:
 
 
 def with_id(records: list[InboundMessage], artifact_id: str) -> list[InboundMessage]:
-    return [r for r in records if header(r, kh.ARTIFACT_ID) == artifact_id.encode()]
+    return [r for r in records if header(r, gh.ARTIFACT_ID) == artifact_id.encode()]
 
 
 def test_row_whose_batch_came_late_is_replayed_once_and_a_second_replay_adds_nothing(

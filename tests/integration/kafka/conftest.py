@@ -9,9 +9,9 @@ import pytest
 from velocity_stream.contracts.catalog import Catalog, load_catalog
 from velocity_stream.contracts.metadata import Artifact
 from velocity_stream.kafka import topics
-from velocity_stream.kafka.stage_topics import TopicStage, family_topics
 from velocity_stream.kafka.producer import ArtifactProducer
 from velocity_stream.kafka.reader import TopicReader
+from velocity_stream.kafka.stage_topics import TopicStage, family_topics
 from velocity_stream.kafka.topics import TopicAdmin
 from velocity_stream.protocol.records import InboundMessage
 from velocity_stream.serde import AvroSerde, InMemorySchemaResolver

@@ -9,13 +9,13 @@ import pytest
 from velocity_stream.contracts.catalog import Catalog
 from velocity_stream.contracts.examples import example
 from velocity_stream.errors import ConfigError, ContractError, ReasonCode
-from velocity_stream.kafka.stage_topics import TopicStage
 from velocity_stream.kafka.producer import (
     ArtifactProducer,
     BatchProgress,
     Delivery,
     DeliveryError,
 )
+from velocity_stream.kafka.stage_topics import TopicStage
 from velocity_stream.protocol import headers as h
 from velocity_stream.serde import AvroSerde
 from velocity_stream.settings import Settings

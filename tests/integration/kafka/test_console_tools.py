@@ -20,7 +20,6 @@ from velocity_stream.contracts.examples import example
 from velocity_stream.gateway.runtime.schemas import resolver_for
 from velocity_stream.kafka.producer import ArtifactProducer
 from velocity_stream.protocol import headers as gh
-from velocity_stream.protocol import headers as kh
 from velocity_stream.serde import AvroSerde
 from velocity_stream.settings import Settings
 from velocity_stream.trust import SIGNATURE_HEADER, SIGNATURE_KEY_HEADER
@@ -102,8 +101,8 @@ def test_produce_a_mixed_file_then_tail_it_back(
         assert isinstance(row["partition"], int) and isinstance(row["offset"], int)
         assert row["timestamp"].endswith("Z") and row["timestamp_ms"] > 0
         headers = {h["name"]: h["value"] for h in row["headers"]}
-        assert headers[kh.ARTIFACT_TYPE] == "QdSignalBundle"
-        assert headers[kh.ARTIFACT_ID] == row["artifact"]["artifact_id"]
+        assert headers[gh.ARTIFACT_TYPE] == "QdSignalBundle"
+        assert headers[gh.ARTIFACT_ID] == row["artifact"]["artifact_id"]
         assert "error" not in row and "value_base64" not in row
     # Its artifacts are produce input again: tail | jq -c .artifact | produce.
     again = tmp_path / "again.jsonl"
@@ -183,7 +182,7 @@ def test_tail_shows_dead_letters_with_their_reason_and_undecodable_values_in_bas
     ingress = family.ingress_topic(prefix)
     dlq = catalog.dead_letter_topic(prefix)
     signal = example("QdSignalBundle")
-    original = [(kh.ARTIFACT_TYPE, b"QdSignalBundle"), ("custom", b"\xff\xfe")]
+    original = [(gh.ARTIFACT_TYPE, b"QdSignalBundle"), ("custom", b"\xff\xfe")]
 
     def block(reason: str, field: str) -> list[tuple[str, bytes]]:
         return [

@@ -34,7 +34,6 @@ from velocity_stream.contracts.catalog import Catalog, load_catalog
 from velocity_stream.contracts.examples import example
 from velocity_stream.gateway.runtime.schemas import preregistered_resolver
 from velocity_stream.protocol import headers as gh
-from velocity_stream.protocol import headers as kh
 from velocity_stream.protocol.records import InboundMessage
 from velocity_stream.serde import AvroSerde
 from velocity_stream.settings import Settings
@@ -203,7 +202,7 @@ def test_records_decode_by_topic_by_writer_schema_or_not_at_all(catalog: Catalog
     assert garbage["value_base64"] == "AXp6"
     # The producer's type header names the family when nothing else does.
     hinted = decoder.render(
-        _record("elsewhere", b"\x01zz", ((kh.ARTIFACT_TYPE, b"QdSignalBundle"),))
+        _record("elsewhere", b"\x01zz", ((gh.ARTIFACT_TYPE, b"QdSignalBundle"),))
     )
     assert hinted["family"] == "QdSignalBundle"
     assert hinted["error"]["code"] == "decode.bad_magic_byte"
@@ -221,7 +220,7 @@ def test_a_dead_letter_shows_its_reason_headers_and_decodes_the_original(
     decoder = RecordDecoder(catalog, serde, PREFIX)
     ingress = catalog.family("QdSignalBundle").ingress_topic(PREFIX)
     headers = (
-        (kh.ARTIFACT_TYPE, b"QdSignalBundle"),
+        (gh.ARTIFACT_TYPE, b"QdSignalBundle"),
         (gh.DLQ_REASON, b"contract.key_mismatch"),
         (gh.DLQ_STAGE, b"contract"),
         (gh.DLQ_MESSAGE, b"key is not client_ref"),

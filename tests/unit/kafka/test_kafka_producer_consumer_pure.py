@@ -7,8 +7,8 @@ import pytest
 from velocity_stream.contracts.catalog import Catalog, load_catalog
 from velocity_stream.contracts.examples import example
 from velocity_stream.errors import ContractError, ReasonCode
-from velocity_stream.kafka.stage_topics import TopicStage, family_topics
 from velocity_stream.kafka.producer import ArtifactProducer
+from velocity_stream.kafka.stage_topics import TopicStage, family_topics
 from velocity_stream.protocol.headers import header_map, new_trace_id, to_kafka_headers
 from velocity_stream.serde import AvroSerde, InMemorySchemaResolver
 from velocity_stream.settings import Settings
