@@ -95,7 +95,14 @@ def _build(
         # librdkafka refuses an unknown key or a bad value at construction (an override, a
         # certificate path that does not exist): one line naming the client, not a traceback.
         client = config.get("client.id", "?")
-        raise ConfigError(f"cannot create the Kafka {what} {client}: {error}") from None
+        raise ConfigError(f"cannot create the Kafka {what} {client}: {_reason(error)}") from None
+
+
+def _reason(error: Exception) -> str:
+    """librdkafka's own sentence for a KafkaException, the message for anything else."""
+    if isinstance(error, KafkaException) and error.args and isinstance(error.args[0], KafkaError):
+        return str(error.args[0].str())
+    return str(error)
 
 
 def to_record(message: Message) -> InboundMessage:
