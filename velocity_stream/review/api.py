@@ -17,6 +17,7 @@ from pydantic import BaseModel, Field
 from velocity_stream.contracts.client360 import Client360Snapshot
 from velocity_stream.errors import VelocityError
 from velocity_stream.kafka.reachability import kafka_health
+from velocity_stream.protocol.decisions import APPROVED, outcome_of
 from velocity_stream.review.app import ReviewServices, services_of
 from velocity_stream.review.auth import Reviewer
 from velocity_stream.review.clients import ClientSummary
@@ -330,7 +331,7 @@ def decide(
             reviewer.ref,
             body.proposal_family,
             body.proposal_ref,
-            approve=body.decision == "APPROVED",
+            approve=outcome_of(body.decision) is APPROVED,
             notes=body.notes,
         )
     except DecisionProblem as problem:

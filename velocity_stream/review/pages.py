@@ -18,6 +18,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 
 from velocity_stream import __version__
 from velocity_stream.errors import VelocityError
+from velocity_stream.protocol.decisions import APPROVED, outcome_of
 from velocity_stream.review.app import ReviewServices, services_of
 from velocity_stream.review.auth import (
     COOKIE_MAX_AGE_S,
@@ -241,9 +242,9 @@ async def decide(request: Request, reviewer: CurrentReviewer, services: Services
     family = form.get("family", "")
     proposal_id = form.get("proposal_id", "")
     notes = form.get("notes", "")
-    verdict = form.get("decision", "")
+    verdict = outcome_of(form.get("decision", ""))
     key = (family, proposal_id)
-    if verdict not in ("APPROVED", "REJECTED"):
+    if verdict is None:
         return _queue_page(
             request,
             reviewer,
@@ -255,7 +256,7 @@ async def decide(request: Request, reviewer: CurrentReviewer, services: Services
         )
     try:
         submitted = services.desk.decide(
-            reviewer.ref, family, proposal_id, approve=verdict == "APPROVED", notes=notes
+            reviewer.ref, family, proposal_id, approve=verdict is APPROVED, notes=notes
         )
     except DecisionProblem as problem:
         return _queue_page(
