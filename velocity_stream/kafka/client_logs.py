@@ -23,7 +23,6 @@ KAFKA_CLIENT_LOGGERS = (
     "velocity_stream.review.tail",
     "velocity_stream.dlq.reader",
     "velocity_stream.dlq.replay",
-    "velocity_stream.console.tail",
     "velocity_stream.registry.store",
     "consumers.partitions",
     "aiokafka",
