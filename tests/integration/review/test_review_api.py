@@ -67,10 +67,14 @@ def test_the_queue_holds_the_demos_pending_proposals(api: httpx.Client, dev_stac
     ]
 
 
+def opportunities(api: httpx.Client, client_ref: str) -> list[dict]:
+    """The client's opportunities once the read model has them: the stack is ready when every
+    demo client has a snapshot, and the demo's CRM delta can reach it a moment later."""
+    return eventually(lambda: snapshot(api, client_ref)["active_opportunities"])
+
+
 def test_an_approval_is_applied_by_the_gateway_and_reaches_the_snapshot(api: httpx.Client):
-    assert snapshot(api, "client:sen-family-office")["active_opportunities"][0]["amount"] == (
-        42_000_000
-    )
+    assert opportunities(api, "client:sen-family-office")[0]["amount"] == 42_000_000
     response = decide(api, "it-demo", SEN, "APPROVED", "The board's number; agreed.")
     assert response.status_code == 202
     decision_id = response.json()["decision_id"]
@@ -88,6 +92,7 @@ def test_an_approval_is_applied_by_the_gateway_and_reaches_the_snapshot(api: htt
 
 
 def test_a_rejection_is_applied_and_commits_nothing(api: httpx.Client):
+    assert [o["stage"] for o in opportunities(api, "client:bose-logistics")] == ["PROPOSAL"]
     response = decide(api, "it-sourik", BOSE, "REJECTED", "Q3 pause is not confirmed in writing.")
     assert response.status_code == 202
     assert settled(api, response.json()["decision_id"])["status"] == "applied"
