@@ -24,7 +24,7 @@ from velocity_stream.errors import (
     VelocityError,
 )
 from velocity_stream.kafka.reader import DEFAULT_STALL_TIMEOUT_S, TopicReader
-from velocity_stream.protocol import headers as kh
+from velocity_stream.protocol import headers as h
 from velocity_stream.protocol.records import InboundMessage
 from velocity_stream.serde.avro import AvroSerde
 from velocity_stream.serde.wire import HEADER_SIZE, MAGIC_BYTE
@@ -107,7 +107,7 @@ class RecordDecoder:
 
     def _family_of_header(self, headers: Sequence[tuple[str, bytes]]) -> Family | None:
         for name, value in reversed(headers):
-            if name == kh.ARTIFACT_TYPE:
+            if name == h.ARTIFACT_TYPE:
                 try:
                     return self._catalog.family(value.decode("utf-8", "replace"))
                 except ConfigError:
@@ -117,7 +117,7 @@ class RecordDecoder:
     @staticmethod
     def _major_of(family: Family, headers: Sequence[tuple[str, bytes]]) -> int:
         for name, value in reversed(headers):
-            if name == kh.SCHEMA_VERSION:
+            if name == h.SCHEMA_VERSION:
                 head = value.decode("utf-8", "replace").split(".")[0]
                 if head.isdigit() and int(head) in family.majors():
                     return int(head)

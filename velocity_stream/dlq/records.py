@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from velocity_stream.contracts.catalog import Family
-from velocity_stream.protocol import headers as gh
+from velocity_stream.protocol import headers as h
 from velocity_stream.protocol.records import Headers, InboundMessage
 
 DLQ_HEADER_PREFIX = "velocity.dlq."
@@ -127,7 +127,7 @@ def is_replay_excluded(name: str) -> bool:
 
 def dead_letter_block_start(headers: Headers) -> int:
     """Index of the first header the gateway appended (``len(headers)`` if there is none)."""
-    start = _last_index(headers, gh.DLQ_REASON)
+    start = _last_index(headers, h.DLQ_REASON)
     return len(headers) if start is None else start
 
 
@@ -169,37 +169,37 @@ def parse_dead_letter(
     source topic the catalog does not know falls back to the producer's type header, a hint.
     """
     headers = record.headers
-    start = _last_index(headers, gh.DLQ_REASON)
+    start = _last_index(headers, h.DLQ_REASON)
     block = headers[start:] if start is not None else ()
     found: dict[str, bytes] = {}
     for name, value in block:
         found[name] = value
-    source_topic = _text(found[gh.DLQ_SOURCE_TOPIC]) if gh.DLQ_SOURCE_TOPIC in found else None
+    source_topic = _text(found[h.DLQ_SOURCE_TOPIC]) if h.DLQ_SOURCE_TOPIC in found else None
     originals = original_headers(headers)
     replay_of, replay_id = replayed_from(headers[: dead_letter_block_start(headers)])
     hints = {name: value for name, value in originals}
     family: str | None = None
     if source_topic is not None and source_topic in ingress:
         family = ingress[source_topic][0].name
-    elif gh.ARTIFACT_TYPE in hints:
-        family = _text(hints[gh.ARTIFACT_TYPE])
-    artifact_id = _text(hints[gh.ARTIFACT_ID]) if gh.ARTIFACT_ID in hints else None
-    version = found.get(gh.GATEWAY_VERSION)
+    elif h.ARTIFACT_TYPE in hints:
+        family = _text(hints[h.ARTIFACT_TYPE])
+    artifact_id = _text(hints[h.ARTIFACT_ID]) if h.ARTIFACT_ID in hints else None
+    version = found.get(h.GATEWAY_VERSION)
     return DeadLetter(
         record=record,
-        reason=_text(found.get(gh.DLQ_REASON)),
-        stage=_text(found.get(gh.DLQ_STAGE)),
-        message=_text(found.get(gh.DLQ_MESSAGE)),
-        field=_text(found.get(gh.DLQ_FIELD)),
+        reason=_text(found.get(h.DLQ_REASON)),
+        stage=_text(found.get(h.DLQ_STAGE)),
+        message=_text(found.get(h.DLQ_MESSAGE)),
+        field=_text(found.get(h.DLQ_FIELD)),
         source_topic=source_topic,
-        source_partition=_int(found.get(gh.DLQ_SOURCE_PARTITION)),
-        source_offset=_int(found.get(gh.DLQ_SOURCE_OFFSET)),
-        dead_lettered_at_ms=_int(found.get(gh.DLQ_TIME)),
+        source_partition=_int(found.get(h.DLQ_SOURCE_PARTITION)),
+        source_offset=_int(found.get(h.DLQ_SOURCE_OFFSET)),
+        dead_lettered_at_ms=_int(found.get(h.DLQ_TIME)),
         gateway_version=_text(version) if version is not None else None,
         family=family,
         artifact_id=artifact_id,
         original_headers=originals,
-        dropped=tuple(part for part in _text(found.get(gh.DLQ_DROPPED)).split(",") if part),
+        dropped=tuple(part for part in _text(found.get(h.DLQ_DROPPED)).split(",") if part),
         replay_of=replay_of,
         replay_id=replay_id,
     )

@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 
 from velocity_stream.contracts.catalog import Catalog, Family
 from velocity_stream.errors import RegistryError, SerdeError
-from velocity_stream.protocol import headers as gh
+from velocity_stream.protocol import headers as h
 from velocity_stream.protocol.decisions import DECISION_ID
 from velocity_stream.protocol.records import InboundMessage
 from velocity_stream.review.queue import decision_families
@@ -63,24 +63,24 @@ def _int(text: str | None) -> int | None:
 def dead_letter_entry(record: InboundMessage, decision_id: str | None = None) -> DeadLetterEntry:
     """Read one dead-letter record's headers. Pure; never raises on odd headers."""
     found = record.header_text()
-    refused_ms = _int(found.get(gh.DLQ_TIME))
+    refused_ms = _int(found.get(h.DLQ_TIME))
     if refused_ms is None:
         refused_ms = record.timestamp_ms or None
     key = record.key.decode("utf-8", "replace") if record.key is not None else None
     return DeadLetterEntry(
-        reason=found.get(gh.DLQ_REASON, "unknown"),
-        stage=found.get(gh.DLQ_STAGE, "unknown"),
-        message=found.get(gh.DLQ_MESSAGE, ""),
-        field=found.get(gh.DLQ_FIELD) or None,
-        source_topic=found.get(gh.DLQ_SOURCE_TOPIC, ""),
-        source_partition=_int(found.get(gh.DLQ_SOURCE_PARTITION)),
-        source_offset=_int(found.get(gh.DLQ_SOURCE_OFFSET)),
+        reason=found.get(h.DLQ_REASON, "unknown"),
+        stage=found.get(h.DLQ_STAGE, "unknown"),
+        message=found.get(h.DLQ_MESSAGE, ""),
+        field=found.get(h.DLQ_FIELD) or None,
+        source_topic=found.get(h.DLQ_SOURCE_TOPIC, ""),
+        source_partition=_int(found.get(h.DLQ_SOURCE_PARTITION)),
+        source_offset=_int(found.get(h.DLQ_SOURCE_OFFSET)),
         refused_at=(
             datetime.fromtimestamp(refused_ms / 1000, tz=UTC) if refused_ms is not None else None
         ),
-        artifact_type=found.get(gh.ARTIFACT_TYPE),
-        artifact_id=found.get(gh.ARTIFACT_ID),
-        producer=found.get(gh.PRODUCER),
+        artifact_type=found.get(h.ARTIFACT_TYPE),
+        artifact_id=found.get(h.ARTIFACT_ID),
+        producer=found.get(h.PRODUCER),
         key=key,
         value_bytes=len(record.value or b""),
         dlq_partition=record.partition,

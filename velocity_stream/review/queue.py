@@ -18,7 +18,7 @@ from enum import StrEnum
 
 from velocity_stream.contracts.approval import proposal_digest
 from velocity_stream.contracts.catalog import Catalog, Family, Route
-from velocity_stream.protocol import headers as gh
+from velocity_stream.protocol import headers as h
 from velocity_stream.protocol.decisions import (
     APPROVED,
     DECISION_AT,
@@ -182,10 +182,10 @@ class ApprovalFeed:
     def _proposal(self, record: InboundMessage) -> None:
         # The gateway forwards the proposal's original bytes and names the ingress topic it
         # came from (a header producers cannot forge: the gateway drops theirs).
-        source = _header(record, gh.SOURCE_TOPIC)
+        source = _header(record, h.SOURCE_TOPIC)
         target = self._ingress.get(source) if source else None
         if target is None:
-            name = _header(record, gh.FAMILY)
+            name = _header(record, h.FAMILY)
             if name is None:
                 raise ValueError("an approvals record without family or source topic")
             family = self._catalog.family(name)
@@ -193,10 +193,10 @@ class ApprovalFeed:
         family, major = target
         artifact = self._serde.decode(record.value, family, major)
         proposal_id = str(getattr(artifact, family.key_field))
-        state = ProposalState(_header(record, gh.APPROVAL_STATE) or ProposalState.PENDING)
+        state = ProposalState(_header(record, h.APPROVAL_STATE) or ProposalState.PENDING)
         view = proposal_view(family.name, proposal_id, artifact)
         self.queue.add_proposal(
-            view, state, _header(record, gh.APPROVAL_RULE), proposal_digest(record.value or b"")
+            view, state, _header(record, h.APPROVAL_RULE), proposal_digest(record.value or b"")
         )
 
     def _decision(self, record: InboundMessage, family: Family, major: int) -> None:

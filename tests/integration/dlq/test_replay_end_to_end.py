@@ -17,7 +17,7 @@ from velocity_stream.dlq.records import REPLAY_DLQ_OFFSET, REPLAY_DLQ_TOPIC, REP
 from velocity_stream.errors import ReasonCode
 from velocity_stream.gateway import InboundMessage
 from velocity_stream.kafka.producer import ArtifactProducer
-from velocity_stream.protocol import headers as gh
+from velocity_stream.protocol import headers as h
 from velocity_stream.serde import AvroSerde
 from velocity_stream.settings import Settings
 
@@ -35,7 +35,7 @@ def header(record: InboundMessage, name: str) -> bytes | None:
 
 
 def with_id(records: list[InboundMessage], artifact_id: str) -> list[InboundMessage]:
-    return [r for r in records if header(r, gh.ARTIFACT_ID) == artifact_id.encode()]
+    return [r for r in records if header(r, h.ARTIFACT_ID) == artifact_id.encode()]
 
 
 def test_row_whose_batch_came_late_is_replayed_once_and_a_second_replay_adds_nothing(
@@ -54,7 +54,7 @@ def test_row_whose_batch_came_late_is_replayed_once_and_a_second_replay_adds_not
     # 1. the row arrives, its batch does not: held, then dead-lettered when the hold expires
     producer.publish(row).result(10)
     [dead] = wait_for(settings, dlq, 1)
-    assert header(dead, gh.DLQ_REASON) == ReasonCode.STATE_ROW_UNKNOWN_BATCH.value.encode()
+    assert header(dead, h.DLQ_REASON) == ReasonCode.STATE_ROW_UNKNOWN_BATCH.value.encode()
 
     code, listed = dlq_cli("list", "--reason", "state.import_row", "--family", "import-row-record")
     assert code == 0
@@ -92,7 +92,7 @@ def test_row_whose_batch_came_late_is_replayed_once_and_a_second_replay_adds_not
     accepted = wait_for(settings, rows.accepted_topic(prefix), 1)
     [copy] = with_id(accepted, row.artifact_id)
     assert copy.value == dead.value and copy.key == dead.key  # the original bytes, unchanged
-    assert header(copy, gh.ROUTE) == b"accepted"
+    assert header(copy, h.ROUTE) == b"accepted"
     assert header(copy, REPLAY_DLQ_TOPIC) == dlq.encode()
     assert header(copy, REPLAY_DLQ_OFFSET) == str(dead.offset).encode()
     assert header(copy, REPLAY_OPERATOR) == b"it:ops"
@@ -176,7 +176,7 @@ def test_decision_before_its_proposal_is_replayed_into_one_commit_even_when_forc
 
     producer.publish(decision).result(10)
     [dead] = wait_for(settings, hold_catalog.dead_letter_topic(prefix), 1)
-    assert header(dead, gh.DLQ_REASON) == ReasonCode.APPROVAL_UNKNOWN_PROPOSAL.value.encode()
+    assert header(dead, h.DLQ_REASON) == ReasonCode.APPROVAL_UNKNOWN_PROPOSAL.value.encode()
 
     producer.publish(proposal).result(10)
     wait_for(settings, hold_catalog.approvals_topic(prefix), 1)
@@ -184,7 +184,7 @@ def test_decision_before_its_proposal_is_replayed_into_one_commit_even_when_forc
     code, report = dlq_cli("replay", "--reason", "approval", "--yes")
     assert code == 0 and len(report["replayed"]) == 1
     [commit] = wait_for(settings, hold_catalog.commits_topic(prefix), 1)
-    assert header(commit, gh.COMMIT_DECISION_ID) == decision.decision_id.encode()
+    assert header(commit, h.COMMIT_DECISION_ID) == decision.decision_id.encode()
 
     # Forced: the gateway itself recognises the same decision and emits nothing again.
     decisions = hold_catalog.family("ApprovalDecision")
@@ -230,7 +230,7 @@ def test_a_replay_refused_again_is_not_replayed_again_only_its_original_when_for
     assert code == 0 and len(first["replayed"]) == 1
     dead, again = wait_for(settings, dlq, 2)  # still no batch: refused again
     assert header(again, REPLAY_DLQ_OFFSET) == str(dead.offset).encode()
-    assert header(again, gh.DLQ_REASON) == header(dead, gh.DLQ_REASON)
+    assert header(again, h.DLQ_REASON) == header(dead, h.DLQ_REASON)
 
     for _ in range(2):  # replaying again sends nothing, and says why
         code, report = dlq_cli("replay", "--yes")

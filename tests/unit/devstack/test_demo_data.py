@@ -15,7 +15,7 @@ from velocity_stream.contracts.imports import RawImportBatch
 from velocity_stream.devstack.demo_intake import CSV_TEXT, csv_rows
 from velocity_stream.devstack.seed import DemoData, demo_data
 from velocity_stream.gateway import MemoryRunner, Outcome, Pipeline, RouteKind
-from velocity_stream.protocol import headers as gh
+from velocity_stream.protocol import headers as h
 from velocity_stream.serde import AvroSerde, InMemorySchemaResolver
 from velocity_stream.settings import DEFAULT_SCHEMAS_DIR
 
@@ -67,9 +67,9 @@ def test_the_batch_hash_covers_the_uploaded_csv(data: DemoData):
 def test_exactly_the_intended_proposals_wait_for_review(routed, catalog: Catalog, data: DemoData):
     runner, _ = routed
     pending = [
-        (dict(m.headers)[gh.FAMILY].decode(), m.key.decode())
+        (dict(m.headers)[h.FAMILY].decode(), m.key.decode())
         for m in runner.topic(catalog.approvals_topic(PREFIX))
-        if dict(m.headers)[gh.APPROVAL_STATE] == gh.APPROVAL_STATE_PENDING
+        if dict(m.headers)[h.APPROVAL_STATE] == h.APPROVAL_STATE_PENDING
     ]
     assert sorted(pending) == sorted(data.pending)
     assert len(pending) == 5
@@ -85,7 +85,7 @@ def test_low_risk_leads_are_approved_by_the_auto_rule_and_committed(routed, cata
 def test_three_records_are_dead_lettered_with_their_reasons(routed, catalog: Catalog):
     runner, _ = routed
     reasons = Counter(
-        dict(m.headers)[gh.DLQ_REASON].decode()
+        dict(m.headers)[h.DLQ_REASON].decode()
         for m in runner.topic(catalog.dead_letter_topic(PREFIX))
     )
     assert reasons == Counter(

@@ -18,7 +18,7 @@ from velocity_stream.dlq.audit import (
 from velocity_stream.dlq.records import REPLAY_ID, parse_dead_letter, replay_headers
 from velocity_stream.dlq.replay import SkipReason, plan_replay
 from velocity_stream.gateway import InboundMessage
-from velocity_stream.protocol import headers as gh
+from velocity_stream.protocol import headers as h
 
 from .conftest import PREFIX, Factory
 
@@ -133,10 +133,10 @@ def test_plan_never_targets_anything_but_an_ingress_topic(factory: Factory):
             0,
             None,
             b"",
-            ((gh.DLQ_REASON, b"x.y"), (gh.DLQ_SOURCE_TOPIC, accepted.encode())),
+            ((h.DLQ_REASON, b"x.y"), (h.DLQ_SOURCE_TOPIC, accepted.encode())),
             0,
         ),
-        InboundMessage("dlq", 0, 1, None, b"", ((gh.DLQ_REASON, b"x.y"),), 0),
+        InboundMessage("dlq", 0, 1, None, b"", ((h.DLQ_REASON, b"x.y"),), 0),
         InboundMessage("dlq", 0, 2, None, b"", (("a", b"b"),), 0),
     ]
     dead = [parse_dead_letter(r, {}) for r in records]
@@ -154,11 +154,11 @@ def test_plan_never_targets_anything_but_an_ingress_topic(factory: Factory):
 def test_a_dead_letter_that_left_out_its_input_is_never_replayed(factory: Factory):
     ingress = factory.ingress("ImportRowRecord")
     headers = (
-        (gh.DLQ_REASON, b"route.output_too_large"),
-        (gh.DLQ_SOURCE_TOPIC, ingress.encode()),
-        (gh.DLQ_SOURCE_PARTITION, b"1"),
-        (gh.DLQ_SOURCE_OFFSET, b"40"),
-        (gh.DLQ_DROPPED, b"value,headers"),
+        (h.DLQ_REASON, b"route.output_too_large"),
+        (h.DLQ_SOURCE_TOPIC, ingress.encode()),
+        (h.DLQ_SOURCE_PARTITION, b"1"),
+        (h.DLQ_SOURCE_OFFSET, b"40"),
+        (h.DLQ_DROPPED, b"value,headers"),
     )
     [dead] = [parse_dead_letter(InboundMessage("dlq", 0, 0, b"k", None, headers, 0), {})]
     assert dead.dropped == ("value", "headers")
@@ -221,10 +221,10 @@ def test_a_record_marked_as_a_replay_without_coordinates_is_still_not_replayed(
     ingress = factory.ingress("ImportRowRecord")
     headers = (
         (REPLAY_ID, b"run-9"),
-        (gh.DLQ_REASON, b"state.import_row.unknown_batch"),
-        (gh.DLQ_SOURCE_TOPIC, ingress.encode()),
-        (gh.DLQ_SOURCE_PARTITION, b"0"),
-        (gh.DLQ_SOURCE_OFFSET, b"3"),
+        (h.DLQ_REASON, b"state.import_row.unknown_batch"),
+        (h.DLQ_SOURCE_TOPIC, ingress.encode()),
+        (h.DLQ_SOURCE_PARTITION, b"0"),
+        (h.DLQ_SOURCE_OFFSET, b"3"),
     )
     [dead] = [parse_dead_letter(InboundMessage("dlq", 0, 0, b"k", b"v", headers, 0), {})]
 

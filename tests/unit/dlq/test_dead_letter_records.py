@@ -18,7 +18,7 @@ from velocity_stream.dlq.records import (
 )
 from velocity_stream.errors import ReasonCode
 from velocity_stream.gateway import InboundMessage
-from velocity_stream.protocol import headers as gh
+from velocity_stream.protocol import headers as h
 
 from .conftest import PREFIX, T_MS, Factory
 
@@ -77,7 +77,7 @@ def test_original_headers_are_exactly_what_the_producer_sent(
 def test_a_forged_reason_header_in_the_input_neither_wins_nor_is_resent(
     factory: Factory, examples: dict[str, Artifact]
 ):
-    forged = (*PRODUCER_HEADERS, (gh.DLQ_REASON, b"approval.already_decided"))
+    forged = (*PRODUCER_HEADERS, (h.DLQ_REASON, b"approval.already_decided"))
     intruder = variant(examples["QdSignalBundle"], source_system="not-a-producer")
     factory.send(intruder, headers=forged)
     [record] = factory.dead_letters()
@@ -126,11 +126,11 @@ def test_a_record_without_the_gateways_headers_is_not_a_dead_letter():
 
 def test_odd_header_values_never_raise():
     headers = (
-        (gh.DLQ_REASON, b"\xff\xfe"),
-        (gh.DLQ_SOURCE_PARTITION, b"three"),
-        (gh.DLQ_SOURCE_OFFSET, b"\xff"),
-        (gh.DLQ_TIME, b""),
-        (gh.DLQ_SOURCE_TOPIC, b"u.nowhere.v1"),
+        (h.DLQ_REASON, b"\xff\xfe"),
+        (h.DLQ_SOURCE_PARTITION, b"three"),
+        (h.DLQ_SOURCE_OFFSET, b"\xff"),
+        (h.DLQ_TIME, b""),
+        (h.DLQ_SOURCE_TOPIC, b"u.nowhere.v1"),
     )
     record = InboundMessage("dlq", 1, 2, None, None, headers, 9)
 
@@ -146,8 +146,8 @@ def test_odd_header_values_never_raise():
 def test_family_falls_back_to_the_producers_type_hint_for_unknown_topics():
     headers = (
         ("velocity.artifact_type", b"QdSignalBundle"),
-        (gh.DLQ_REASON, b"decode.unknown_topic"),
-        (gh.DLQ_SOURCE_TOPIC, b"u.somewhere-else.v1"),
+        (h.DLQ_REASON, b"decode.unknown_topic"),
+        (h.DLQ_SOURCE_TOPIC, b"u.somewhere-else.v1"),
     )
     dead = parse_dead_letter(InboundMessage("dlq", 0, 0, None, b"", headers, 0), {})
 

@@ -9,13 +9,13 @@ from velocity_stream.dlq.filters import DeadLetterFilter, format_time, parse_tim
 from velocity_stream.dlq.records import parse_dead_letter
 from velocity_stream.errors import ConfigError
 from velocity_stream.gateway import InboundMessage
-from velocity_stream.protocol import headers as gh
+from velocity_stream.protocol import headers as h
 
 
 def dead_letter(reason: str, time_ms: int | None = 1_000, family_topic: str = "u.qd-signal.v1"):
-    headers = [(gh.DLQ_REASON, reason.encode()), (gh.DLQ_SOURCE_TOPIC, family_topic.encode())]
+    headers = [(h.DLQ_REASON, reason.encode()), (h.DLQ_SOURCE_TOPIC, family_topic.encode())]
     if time_ms is not None:
-        headers.append((gh.DLQ_TIME, str(time_ms).encode()))
+        headers.append((h.DLQ_TIME, str(time_ms).encode()))
     record = InboundMessage("dlq", 0, 0, None, b"", tuple(headers), 123)
     return parse_dead_letter(record, {})
 
@@ -57,7 +57,7 @@ def test_family_is_matched_in_any_spelling_the_catalog_knows(catalog: Catalog):
         0,
         None,
         b"",
-        ((gh.DLQ_REASON, b"auth.not_owner"), (gh.DLQ_SOURCE_TOPIC, topic.encode())),
+        ((h.DLQ_REASON, b"auth.not_owner"), (h.DLQ_SOURCE_TOPIC, topic.encode())),
         0,
     )
     assert selection.matches(parse_dead_letter(record, ingress))
