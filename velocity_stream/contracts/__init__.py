@@ -14,6 +14,7 @@ from velocity_stream.lazy import lazy_exports as _lazy_exports
 if TYPE_CHECKING:
     from velocity_stream.contracts.approval import ApprovalDecision
     from velocity_stream.contracts.client360 import Client360Snapshot
+    from velocity_stream.contracts.commit_record import CommitRecord
     from velocity_stream.contracts.entity_proposal import NormalizedEntityProposal
     from velocity_stream.contracts.examples import example
     from velocity_stream.contracts.graph_delta import ClientGraphDelta
@@ -43,6 +44,7 @@ if TYPE_CHECKING:
 _EXPORTS = {
     "ApprovalDecision": "velocity_stream.contracts.approval",
     "Client360Snapshot": "velocity_stream.contracts.client360",
+    "CommitRecord": "velocity_stream.contracts.commit_record",
     "NormalizedEntityProposal": "velocity_stream.contracts.entity_proposal",
     "example": "velocity_stream.contracts.examples",
     "ClientGraphDelta": "velocity_stream.contracts.graph_delta",
@@ -71,6 +73,7 @@ __all__ = [
     "Artifact",
     "Client360Snapshot",
     "ClientGraphDelta",
+    "CommitRecord",
     "ImportMappingManifest",
     "ImportMappingManifestV1",
     "ImportRowRecord",

@@ -37,6 +37,8 @@ class Route(StrEnum):
     ACCEPT = "accept"
     PROPOSAL = "proposal"
     DECISION = "decision"
+    # Not the gateway's: one process writes the family's one topic directly for another.
+    INTERNAL = "internal"
 
 
 class CompatibilityMode(StrEnum):
@@ -173,6 +175,11 @@ class Family:
         return self.directory
 
     @property
+    def internal(self) -> bool:
+        """True for a family one process writes directly for another, past the gateway."""
+        return self.route is Route.INTERNAL
+
+    @property
     def latest(self) -> SchemaVersion:
         return self.versions[-1]
 
@@ -193,10 +200,22 @@ class Family:
         raise ConfigError(f"{self.name} has no released version {wanted}")
 
     def ingress_topic(self, prefix: str, major: int | None = None) -> str:
+        """The topic writers produce to; for an internal family, its one topic."""
         return f"{prefix}.{self.topic}.v{major or self.latest.major}"
 
     def accepted_topic(self, prefix: str, major: int | None = None) -> str:
+        if self.internal:
+            raise ConfigError(
+                f"{self.name} is an internal family: it has one topic and no accepted topic"
+            )
         return f"{prefix}.{self.topic}.accepted.v{major or self.latest.major}"
+
+    def topics(self, prefix: str, major: int) -> tuple[str, ...]:
+        """Every topic carrying records of ``major``: ingress and accepted, or the internal
+        family's one topic."""
+        if self.internal:
+            return (self.ingress_topic(prefix, major),)
+        return (self.ingress_topic(prefix, major), self.accepted_topic(prefix, major))
 
     def is_owned_by(self, source_system: str) -> bool:
         return source_system in self.producers
@@ -205,7 +224,9 @@ class Family:
 @dataclass(frozen=True)
 class GatewayTopics:
     approvals: str
-    commits: str
+    # The internal family approvals become (the gateway writes it); None in a catalog
+    # without proposals.
+    commits_family: str | None
     dead_letter: str
     partitions: int
     dead_letter_retention_ms: int
@@ -216,23 +237,34 @@ class GatewayTopics:
 
 @dataclass(frozen=True)
 class Catalog:
-    """Every family and the gateway's own topics; built by :func:`load_catalog`."""
+    """Every family and the gateway's own topics; built by :func:`load_catalog`.
+
+    ``families`` (and iterating the catalog) are the families the gateway routes; the
+    ``internal`` ones (route ``internal``) are kept apart, so code that walks the gateway's
+    families never consumes them. :meth:`all_families` and :meth:`family` see both.
+    """
 
     root: Path
     families: Mapping[str, Family]
     gateway: GatewayTopics
     replication_factor: int = 1
     _aliases: dict[str, str] = field(default_factory=dict, repr=False)
+    internal: Mapping[str, Family] = field(default_factory=dict)
 
     def __iter__(self) -> Iterator[Family]:
         return iter(self.families.values())
 
+    def all_families(self) -> tuple[Family, ...]:
+        """The gateway's families, then the internal ones, in catalog order."""
+        return (*self.families.values(), *self.internal.values())
+
     def family(self, name: str) -> Family:
-        """Look a family up by artifact name (``QdSignalBundle``) or its snake/kebab form."""
+        """Look a family up by artifact name (``QdSignalBundle``) or its snake/kebab form;
+        internal families included."""
         key = _alias_key(name)
         resolved = self._aliases.get(key)
         if resolved is None:
-            known = ", ".join(self.families)
+            known = ", ".join(f.name for f in self.all_families())
             close = difflib.get_close_matches(key, self._aliases, n=3, cutoff=0.6)
             hint = ", ".join(dict.fromkeys(self._aliases[c] for c in close))
             raise ConfigError(
@@ -240,17 +272,18 @@ class Catalog:
                 + (f"; did you mean {hint}?" if hint else "")
                 + f" (known: {known})"
             )
-        return self.families[resolved]
+        return self.families.get(resolved) or self.internal[resolved]
 
     def by_avro_name(self, avro_name: str) -> Family | None:
         return self._by_avro_name.get(avro_name)
 
     @cached_property
     def _by_avro_name(self) -> dict[str, Family]:
-        return {f.avro_name: f for f in self.families.values()}
+        return {f.avro_name: f for f in self.all_families()}
 
     def ingress_topics(self, prefix: str) -> dict[str, tuple[Family, int]]:
-        """Every ingress topic, with the family and major version it carries."""
+        """Every ingress topic of the gateway, with the family and major version it carries
+        (internal families' topics are not among them)."""
         return {f.ingress_topic(prefix, major): (f, major) for f in self for major in f.majors()}
 
     def topic_specs(self, prefix: str) -> list[TopicSpec]:
@@ -274,9 +307,18 @@ class Catalog:
                         fam.accepted_retention_ms,
                     )
                 )
+        for fam in self.internal.values():
+            for major in fam.majors():
+                specs.append(
+                    TopicSpec(
+                        fam.ingress_topic(prefix, major),
+                        fam.partitions,
+                        fam.cleanup_policy,
+                        fam.retention_ms,
+                    )
+                )
         gw = self.gateway
         specs.append(TopicSpec(f"{prefix}.{gw.approvals}.v1", gw.partitions, "delete", -1))
-        specs.append(TopicSpec(f"{prefix}.{gw.commits}.v1", gw.partitions, "delete", -1))
         specs.append(
             TopicSpec(
                 f"{prefix}.{gw.dead_letter}.v1",
@@ -293,8 +335,24 @@ class Catalog:
     def approvals_topic(self, prefix: str) -> str:
         return f"{prefix}.{self.gateway.approvals}.v1"
 
+    def internal_topics(self, prefix: str) -> dict[str, tuple[Family, int]]:
+        """Every internal family's topic, with the family and major version it carries."""
+        return {
+            f.ingress_topic(prefix, major): (f, major)
+            for f in self.internal.values()
+            for major in f.majors()
+        }
+
+    @property
+    def commits(self) -> Family:
+        """The internal family of commit records (``[gateway] commits_family``)."""
+        name = self.gateway.commits_family
+        if name is None or name not in self.internal:
+            raise ConfigError(f"{self.root}: the catalog names no commits_family in [gateway]")
+        return self.internal[name]
+
     def commits_topic(self, prefix: str) -> str:
-        return f"{prefix}.{self.gateway.commits}.v1"
+        return self.commits.ingress_topic(prefix)
 
     def dead_letter_topic(self, prefix: str) -> str:
         return f"{prefix}.{self.gateway.dead_letter}.v1"
@@ -380,11 +438,44 @@ def _family_from_toml(
         raise ConfigError(f"catalog: family {name}: {error}") from error
 
 
+# Catalog keys that are rules of the gateway, meaningless on an internal family.
+_ROUTED_ONLY = ("copartition", "immutable", "parent", "auto_approve", "requires_approved_decision")
+
+
 def check_catalog(catalog: Catalog) -> list[str]:
     """Problems that make a catalog unusable; an empty list means it holds together."""
     problems: list[str] = []
     groups: dict[str, set[int]] = {}
-    for fam in catalog:
+    commits_family = catalog.gateway.commits_family
+    commits = catalog.internal.get(commits_family) if commits_family else None
+    if commits_family is None:
+        if any(fam.route is Route.PROPOSAL for fam in catalog):
+            problems.append("approved proposals become commit records: name commits_family")
+    elif commits is None:
+        problems.append(
+            f"[gateway] commits_family {commits_family!r} is not an internal family of the catalog"
+        )
+    elif "gateway" not in commits.producers:
+        problems.append(f"{commits.name}: the gateway writes commit records: list it in producers")
+    for fam in catalog.internal.values():
+        for key in _ROUTED_ONLY:
+            if getattr(fam, key):
+                problems.append(f"{fam.name}: an internal family has no gateway rule {key!r}")
+        if not fam.producers:
+            problems.append(f"{fam.name}: an internal family names its writer in producers")
+        if "gateway" in fam.consumers:
+            problems.append(
+                f"{fam.name}: the gateway never consumes an internal family; "
+                "remove it from consumers"
+            )
+    topics: dict[str, str] = {}
+    for fam in catalog.all_families():
+        for major in fam.majors():
+            for topic in fam.topics("", major):
+                if topic in topics:
+                    problems.append(f"{fam.name} and {topics[topic]} share the topic {topic!r}")
+                topics[topic] = fam.name
+    for fam in catalog.all_families():
         if fam.copartition:
             groups.setdefault(fam.copartition, set()).add(fam.partitions)
         if fam.parent and fam.parent.family not in catalog.families:
@@ -409,15 +500,22 @@ def load_catalog(root: Path) -> Catalog:
         raise ConfigError(f"{path}: cannot read the catalog: {error}") from error
     defaults = data.get("defaults", {})
     shared = load_shared_types(root)
-    families = {
+    every = {
         name: _family_from_toml(root, name, entry, defaults, shared)
         for name, entry in data.get("families", {}).items()
     }
+    families = {name: fam for name, fam in every.items() if not fam.internal}
+    internal = {name: fam for name, fam in every.items() if fam.internal}
     gw = data.get("gateway", {})
+    if "commits_topic" in gw:
+        raise ConfigError(
+            f"{path}: [gateway] commits_topic is gone: commit records are an internal family "
+            '(route = "internal"); name it with commits_family'
+        )
     try:
         gateway = GatewayTopics(
             approvals=gw["approvals_topic"],
-            commits=gw["commits_topic"],
+            commits_family=gw.get("commits_family"),
             dead_letter=gw["dead_letter_topic"],
             partitions=int(gw["partitions"]),
             dead_letter_retention_ms=int(gw["dead_letter_retention_ms"]),
@@ -428,10 +526,12 @@ def load_catalog(root: Path) -> Catalog:
     except KeyError as error:
         raise ConfigError(f"{path}: [gateway] has no {error}") from error
     aliases: dict[str, str] = {}
-    for fam in families.values():
+    for fam in every.values():
         for alias in (fam.name, fam.directory, fam.topic):
             aliases[_alias_key(alias)] = fam.name
-    catalog = Catalog(root, families, gateway, int(defaults.get("replication_factor", 1)), aliases)
+    catalog = Catalog(
+        root, families, gateway, int(defaults.get("replication_factor", 1)), aliases, internal
+    )
     problems = check_catalog(catalog)
     if problems:
         raise ConfigError(f"{path}: " + "; ".join(problems))

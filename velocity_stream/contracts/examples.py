@@ -25,6 +25,7 @@ from velocity_stream.contracts.client360 import (
     RiskFlag,
     RiskSeverity,
 )
+from velocity_stream.contracts.commit_record import CommitRecord, commit_id
 from velocity_stream.contracts.example_intake import (
     CLIENT,
     T0,
@@ -270,6 +271,30 @@ def client360_snapshot() -> Client360Snapshot:
     )
 
 
+def commit_record() -> CommitRecord:
+    return CommitRecord(
+        artifact_id=commit_id("decision:0002"),
+        source_system="gateway",
+        created_at=at(90),
+        created_by="gateway",
+        confidence=1.0,
+        provenance=Provenance(
+            origin=ProvenanceOrigin.SYSTEM,
+            source_refs=("proposal:writeback:acme-stage", "decision:0002"),
+            method="gateway.approval",
+        ),
+        proposal_id="proposal:writeback:acme-stage",
+        proposal_family="OracleWritebackProposal",
+        proposal_topic="velocity.oracle-writeback-proposal.v1",
+        # The proposal's message value as the gateway accepted it: Confluent frame (magic
+        # byte, schema id 7), then the Avro body (shortened here).
+        proposal=b"\x00\x00\x00\x00\x07" + b"\x18art:owp:acme",
+        decision_id="decision:0002",
+        reviewer="human:sayan",
+        decided_at=at(90),
+    )
+
+
 # Family -> major -> builder. Every model in the registry has one (a unit test holds that).
 _BUILDERS: dict[str, dict[int, Callable[[], Artifact]]] = {
     "RawImportBatch": {1: raw_import_batch},
@@ -283,6 +308,7 @@ _BUILDERS: dict[str, dict[int, Callable[[], Artifact]]] = {
     "OracleWritebackProposal": {1: oracle_writeback_proposal},
     "ApprovalDecision": {1: approval_decision},
     "Client360Snapshot": {1: client360_snapshot},
+    "CommitRecord": {1: commit_record},
 }
 
 

@@ -12,6 +12,7 @@ from types import MappingProxyType
 
 from velocity_stream.contracts.approval import ApprovalDecision
 from velocity_stream.contracts.client360 import Client360Snapshot
+from velocity_stream.contracts.commit_record import CommitRecord
 from velocity_stream.contracts.entity_proposal import NormalizedEntityProposal
 from velocity_stream.contracts.graph_delta import ClientGraphDelta
 from velocity_stream.contracts.import_manifest import ImportMappingManifest, ImportMappingManifestV1
@@ -44,6 +45,8 @@ _MODELS: dict[str, Mapping[int, type[Artifact]]] = dict(
         "OracleWritebackProposal": _majors(OracleWritebackProposal),
         "ApprovalDecision": _majors(ApprovalDecision),
         "Client360Snapshot": _majors(Client360Snapshot),
+        # internal families (route "internal" in the catalog)
+        "CommitRecord": _majors(CommitRecord),
     }
 )
 MODELS: Mapping[str, Mapping[int, type[Artifact]]] = MappingProxyType(_MODELS)

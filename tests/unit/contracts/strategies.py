@@ -352,6 +352,24 @@ def approval_decision(draw: st.DrawFn) -> Data:
 
 
 @st.composite
+def commit_record(draw: st.DrawFn) -> Data:
+    decision_id = draw(REF)
+    reviewer = draw(st.sampled_from(["human:", "rule:"])) + draw(WORD)
+    return draw(envelope("CommitRecord", ("SYSTEM",))) | {
+        "artifact_id": f"commit:{decision_id}",
+        "proposal_id": draw(REF),
+        "proposal_family": draw(
+            st.sampled_from(["NormalizedEntityProposal", "OracleWritebackProposal"])
+        ),
+        "proposal_topic": draw(REF),
+        "proposal": draw(st.binary(min_size=1, max_size=200)),
+        "decision_id": decision_id,
+        "reviewer": reviewer,
+        "decided_at": draw(MOMENTS),
+    }
+
+
+@st.composite
 def client360_snapshot(draw: st.DrawFn) -> Data:
     def many(strategy: st.SearchStrategy[Data]) -> list[Data]:
         return draw(st.lists(strategy, max_size=3))
@@ -413,5 +431,6 @@ STRATEGIES: dict[tuple[str, int], st.SearchStrategy[Data]] = {
     ("QdSignalBundle", 1): qd_signal_bundle(),
     ("OracleWritebackProposal", 1): oracle_writeback_proposal(),
     ("ApprovalDecision", 1): approval_decision(),
+    ("CommitRecord", 1): commit_record(),
     ("Client360Snapshot", 1): client360_snapshot(),
 }
