@@ -58,6 +58,8 @@ class ReasonCode(StrEnum):
     CONTRACT_COMMIT_ID_MISMATCH = "contract.commit_record.artifact_id_mismatch"
     CONTRACT_COMMIT_REVIEWER_KIND = "contract.commit_record.reviewer_kind"
     CONTRACT_COMMIT_PROVENANCE = "contract.commit_record.provenance_mismatch"
+    CONTRACT_COMMIT_PROPOSAL_INVALID = "contract.commit_record.proposal_invalid"
+    CONTRACT_COMMIT_PROPOSAL_MISMATCH = "contract.commit_record.proposal_mismatch"
 
     # auth: the root layer's ownership and authorization checks
     AUTH_NOT_OWNER = "auth.not_owner"

@@ -181,7 +181,7 @@ class CommitterRunner:
     def _incoming(self, message: RawMessage) -> Incoming | Result:
         try:
             if message.topic == self.commits_topic:
-                record, proposal = self.reader.read_commit(message.value)
+                record, proposal = self.reader.read_commit(message.key, message.value)
                 change_set = from_commit(record, proposal)
                 if change_set is None:
                     return Incoming(

@@ -105,7 +105,8 @@ class Gateway:
             minute,
         )
         topic = self.catalog.commits_topic(self.prefix)
-        return self.producer.publish_raw(topic, record.proposal_id, record.to_bytes()).result(30)
+        value = self.serde.encode(record)
+        return self.producer.publish_raw(topic, record.proposal_id, value).result(30)
 
     def relay_applied(self, expected: int, timeout: float = 30.0) -> list[RawMessage]:
         """Forward the next ``expected`` records of the ClientGraphDelta ingress topic to its

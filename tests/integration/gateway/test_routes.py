@@ -15,7 +15,6 @@ import pytest
 
 from velocity_stream.contracts import example
 from velocity_stream.errors import ReasonCode
-from velocity_stream.gateway import CommitRecord
 from velocity_stream.gateway import headers as h
 from velocity_stream.gateway.memory_runner import partition_for
 
@@ -208,7 +207,7 @@ def test_proposal_is_pending_and_its_approval_becomes_a_commit_record(gateway):
     [commit] = gateway.wait_for(
         lambda o: o.topic == gateway.commits and o.key == p.proposal_id.encode()
     )
-    record = CommitRecord.from_bytes(commit.value)
+    record = gateway.commit_record(commit.value)
     assert record.proposal_id == p.proposal_id and record.proposal == sent
     assert record.decision_id == d.decision_id and record.reviewer == d.reviewer_ref
     gateway.wait_for(
@@ -315,7 +314,7 @@ def test_low_risk_entity_is_auto_approved_and_committed_by_its_rule(gateway):
     [commit] = gateway.wait_for(
         lambda o: o.topic == gateway.commits and o.key == proposal_id.encode()
     )
-    assert CommitRecord.from_bytes(commit.value).reviewer == "rule:low-risk-entity"
+    assert gateway.commit_record(commit.value).reviewer == "rule:low-risk-entity"
 
 
 def test_approval_flow_over_several_partitions(gateway):

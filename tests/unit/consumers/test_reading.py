@@ -75,13 +75,7 @@ def test_unreadable_bytes_become_reason_codes(catalog, serde, reader):
     with pytest.raises(UnreadableRecord) as wrong:
         reader.read(serde.encode(example("QdSignalBundle")), family, 1)
     assert wrong.value.code is ReasonCode.DECODE_WRONG_FAMILY
-    with pytest.raises(UnreadableRecord) as commit:
-        reader.read_commit(b"{}")
-    assert commit.value.code is ReasonCode.PERSISTENCE_UNREADABLE_CHANGE
-    record = ev.commit(example("OracleWritebackProposal"), b"", "elsewhere.v1", "d1")
-    with pytest.raises(UnreadableRecord) as topic:
-        reader.read_commit(record.to_bytes())
-    assert topic.value.field == "proposal_topic"
+    # Commit records (an internal family): tests/unit/consumers/test_commit_records.py.
 
 
 def test_runner_batch_applies_once_and_stores_offsets_and_rejects(catalog, serde, store):
