@@ -60,6 +60,7 @@ class ReasonCode(StrEnum):
     CONTRACT_COMMIT_PROVENANCE = "contract.commit_record.provenance_mismatch"
     CONTRACT_COMMIT_PROPOSAL_INVALID = "contract.commit_record.proposal_invalid"
     CONTRACT_COMMIT_PROPOSAL_MISMATCH = "contract.commit_record.proposal_mismatch"
+    CONTRACT_APPLIED_ID_MISMATCH = "contract.applied_graph_change.artifact_id_mismatch"
 
     # auth: the root layer's ownership and authorization checks
     AUTH_NOT_OWNER = "auth.not_owner"

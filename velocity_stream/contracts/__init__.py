@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from velocity_stream.lazy import lazy_exports as _lazy_exports
 
 if TYPE_CHECKING:
+    from velocity_stream.contracts.applied_graph_change import AppliedGraphChange
     from velocity_stream.contracts.approval import ApprovalDecision
     from velocity_stream.contracts.client360 import Client360Snapshot
     from velocity_stream.contracts.commit_record import CommitRecord
@@ -42,6 +43,7 @@ if TYPE_CHECKING:
 # Imported on first use (PEP 562), so that importing one submodule, e.g. for the CLI's start,
 # does not load every other one and what they import.
 _EXPORTS = {
+    "AppliedGraphChange": "velocity_stream.contracts.applied_graph_change",
     "ApprovalDecision": "velocity_stream.contracts.approval",
     "Client360Snapshot": "velocity_stream.contracts.client360",
     "CommitRecord": "velocity_stream.contracts.commit_record",
@@ -69,6 +71,7 @@ __getattr__ = _lazy_exports(__name__, _EXPORTS)
 
 
 __all__ = [
+    "AppliedGraphChange",
     "ApprovalDecision",
     "Artifact",
     "Client360Snapshot",

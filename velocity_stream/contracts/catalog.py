@@ -125,13 +125,13 @@ class ParentRef:
 
 
 @dataclass(frozen=True, slots=True)
-class ApprovedDecisionRequirement:
-    """The artifact must name an approved decision whenever ``when_field`` is true, and (with
-    ``proposal_field``) that decision must be of the proposal the artifact names."""
+class ApprovedOnlyByCommit:
+    """Records for which ``when_field`` is true make a change only an approved proposal may
+    make, and an approval is used once: by the commit record the gateway writes with it. So
+    such a record on the ingress is refused, whatever decision ``decision_field`` names."""
 
-    decision_field: str
     when_field: str
-    proposal_field: str | None = None
+    decision_field: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,7 +167,7 @@ class Family:
     immutable: bool = False
     parent: ParentRef | None = None
     auto_approve: AutoApproveRule | None = None
-    requires_approved_decision: ApprovedDecisionRequirement | None = None
+    approved_only_by_commit: ApprovedOnlyByCommit | None = None
 
     @property
     def slug(self) -> str:
@@ -406,7 +406,14 @@ def _family_from_toml(
     try:
         auto = entry.get("auto_approve")
         parent = entry.get("parent")
-        needs_decision = entry.get("requires_approved_decision")
+        if "requires_approved_decision" in entry:
+            raise ConfigError(
+                "requires_approved_decision is gone: an approval is used once, by its commit "
+                "record, so no record on the ingress may use it again; say which records "
+                "only a commit may carry with approved_only_by_commit = { when_field, "
+                "decision_field }"
+            )
+        by_commit = entry.get("approved_only_by_commit")
         return Family(
             name=name,
             avro_name=get("avro_name"),
@@ -430,16 +437,14 @@ def _family_from_toml(
             )
             if auto
             else None,
-            requires_approved_decision=ApprovedDecisionRequirement(**needs_decision)
-            if needs_decision
-            else None,
+            approved_only_by_commit=ApprovedOnlyByCommit(**by_commit) if by_commit else None,
         )
     except (TypeError, ValueError, KeyError) as error:
         raise ConfigError(f"catalog: family {name}: {error}") from error
 
 
 # Catalog keys that are rules of the gateway, meaningless on an internal family.
-_ROUTED_ONLY = ("copartition", "immutable", "parent", "auto_approve", "requires_approved_decision")
+_ROUTED_ONLY = ("copartition", "immutable", "parent", "auto_approve", "approved_only_by_commit")
 
 
 def check_catalog(catalog: Catalog) -> list[str]:

@@ -29,6 +29,7 @@ from velocity_stream.contracts.commit_record import CommitRecord, commit_id
 from velocity_stream.contracts.example_intake import (
     CLIENT,
     T0,
+    applied_graph_change,
     at,
     client_graph_delta,
     import_mapping_manifest,
@@ -309,6 +310,7 @@ _BUILDERS: dict[str, dict[int, Callable[[], Artifact]]] = {
     "ApprovalDecision": {1: approval_decision},
     "Client360Snapshot": {1: client360_snapshot},
     "CommitRecord": {1: commit_record},
+    "AppliedGraphChange": {1: applied_graph_change},
 }
 
 

@@ -10,6 +10,7 @@ import re
 from collections.abc import Mapping
 from types import MappingProxyType
 
+from velocity_stream.contracts.applied_graph_change import AppliedGraphChange
 from velocity_stream.contracts.approval import ApprovalDecision
 from velocity_stream.contracts.client360 import Client360Snapshot
 from velocity_stream.contracts.commit_record import CommitRecord
@@ -47,6 +48,7 @@ _MODELS: dict[str, Mapping[int, type[Artifact]]] = dict(
         "Client360Snapshot": _majors(Client360Snapshot),
         # internal families (route "internal" in the catalog)
         "CommitRecord": _majors(CommitRecord),
+        "AppliedGraphChange": _majors(AppliedGraphChange),
     }
 )
 MODELS: Mapping[str, Mapping[int, type[Artifact]]] = MappingProxyType(_MODELS)

@@ -1,5 +1,5 @@
 """The graph committer on the real broker and both databases: applied changes (and their
-applied records on the ClientGraphDelta ingress topic), refusals on the dead-letter topic, and
+applied records on the AppliedGraphChange topic), refusals on the dead-letter topic, and
 redelivery."""
 
 from __future__ import annotations
@@ -9,14 +9,14 @@ import io
 import fastavro
 import pytest
 
-from consumers.applied import applied_id, is_applied
+from consumers.applied import COMMITTER, applied_id
 from consumers.committer.runner import CommitterRunner
 from consumers.committer.store import GraphStore
 from consumers.partitions import PartitionSource
 from tests.integration.consumers.conftest import Gateway
 from tests.unit.consumers import events as ev
+from velocity_stream.contracts.applied_graph_change import AppliedGraphChange
 from velocity_stream.contracts.commit_record import CommitRecord
-from velocity_stream.contracts.graph_delta import ClientGraphDelta
 from velocity_stream.gateway import headers as h
 from velocity_stream.serde import frame
 
@@ -34,14 +34,17 @@ def _dead_letters(settings, catalog) -> list:
     return _read_all(settings, catalog.dead_letter_topic(settings.topic_prefix))
 
 
-def _applied_records(settings, catalog, serde) -> list[ClientGraphDelta]:
-    family = catalog.family("ClientGraphDelta")
+def _applied_records(settings, catalog, serde) -> list[AppliedGraphChange]:
+    family = catalog.family("AppliedGraphChange")
     found = []
     for message in _read_all(settings, family.ingress_topic(settings.topic_prefix)):
         record = serde.decode(message.value, family)
-        assert isinstance(record, ClientGraphDelta) and is_applied(record)
-        assert message.key == record.delta_id.encode()
+        assert isinstance(record, AppliedGraphChange) and record.source_system == COMMITTER
+        assert message.key == record.change_id.encode()
         found.append(record)
+    # Nothing of the committer's goes to the ClientGraphDelta ingress topic any more.
+    delta_ingress = catalog.family("ClientGraphDelta").ingress_topic(settings.topic_prefix)
+    assert _read_all(settings, delta_ingress) == []
     return found
 
 
@@ -102,9 +105,9 @@ def test_committer_applies_approved_changes_and_dead_letters_refusals(
         for m in _dead_letters(provisioned, catalog)
     }
     assert set(letters) == {"decision:e2", "decision:w1"}
-    # What it applied, and only that, is on the delta ingress topic for the gateway.
+    # What it applied, and only that, is on the applied topic for the read models.
     applied = _applied_records(provisioned, catalog, serde)
-    assert sorted(r.delta_id for r in applied) == [
+    assert sorted(r.artifact_id for r in applied) == [
         applied_id("decision:e1"),
         applied_id("delta:seed"),
     ]

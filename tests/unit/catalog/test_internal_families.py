@@ -19,6 +19,7 @@ from velocity_stream.serde import AvroSerde, InMemorySchemaResolver
 ROOT = Path(__file__).resolve().parents[3] / "avro_schemas"
 CATALOG = load_catalog(ROOT)
 COMMITS = "velocity.gateway.commits.v1"
+APPLIED = "velocity.graph-committer.applied.v1"
 
 
 def _edited(tmp_path: Path, old: str, new: str) -> Path:
@@ -44,11 +45,14 @@ def test_an_internal_family_has_one_topic_kept_apart_from_the_gateways_families(
         family.accepted_topic("velocity")
     assert CATALOG.commits is family and CATALOG.commits_topic("velocity") == COMMITS
     assert COMMITS not in CATALOG.ingress_topics("velocity")
-    assert CATALOG.internal_topics("velocity") == {COMMITS: (family, 1)}
+    assert CATALOG.internal_topics("velocity") == {
+        COMMITS: (family, 1),
+        APPLIED: (CATALOG.family("AppliedGraphChange"), 1),
+    }
 
 
 def test_topic_specs_list_an_internal_topic_once_with_its_catalog_settings() -> None:
-    specs = [s for s in CATALOG.topic_specs("velocity") if s.name.startswith("velocity.gateway.c")]
+    specs = [s for s in CATALOG.topic_specs("velocity") if s.name == COMMITS]
     assert [(s.name, s.partitions, s.retention_ms) for s in specs] == [(COMMITS, 6, -1)]
     names = [s.name for s in CATALOG.topic_specs("velocity")]
     assert len(names) == len(set(names))
@@ -67,6 +71,13 @@ def test_acls_let_only_the_writer_write_and_only_the_readers_read() -> None:
     assert acls.writers(COMMITS) == {"gateway"}
     readers = {a.role for a in acls.acls if a.name == COMMITS and a.operation.value == "Read"}
     assert readers == {"graph-committer"}  # not the gateway, not the review app
+    # Applied graph changes: only the committer writes them, only the read model reads them.
+    assert acls.writers(APPLIED) == {"graph-committer"}
+    assert {a.role for a in acls.acls if a.name == APPLIED and a.operation.value == "Read"} == {
+        "client360"
+    }
+    # ...and the committer no longer writes the ClientGraphDelta ingress topic.
+    assert "graph-committer" not in acls.writers("velocity.client-graph-delta.v1")
 
 
 def test_asyncapi_describes_the_internal_topic_with_its_avro_contract() -> None:
@@ -84,7 +95,7 @@ def test_asyncapi_describes_the_internal_topic_with_its_avro_contract() -> None:
 
 def test_the_registry_gets_one_subject_per_internal_topic() -> None:
     subjects = [p.subject for p in subject_plan(CATALOG, "velocity") if p.family.internal]
-    assert subjects == [f"{COMMITS}-value"]
+    assert subjects == [f"{COMMITS}-value", f"{APPLIED}-value"]
 
 
 @pytest.mark.parametrize(
@@ -111,6 +122,11 @@ def test_the_registry_gets_one_subject_per_internal_topic() -> None:
             'commits_family = "CommitRecord"',
             'commits_topic = "gateway.commits"',
             "commits_topic is gone",
+        ),
+        (
+            "approved_only_by_commit = {",
+            "requires_approved_decision = {",
+            "requires_approved_decision is gone",
         ),
     ],
 )

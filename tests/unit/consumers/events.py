@@ -19,7 +19,6 @@ from datetime import datetime, timedelta
 from itertools import count
 from typing import Any
 
-from consumers.applied import is_applied
 from consumers.committer.changes import ChangeSet, from_commit, from_delta
 from consumers.committer.store import GraphStore, Incoming, Result, Verdict
 from consumers.partitions import RawMessage
@@ -346,7 +345,7 @@ class MemoryCommitter:
             made = from_commit(record, proposal)
             assert made is not None
             return made, at(minute)
-        if isinstance(item, ClientGraphDelta) and not is_applied(item):
+        if isinstance(item, ClientGraphDelta):
             return from_delta(item), item.created_at
         return None
 

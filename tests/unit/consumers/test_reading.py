@@ -82,12 +82,12 @@ def test_runner_batch_applies_once_and_stores_offsets_and_rejects(catalog, serde
     settings = Settings(topic_prefix=PREFIX)
     runner = Client360Runner(settings, catalog, serde, store)
     accepted = catalog.family("InteractionBundle").accepted_topic(PREFIX)
-    deltas = catalog.family("ClientGraphDelta").accepted_topic(PREFIX)
+    deltas = catalog.family("AppliedGraphChange").ingress_topic(PREFIX)
     [applied] = ev.MemoryCommitter().commit([ev.delta("d1", ev.upsert_node("task:t1", "TASK"))])
     batch = [
         RawMessage(accepted, 0, 0, b"client:a", serde.encode(ev.interaction("client:a", 1))),
         RawMessage(accepted, 0, 1, b"client:a", b"garbage"),
-        RawMessage(deltas, 3, 7, b"applied:delta:d1", serde.encode(applied)),
+        RawMessage(deltas, 3, 7, b"delta:d1", serde.encode(applied)),
     ]
     assert set(runner.topics()) >= {accepted, deltas}
     first = runner.handle(batch)
@@ -98,4 +98,4 @@ def test_runner_batch_applies_once_and_stores_offsets_and_rejects(catalog, serde
     assert (again.applied, again.duplicates) == (0, 2)
     dump = store.dump()
     assert [row[:4] for row in dump["rejects"]] == [(accepted, 0, 1, "decode.bad_magic_byte")]
-    assert ("applied:delta:d1", "ClientGraphDelta") in dump["applied"]
+    assert ("applied:delta:d1", "AppliedGraphChange") in dump["applied"]

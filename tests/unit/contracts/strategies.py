@@ -233,6 +233,18 @@ def client_graph_delta(draw: st.DrawFn) -> Data:
 
 
 @st.composite
+def applied_graph_change(draw: st.DrawFn) -> Data:
+    change_id = draw(REF)
+    return draw(envelope("AppliedGraphChange", ("SYSTEM",))) | {
+        "artifact_id": f"applied:{change_id}",
+        "change_id": change_id,
+        "operations": draw(st.lists(_graph_operation(), min_size=1, max_size=5)),
+        "proposal_ref": draw(st.none() | REF),
+        "decision_ref": draw(st.none() | REF),
+    }
+
+
+@st.composite
 def interaction_bundle(draw: st.DrawFn) -> Data:
     summary = draw(st.none() | TEXT)
     attachment = st.fixed_dictionaries(
@@ -432,5 +444,6 @@ STRATEGIES: dict[tuple[str, int], st.SearchStrategy[Data]] = {
     ("OracleWritebackProposal", 1): oracle_writeback_proposal(),
     ("ApprovalDecision", 1): approval_decision(),
     ("CommitRecord", 1): commit_record(),
+    ("AppliedGraphChange", 1): applied_graph_change(),
     ("Client360Snapshot", 1): client360_snapshot(),
 }
