@@ -61,6 +61,7 @@ class ReasonCode(StrEnum):
     CONTRACT_COMMIT_PROPOSAL_INVALID = "contract.commit_record.proposal_invalid"
     CONTRACT_COMMIT_PROPOSAL_MISMATCH = "contract.commit_record.proposal_mismatch"
     CONTRACT_APPLIED_ID_MISMATCH = "contract.applied_graph_change.artifact_id_mismatch"
+    CONTRACT_AUDIT_REF_MISMATCH = "contract.dlq_replay_audit.ref_mismatch"
 
     # auth: the root layer's ownership and authorization checks
     AUTH_NOT_OWNER = "auth.not_owner"

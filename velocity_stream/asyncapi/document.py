@@ -156,10 +156,6 @@ def build_document(catalog: Catalog, topic_prefix: str, servers: str | None = No
             "anything the gateway refused: original key, value and headers, "
             "plus velocity.dlq.* reason headers",
         ),
-        catalog.dlq_audit_topic(topic_prefix): (
-            "ReplayAudit",
-            "one JSON record per replayed dead letter: who, when, from where, to where",
-        ),
     }
     partitions = {spec.name: spec.partitions for spec in catalog.topic_specs(topic_prefix)}
     for topic, (name, summary) in gateway_topics.items():

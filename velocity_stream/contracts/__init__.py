@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     )
     from velocity_stream.contracts.qd_signal import QdSignalBundle
     from velocity_stream.contracts.registry import model_for
+    from velocity_stream.contracts.replay_audit import DlqReplayAudit
     from velocity_stream.contracts.transcript import TranscriptBundle
     from velocity_stream.contracts.writeback import OracleWritebackProposal
 
@@ -62,6 +63,7 @@ _EXPORTS = {
     "validate_artifact": "velocity_stream.contracts.metadata",
     "QdSignalBundle": "velocity_stream.contracts.qd_signal",
     "model_for": "velocity_stream.contracts.registry",
+    "DlqReplayAudit": "velocity_stream.contracts.replay_audit",
     "TranscriptBundle": "velocity_stream.contracts.transcript",
     "OracleWritebackProposal": "velocity_stream.contracts.writeback",
 }
@@ -77,6 +79,7 @@ __all__ = [
     "Client360Snapshot",
     "ClientGraphDelta",
     "CommitRecord",
+    "DlqReplayAudit",
     "ImportMappingManifest",
     "ImportMappingManifestV1",
     "ImportRowRecord",

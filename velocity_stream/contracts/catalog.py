@@ -27,7 +27,6 @@ from velocity_stream.contracts.schema_files import (
 from velocity_stream.errors import ConfigError
 
 CATALOG_FILE = "catalog.toml"
-DEFAULT_DLQ_AUDIT_TOPIC = "gateway.dlq-audit"
 _VERSION_FILE = re.compile(r"^(\d+)\.(\d+)\.(\d+)\.avsc$")
 
 
@@ -232,7 +231,8 @@ class GatewayTopics:
     dead_letter_retention_ms: int
     reviewers: tuple[str, ...]
     decision_hold_ms: int
-    dlq_audit: str
+    # The internal family of replay audit records (``dlq replay`` writes it); None: no replays.
+    dlq_audit_family: str | None = None
 
 
 @dataclass(frozen=True)
@@ -327,9 +327,6 @@ class Catalog:
                 gw.dead_letter_retention_ms,
             )
         )
-        # Replay audit records are the record of what operators did: kept forever, in the
-        # order they were written (one partition; replays are rare and small).
-        specs.append(TopicSpec(self.dlq_audit_topic(prefix), 1, "delete", -1))
         return specs
 
     def approvals_topic(self, prefix: str) -> str:
@@ -357,8 +354,19 @@ class Catalog:
     def dead_letter_topic(self, prefix: str) -> str:
         return f"{prefix}.{self.gateway.dead_letter}.v1"
 
+    @property
+    def dlq_audit(self) -> Family:
+        """The internal family of replay audit records (``[gateway] dlq_audit_family``)."""
+        name = self.gateway.dlq_audit_family
+        if name is None or name not in self.internal:
+            raise ConfigError(
+                f"{self.root}: the catalog names no dlq_audit_family in [gateway]; "
+                "dead-letter replays are audited on that family's topic"
+            )
+        return self.internal[name]
+
     def dlq_audit_topic(self, prefix: str) -> str:
-        return f"{prefix}.{self.gateway.dlq_audit}.v1"
+        return self.dlq_audit.ingress_topic(prefix)
 
 
 def _alias_key(name: str) -> str:
@@ -462,6 +470,11 @@ def check_catalog(catalog: Catalog) -> list[str]:
         )
     elif "gateway" not in commits.producers:
         problems.append(f"{commits.name}: the gateway writes commit records: list it in producers")
+    audit_family = catalog.gateway.dlq_audit_family
+    if audit_family is not None and audit_family not in catalog.internal:
+        problems.append(
+            f"[gateway] dlq_audit_family {audit_family!r} is not an internal family of the catalog"
+        )
     for fam in catalog.internal.values():
         for key in _ROUTED_ONLY:
             if getattr(fam, key):
@@ -512,6 +525,11 @@ def load_catalog(root: Path) -> Catalog:
     families = {name: fam for name, fam in every.items() if not fam.internal}
     internal = {name: fam for name, fam in every.items() if fam.internal}
     gw = data.get("gateway", {})
+    if "dlq_audit_topic" in gw:
+        raise ConfigError(
+            f"{path}: [gateway] dlq_audit_topic is gone: replay audit records are an internal "
+            '(route = "internal") family; name it with dlq_audit_family'
+        )
     if "commits_topic" in gw:
         raise ConfigError(
             f"{path}: [gateway] commits_topic is gone: commit records are an internal family "
@@ -526,7 +544,7 @@ def load_catalog(root: Path) -> Catalog:
             dead_letter_retention_ms=int(gw["dead_letter_retention_ms"]),
             reviewers=tuple(gw["reviewers"]),
             decision_hold_ms=int(gw["decision_hold_ms"]),
-            dlq_audit=gw.get("dlq_audit_topic", DEFAULT_DLQ_AUDIT_TOPIC),
+            dlq_audit_family=gw.get("dlq_audit_family"),
         )
     except KeyError as error:
         raise ConfigError(f"{path}: [gateway] has no {error}") from error

@@ -21,6 +21,7 @@ from velocity_stream.contracts.imports import ImportRowRecord, RawImportBatch
 from velocity_stream.contracts.interaction import InteractionBundle
 from velocity_stream.contracts.metadata import Artifact
 from velocity_stream.contracts.qd_signal import QdSignalBundle
+from velocity_stream.contracts.replay_audit import DlqReplayAudit
 from velocity_stream.contracts.transcript import TranscriptBundle
 from velocity_stream.contracts.writeback import OracleWritebackProposal
 from velocity_stream.errors import ConfigError
@@ -49,6 +50,7 @@ _MODELS: dict[str, Mapping[int, type[Artifact]]] = dict(
         # internal families (route "internal" in the catalog)
         "CommitRecord": _majors(CommitRecord),
         "AppliedGraphChange": _majors(AppliedGraphChange),
+        "DlqReplayAudit": _majors(DlqReplayAudit),
     }
 )
 MODELS: Mapping[str, Mapping[int, type[Artifact]]] = MappingProxyType(_MODELS)

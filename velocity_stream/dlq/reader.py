@@ -23,13 +23,14 @@ from confluent_kafka import (
     TopicPartition,
 )
 
-from velocity_stream.contracts.catalog import Family
+from velocity_stream.contracts.catalog import Catalog, Family
 from velocity_stream.dlq.audit import AuditLog
 from velocity_stream.dlq.filters import DeadLetterFilter
 from velocity_stream.dlq.records import DeadLetter, parse_dead_letter
 from velocity_stream.errors import VelocityError
 from velocity_stream.gateway.messages import InboundMessage
 from velocity_stream.kafka.config import consumer_config
+from velocity_stream.serde.avro import AvroSerde
 from velocity_stream.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -219,11 +220,11 @@ def read_dead_letters(
     return found
 
 
-def read_audit_log(reader: TopicReader, topic: str) -> AuditLog:
+def read_audit_log(reader: TopicReader, topic: str, serde: AvroSerde, catalog: Catalog) -> AuditLog:
     """Every replay audit record; an empty log when the audit topic does not exist yet."""
     if not reader.exists(topic):
         return AuditLog(())
-    log_ = AuditLog.from_records(reader.read_all(topic))
+    log_ = AuditLog.from_records(reader.read_all(topic), serde, catalog)
     if log_.unreadable:
         log.warning("%s: %d records are not audit records; ignored", topic, log_.unreadable)
     return log_

@@ -13,8 +13,8 @@ Who may write a topic decides who can forge what (docs/security.md). The rules:
 - the gateway owns its consumer group and the changelog topics of its tables (prefixed by its
   app id); the dead-letter topic is written by the gateway and the consumer roles that
   refuse changes, read by the review app and the DLQ operator, who alone replays (writes the
-  ingress topics, decisions' excepted: a refused decision is made again in the review app)
-  and writes the audit topic.
+  ingress topics, decisions' excepted: a refused decision is made again in the review app);
+  the audit topic is an internal family's (the DLQ operator writes and reads it).
 
 The plan is data (:class:`AclPlan`); ``velocity-stream acls plan`` prints it as
 ``kafka-acls.sh`` commands. Principals default to ``User:<role>``.
@@ -104,7 +104,7 @@ def plan(catalog: Catalog, prefix: str, gateway_app_id: str) -> AclPlan:
 
     ingress = catalog.ingress_topics(prefix)
     approvals = catalog.approvals_topic(prefix)
-    dead_letters, audit = catalog.dead_letter_topic(prefix), catalog.dlq_audit_topic(prefix)
+    dead_letters = catalog.dead_letter_topic(prefix)
     accepted = {
         family.name: [family.accepted_topic(prefix, major) for major in family.majors()]
         for family in catalog
@@ -133,8 +133,7 @@ def plan(catalog: Catalog, prefix: str, gateway_app_id: str) -> AclPlan:
     for writer in DEAD_LETTER_WRITERS:
         allow(writer, Operation.WRITE, [dead_letters])
     allow(REVIEW_APP, Operation.READ, [dead_letters])
-    allow(DLQ_OPERATOR, Operation.READ, [dead_letters, audit])
-    allow(DLQ_OPERATOR, Operation.WRITE, [audit])
+    allow(DLQ_OPERATOR, Operation.READ, [dead_letters])
     # The gateway's tables: faust creates, writes and reads "<app id>-<table>-changelog".
     for operation in (Operation.CREATE, Operation.WRITE, Operation.READ, Operation.DESCRIBE):
         acls.add(Acl(GATEWAY, operation, Resource.TOPIC, f"{gateway_app_id}-", prefixed=True))

@@ -20,6 +20,7 @@ ROOT = Path(__file__).resolve().parents[3] / "avro_schemas"
 CATALOG = load_catalog(ROOT)
 COMMITS = "velocity.gateway.commits.v1"
 APPLIED = "velocity.graph-committer.applied.v1"
+AUDIT = "velocity.gateway.dlq-audit.v1"
 
 
 def _edited(tmp_path: Path, old: str, new: str) -> Path:
@@ -48,12 +49,17 @@ def test_an_internal_family_has_one_topic_kept_apart_from_the_gateways_families(
     assert CATALOG.internal_topics("velocity") == {
         COMMITS: (family, 1),
         APPLIED: (CATALOG.family("AppliedGraphChange"), 1),
+        AUDIT: (CATALOG.family("DlqReplayAudit"), 1),
     }
+    assert CATALOG.dlq_audit_topic("velocity") == AUDIT  # the topic name deployments know
 
 
 def test_topic_specs_list_an_internal_topic_once_with_its_catalog_settings() -> None:
-    specs = [s for s in CATALOG.topic_specs("velocity") if s.name == COMMITS]
-    assert [(s.name, s.partitions, s.retention_ms) for s in specs] == [(COMMITS, 6, -1)]
+    specs = [s for s in CATALOG.topic_specs("velocity") if s.name in (COMMITS, AUDIT)]
+    assert [(s.name, s.partitions, s.retention_ms) for s in specs] == [
+        (COMMITS, 6, -1),
+        (AUDIT, 1, -1),
+    ]
     names = [s.name for s in CATALOG.topic_specs("velocity")]
     assert len(names) == len(set(names))
     assert not any("gateway.commits.accepted" in name for name in names)
@@ -76,6 +82,8 @@ def test_acls_let_only_the_writer_write_and_only_the_readers_read() -> None:
     assert {a.role for a in acls.acls if a.name == APPLIED and a.operation.value == "Read"} == {
         "client360"
     }
+    # Replay audit records: the DLQ operator's tools alone.
+    assert acls.writers(AUDIT) == {"dlq-operator"}
     # ...and the committer no longer writes the ClientGraphDelta ingress topic.
     assert "graph-committer" not in acls.writers("velocity.client-graph-delta.v1")
 
@@ -95,7 +103,7 @@ def test_asyncapi_describes_the_internal_topic_with_its_avro_contract() -> None:
 
 def test_the_registry_gets_one_subject_per_internal_topic() -> None:
     subjects = [p.subject for p in subject_plan(CATALOG, "velocity") if p.family.internal]
-    assert subjects == [f"{COMMITS}-value", f"{APPLIED}-value"]
+    assert subjects == [f"{COMMITS}-value", f"{APPLIED}-value", f"{AUDIT}-value"]
 
 
 @pytest.mark.parametrize(
@@ -122,6 +130,11 @@ def test_the_registry_gets_one_subject_per_internal_topic() -> None:
             'commits_family = "CommitRecord"',
             'commits_topic = "gateway.commits"',
             "commits_topic is gone",
+        ),
+        (
+            'dlq_audit_family = "DlqReplayAudit"',
+            'dlq_audit_topic = "gateway.dlq-audit"',
+            "dlq_audit_topic is gone",
         ),
         (
             "approved_only_by_commit = {",

@@ -21,7 +21,7 @@ def test_schemas_list_json_names_every_family_with_topics_and_modes(
     code, out, _ = run(capsys, "schemas", "list", "--format", "json")
     rows = {row["family"]: row for row in json.loads(out)}
     assert code == 0
-    assert len(rows) == 13
+    assert len(rows) == 14
     assert rows["ApprovalDecision"]["compatibility"] == "FULL_TRANSITIVE"
     # An internal family is listed with its one topic, its writer and its reader.
     commits = rows["CommitRecord"]

@@ -245,6 +245,39 @@ def applied_graph_change(draw: st.DrawFn) -> Data:
 
 
 @st.composite
+def _coordinates(draw: st.DrawFn) -> Data:
+    return {
+        "topic": draw(REF),
+        "partition": draw(st.integers(0, 1000)),
+        "offset": draw(st.integers(0, 2**40)),
+    }
+
+
+@st.composite
+def dlq_replay_audit(draw: st.DrawFn) -> Data:
+    dead = draw(_coordinates())
+    ref = f"{dead['topic']}:{dead['partition']}:{dead['offset']}"
+    replay_id = draw(REF)
+    return draw(envelope("DlqReplayAudit", ("HUMAN",))) | {
+        "artifact_id": f"replay:{replay_id}:{ref}",
+        "dead_letter_ref": ref,
+        "replay_id": replay_id,
+        "operator": draw(REF),
+        "replayed_at": draw(MOMENTS),
+        "dead_letter": dead,
+        "reason": draw(REF),
+        "family": draw(st.none() | REF),
+        "replayed_artifact_id": draw(st.none() | REF),
+        "source": draw(st.none() | _coordinates()),
+        "target": draw(_coordinates()),
+        "forced": draw(st.booleans()),
+        "filter": draw(TEXT),
+        "host": draw(REF),
+        "tool_version": draw(REF),
+    }
+
+
+@st.composite
 def interaction_bundle(draw: st.DrawFn) -> Data:
     summary = draw(st.none() | TEXT)
     attachment = st.fixed_dictionaries(
@@ -445,5 +478,6 @@ STRATEGIES: dict[tuple[str, int], st.SearchStrategy[Data]] = {
     ("ApprovalDecision", 1): approval_decision(),
     ("CommitRecord", 1): commit_record(),
     ("AppliedGraphChange", 1): applied_graph_change(),
+    ("DlqReplayAudit", 1): dlq_replay_audit(),
     ("Client360Snapshot", 1): client360_snapshot(),
 }
