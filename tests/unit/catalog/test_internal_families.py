@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 
 from velocity_stream.asyncapi import build_document
+from velocity_stream.console.tail import RecordDecoder
+from velocity_stream.contracts import example
 from velocity_stream.contracts.catalog import Route, load_catalog
 from velocity_stream.errors import ConfigError
 from velocity_stream.gateway import Pipeline
@@ -99,6 +101,15 @@ def test_asyncapi_describes_the_internal_topic_with_its_avro_contract() -> None:
     assert operations["gateway_sends_CommitRecordV1"]["action"] == "send"
     assert operations["graph-committer_receives_CommitRecordV1"]["action"] == "receive"
     assert "gateway_receives_CommitRecordV1" not in operations
+
+
+def test_tail_decodes_an_internal_topic_with_its_contract() -> None:
+    serde = AvroSerde(CATALOG, InMemorySchemaResolver(), "velocity")
+    decoder = RecordDecoder(CATALOG, serde, "velocity")
+    commits = CATALOG.family("CommitRecord")
+    assert decoder.target(COMMITS, (), None) == (commits, 1)
+    decoded = decoder.decode(serde.encode(example("CommitRecord")), (commits, 1))
+    assert decoded.family == "CommitRecord" and decoded.error_code is None
 
 
 def test_the_registry_gets_one_subject_per_internal_topic() -> None:
