@@ -28,14 +28,14 @@ from pathlib import Path
 
 from sqlalchemy import Column, MetaData, Table, select
 
-from consumers.applied import applied_delta
+from consumers.applied import applied_change
 from consumers.client360.facts import Projection
 from consumers.client360.projector import project
 from consumers.client360.runner import Client360Runner, RunnerOptions
 from consumers.client360.store import Client360Store
 from consumers.storage import open_engine
 from velocity_stream.contracts import example, validate_artifact
-from velocity_stream.contracts.catalog import Catalog, load_catalog
+from velocity_stream.contracts.catalog import Catalog, Family, load_catalog
 from velocity_stream.contracts.client360 import Client360Snapshot
 from velocity_stream.contracts.metadata import Artifact
 from velocity_stream.protocol.records import InboundMessage
@@ -44,6 +44,11 @@ from velocity_stream.settings import Settings
 
 PREFIX = "bench"
 T0 = datetime(2026, 4, 18, 9, 30, tzinfo=UTC)
+
+
+def _topic_of(family: Family) -> str:
+    """Where the read model reads ``family``: its accepted topic, an internal family's own."""
+    return family.ingress_topic(PREFIX) if family.internal else family.accepted_topic(PREFIX)
 
 
 def _made(family: str, changes: dict[str, object]) -> Artifact:
@@ -66,7 +71,7 @@ def workload(clients: int, shuffle: bool, rounds: int = 3, seed: int = 7) -> lis
         # The committer's applied record of the client's CRM sync (the read model's only
         # graph input): the client node, a person, an opportunity, two links.
         events.append(
-            applied_delta(
+            applied_change(
                 f"delta:{i}",
                 None,
                 None,
@@ -144,7 +149,7 @@ def encoded(events: list[Artifact], catalog: Catalog, serde: AvroSerde) -> list[
         family = catalog.family(artifact.FAMILY)
         key = str(getattr(artifact, family.key_field)).encode()
         messages.append(
-            InboundMessage(family.accepted_topic(PREFIX), 0, offset, key, serde.encode(artifact))
+            InboundMessage(_topic_of(family), 0, offset, key, serde.encode(artifact))
         )
     return messages
 
@@ -237,7 +242,7 @@ def run_baseline(
         Column("s", String),
     )
     md.create_all(engine)
-    topics = {f.accepted_topic(PREFIX): f for f in catalog}
+    topics = {_topic_of(f): f for f in catalog.all_families()}
     start = time.perf_counter()
     for first in range(0, len(messages), batch):
         chunk = messages[first : first + batch]

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from velocity_stream.contracts.catalog import Catalog, Family
+from velocity_stream.contracts.catalog import Catalog, Family, Route
+from velocity_stream.contracts.commit_record import CommitRecord
 from velocity_stream.contracts.metadata import Artifact, validate_artifact
 from velocity_stream.contracts.registry import model_for
 from velocity_stream.contracts.upgrades import upgraded_artifact
 from velocity_stream.errors import ConfigError, ContractError, ReasonCode, SerdeError
-from velocity_stream.gateway.commits import CommitRecord
 from velocity_stream.serde.avro import AvroSerde
 
 
@@ -65,22 +65,67 @@ class ArtifactReader:
         except ConfigError as error:  # no reader mapping registered for that major
             raise UnreadableRecord(ReasonCode.DECODE_UNRESOLVABLE, str(error)) from None
 
-    def read_commit(self, payload: bytes | None) -> tuple[CommitRecord, Artifact]:
-        """A commit record and its proposal (decoded with the writer schema in its frame)."""
-        try:
-            record = CommitRecord.from_bytes(payload or b"")
-        except (ValueError, KeyError, TypeError) as error:
+    def read_internal(
+        self, key: bytes | None, payload: bytes | None, family: Family, major: int
+    ) -> Artifact:
+        """A record of an internal family, checked as the gateway checks the others: decoded
+        with the contract, its key the family's key field, its author one of the producers.
+
+        Nobody but the reader stands between the writer and this record, so a record that
+        breaks its contract is refused here, with the code the gateway would give it.
+        """
+        artifact = self.read(payload, family, major)
+        wanted = str(getattr(artifact, family.key_field))
+        if key != wanted.encode("utf-8"):
             raise UnreadableRecord(
-                ReasonCode.PERSISTENCE_UNREADABLE_CHANGE,
-                f"not a commit record: {type(error).__name__}: {error}",
-            ) from None
+                ReasonCode.CONTRACT_KEY_MISMATCH,
+                f"the message key must be the {family.key_field} ({wanted!r}) in UTF-8",
+                family.key_field,
+            )
+        if not family.is_owned_by(artifact.source_system):
+            raise UnreadableRecord(
+                ReasonCode.AUTH_NOT_OWNER,
+                f"{artifact.source_system!r} is not a producer of {family.name} "
+                f"(producers: {', '.join(family.producers)})",
+                "source_system",
+            )
+        return artifact
+
+    def read_commit(
+        self, key: bytes | None, payload: bytes | None
+    ) -> tuple[CommitRecord, Artifact]:
+        """A commit record and its proposal (decoded with the writer schema in its frame).
+
+        The proposal must be a valid record of a proposal family arriving on the topic the
+        commit names, and be the proposal the commit names (family and id): anything else is
+        ``contract.commit_record.proposal_invalid`` or ``proposal_mismatch``.
+        """
+        commits = self.catalog.commits
+        record = self.read_internal(key, payload, commits, commits.latest.major)
+        assert isinstance(record, CommitRecord)
         target = self._ingress.get(record.proposal_topic)
-        if target is None:
+        if target is None or target[0].route is not Route.PROPOSAL:
             raise UnreadableRecord(
-                ReasonCode.PERSISTENCE_UNREADABLE_CHANGE,
+                ReasonCode.CONTRACT_COMMIT_PROPOSAL_INVALID,
                 f"commit names proposal topic {record.proposal_topic!r}, which is not an "
-                "ingress topic of the catalog",
+                "ingress topic of a proposal family of the catalog",
                 "proposal_topic",
             )
         family, major = target
-        return record, self.read(record.proposal, family, major)
+        try:
+            proposal = self.read(record.proposal, family, major)
+        except UnreadableRecord as error:
+            raise UnreadableRecord(
+                ReasonCode.CONTRACT_COMMIT_PROPOSAL_INVALID,
+                f"the proposal bytes are not a valid {family.name}: {error.code.value}: {error}",
+                "proposal",
+            ) from None
+        proposal_id = str(getattr(proposal, family.key_field))
+        if (family.name, proposal_id) != (record.proposal_family, record.proposal_id):
+            raise UnreadableRecord(
+                ReasonCode.CONTRACT_COMMIT_PROPOSAL_MISMATCH,
+                f"the commit is for {record.proposal_family} {record.proposal_id!r}, its "
+                f"proposal bytes are {family.name} {proposal_id!r}",
+                "proposal",
+            )
+        return record, proposal

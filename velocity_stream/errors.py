@@ -55,6 +55,13 @@ class ReasonCode(StrEnum):
     CONTRACT_DECISION_DIGEST_REQUIRED = "contract.approval_decision.proposal_digest_required"
     CONTRACT_SNAPSHOT_NOT_DERIVED = "contract.client360.not_derived"
     CONTRACT_KEY_MISMATCH = "contract.key_mismatch"
+    CONTRACT_COMMIT_ID_MISMATCH = "contract.commit_record.artifact_id_mismatch"
+    CONTRACT_COMMIT_REVIEWER_KIND = "contract.commit_record.reviewer_kind"
+    CONTRACT_COMMIT_PROVENANCE = "contract.commit_record.provenance_mismatch"
+    CONTRACT_COMMIT_PROPOSAL_INVALID = "contract.commit_record.proposal_invalid"
+    CONTRACT_COMMIT_PROPOSAL_MISMATCH = "contract.commit_record.proposal_mismatch"
+    CONTRACT_APPLIED_ID_MISMATCH = "contract.applied_graph_change.artifact_id_mismatch"
+    CONTRACT_AUDIT_REF_MISMATCH = "contract.dlq_replay_audit.ref_mismatch"
 
     # auth: the root layer's ownership and authorization checks
     AUTH_NOT_OWNER = "auth.not_owner"

@@ -1,10 +1,11 @@
 """The pure half of the read model: one accepted artifact in, its facts out.
 
 Which families feed the snapshot is the table at the bottom, keyed by contract model; the
-runner subscribes to exactly those families' accepted topics. The graph comes only from the
-committer's applied records (consumers/applied.py): a ClientGraphDelta that is a requested
-change, not yet judged by the committer, projects to nothing, and approved commits are not
-read at all, so a change the committer refuses never reaches a snapshot. Nothing here reads a
+runner subscribes to exactly those families' accepted topics, and to the topic of an internal
+family among them. The graph comes only from the committer's applied records (the internal
+family AppliedGraphChange, consumers/applied.py): requested changes (ClientGraphDelta) and
+approved commits are not read at all, so a change the committer refuses never reaches a
+snapshot. Nothing here reads a
 clock or the database: the same artifact always projects to the same facts.
 """
 
@@ -13,7 +14,6 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from datetime import datetime
 
-from consumers.applied import change_id_of, is_applied
 from consumers.client360.facts import (
     AttributeFact,
     EdgeFact,
@@ -25,7 +25,8 @@ from consumers.client360.facts import (
     stamp,
     to_micros,
 )
-from velocity_stream.contracts.graph_delta import ClientGraphDelta, GraphOperationKind
+from velocity_stream.contracts.applied_graph_change import AppliedGraphChange
+from velocity_stream.contracts.graph_delta import GraphOperationKind
 from velocity_stream.contracts.interaction import InteractionBundle
 from velocity_stream.contracts.metadata import Artifact
 from velocity_stream.contracts.qd_signal import QdSignalBundle
@@ -35,14 +36,13 @@ CLIENT_NODE_TYPE = "CLIENT"
 
 
 def project(artifact: Artifact) -> Projection | None:
-    """The facts of an accepted artifact; None for a family the read model does not use and
-    for a graph delta the committer has not applied (a requested change)."""
+    """The facts of an artifact; None for a family the read model does not use."""
     function = _ARTIFACTS.get(type(artifact))
     return function(artifact) if function is not None else None
 
 
 def projected_families() -> tuple[str, ...]:
-    """Families whose accepted topics feed the read model."""
+    """Families whose topics feed the read model (accepted topics; an internal family's own)."""
     return tuple(sorted(model.FAMILY for model in _ARTIFACTS))
 
 
@@ -78,12 +78,10 @@ def _signal(artifact: Artifact) -> Projection:
     return Projection(artifact.artifact_id, artifact.FAMILY, signals=(fact,))
 
 
-def _applied_delta(artifact: Artifact) -> Projection | None:
-    assert isinstance(artifact, ClientGraphDelta)
-    if not is_applied(artifact):
-        return None  # the committer's applied record of it is what counts
+def _applied_change(artifact: Artifact) -> Projection:
+    assert isinstance(artifact, AppliedGraphChange)
     # Facts name the change the committer applied (decision or delta id) as their source.
-    builder = _FactBuilder(artifact.created_at, artifact.artifact_id, change_id_of(artifact))
+    builder = _FactBuilder(artifact.created_at, artifact.artifact_id, artifact.change_id)
     for operation in artifact.operations:
         kind = operation.op
         if kind is GraphOperationKind.UPSERT_NODE:
@@ -161,5 +159,5 @@ class _FactBuilder:
 _ARTIFACTS: dict[type[Artifact], Callable[[Artifact], Projection | None]] = {
     InteractionBundle: _interaction,
     QdSignalBundle: _signal,
-    ClientGraphDelta: _applied_delta,
+    AppliedGraphChange: _applied_change,
 }

@@ -1,5 +1,5 @@
-"""The read model's Kafka loop: accepted topics in (interactions, QD signals, and graph deltas,
-of which only the committer's applied records count), snapshots out.
+"""The read model's Kafka loop: accepted topics (interactions, QD signals) and the committer's
+applied graph changes (an internal family's topic) in, snapshots out.
 
 Per batch: (1) decode every record to the latest contract model (serde + reader mappings)
 and project it; (2) apply the batch, its dirty marks and its next offsets in one database
@@ -54,7 +54,7 @@ class RunStats:
     applied: int = 0
     duplicates: int = 0
     rejected: int = 0
-    skipped: int = 0  # read but not projected: graph deltas the committer has yet to apply
+    skipped: int = 0  # read but not projected
     refreshes: int = 0
     snapshots_changed: int = 0
     published: int = 0
@@ -176,4 +176,6 @@ class Client360Runner:
         if target is None:
             return None
         family, major = target
+        if family.internal:  # nothing checked it on the way: the reader does
+            return project(self.reader.read_internal(message.key, message.value, family, major))
         return project(self.reader.read(message.value, family, major))

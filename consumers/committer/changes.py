@@ -11,11 +11,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 
+from velocity_stream.contracts.commit_record import CommitRecord
 from velocity_stream.contracts.entity_proposal import NormalizedEntityProposal
 from velocity_stream.contracts.graph_delta import ClientGraphDelta, GraphOperationKind
 from velocity_stream.contracts.metadata import Artifact
 from velocity_stream.contracts.writeback import ChangeOperation, OracleWritebackProposal
-from velocity_stream.gateway.commits import CommitRecord
 
 
 class ChangeKind(StrEnum):

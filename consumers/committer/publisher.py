@@ -1,11 +1,11 @@
 """Publishing applied records: the store's ``graph_outbox`` is the outbox.
 
 After each batch's transaction commits, and once at start (what a crash left), the publisher
-sends every record in the outbox through the validating producer (to the ClientGraphDelta
-ingress topic, keyed by delta id, with the trace id of the input that caused it), in applied
-order, waits for the broker's acknowledgement, and only then deletes the records from the
-outbox. A failure stops the worker; the records stay and go out on restart (at-least-once,
-same artifact ids).
+sends every record in the outbox through the validating producer (to the AppliedGraphChange
+topic, an internal family's, keyed by change id, with the trace id of the input that caused
+it), in applied order, waits for the broker's acknowledgement, and only then deletes the
+records from the outbox. A failure stops the worker; the records stay and go out on restart
+(at-least-once, same artifact ids).
 """
 
 from __future__ import annotations

@@ -1,10 +1,11 @@
 """The committer's Kafka loop: commit records and accepted graph deltas in, graph rows out,
-refusals to the dead-letter topic, a record of every applied change to the ClientGraphDelta
-ingress topic (consumers/applied.py; the read model builds its graph from those).
+refusals to the dead-letter topic, a record of every applied change to the AppliedGraphChange
+topic (consumers/applied.py; the read model builds its graph from those).
 
-The accepted delta topic carries both requested changes (from importers, the CRM sync) and,
-once the gateway has accepted them, the committer's own applied records: those are skipped
-(verdict ``own``), never applied a second time.
+Commit records are an internal family: nothing checked them before they got here, so the
+reader checks them against their contract (consumers/reading.py). The accepted delta topic
+carries only requested changes (from importers, the CRM sync): the committer never reads its
+own applied records back.
 
 A refusal is dead-lettered like the gateway does it: original key, bytes and headers, plus
 the ``velocity.dlq.*`` reason headers (protocol/headers.py), so the review app's dead-letter
@@ -19,7 +20,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from consumers.applied import COMMITTER, is_applied
+from consumers.applied import COMMITTER
 from consumers.committer.changes import from_commit, from_delta
 from consumers.committer.graph import Refusal
 from consumers.committer.publisher import AppliedPublisher
@@ -64,7 +65,6 @@ class CommitterStats:
     applied: int = 0
     refused: int = 0
     duplicates: int = 0
-    own: int = 0  # the committer's own applied records, read back and skipped
     published: int = 0  # applied records published
 
     def add(self, results: Sequence[Result]) -> None:
@@ -75,8 +75,6 @@ class CommitterStats:
                 self.applied += 1
             elif result.verdict is Verdict.REFUSED:
                 self.refused += 1
-            elif result.verdict is Verdict.OWN:
-                self.own += 1
             else:
                 self.duplicates += 1
 
@@ -157,18 +155,11 @@ class CommitterRunner:
     def handle(self, batch: Sequence[RawMessage]) -> list[Result]:
         """Apply one batch (one transaction), then publish what it applied; one result per
         record, in order."""
-        incoming: list[Incoming | Result] = []
+        incoming: list[Incoming] = []
         for message in batch:
             with message_context(message.headers):  # its trace id on any log line
                 incoming.append(self._incoming(message))
-        applied = iter(
-            self.store.apply(
-                [i for i in incoming if isinstance(i, Incoming)],
-                next_offsets(batch),
-                self._dead_letter,
-            )
-        )
-        results = [next(applied) if isinstance(i, Incoming) else i for i in incoming]
+        results = self.store.apply(incoming, next_offsets(batch), self._dead_letter)
         # Counted once the batch's transaction committed.
         for result in results:
             if result.verdict is Verdict.APPLIED:
@@ -180,10 +171,10 @@ class CommitterRunner:
         self.publisher.publish_pending()
         return results
 
-    def _incoming(self, message: RawMessage) -> Incoming | Result:
+    def _incoming(self, message: RawMessage) -> Incoming:
         try:
             if message.topic == self.commits_topic:
-                record, proposal = self.reader.read_commit(message.value)
+                record, proposal = self.reader.read_commit(message.key, message.value)
                 change_set = from_commit(record, proposal)
                 if change_set is None:
                     return Incoming(
@@ -199,8 +190,6 @@ class CommitterRunner:
             family, major = self.delta_topics[message.topic]
             delta = self.reader.read(message.value, family, major)
             assert isinstance(delta, ClientGraphDelta)
-            if is_applied(delta):
-                return Result(message, delta.delta_id, Verdict.OWN)
             return Incoming(message, from_delta(delta))
         except UnreadableRecord as error:
             # Keep the reader's code: decode.registry_unavailable, say, tells the operator

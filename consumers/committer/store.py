@@ -16,20 +16,22 @@ the same records again on restart; readers deduplicate them by artifact id.
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import Connection, Engine, delete, func, select
 
-from consumers.applied import applied_delta
+from consumers.applied import applied_change
 from consumers.committer.changes import ChangeSet
 from consumers.committer.graph import GraphWriter, Node, Refusal, Staged, node_of
 from consumers.committer.tables import GraphTables, Outcome, graph_tables
 from consumers.storage import OffsetsStore, chunks, one_of, save_offsets
-from velocity_stream.contracts.graph_delta import ClientGraphDelta
+from velocity_stream.contracts.applied_graph_change import APPLIED_PREFIX, AppliedGraphChange
 from velocity_stream.errors import ContractError, ReasonCode
 from velocity_stream.observability import trace_id_from_headers
 from velocity_stream.protocol.records import InboundMessage as RawMessage
@@ -39,7 +41,6 @@ class Verdict(StrEnum):
     APPLIED = "applied"
     REFUSED = "refused"
     DUPLICATE = "duplicate"
-    OWN = "own"  # an applied record the committer published itself: skipped
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,7 +58,7 @@ class Result:
     change_id: str
     verdict: Verdict
     refusal: Refusal | None = None
-    applied: ClientGraphDelta | None = None  # the applied record, for an applied change set
+    applied: AppliedGraphChange | None = None  # the applied record, for an applied change set
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,7 +66,7 @@ class Unpublished:
     """An applied record in the outbox, waiting for the broker."""
 
     change_id: str
-    record: ClientGraphDelta
+    record: AppliedGraphChange
     trace_id: str | None
 
 
@@ -115,7 +116,7 @@ class GraphStore(OffsetsStore[GraphTables]):
         if seen is not None:
             return Result(message, change_id, Verdict.DUPLICATE)
         refusal = item.unreadable
-        record: ClientGraphDelta | None = None
+        record: AppliedGraphChange | None = None
         applied_at_ms: int | None = None
         if refusal is None and change_set is not None:
             staged = writer.stage(change_set)
@@ -174,7 +175,7 @@ class GraphStore(OffsetsStore[GraphTables]):
         )
         with self.engine.connect() as conn:
             return [
-                Unpublished(change_id, ClientGraphDelta.model_validate_json(record), trace_id)
+                Unpublished(change_id, _outbox_record(record), trace_id)
                 for change_id, record, trace_id in conn.execute(query)
             ]
 
@@ -202,12 +203,12 @@ class GraphStore(OffsetsStore[GraphTables]):
 
 def _applied_record(
     staged: Staged, applied_at_ms: int
-) -> tuple[ClientGraphDelta | None, Refusal | None]:
+) -> tuple[AppliedGraphChange | None, Refusal | None]:
     """The applied record of a staged change set, or why it cannot be published (then the
     set is refused: nothing is applied that readers could not be told about)."""
     change_set = staged.change_set
     try:
-        record = applied_delta(
+        record = applied_change(
             change_set.change_id,
             change_set.proposal_ref,
             change_set.decision_ref,
@@ -218,7 +219,24 @@ def _applied_record(
         first = error.violations[0] if error.violations else None
         return None, Refusal(
             first.code if first else ReasonCode.CONTRACT_INVALID_FIELD,
-            f"the applied change would not be a valid ClientGraphDelta: {error}",
+            f"the applied change would not be a valid AppliedGraphChange: {error}",
             f"applied.{first.path}" if first and first.path else "applied",
         )
     return record, None
+
+
+def _outbox_record(text: str) -> AppliedGraphChange:
+    """An outbox row as its record. Rows written before applied records had a family of their
+    own hold the ClientGraphDelta they then were (``delta_id`` ``applied:<change id>``): they
+    go out as the AppliedGraphChange of the same change, same artifact id."""
+    data = json.loads(text)
+    if "delta_id" not in data:
+        return AppliedGraphChange.model_validate_json(text)
+    created = datetime.fromisoformat(data["created_at"])
+    return applied_change(
+        str(data["delta_id"]).removeprefix(APPLIED_PREFIX),
+        data.get("proposal_ref"),
+        data.get("decision_ref"),
+        data["operations"],
+        round(created.timestamp() * 1000),
+    )

@@ -121,23 +121,40 @@ def build_document(catalog: Catalog, topic_prefix: str, servers: str | None = No
                     "channel": {"$ref": f"#/channels/{_channel_id(source)}"},
                     "summary": f"{consumer} reads {family.name}",
                 }
+    for family in catalog.internal.values():
+        for major in family.majors():
+            mid = _message_id(family, major)
+            messages[mid] = _family_message(family, major)
+            topic = family.ingress_topic(topic_prefix, major)
+            channels[_channel_id(topic)] = _topic_channel(
+                topic,
+                f"{family.name} v{major}, written by {', '.join(family.producers)} directly "
+                f"for {', '.join(family.consumers)} (internal: the gateway never reads it)",
+                family.partitions,
+                [mid],
+            )
+            for producer in family.producers:
+                operations[f"{producer}_sends_{mid}"] = {
+                    "action": "send",
+                    "channel": {"$ref": f"#/channels/{_channel_id(topic)}"},
+                    "summary": f"{producer} publishes {family.name}",
+                    "x-velocity-owner": producer,
+                }
+            for consumer in family.consumers:
+                operations[f"{consumer}_receives_{mid}"] = {
+                    "action": "receive",
+                    "channel": {"$ref": f"#/channels/{_channel_id(topic)}"},
+                    "summary": f"{consumer} reads {family.name}",
+                }
     gateway_topics = {
         catalog.approvals_topic(topic_prefix): (
             "PendingProposal",
             "proposals awaiting review (original bytes; header velocity.approval.state)",
         ),
-        catalog.commits_topic(topic_prefix): (
-            "CommitRecord",
-            "approved changes for the committers (canonical JSON with the proposal's bytes)",
-        ),
         catalog.dead_letter_topic(topic_prefix): (
             "DeadLetter",
             "anything the gateway refused: original key, value and headers, "
             "plus velocity.dlq.* reason headers",
-        ),
-        catalog.dlq_audit_topic(topic_prefix): (
-            "ReplayAudit",
-            "one JSON record per replayed dead letter: who, when, from where, to where",
         ),
     }
     partitions = {spec.name: spec.partitions for spec in catalog.topic_specs(topic_prefix)}

@@ -38,7 +38,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "client360",
         help="build Client360 snapshots from the accepted topics",
         description="Project accepted InteractionBundle and QdSignalBundle records and the "
-        "graph changes the committer applied (its ClientGraphDelta records) into per-client "
+        "graph changes the committer applied (its AppliedGraphChange topic) into per-client "
         "snapshots in VELOCITY_STORE_URL (SQLite or PostgreSQL), and publish each changed "
         "snapshot as a Client360Snapshot.",
     )
@@ -51,7 +51,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="apply approved changes to the canonical client-graph tables",
         description="Apply commit records and accepted ClientGraphDelta records to the "
         "client-graph tables in VELOCITY_STORE_URL, checking referential integrity and "
-        "lifecycle; refusals go to the dead-letter topic with a persistence.* reason.",
+        "lifecycle; refusals go to the dead-letter topic with their reason code, and every "
+        "applied change to the AppliedGraphChange topic.",
     )
     committer.set_defaults(handler=_run_committer, batch_default=500)
     for worker in (client360, committer):

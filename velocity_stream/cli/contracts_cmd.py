@@ -91,7 +91,7 @@ def _list(args: argparse.Namespace) -> int:
     except VelocityError as error:
         return _error(str(error))
     rows: list[dict[str, Any]] = []
-    for family in catalog:
+    for family in catalog.all_families():
         rows.append(
             {
                 "family": family.name,
@@ -103,6 +103,7 @@ def _list(args: argparse.Namespace) -> int:
                 "route": family.route.value,
                 "key": family.key_field,
                 "producers": list(family.producers),
+                "consumers": list(family.consumers),
             }
         )
     if args.format == "json":

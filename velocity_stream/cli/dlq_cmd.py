@@ -167,7 +167,9 @@ def _read(
 
     prefix = settings.topic_prefix
     topic = catalog.dead_letter_topic(prefix)
-    audit = read_audit_log(reader, audit_topic(catalog, prefix))
+    audit = read_audit_log(
+        reader, audit_topic(catalog, prefix), _audit_serde(settings, catalog), catalog
+    )
     bar = _progress(args, f"reading {topic}")
     try:
         found = read_dead_letters(
@@ -236,7 +238,13 @@ def run_show(args: argparse.Namespace) -> int:
     ingress = catalog.ingress_topics(prefix)
     with TopicReader(settings, role="dlq-reader") as reader:
         record = reader.read_one(topic, partition, offset)
-        audit = read_audit_log(reader, audit_topic(catalog, prefix)) if record else AuditLog(())
+        audit = (
+            read_audit_log(
+                reader, audit_topic(catalog, prefix), _audit_serde(settings, catalog), catalog
+            )
+            if record
+            else AuditLog(())
+        )
     if record is None:
         print(f"no record at {topic} {partition}:{offset}", file=sys.stderr)
         return EXIT_INCOMPLETE
@@ -269,6 +277,18 @@ def _registry_serde(settings: Settings, catalog: Catalog) -> AvroSerde | None:
         return None
 
 
+def _audit_serde(settings: Settings, catalog: Catalog) -> AvroSerde:
+    """The serde the audit records are written and read with; a VelocityError (one line for
+    the operator) when there is no schema source."""
+    serde = _registry_serde(settings, catalog)
+    if serde is None:
+        raise VelocityError(
+            "cannot read or write replay audit records: no schema source (check "
+            "SCHEMA_REGISTRY_URL)"
+        )
+    return serde
+
+
 # --- replay -------------------------------------------------------------------------------
 
 
@@ -299,7 +319,10 @@ def run_replay(args: argparse.Namespace) -> int:
     audit_name = ensure_audit_topic(settings, catalog, args.replication_factor)
     bar = _progress(args, "replaying")
     try:
-        with Replayer(settings, catalog, operator=operator, audit_topic=audit_name) as replayer:
+        serde = _audit_serde(settings, catalog)
+        with Replayer(
+            settings, catalog, operator=operator, audit_topic=audit_name, serde=serde
+        ) as replayer:
             report = replayer.run(plan, filter_text=selection.describe(), progress=bar)
     finally:
         if bar is not None:

@@ -72,7 +72,7 @@ def releases_from_catalog(catalog: Catalog) -> list[FamilyReleases]:
             family.compatibility,
             tuple(released(family.name, v.version, v.path, v.schema) for v in family.versions),
         )
-        for family in catalog
+        for family in catalog.all_families()
     ]
 
 
@@ -86,7 +86,7 @@ def releases_from_snapshot(
     nothing can have been produced with them.
     """
     shared = _shared_types(snapshot.files)
-    by_directory = {family.directory: family for family in catalog}
+    by_directory = {family.directory: family for family in catalog.all_families()}
     grouped: dict[str, list[ReleasedSchema]] = {}
     for path, text in sorted(snapshot.files.items()):
         parts = PurePosixPath(path).parts

@@ -66,7 +66,8 @@ def resolve_topic(catalog: Catalog, prefix: str, name: str, *, ingress: bool = F
 class RecordDecoder:
     """Tells each record's family and decodes its value; never raises on a bad record.
 
-    The family comes from the topic when it is a family's ingress or accepted topic, else from
+    The family comes from the topic when it is a family's ingress or accepted topic (or an
+    internal family's topic), else from
     the writer schema the value's schema id names, else from the producer's type header.
     """
 
@@ -78,6 +79,7 @@ class RecordDecoder:
         for family in catalog:
             for major in family.majors():
                 self._by_topic[family.accepted_topic(prefix, major)] = (family, major)
+        self._by_topic.update(catalog.internal_topics(prefix))  # commits, applied, audit
         self.dead_letter_topic = catalog.dead_letter_topic(prefix)
 
     def target(

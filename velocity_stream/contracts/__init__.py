@@ -12,8 +12,10 @@ from typing import TYPE_CHECKING
 from velocity_stream.lazy import lazy_exports as _lazy_exports
 
 if TYPE_CHECKING:
+    from velocity_stream.contracts.applied_graph_change import AppliedGraphChange
     from velocity_stream.contracts.approval import ApprovalDecision
     from velocity_stream.contracts.client360 import Client360Snapshot
+    from velocity_stream.contracts.commit_record import CommitRecord
     from velocity_stream.contracts.entity_proposal import NormalizedEntityProposal
     from velocity_stream.contracts.examples import example
     from velocity_stream.contracts.graph_delta import ClientGraphDelta
@@ -35,14 +37,17 @@ if TYPE_CHECKING:
     )
     from velocity_stream.contracts.qd_signal import QdSignalBundle
     from velocity_stream.contracts.registry import model_for
+    from velocity_stream.contracts.replay_audit import DlqReplayAudit
     from velocity_stream.contracts.transcript import TranscriptBundle
     from velocity_stream.contracts.writeback import OracleWritebackProposal
 
 # Imported on first use (PEP 562), so that importing one submodule, e.g. for the CLI's start,
 # does not load every other one and what they import.
 _EXPORTS = {
+    "AppliedGraphChange": "velocity_stream.contracts.applied_graph_change",
     "ApprovalDecision": "velocity_stream.contracts.approval",
     "Client360Snapshot": "velocity_stream.contracts.client360",
+    "CommitRecord": "velocity_stream.contracts.commit_record",
     "NormalizedEntityProposal": "velocity_stream.contracts.entity_proposal",
     "example": "velocity_stream.contracts.examples",
     "ClientGraphDelta": "velocity_stream.contracts.graph_delta",
@@ -58,6 +63,7 @@ _EXPORTS = {
     "validate_artifact": "velocity_stream.contracts.metadata",
     "QdSignalBundle": "velocity_stream.contracts.qd_signal",
     "model_for": "velocity_stream.contracts.registry",
+    "DlqReplayAudit": "velocity_stream.contracts.replay_audit",
     "TranscriptBundle": "velocity_stream.contracts.transcript",
     "OracleWritebackProposal": "velocity_stream.contracts.writeback",
 }
@@ -67,10 +73,13 @@ __getattr__ = _lazy_exports(__name__, _EXPORTS)
 
 
 __all__ = [
+    "AppliedGraphChange",
     "ApprovalDecision",
     "Artifact",
     "Client360Snapshot",
     "ClientGraphDelta",
+    "CommitRecord",
+    "DlqReplayAudit",
     "ImportMappingManifest",
     "ImportMappingManifestV1",
     "ImportRowRecord",

@@ -27,7 +27,6 @@ from velocity_stream.contracts.schema_files import (
 from velocity_stream.errors import ConfigError
 
 CATALOG_FILE = "catalog.toml"
-DEFAULT_DLQ_AUDIT_TOPIC = "gateway.dlq-audit"
 _VERSION_FILE = re.compile(r"^(\d+)\.(\d+)\.(\d+)\.avsc$")
 
 
@@ -37,6 +36,8 @@ class Route(StrEnum):
     ACCEPT = "accept"
     PROPOSAL = "proposal"
     DECISION = "decision"
+    # Not the gateway's: one process writes the family's one topic directly for another.
+    INTERNAL = "internal"
 
 
 class CompatibilityMode(StrEnum):
@@ -123,13 +124,13 @@ class ParentRef:
 
 
 @dataclass(frozen=True, slots=True)
-class ApprovedDecisionRequirement:
-    """The artifact must name an approved decision whenever ``when_field`` is true, and (with
-    ``proposal_field``) that decision must be of the proposal the artifact names."""
+class ApprovedOnlyByCommit:
+    """Records for which ``when_field`` is true make a change only an approved proposal may
+    make, and an approval is used once: by the commit record the gateway writes with it. So
+    such a record on the ingress is refused, whatever decision ``decision_field`` names."""
 
-    decision_field: str
     when_field: str
-    proposal_field: str | None = None
+    decision_field: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,12 +166,17 @@ class Family:
     immutable: bool = False
     parent: ParentRef | None = None
     auto_approve: AutoApproveRule | None = None
-    requires_approved_decision: ApprovedDecisionRequirement | None = None
+    approved_only_by_commit: ApprovedOnlyByCommit | None = None
 
     @property
     def slug(self) -> str:
         """snake_case name, as used in reason codes and on the command line."""
         return self.directory
+
+    @property
+    def internal(self) -> bool:
+        """True for a family one process writes directly for another, past the gateway."""
+        return self.route is Route.INTERNAL
 
     @property
     def latest(self) -> SchemaVersion:
@@ -193,10 +199,22 @@ class Family:
         raise ConfigError(f"{self.name} has no released version {wanted}")
 
     def ingress_topic(self, prefix: str, major: int | None = None) -> str:
+        """The topic writers produce to; for an internal family, its one topic."""
         return f"{prefix}.{self.topic}.v{major or self.latest.major}"
 
     def accepted_topic(self, prefix: str, major: int | None = None) -> str:
+        if self.internal:
+            raise ConfigError(
+                f"{self.name} is an internal family: it has one topic and no accepted topic"
+            )
         return f"{prefix}.{self.topic}.accepted.v{major or self.latest.major}"
+
+    def topics(self, prefix: str, major: int) -> tuple[str, ...]:
+        """Every topic carrying records of ``major``: ingress and accepted, or the internal
+        family's one topic."""
+        if self.internal:
+            return (self.ingress_topic(prefix, major),)
+        return (self.ingress_topic(prefix, major), self.accepted_topic(prefix, major))
 
     def is_owned_by(self, source_system: str) -> bool:
         return source_system in self.producers
@@ -205,34 +223,48 @@ class Family:
 @dataclass(frozen=True)
 class GatewayTopics:
     approvals: str
-    commits: str
+    # The internal family approvals become (the gateway writes it); None in a catalog
+    # without proposals.
+    commits_family: str | None
     dead_letter: str
     partitions: int
     dead_letter_retention_ms: int
     reviewers: tuple[str, ...]
     decision_hold_ms: int
-    dlq_audit: str
+    # The internal family of replay audit records (``dlq replay`` writes it); None: no replays.
+    dlq_audit_family: str | None = None
 
 
 @dataclass(frozen=True)
 class Catalog:
-    """Every family and the gateway's own topics; built by :func:`load_catalog`."""
+    """Every family and the gateway's own topics; built by :func:`load_catalog`.
+
+    ``families`` (and iterating the catalog) are the families the gateway routes; the
+    ``internal`` ones (route ``internal``) are kept apart, so code that walks the gateway's
+    families never consumes them. :meth:`all_families` and :meth:`family` see both.
+    """
 
     root: Path
     families: Mapping[str, Family]
     gateway: GatewayTopics
     replication_factor: int = 1
     _aliases: dict[str, str] = field(default_factory=dict, repr=False)
+    internal: Mapping[str, Family] = field(default_factory=dict)
 
     def __iter__(self) -> Iterator[Family]:
         return iter(self.families.values())
 
+    def all_families(self) -> tuple[Family, ...]:
+        """The gateway's families, then the internal ones, in catalog order."""
+        return (*self.families.values(), *self.internal.values())
+
     def family(self, name: str) -> Family:
-        """Look a family up by artifact name (``QdSignalBundle``) or its snake/kebab form."""
+        """Look a family up by artifact name (``QdSignalBundle``) or its snake/kebab form;
+        internal families included."""
         key = _alias_key(name)
         resolved = self._aliases.get(key)
         if resolved is None:
-            known = ", ".join(self.families)
+            known = ", ".join(f.name for f in self.all_families())
             close = difflib.get_close_matches(key, self._aliases, n=3, cutoff=0.6)
             hint = ", ".join(dict.fromkeys(self._aliases[c] for c in close))
             raise ConfigError(
@@ -240,17 +272,18 @@ class Catalog:
                 + (f"; did you mean {hint}?" if hint else "")
                 + f" (known: {known})"
             )
-        return self.families[resolved]
+        return self.families.get(resolved) or self.internal[resolved]
 
     def by_avro_name(self, avro_name: str) -> Family | None:
         return self._by_avro_name.get(avro_name)
 
     @cached_property
     def _by_avro_name(self) -> dict[str, Family]:
-        return {f.avro_name: f for f in self.families.values()}
+        return {f.avro_name: f for f in self.all_families()}
 
     def ingress_topics(self, prefix: str) -> dict[str, tuple[Family, int]]:
-        """Every ingress topic, with the family and major version it carries."""
+        """Every ingress topic of the gateway, with the family and major version it carries
+        (internal families' topics are not among them)."""
         return {f.ingress_topic(prefix, major): (f, major) for f in self for major in f.majors()}
 
     def topic_specs(self, prefix: str) -> list[TopicSpec]:
@@ -274,9 +307,18 @@ class Catalog:
                         fam.accepted_retention_ms,
                     )
                 )
+        for fam in self.internal.values():
+            for major in fam.majors():
+                specs.append(
+                    TopicSpec(
+                        fam.ingress_topic(prefix, major),
+                        fam.partitions,
+                        fam.cleanup_policy,
+                        fam.retention_ms,
+                    )
+                )
         gw = self.gateway
         specs.append(TopicSpec(f"{prefix}.{gw.approvals}.v1", gw.partitions, "delete", -1))
-        specs.append(TopicSpec(f"{prefix}.{gw.commits}.v1", gw.partitions, "delete", -1))
         specs.append(
             TopicSpec(
                 f"{prefix}.{gw.dead_letter}.v1",
@@ -285,22 +327,46 @@ class Catalog:
                 gw.dead_letter_retention_ms,
             )
         )
-        # Replay audit records are the record of what operators did: kept forever, in the
-        # order they were written (one partition; replays are rare and small).
-        specs.append(TopicSpec(self.dlq_audit_topic(prefix), 1, "delete", -1))
         return specs
 
     def approvals_topic(self, prefix: str) -> str:
         return f"{prefix}.{self.gateway.approvals}.v1"
 
+    def internal_topics(self, prefix: str) -> dict[str, tuple[Family, int]]:
+        """Every internal family's topic, with the family and major version it carries."""
+        return {
+            f.ingress_topic(prefix, major): (f, major)
+            for f in self.internal.values()
+            for major in f.majors()
+        }
+
+    @property
+    def commits(self) -> Family:
+        """The internal family of commit records (``[gateway] commits_family``)."""
+        name = self.gateway.commits_family
+        if name is None or name not in self.internal:
+            raise ConfigError(f"{self.root}: the catalog names no commits_family in [gateway]")
+        return self.internal[name]
+
     def commits_topic(self, prefix: str) -> str:
-        return f"{prefix}.{self.gateway.commits}.v1"
+        return self.commits.ingress_topic(prefix)
 
     def dead_letter_topic(self, prefix: str) -> str:
         return f"{prefix}.{self.gateway.dead_letter}.v1"
 
+    @property
+    def dlq_audit(self) -> Family:
+        """The internal family of replay audit records (``[gateway] dlq_audit_family``)."""
+        name = self.gateway.dlq_audit_family
+        if name is None or name not in self.internal:
+            raise ConfigError(
+                f"{self.root}: the catalog names no dlq_audit_family in [gateway]; "
+                "dead-letter replays are audited on that family's topic"
+            )
+        return self.internal[name]
+
     def dlq_audit_topic(self, prefix: str) -> str:
-        return f"{prefix}.{self.gateway.dlq_audit}.v1"
+        return self.dlq_audit.ingress_topic(prefix)
 
 
 def _alias_key(name: str) -> str:
@@ -348,7 +414,14 @@ def _family_from_toml(
     try:
         auto = entry.get("auto_approve")
         parent = entry.get("parent")
-        needs_decision = entry.get("requires_approved_decision")
+        if "requires_approved_decision" in entry:
+            raise ConfigError(
+                "requires_approved_decision is gone: an approval is used once, by its commit "
+                "record, so no record on the ingress may use it again; say which records "
+                "only a commit may carry with approved_only_by_commit = { when_field, "
+                "decision_field }"
+            )
+        by_commit = entry.get("approved_only_by_commit")
         return Family(
             name=name,
             avro_name=get("avro_name"),
@@ -372,19 +445,55 @@ def _family_from_toml(
             )
             if auto
             else None,
-            requires_approved_decision=ApprovedDecisionRequirement(**needs_decision)
-            if needs_decision
-            else None,
+            approved_only_by_commit=ApprovedOnlyByCommit(**by_commit) if by_commit else None,
         )
     except (TypeError, ValueError, KeyError) as error:
         raise ConfigError(f"catalog: family {name}: {error}") from error
+
+
+# Catalog keys that are rules of the gateway, meaningless on an internal family.
+_ROUTED_ONLY = ("copartition", "immutable", "parent", "auto_approve", "approved_only_by_commit")
 
 
 def check_catalog(catalog: Catalog) -> list[str]:
     """Problems that make a catalog unusable; an empty list means it holds together."""
     problems: list[str] = []
     groups: dict[str, set[int]] = {}
-    for fam in catalog:
+    commits_family = catalog.gateway.commits_family
+    commits = catalog.internal.get(commits_family) if commits_family else None
+    if commits_family is None:
+        if any(fam.route is Route.PROPOSAL for fam in catalog):
+            problems.append("approved proposals become commit records: name commits_family")
+    elif commits is None:
+        problems.append(
+            f"[gateway] commits_family {commits_family!r} is not an internal family of the catalog"
+        )
+    elif "gateway" not in commits.producers:
+        problems.append(f"{commits.name}: the gateway writes commit records: list it in producers")
+    audit_family = catalog.gateway.dlq_audit_family
+    if audit_family is not None and audit_family not in catalog.internal:
+        problems.append(
+            f"[gateway] dlq_audit_family {audit_family!r} is not an internal family of the catalog"
+        )
+    for fam in catalog.internal.values():
+        for key in _ROUTED_ONLY:
+            if getattr(fam, key):
+                problems.append(f"{fam.name}: an internal family has no gateway rule {key!r}")
+        if not fam.producers:
+            problems.append(f"{fam.name}: an internal family names its writer in producers")
+        if "gateway" in fam.consumers:
+            problems.append(
+                f"{fam.name}: the gateway never consumes an internal family; "
+                "remove it from consumers"
+            )
+    topics: dict[str, str] = {}
+    for fam in catalog.all_families():
+        for major in fam.majors():
+            for topic in fam.topics("", major):
+                if topic in topics:
+                    problems.append(f"{fam.name} and {topics[topic]} share the topic {topic!r}")
+                topics[topic] = fam.name
+    for fam in catalog.all_families():
         if fam.copartition:
             groups.setdefault(fam.copartition, set()).add(fam.partitions)
         if fam.parent and fam.parent.family not in catalog.families:
@@ -409,29 +518,43 @@ def load_catalog(root: Path) -> Catalog:
         raise ConfigError(f"{path}: cannot read the catalog: {error}") from error
     defaults = data.get("defaults", {})
     shared = load_shared_types(root)
-    families = {
+    every = {
         name: _family_from_toml(root, name, entry, defaults, shared)
         for name, entry in data.get("families", {}).items()
     }
+    families = {name: fam for name, fam in every.items() if not fam.internal}
+    internal = {name: fam for name, fam in every.items() if fam.internal}
     gw = data.get("gateway", {})
+    if "dlq_audit_topic" in gw:
+        raise ConfigError(
+            f"{path}: [gateway] dlq_audit_topic is gone: replay audit records are an internal "
+            '(route = "internal") family; name it with dlq_audit_family'
+        )
+    if "commits_topic" in gw:
+        raise ConfigError(
+            f"{path}: [gateway] commits_topic is gone: commit records are an internal family "
+            '(route = "internal"); name it with commits_family'
+        )
     try:
         gateway = GatewayTopics(
             approvals=gw["approvals_topic"],
-            commits=gw["commits_topic"],
+            commits_family=gw.get("commits_family"),
             dead_letter=gw["dead_letter_topic"],
             partitions=int(gw["partitions"]),
             dead_letter_retention_ms=int(gw["dead_letter_retention_ms"]),
             reviewers=tuple(gw["reviewers"]),
             decision_hold_ms=int(gw["decision_hold_ms"]),
-            dlq_audit=gw.get("dlq_audit_topic", DEFAULT_DLQ_AUDIT_TOPIC),
+            dlq_audit_family=gw.get("dlq_audit_family"),
         )
     except KeyError as error:
         raise ConfigError(f"{path}: [gateway] has no {error}") from error
     aliases: dict[str, str] = {}
-    for fam in families.values():
+    for fam in every.values():
         for alias in (fam.name, fam.directory, fam.topic):
             aliases[_alias_key(alias)] = fam.name
-    catalog = Catalog(root, families, gateway, int(defaults.get("replication_factor", 1)), aliases)
+    catalog = Catalog(
+        root, families, gateway, int(defaults.get("replication_factor", 1)), aliases, internal
+    )
     problems = check_catalog(catalog)
     if problems:
         raise ConfigError(f"{path}: " + "; ".join(problems))

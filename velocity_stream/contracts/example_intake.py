@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from velocity_stream.contracts.applied_graph_change import AppliedGraphChange, applied_id
 from velocity_stream.contracts.entity_proposal import EntityType, NormalizedEntityProposal
 from velocity_stream.contracts.graph_delta import (
     ClientGraphDelta,
@@ -213,15 +214,18 @@ def normalized_entity_proposal() -> NormalizedEntityProposal:
 
 
 def client_graph_delta() -> ClientGraphDelta:
+    """The importer's requested change: the person and their link to the client. (A merge or
+    delete is never sent as a delta: it comes as a proposal, and the committer applies its
+    approval; see ``applied_graph_change``.)"""
     return ClientGraphDelta(
         artifact_id="art:client-graph-delta:01",
-        source_system="graph-committer",
+        source_system="import-normalizer",
         created_at=at(30),
-        created_by="system:graph-committer",
+        created_by="system:import-normalizer",
         confidence=1.0,
         provenance=Provenance(
             origin=ProvenanceOrigin.SYSTEM,
-            source_refs=("proposal:entity:priya-raman", "decision:0001"),
+            source_refs=(BATCH,),
         ),
         delta_id="delta:0001",
         operations=(
@@ -232,14 +236,40 @@ def client_graph_delta() -> ClientGraphDelta:
                 attributes={"given_name": "Priya", "family_name": "Raman"},
             ),
             GraphOperation(
+                op=GraphOperationKind.UPSERT_EDGE,
+                edge=GraphEdge(from_ref="person:priya-raman", to_ref=CLIENT, relation="CONTACT_OF"),
+                attributes={"role": "decision maker"},
+            ),
+        ),
+    )
+
+
+def applied_graph_change() -> AppliedGraphChange:
+    """The committer's record of applying decision:0001, which approved folding the 2025
+    duplicate into Priya's node."""
+    return AppliedGraphChange(
+        artifact_id=applied_id("decision:0001"),
+        source_system="graph-committer",
+        created_at=at(31),
+        created_by="graph-committer",
+        confidence=1.0,
+        provenance=Provenance(
+            origin=ProvenanceOrigin.SYSTEM,
+            source_refs=("decision:0001", "proposal:entity:priya-raman"),
+            method="graph-committer.applied",
+        ),
+        change_id="decision:0001",
+        operations=(
+            GraphOperation(
                 op=GraphOperationKind.MERGE_NODES,
                 node_ref="person:priya-raman",
                 merged_refs=("person:p-raman-2025",),
             ),
             GraphOperation(
-                op=GraphOperationKind.UPSERT_EDGE,
-                edge=GraphEdge(from_ref="person:priya-raman", to_ref=CLIENT, relation="CONTACT_OF"),
-                attributes={"role": "decision maker"},
+                op=GraphOperationKind.UPSERT_NODE,
+                node_ref="person:priya-raman",
+                node_type="PERSON",
+                attributes={"given_name": "Priya", "family_name": "Raman"},
             ),
         ),
         proposal_ref="proposal:entity:priya-raman",

@@ -25,9 +25,11 @@ from velocity_stream.contracts.client360 import (
     RiskFlag,
     RiskSeverity,
 )
+from velocity_stream.contracts.commit_record import CommitRecord, commit_id
 from velocity_stream.contracts.example_intake import (
     CLIENT,
     T0,
+    applied_graph_change,
     at,
     client_graph_delta,
     import_mapping_manifest,
@@ -40,6 +42,11 @@ from velocity_stream.contracts.interaction import Attachment, InteractionBundle,
 from velocity_stream.contracts.metadata import Artifact, Provenance, ProvenanceOrigin
 from velocity_stream.contracts.qd_signal import OperatorInput, QdSignalBundle, TimeWindow
 from velocity_stream.contracts.registry import family_name, model_for
+from velocity_stream.contracts.replay_audit import (
+    DlqReplayAudit,
+    RecordCoordinates,
+    replay_audit_id,
+)
 from velocity_stream.contracts.transcript import SpeakerSegment, TranscriptBundle
 from velocity_stream.contracts.writeback import (
     ChangeOperation,
@@ -270,6 +277,58 @@ def client360_snapshot() -> Client360Snapshot:
     )
 
 
+def commit_record() -> CommitRecord:
+    return CommitRecord(
+        artifact_id=commit_id("decision:0002"),
+        source_system="gateway",
+        created_at=at(90),
+        created_by="gateway",
+        confidence=1.0,
+        provenance=Provenance(
+            origin=ProvenanceOrigin.SYSTEM,
+            source_refs=("proposal:writeback:acme-stage", "decision:0002"),
+            method="gateway.approval",
+        ),
+        proposal_id="proposal:writeback:acme-stage",
+        proposal_family="OracleWritebackProposal",
+        proposal_topic="velocity.oracle-writeback-proposal.v1",
+        # The proposal's message value as the gateway accepted it: Confluent frame (magic
+        # byte, schema id 7), then the Avro body (shortened here).
+        proposal=b"\x00\x00\x00\x00\x07" + b"\x18art:owp:acme",
+        decision_id="decision:0002",
+        reviewer="human:sayan",
+        decided_at=at(90),
+    )
+
+
+def dlq_replay_audit() -> DlqReplayAudit:
+    dead_letter = RecordCoordinates(topic="velocity.gateway.dead-letter.v1", partition=2, offset=7)
+    return DlqReplayAudit(
+        artifact_id=replay_audit_id("replay:2026-04-18-01", dead_letter.ref),
+        source_system="dlq-operator",
+        created_at=at(120),
+        created_by="ops:sourik",
+        confidence=1.0,
+        provenance=Provenance(
+            origin=ProvenanceOrigin.HUMAN, source_refs=(dead_letter.ref,), method="dlq replay"
+        ),
+        dead_letter_ref=dead_letter.ref,
+        replay_id="replay:2026-04-18-01",
+        operator="ops:sourik",
+        replayed_at=at(120),
+        dead_letter=dead_letter,
+        reason="state.import_row.unknown_batch",
+        family="ImportRowRecord",
+        replayed_artifact_id="art:import-row:0007",
+        source=RecordCoordinates(topic="velocity.import-row-record.v1", partition=1, offset=40),
+        target=RecordCoordinates(topic="velocity.import-row-record.v1", partition=1, offset=97),
+        forced=False,
+        filter="reason state.import_row.unknown_batch",
+        host="ops-box",
+        tool_version="0.1.0",
+    )
+
+
 # Family -> major -> builder. Every model in the registry has one (a unit test holds that).
 _BUILDERS: dict[str, dict[int, Callable[[], Artifact]]] = {
     "RawImportBatch": {1: raw_import_batch},
@@ -283,6 +342,9 @@ _BUILDERS: dict[str, dict[int, Callable[[], Artifact]]] = {
     "OracleWritebackProposal": {1: oracle_writeback_proposal},
     "ApprovalDecision": {1: approval_decision},
     "Client360Snapshot": {1: client360_snapshot},
+    "CommitRecord": {1: commit_record},
+    "AppliedGraphChange": {1: applied_graph_change},
+    "DlqReplayAudit": {1: dlq_replay_audit},
 }
 
 

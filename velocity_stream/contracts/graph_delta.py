@@ -11,13 +11,6 @@ from enum import StrEnum
 
 from pydantic import Field
 
-from velocity_stream.contracts.licence import (
-    LicenceRequest,
-    LicensedChange,
-    delete_edge,
-    delete_node,
-    merge,
-)
 from velocity_stream.contracts.metadata import Artifact, ContractModel, FrozenMap, StrMap
 from velocity_stream.errors import ReasonCode, Violation
 
@@ -34,10 +27,6 @@ class GraphOperationKind(StrEnum):
 DESTRUCTIVE_OPERATIONS = frozenset(
     {GraphOperationKind.MERGE_NODES, GraphOperationKind.DELETE_NODE, GraphOperationKind.DELETE_EDGE}
 )
-
-
-# The delta id of a committer's record of a change it applied: ``applied:<change id>``.
-APPLIED_PREFIX = "applied:"
 
 
 class GraphEdge(ContractModel):
@@ -107,14 +96,6 @@ class ClientGraphDelta(Artifact):
         """True when any operation merges or deletes (the catalog's approval condition)."""
         return any(operation.op in DESTRUCTIVE_OPERATIONS for operation in self.operations)
 
-    def licence_request(self) -> LicenceRequest:
-        """The destructive operations this delta needs licensed, and the change it is: its
-        own id, or for a committer's applied record the change it reports."""
-        return LicenceRequest(
-            self.delta_id.removeprefix(APPLIED_PREFIX),
-            tuple(_licensed(o) for o in self.operations if o.op in DESTRUCTIVE_OPERATIONS),
-        )
-
     def rules(self) -> Iterator[Violation]:
         for index, operation in enumerate(self.operations):
             for field, problem in operation.shape_problems():
@@ -123,8 +104,9 @@ class ClientGraphDelta(Artifact):
                     f"operations.{index}.{field}",
                     problem,
                 )
-        # Only the ref's presence is stateless; that it names an APPROVED decision is the
-        # gateway's check (state.graph_delta.decision_not_approved).
+        # A merge or delete names the approval it comes from; the gateway then refuses it
+        # anyway (catalog: approved_only_by_commit): such a change is applied only through
+        # the approved proposal's commit record.
         if self.needs_approval and not self.decision_ref:
             kinds = sorted({o.op.value for o in self.operations if o.op in DESTRUCTIVE_OPERATIONS})
             yield Violation(
@@ -132,13 +114,3 @@ class ClientGraphDelta(Artifact):
                 "decision_ref",
                 f"{', '.join(kinds)} need the ref of an approved decision",
             )
-
-
-def _licensed(operation: GraphOperation) -> LicensedChange:
-    if operation.op is GraphOperationKind.MERGE_NODES:
-        return merge(operation.node_ref or "", operation.merged_refs)
-    if operation.op is GraphOperationKind.DELETE_NODE:
-        return delete_node(operation.node_ref or "")
-    edge = operation.edge
-    assert edge is not None  # the contract's shape rule
-    return delete_edge(edge.from_ref, edge.to_ref, edge.relation)

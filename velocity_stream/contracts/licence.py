@@ -1,11 +1,9 @@
-"""Licences: what an approved proposal lets a later change do, and what a change asks for.
+"""Licences: what an approved proposal grants, the destructive operations it describes.
 
-An approval licenses exactly the change its proposal described, once. Proposal families say
-what an approval of them grants (``licence()``: the destructive operations they describe, with
-their targets); a family whose records need an approved decision (the catalog's
-``requires_approved_decision``) says what each record asks for (``licence_request()``: the
-destructive operations it carries, and the change it is, its *claim*). The gateway compares
-the two; no gateway code knows a family.
+An approval licenses exactly the change its proposal described, once; that one use is the
+commit record the gateway writes with it (no record on the ingress may use it again: the
+catalog's ``approved_only_by_commit``). Proposal families say what an approval of them grants
+(``licence()``); the gateway records it with the approval in its ``approved_decisions`` table.
 
 Coverage, operation by operation (``Licence.uncovered``):
 
@@ -99,32 +97,11 @@ class Licence:
         return cls(tuple(LicensedChange(op, target, tuple(refs)) for op, target, refs in rows))
 
 
-@dataclass(frozen=True, slots=True)
-class LicenceRequest:
-    """What one record asks of the decision it cites.
-
-    ``claim`` names the change the record is. A decision licenses one change, its own: the
-    commit record the gateway emits with the approval, which a committer applies as change
-    ``<decision id>``. So a licensed record's claim must be the decision id (a committer's
-    report of applying it); a record with another claim would apply the change again.
-    """
-
-    claim: str
-    changes: tuple[LicensedChange, ...]
-
-
 @runtime_checkable
 class Licensing(Protocol):
     """A proposal family whose approval licenses later changes."""
 
     def licence(self) -> Licence: ...
-
-
-@runtime_checkable
-class LicenceRequesting(Protocol):
-    """A family whose records need an approved decision's licence."""
-
-    def licence_request(self) -> LicenceRequest: ...
 
 
 def licence_of(proposal: object) -> Licence:

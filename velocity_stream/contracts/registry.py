@@ -10,8 +10,10 @@ import re
 from collections.abc import Mapping
 from types import MappingProxyType
 
+from velocity_stream.contracts.applied_graph_change import AppliedGraphChange
 from velocity_stream.contracts.approval import ApprovalDecision
 from velocity_stream.contracts.client360 import Client360Snapshot
+from velocity_stream.contracts.commit_record import CommitRecord
 from velocity_stream.contracts.entity_proposal import NormalizedEntityProposal
 from velocity_stream.contracts.graph_delta import ClientGraphDelta
 from velocity_stream.contracts.import_manifest import ImportMappingManifest, ImportMappingManifestV1
@@ -19,6 +21,7 @@ from velocity_stream.contracts.imports import ImportRowRecord, RawImportBatch
 from velocity_stream.contracts.interaction import InteractionBundle
 from velocity_stream.contracts.metadata import Artifact
 from velocity_stream.contracts.qd_signal import QdSignalBundle
+from velocity_stream.contracts.replay_audit import DlqReplayAudit
 from velocity_stream.contracts.transcript import TranscriptBundle
 from velocity_stream.contracts.writeback import OracleWritebackProposal
 from velocity_stream.errors import ConfigError
@@ -44,6 +47,10 @@ _MODELS: dict[str, Mapping[int, type[Artifact]]] = dict(
         "OracleWritebackProposal": _majors(OracleWritebackProposal),
         "ApprovalDecision": _majors(ApprovalDecision),
         "Client360Snapshot": _majors(Client360Snapshot),
+        # internal families (route "internal" in the catalog)
+        "CommitRecord": _majors(CommitRecord),
+        "AppliedGraphChange": _majors(AppliedGraphChange),
+        "DlqReplayAudit": _majors(DlqReplayAudit),
     }
 )
 MODELS: Mapping[str, Mapping[int, type[Artifact]]] = MappingProxyType(_MODELS)

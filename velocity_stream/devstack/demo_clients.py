@@ -272,7 +272,7 @@ class ClientsDemo:
             ops.append(_edge(task, client.ref, "TASK_FOR"))
         return ClientGraphDelta(
             artifact_id=f"art:delta:crm-sync:{client.slug}",
-            source_system="graph-committer",
+            source_system="crm-sync",
             created_at=self.ago(72),
             created_by="system:crm-sync",
             confidence=1.0,

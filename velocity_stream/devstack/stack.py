@@ -535,7 +535,11 @@ def remove_abandoned_workdirs() -> None:
 
 
 def _has_snapshot(reader: Client360Reader, client_ref: str) -> bool:
+    """The client's snapshot shows its graph (the CRM sync's people and organization, which
+    arrive through the committer's applied records), not only its interactions and signals,
+    which reach the read model straight from the gateway and make a snapshot on their own."""
     try:
-        return reader.snapshot(client_ref) is not None
+        snapshot = reader.snapshot(client_ref)
     except ReadModelUnavailable:
         return False  # the consumer has not created its tables yet
+    return snapshot is not None and bool(snapshot.identity.entity_refs)

@@ -1,4 +1,7 @@
-"""The replay audit log: one JSON record per replayed dead letter, on its own topic.
+"""The replay audit log: one record per replayed dead letter, on its own topic.
+
+Records are the internal family DlqReplayAudit (velocity_stream/contracts/replay_audit.py),
+Avro-encoded with the catalog's contract like every other record on Kafka.
 
 Each record says what was replayed (the dead letter's coordinates, reason, family, artifact
 id), where it went (the ingress topic, partition and offset of the republished record), by whom
@@ -8,23 +11,31 @@ memory: a dead letter with an audit record is skipped by later replays unless fo
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from functools import cached_property
 from typing import TYPE_CHECKING
 
 from velocity_stream.contracts.catalog import Catalog, TopicSpec
+from velocity_stream.contracts.metadata import validate_artifact
+from velocity_stream.contracts.replay_audit import (
+    DlqReplayAudit,
+    RecordCoordinates,
+    replay_audit_id,
+)
 from velocity_stream.dlq.records import Coordinates
+from velocity_stream.errors import ContractError, RegistryError, SerdeError
 
 if TYPE_CHECKING:
     from velocity_stream.gateway.messages import InboundMessage
+    from velocity_stream.serde.avro import AvroSerde
 
-AUDIT_SCHEMA = "velocity.dlq.audit/1"
+DLQ_OPERATOR = "dlq-operator"  # the audit family's producer (catalog)
 
 
 def audit_topic(catalog: Catalog, prefix: str) -> str:
-    """The audit topic's name, from the catalog's [gateway] section."""
+    """The audit topic's name: the topic of the catalog's ``dlq_audit_family``."""
     return catalog.dlq_audit_topic(prefix)
 
 
@@ -63,64 +74,91 @@ class AuditRecord:
         """Kafka key: the dead letter's coordinates, so its replays sit side by side."""
         return coordinates_key(self.dead_letter).encode("utf-8")
 
-    def to_json(self) -> bytes:
-        body = {
-            "schema": AUDIT_SCHEMA,
-            "replay_id": self.replay_id,
-            "operator": self.operator,
-            "replayed_at": self.replayed_at,
-            "dead_letter": _coords_json(self.dead_letter),
-            "reason": self.reason,
-            "family": self.family,
-            "artifact_id": self.artifact_id,
-            "source": _coords_json(self.source) if self.source else None,
-            "target": _coords_json(self.target),
-            "forced": self.forced,
-            "filter": self.filter,
-            "host": self.host,
-            "tool_version": self.tool_version,
-        }
-        return json.dumps(body, sort_keys=True, separators=(",", ":")).encode("utf-8")
+    def to_artifact(self) -> DlqReplayAudit:
+        """The record as its contract (ContractError when it breaks it)."""
+        ref = coordinates_key(self.dead_letter)
+        at = _instant(self.replayed_at)
+        return validate_artifact(
+            DlqReplayAudit,
+            {
+                "artifact_id": replay_audit_id(self.replay_id, ref),
+                "artifact_type": DlqReplayAudit.FAMILY,
+                "schema_version": DlqReplayAudit.SCHEMA_VERSION,
+                "source_system": DLQ_OPERATOR,
+                "created_at": at,
+                "created_by": self.operator,
+                "confidence": 1.0,
+                "provenance": {"origin": "HUMAN", "source_refs": [ref], "method": "dlq replay"},
+                "dead_letter_ref": ref,
+                "replay_id": self.replay_id,
+                "operator": self.operator,
+                "replayed_at": at,
+                "dead_letter": _coords_model(self.dead_letter),
+                "reason": self.reason,
+                "family": self.family,
+                "replayed_artifact_id": self.artifact_id,
+                "source": _coords_model(self.source) if self.source else None,
+                "target": _coords_model(self.target),
+                "forced": self.forced,
+                "filter": self.filter,
+                "host": self.host,
+                "tool_version": self.tool_version,
+            },
+        )
+
+    def encode(self, serde: AvroSerde) -> bytes:
+        """The record as the audit topic carries it: Avro, Confluent framing."""
+        return serde.encode(self.to_artifact())
 
     @classmethod
-    def from_json(cls, data: bytes) -> AuditRecord:
-        """Parse one record; ValueError when it is not an audit record of this schema."""
+    def from_artifact(cls, audit: DlqReplayAudit) -> AuditRecord:
+        return cls(
+            replay_id=audit.replay_id,
+            operator=audit.operator,
+            replayed_at=iso_millis(audit.replayed_at),
+            dead_letter=_coords_of(audit.dead_letter),
+            reason=audit.reason,
+            family=audit.family,
+            artifact_id=audit.replayed_artifact_id,
+            source=_coords_of(audit.source) if audit.source else None,
+            target=_coords_of(audit.target),
+            forced=audit.forced,
+            filter=audit.filter,
+            host=audit.host,
+            tool_version=audit.tool_version,
+        )
+
+    @classmethod
+    def decode(cls, value: bytes | None, serde: AvroSerde, catalog: Catalog) -> AuditRecord:
+        """Read one record of the audit topic; ValueError (naming why) when it is not a valid
+        audit record: not Avro of the audit contract, or breaking it."""
         try:
-            body = json.loads(data)
-        except (UnicodeDecodeError, json.JSONDecodeError) as error:
-            raise ValueError(f"not JSON: {error}") from error
-        if not isinstance(body, dict) or body.get("schema") != AUDIT_SCHEMA:
-            raise ValueError("not a velocity.dlq.audit/1 record")
-        try:
-            source = body.get("source")
-            return cls(
-                replay_id=str(body["replay_id"]),
-                operator=str(body["operator"]),
-                replayed_at=str(body["replayed_at"]),
-                dead_letter=_coords_of(body["dead_letter"]),
-                reason=str(body["reason"]),
-                family=body.get("family"),
-                artifact_id=body.get("artifact_id"),
-                source=_coords_of(source) if source else None,
-                target=_coords_of(body["target"]),
-                forced=bool(body.get("forced", False)),
-                filter=str(body.get("filter", "")),
-                host=str(body.get("host", "")),
-                tool_version=str(body.get("tool_version", "")),
-            )
-        except (KeyError, TypeError, ValueError) as error:
-            raise ValueError(f"incomplete audit record: {error}") from error
+            audit = serde.decode(value, catalog.dlq_audit)
+        except (SerdeError, ContractError) as error:
+            raise ValueError(str(error)) from error
+        except RegistryError as error:
+            raise ValueError(f"cannot resolve its schema: {error}") from error
+        assert isinstance(audit, DlqReplayAudit)
+        return cls.from_artifact(audit)
 
 
-def _coords_json(coordinates: Coordinates) -> dict[str, object]:
+def iso_millis(moment: datetime) -> str:
+    """``moment`` as the audit log shows times: ISO 8601 UTC, milliseconds, ``Z``."""
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _instant(text: str) -> datetime:
+    moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _coords_model(coordinates: Coordinates) -> RecordCoordinates:
     topic, partition, offset = coordinates
-    return {"topic": topic, "partition": partition, "offset": offset}
+    return RecordCoordinates(topic=topic, partition=partition, offset=offset)
 
 
-def _coords_of(data: object) -> Coordinates:
-    if not isinstance(data, dict):
-        raise ValueError("coordinates must be an object")
-    return (str(data["topic"]), int(data["partition"]), int(data["offset"]))
+def _coords_of(coordinates: RecordCoordinates) -> Coordinates:
+    return (coordinates.topic, coordinates.partition, coordinates.offset)
 
 
 @dataclass(frozen=True)
@@ -131,12 +169,16 @@ class AuditLog:
     unreadable: int = 0
 
     @classmethod
-    def from_records(cls, records: Iterable[InboundMessage]) -> AuditLog:
+    def from_records(
+        cls, records: Iterable[InboundMessage], serde: AvroSerde, catalog: Catalog
+    ) -> AuditLog:
+        """The audit log of ``records``; those that are not valid audit records are counted
+        as unreadable (and never make a dead letter look replayed)."""
         parsed: list[AuditRecord] = []
         unreadable = 0
         for record in records:
             try:
-                parsed.append(AuditRecord.from_json(record.value or b""))
+                parsed.append(AuditRecord.decode(record.value, serde, catalog))
             except ValueError:
                 unreadable += 1
         return cls(tuple(parsed), unreadable)

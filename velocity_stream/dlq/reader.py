@@ -9,11 +9,12 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping
 
-from velocity_stream.contracts.catalog import Family
+from velocity_stream.contracts.catalog import Catalog, Family
 from velocity_stream.dlq.audit import AuditLog
 from velocity_stream.dlq.filters import DeadLetterFilter
 from velocity_stream.dlq.records import DeadLetter, parse_dead_letter
 from velocity_stream.kafka.reader import TopicReader
+from velocity_stream.serde.avro import AvroSerde
 
 log = logging.getLogger(__name__)
 
@@ -40,11 +41,11 @@ def read_dead_letters(
     return found
 
 
-def read_audit_log(reader: TopicReader, topic: str) -> AuditLog:
+def read_audit_log(reader: TopicReader, topic: str, serde: AvroSerde, catalog: Catalog) -> AuditLog:
     """Every replay audit record; an empty log when the audit topic does not exist yet."""
     if not reader.exists(topic):
         return AuditLog(())
-    log_ = AuditLog.from_records(reader.read_all(topic))
+    log_ = AuditLog.from_records(reader.read_all(topic), serde, catalog)
     if log_.unreadable:
         log.warning("%s: %d records are not audit records; ignored", topic, log_.unreadable)
     return log_

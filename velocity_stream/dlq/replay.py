@@ -38,12 +38,13 @@ from confluent_kafka import KafkaError, KafkaException, Message, Producer
 
 from velocity_stream import __version__
 from velocity_stream.contracts.catalog import Catalog
-from velocity_stream.dlq.audit import AuditLog, AuditRecord, audit_topic_spec
+from velocity_stream.dlq.audit import AuditLog, AuditRecord, audit_topic_spec, iso_millis
 from velocity_stream.dlq.records import Coordinates, DeadLetter, replay_headers
 from velocity_stream.errors import VelocityError
 from velocity_stream.kafka.clients import new_producer
 from velocity_stream.kafka.topics import TopicAdmin
 from velocity_stream.protocol.headers import KafkaHeaders
+from velocity_stream.serde.avro import AvroSerde
 from velocity_stream.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -219,7 +220,7 @@ Progress = Callable[[int, int], None]
 
 
 def now_iso() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return iso_millis(datetime.now(UTC))
 
 
 def ensure_audit_topic(
@@ -255,11 +256,13 @@ class Replayer:
         *,
         operator: str,
         audit_topic: str,
+        serde: AvroSerde,
         client_id: str | None = None,
         chunk_size: int = CHUNK_SIZE,
     ) -> None:
         self.operator = operator
         self.audit_topic = audit_topic
+        self._serde = serde
         self._chunk_size = chunk_size
         name = client_id or f"{settings.client_id}-dlq-replay"
         # A plain function, not a bound method, for errors: the producer must not keep this
@@ -364,7 +367,7 @@ class Replayer:
                     errors.append(error.str())
 
         for record in records:
-            self._produce(self.audit_topic, record.key, record.to_json(), [], settled)
+            self._produce(self.audit_topic, record.key, record.encode(self._serde), [], settled)
         remaining = self.producer.flush(FLUSH_TIMEOUT_S)
         if errors or remaining:
             raise ReplayError(

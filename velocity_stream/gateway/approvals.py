@@ -20,7 +20,7 @@ from velocity_stream.contracts.catalog import AutoApproveRule, FieldCondition
 from velocity_stream.contracts.licence import licence_of
 from velocity_stream.contracts.metadata import validate_artifact
 from velocity_stream.errors import ReasonCode
-from velocity_stream.gateway.commits import CommitRecord
+from velocity_stream.gateway.commits import commit_record
 from velocity_stream.gateway.holding import Holding
 from velocity_stream.gateway.messages import OutboundMessage, Outcome
 from velocity_stream.gateway.outputs import OutputBuilder, dead_letter_outcome, with_released
@@ -376,7 +376,7 @@ class Approvals:
                 if isinstance(decided_at, datetime)
                 else c.message.timestamp_ms
             )
-            record = CommitRecord(
+            record = commit_record(
                 proposal_family=proposal.family,
                 proposal_id=proposal.proposal_id,
                 proposal_topic=proposal.origin[0],
@@ -385,7 +385,10 @@ class Approvals:
                 reviewer=reviewer,
                 decided_at_ms=at_ms,
             )
-            outputs.append(self.out.commit(c.message, record, c.artifact_id, c.plan.family.name))
+            value = self.serde.encode(record)
+            outputs.append(
+                self.out.commit(c.message, record, value, c.artifact_id, c.plan.family.name)
+            )
         verdict = "approved" if approved else "rejected"
         return Outcome(
             RouteKind.DECISION_APPLIED,

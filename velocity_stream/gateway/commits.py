@@ -1,58 +1,60 @@
 """The commit record: what the gateway tells the committers when a proposal is approved.
 
-JSON rather than Avro: it is written once per approval (not on the hot path), read by our own
-committers, and easy to inspect with any Kafka tool. The proposal travels as its original
-Confluent-framed bytes (base64), so the committer decodes it with the writer schema named in
-the frame, exactly as the gateway did. The encoding is canonical (sorted keys, no spaces): the
-same approval always yields the same bytes, so a redelivered decision can be deduplicated.
+A record of the catalog's commits family (``[gateway] commits_family``, an internal family),
+Avro-encoded in the Confluent wire format like every other record on Kafka. The proposal
+travels as its original Confluent-framed bytes in a ``bytes`` field, so the committer decodes
+it with the writer schema named in the frame, exactly as the gateway did. Everything in the
+record comes from the decision and the proposal (no wall clock): the same approval always
+yields the same bytes, so a redelivered decision can be deduplicated.
 """
 
 from __future__ import annotations
 
-import base64
-import json
-from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
-COMMIT_FORMAT = 1
+from velocity_stream.contracts.commit_record import CommitRecord, commit_id
+from velocity_stream.contracts.metadata import validate_artifact
+
+GATEWAY = "gateway"
+COMMIT_METHOD = "gateway.approval"
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+__all__ = ["COMMIT_METHOD", "CommitRecord", "commit_record"]
 
 
-@dataclass(frozen=True, slots=True)
-class CommitRecord:
-    """An approved change: the proposal (family, id, original bytes) and the decision on it."""
-
-    proposal_family: str
-    proposal_id: str
-    proposal_topic: str
-    proposal: bytes
-    decision_id: str
-    reviewer: str
-    decided_at_ms: int
-
-    def to_bytes(self) -> bytes:
-        body = {
-            "format": COMMIT_FORMAT,
-            "proposal_family": self.proposal_family,
-            "proposal_id": self.proposal_id,
-            "proposal_topic": self.proposal_topic,
-            "proposal": base64.b64encode(self.proposal).decode("ascii"),
-            "decision_id": self.decision_id,
-            "reviewer": self.reviewer,
-            "decided_at_ms": self.decided_at_ms,
-        }
-        return json.dumps(body, sort_keys=True, separators=(",", ":")).encode("utf-8")
-
-    @classmethod
-    def from_bytes(cls, data: bytes) -> CommitRecord:
-        """Parse a commit record; ValueError (or KeyError) when the bytes are not one."""
-        body = json.loads(data)
-        if body.get("format") != COMMIT_FORMAT:
-            raise ValueError(f"unknown commit record format {body.get('format')!r}")
-        return cls(
-            proposal_family=str(body["proposal_family"]),
-            proposal_id=str(body["proposal_id"]),
-            proposal_topic=str(body["proposal_topic"]),
-            proposal=base64.b64decode(body["proposal"], validate=True),
-            decision_id=str(body["decision_id"]),
-            reviewer=str(body["reviewer"]),
-            decided_at_ms=int(body["decided_at_ms"]),
-        )
+def commit_record(
+    *,
+    proposal_family: str,
+    proposal_id: str,
+    proposal_topic: str,
+    proposal: bytes,
+    decision_id: str,
+    reviewer: str,
+    decided_at_ms: int,
+) -> CommitRecord:
+    """The validated commit record of an approval (ContractError if one cannot be made)."""
+    decided_at = _EPOCH + timedelta(milliseconds=decided_at_ms)
+    return validate_artifact(
+        CommitRecord,
+        {
+            "artifact_id": commit_id(decision_id),
+            "artifact_type": CommitRecord.FAMILY,
+            "schema_version": CommitRecord.SCHEMA_VERSION,
+            "source_system": GATEWAY,
+            "created_at": decided_at,
+            "created_by": GATEWAY,
+            "confidence": 1.0,
+            "provenance": {
+                "origin": "SYSTEM",
+                "source_refs": [proposal_id, decision_id],
+                "method": COMMIT_METHOD,
+            },
+            "proposal_id": proposal_id,
+            "proposal_family": proposal_family,
+            "proposal_topic": proposal_topic,
+            "proposal": proposal,
+            "decision_id": decision_id,
+            "reviewer": reviewer,
+            "decided_at": decided_at,
+        },
+    )

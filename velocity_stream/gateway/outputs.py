@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from velocity_stream.contracts.commit_record import CommitRecord
 from velocity_stream.errors import ReasonCode
-from velocity_stream.gateway.commits import CommitRecord
 from velocity_stream.gateway.messages import OutboundMessage, Outcome
 from velocity_stream.gateway.routes import GatewayRoutes
 from velocity_stream.protocol import headers as h
@@ -86,10 +86,12 @@ class OutputBuilder:
         self,
         message: InboundMessage,
         record: CommitRecord,
+        value: bytes,
         decision_artifact_id: str,
         decision_family: str,
     ) -> OutboundMessage:
-        """The commit record for an approval, keyed by proposal id like everything it touches."""
+        """The commit record for an approval (``value``: ``record`` encoded), keyed by
+        proposal id like everything it touches."""
         extra: Headers = (
             (h.COMMIT_PROPOSAL_FAMILY, record.proposal_family.encode("utf-8")),
             (h.COMMIT_DECISION_ID, record.decision_id.encode("utf-8")),
@@ -97,7 +99,7 @@ class OutputBuilder:
         return OutboundMessage(
             topic=self.routes.commits_topic,
             key=record.proposal_id.encode("utf-8"),
-            value=record.to_bytes(),
+            value=value,
             headers=self.gateway_headers(
                 message, RouteKind.DECISION_APPLIED, decision_artifact_id, decision_family
             )

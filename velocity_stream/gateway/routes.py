@@ -95,16 +95,12 @@ class GatewayRoutes:
 def _decision_family(catalog: Catalog) -> Family | None:
     deciders = [f for f in catalog if f.route is Route.DECISION]
     proposers = [f for f in catalog if f.route is Route.PROPOSAL]
-    needs = [f for f in catalog if f.requires_approved_decision]
     if len(deciders) > 1:
         names = ", ".join(f.name for f in deciders)
         raise ConfigError(f"catalog: only one family may have route 'decision', found {names}")
     if not deciders:
-        if proposers or needs:
-            raise ConfigError(
-                "catalog: proposals and approved-decision requirements need a family with "
-                "route 'decision'"
-            )
+        if proposers:
+            raise ConfigError("catalog: proposals need a family with route 'decision'")
         return None
     decider = deciders[0]
     fields = {f["name"] for f in decider.latest.schema["fields"]}

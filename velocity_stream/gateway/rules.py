@@ -1,9 +1,8 @@
 """The stateful rules and the final route: what the tables say about an otherwise valid input.
 
 Every rule is driven by the catalog entry of the input's family (``immutable``, ``parent``,
-``requires_approved_decision``, ``route``), never by its name. Rules run in this order:
-approved-decision requirement (and the licence of that approval: contracts/licence.py),
-parent, immutability/tracking, then the family's route.
+``approved_only_by_commit``, ``route``), never by its name. Rules run in this order:
+approved-only-by-commit, parent, immutability/tracking, then the family's route.
 
 Redelivery: each state record remembers the coordinates (topic, partition, offset) of the
 input that created it. When the same coordinates come again, the input is being redelivered
@@ -19,8 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from velocity_stream.contracts.catalog import ApprovedDecisionRequirement, Route
-from velocity_stream.contracts.licence import LicenceRequest, LicenceRequesting
+from velocity_stream.contracts.catalog import ApprovedOnlyByCommit, Route
 from velocity_stream.contracts.metadata import Artifact, validate_artifact
 from velocity_stream.contracts.upgrades import upgrade
 from velocity_stream.errors import ContractError, ReasonCode
@@ -29,11 +27,9 @@ from velocity_stream.gateway.messages import Outcome
 from velocity_stream.gateway.outputs import OutputBuilder, dead_letter_outcome, with_released
 from velocity_stream.gateway.routes import TopicPlan
 from velocity_stream.gateway.state import (
-    ApprovedLicence,
     GatewayState,
     KnownArtifact,
     artifact_key,
-    held_for_decision,
     held_for_parent,
 )
 from velocity_stream.protocol.records import InboundMessage
@@ -96,29 +92,9 @@ class StatefulRules:
 
     def route(self, c: Checked, state: GatewayState) -> Outcome:
         family = c.plan.family
-        need = family.requires_approved_decision
-        if need is not None and c.field(need.when_field):
-            ref = c.field(need.decision_field)
-            if not ref:
-                return self._dead(
-                    c,
-                    ReasonCode.STATE_GRAPH_DECISION_NOT_APPROVED,
-                    f"{need.when_field} is true but {need.decision_field} names no decision",
-                    need.decision_field,
-                )
-            approved = state.approved_licence(str(ref))
-            if approved is None:
-                return self.holding.hold(
-                    c.message,
-                    state,
-                    held_for_decision(family.name, c.key),
-                    str(ref),
-                    ReasonCode.STATE_GRAPH_DECISION_NOT_APPROVED,
-                    c.artifact_id,
-                )
-            refused = self._unlicensed(c, need, str(ref), approved)
-            if refused is not None:
-                return refused
+        only_by_commit = family.approved_only_by_commit
+        if only_by_commit is not None and c.field(only_by_commit.when_field):
+            return self._used_by_commit(c, only_by_commit)
         if c.plan.parent is not None:
             refused = self._check_parent(c, state)
             if refused is not None:
@@ -127,58 +103,25 @@ class StatefulRules:
             return self._tracked(c, state)
         return self._dispatch(c, state)
 
-    def _unlicensed(
-        self,
-        c: Checked,
-        need: ApprovedDecisionRequirement,
-        decision_id: str,
-        approved: ApprovedLicence,
-    ) -> Outcome | None:
-        """Refuse a record the approval it cites does not license: another proposal's
-        approval, more than the proposal's change, or a change other than the approval's own.
+    def _used_by_commit(self, c: Checked, rule: ApprovedOnlyByCommit) -> Outcome:
+        """Refuse a record whose change only an approved proposal may make.
 
-        An approval is used once, by the commit record the gateway emits with it: a committer
-        applies that as change ``decision_id``. A record licensed by it must be that change
-        (its claim is the decision id: the committer's report of applying it); any other claim
-        would apply the approved change a second time.
+        An approval is used exactly once, by the commit record the gateway writes with it
+        (the committer applies that as change ``<decision id>``); committers publish what they
+        applied on their own topic, never through here. So whatever decision such a record
+        names, it would apply an approved change a second time or ride on an approval given
+        for something else: no state is consulted, nothing is held.
         """
-        proposal = f"{approved.proposal_family} {approved.proposal_id!r}"
-        if need.proposal_field is not None:
-            named = c.field(need.proposal_field)
-            if named != approved.proposal_id:
-                return self._dead(
-                    c,
-                    ReasonCode.STATE_GRAPH_LICENCE_BORROWED,
-                    f"decision {decision_id!r} approved {proposal}, not "
-                    f"{named if named else 'no proposal'!r}: an approval licenses only the "
-                    "change of its own proposal",
-                    need.proposal_field,
-                )
-        artifact = c.artifact
-        request = (
-            artifact.licence_request()
-            if isinstance(artifact, LicenceRequesting)
-            else LicenceRequest(c.key, ())
+        named = c.field(rule.decision_field)
+        cited = f"decision {named!r}" if named else "no decision"
+        return self._dead(
+            c,
+            ReasonCode.STATE_GRAPH_LICENCE_USED,
+            f"{rule.when_field} is true and it names {cited}: such a change is applied only "
+            "by the commit record of an approved proposal, which uses the approval once; "
+            "send the change as a proposal",
+            rule.decision_field,
         )
-        beyond = approved.licence.uncovered(request.changes)
-        if beyond:
-            granted = "; ".join(map(str, approved.licence.changes)) or "nothing destructive"
-            return self._dead(
-                c,
-                ReasonCode.STATE_GRAPH_LICENCE_EXCEEDED,
-                f"{'; '.join(map(str, beyond))} is beyond what decision {decision_id!r} "
-                f"approved ({proposal}: {granted})",
-                need.decision_field,
-            )
-        if request.claim != decision_id:
-            return self._dead(
-                c,
-                ReasonCode.STATE_GRAPH_LICENCE_USED,
-                f"decision {decision_id!r} licenses its own change once, and its commit "
-                f"record is that change; {request.claim!r} would apply it again",
-                need.decision_field,
-            )
-        return None
 
     def _dispatch(self, c: Checked, state: GatewayState) -> Outcome:
         route = c.plan.family.route

@@ -4,15 +4,17 @@ Who may write a topic decides who can forge what (docs/security.md). The rules:
 
 - a producer role (a name in a family's ``producers``) writes that family's ingress topics,
   and nothing else of the gateway's; ``approval-rules`` is the gateway's own producer name;
-- only the gateway writes the accepted topics, the approvals and the commits topics; it and
-  the review app are the only writers of the decision family's ingress topics;
+- only the gateway writes the accepted topics and the approvals topic; it and the review app
+  are the only writers of the decision family's ingress topics;
 - a consumer role reads the accepted topics of the families it consumes; roles that consume a
-  proposal family also read the approvals and commits topics;
+  proposal family also read the approvals topic;
+- an internal family's topic (the commits topic among them) is written by its ``producers``
+  and read by its ``consumers``, nobody else; the gateway reads none of them;
 - the gateway owns its consumer group and the changelog topics of its tables (prefixed by its
   app id); the dead-letter topic is written by the gateway and the consumer roles that
   refuse changes, read by the review app and the DLQ operator, who alone replays (writes the
-  ingress topics, decisions' excepted: a refused decision is made again in the review app)
-  and writes the audit topic.
+  ingress topics, decisions' excepted: a refused decision is made again in the review app);
+  the audit topic is an internal family's (the DLQ operator writes and reads it).
 
 The plan is data (:class:`AclPlan`); ``velocity-stream acls plan`` prints it as
 ``kafka-acls.sh`` commands. Principals default to ``User:<role>``.
@@ -101,8 +103,8 @@ def plan(catalog: Catalog, prefix: str, gateway_app_id: str) -> AclPlan:
             acls.add(Acl(role, Operation.DESCRIBE, Resource.TOPIC, topic))
 
     ingress = catalog.ingress_topics(prefix)
-    approvals, commits = catalog.approvals_topic(prefix), catalog.commits_topic(prefix)
-    dead_letters, audit = catalog.dead_letter_topic(prefix), catalog.dlq_audit_topic(prefix)
+    approvals = catalog.approvals_topic(prefix)
+    dead_letters = catalog.dead_letter_topic(prefix)
     accepted = {
         family.name: [family.accepted_topic(prefix, major) for major in family.majors()]
         for family in catalog
@@ -120,14 +122,18 @@ def plan(catalog: Catalog, prefix: str, gateway_app_id: str) -> AclPlan:
                 if family.route is Route.PROPOSAL:
                     proposal_readers.add(consumer)
     allow(GATEWAY, Operation.WRITE, [t for topics in accepted.values() for t in topics])
-    allow(GATEWAY, Operation.WRITE, [approvals, commits, dead_letters])
+    allow(GATEWAY, Operation.WRITE, [approvals, dead_letters])
     for reader in proposal_readers:
-        allow(reader, Operation.READ, [approvals, commits])
+        allow(reader, Operation.READ, [approvals])
+    for topic, (family, _major) in catalog.internal_topics(prefix).items():
+        for producer in family.producers:
+            allow(producer, Operation.WRITE, [topic])
+        for consumer in family.consumers:
+            allow(consumer, Operation.READ, [topic])
     for writer in DEAD_LETTER_WRITERS:
         allow(writer, Operation.WRITE, [dead_letters])
     allow(REVIEW_APP, Operation.READ, [dead_letters])
-    allow(DLQ_OPERATOR, Operation.READ, [dead_letters, audit])
-    allow(DLQ_OPERATOR, Operation.WRITE, [audit])
+    allow(DLQ_OPERATOR, Operation.READ, [dead_letters])
     # The gateway's tables: faust creates, writes and reads "<app id>-<table>-changelog".
     for operation in (Operation.CREATE, Operation.WRITE, Operation.READ, Operation.DESCRIBE):
         acls.add(Acl(GATEWAY, operation, Resource.TOPIC, f"{gateway_app_id}-", prefixed=True))

@@ -29,9 +29,10 @@ def family_topics(
     topics: dict[str, tuple[Family, int]] = {}
     for family in chosen:
         for major in family.majors():
+            # An internal family has one topic, whatever the stage.
             name = (
                 family.ingress_topic(prefix, major)
-                if stage is TopicStage.INGRESS
+                if stage is TopicStage.INGRESS or family.internal
                 else family.accepted_topic(prefix, major)
             )
             topics[name] = (family, major)

@@ -86,11 +86,10 @@ class SubjectPlan:
 
 def subject_plan(catalog: Catalog, prefix: str) -> Iterator[SubjectPlan]:
     """Every subject the catalog implies, with its versions oldest first."""
-    for family in catalog:
+    for family in catalog.all_families():
         for major in family.majors():
             versions = tuple(v for v in family.versions if v.major == major)
-            topics = (family.ingress_topic(prefix, major), family.accepted_topic(prefix, major))
-            for topic in topics:
+            for topic in family.topics(prefix, major):
                 yield SubjectPlan(family, subject_for(topic), versions)
 
 

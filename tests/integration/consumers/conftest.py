@@ -19,7 +19,6 @@ from sqlalchemy import Engine, text
 
 from consumers.client360.store import Client360Store
 from consumers.committer.store import GraphStore
-from consumers.partitions import PartitionSource
 from consumers.storage import open_engine
 from tests.unit.consumers.events import commit
 from velocity_stream.contracts.catalog import Catalog, load_catalog
@@ -28,7 +27,6 @@ from velocity_stream.gateway.runtime.schemas import preregistered_resolver
 from velocity_stream.kafka import topics
 from velocity_stream.kafka.producer import ArtifactProducer, Delivery
 from velocity_stream.kafka.topics import TopicAdmin
-from velocity_stream.protocol.records import InboundMessage
 from velocity_stream.serde import AvroSerde
 from velocity_stream.settings import Settings
 
@@ -70,8 +68,8 @@ def producer(
 
 
 class Gateway:
-    """Writes what the gateway would: accepted artifacts and commit records, as raw bytes; and
-    relays the committer's applied records from the delta ingress topic to the accepted one."""
+    """Writes what the gateway would: accepted artifacts and commit records, as raw bytes (and
+    a ready-made applied record straight onto its own topic, as the committer would)."""
 
     def __init__(
         self,
@@ -92,7 +90,11 @@ class Gateway:
         for artifact in artifacts:
             family = self.catalog.family(artifact.FAMILY)
             key = str(getattr(artifact, family.key_field))
-            topic = family.accepted_topic(self.prefix)
+            topic = (
+                family.ingress_topic(self.prefix)
+                if family.internal
+                else family.accepted_topic(self.prefix)
+            )
             futures.append(self.producer.publish_raw(topic, key, self.serde.encode(artifact)))
         return [f.result(30) for f in futures]
 
@@ -106,29 +108,8 @@ class Gateway:
             minute,
         )
         topic = self.catalog.commits_topic(self.prefix)
-        return self.producer.publish_raw(topic, record.proposal_id, record.to_bytes()).result(30)
-
-    def relay_applied(self, expected: int, timeout: float = 30.0) -> list[InboundMessage]:
-        """Forward the next ``expected`` records of the ClientGraphDelta ingress topic to its
-        accepted topic (key, bytes and headers as they are: what the gateway's accept route
-        does with a valid delta); returns them. Fails if fewer arrive within ``timeout``."""
-        assert self.settings is not None, "a relaying Gateway needs the settings"
-        family = self.catalog.family("ClientGraphDelta")
-        ingress, accepted = family.ingress_topic(self.prefix), family.accepted_topic(self.prefix)
-        found: list[InboundMessage] = []
-        deadline = time.monotonic() + timeout
-        with PartitionSource(self.settings, [ingress], self._relayed, client_id="it-relay") as src:
-            while len(found) < expected and time.monotonic() < deadline:
-                found += src.poll_batch(expected - len(found), 0.2)
-        assert len(found) == expected, f"{len(found)} of {expected} applied records arrived"
-        for message in found:
-            self._relayed[(message.topic, message.partition)] = message.offset + 1
-        futures = [
-            self.producer.publish_raw(accepted, m.key, m.value, list(m.headers)) for m in found
-        ]
-        for future in futures:
-            future.result(30)
-        return found
+        value = self.serde.encode(record)
+        return self.producer.publish_raw(topic, record.proposal_id, value).result(30)
 
     def publish(self, history: Sequence[Any]) -> dict[tuple[str, int], int]:
         """Accepted artifacts and (proposal, decision, minute) commits, in order; returns the

@@ -1,37 +1,50 @@
 """The graph committer on the real broker and both databases: applied changes (and their
-applied records on the ClientGraphDelta ingress topic), refusals on the dead-letter topic, and
+applied records on the AppliedGraphChange topic), refusals on the dead-letter topic, and
 redelivery."""
 
 from __future__ import annotations
 
+import io
+
+import fastavro
 import pytest
 
-from consumers.applied import applied_id, is_applied
+from consumers.applied import COMMITTER, applied_id
 from consumers.committer.runner import CommitterRunner
 from consumers.committer.store import GraphStore
 from consumers.partitions import PartitionSource
 from tests.integration.consumers.conftest import Gateway
 from tests.unit.consumers import events as ev
-from velocity_stream.contracts.graph_delta import ClientGraphDelta
-from velocity_stream.gateway.commits import CommitRecord
+from velocity_stream.contracts.applied_graph_change import AppliedGraphChange
+from velocity_stream.contracts.commit_record import CommitRecord
 from velocity_stream.protocol import headers as h
+from velocity_stream.serde import frame
 
 pytestmark = pytest.mark.integration
 CLIENT = "client:acme"
+
+
+def _commit_of(serde, catalog, value: bytes) -> CommitRecord:
+    record = serde.decode(value, catalog.commits)
+    assert isinstance(record, CommitRecord)
+    return record
 
 
 def _dead_letters(settings, catalog) -> list:
     return _read_all(settings, catalog.dead_letter_topic(settings.topic_prefix))
 
 
-def _applied_records(settings, catalog, serde) -> list[ClientGraphDelta]:
-    family = catalog.family("ClientGraphDelta")
+def _applied_records(settings, catalog, serde) -> list[AppliedGraphChange]:
+    family = catalog.family("AppliedGraphChange")
     found = []
     for message in _read_all(settings, family.ingress_topic(settings.topic_prefix)):
         record = serde.decode(message.value, family)
-        assert isinstance(record, ClientGraphDelta) and is_applied(record)
-        assert message.key == record.delta_id.encode()
+        assert isinstance(record, AppliedGraphChange) and record.source_system == COMMITTER
+        assert message.key == record.change_id.encode()
         found.append(record)
+    # Nothing of the committer's goes to the ClientGraphDelta ingress topic any more.
+    delta_ingress = catalog.family("ClientGraphDelta").ingress_topic(settings.topic_prefix)
+    assert _read_all(settings, delta_ingress) == []
     return found
 
 
@@ -88,12 +101,13 @@ def test_committer_applies_approved_changes_and_dead_letters_refusals(
     )
 
     letters = {
-        CommitRecord.from_bytes(m.value).decision_id: m for m in _dead_letters(provisioned, catalog)
+        _commit_of(serde, catalog, m.value).decision_id: m
+        for m in _dead_letters(provisioned, catalog)
     }
     assert set(letters) == {"decision:e2", "decision:w1"}
-    # What it applied, and only that, is on the delta ingress topic for the gateway.
+    # What it applied, and only that, is on the applied topic for the read models.
     applied = _applied_records(provisioned, catalog, serde)
-    assert sorted(r.delta_id for r in applied) == [
+    assert sorted(r.artifact_id for r in applied) == [
         applied_id("decision:e1"),
         applied_id("delta:seed"),
     ]
@@ -116,3 +130,72 @@ def test_committer_applies_approved_changes_and_dead_letters_refusals(
     }
     assert len(_dead_letters(provisioned, catalog)) == 2
     assert len(_applied_records(provisioned, catalog, serde)) == 2
+
+
+def test_commit_records_that_break_their_contract_are_dead_lettered_and_change_nothing(
+    provisioned, catalog, serde, gateway: Gateway, producer, graph_store: GraphStore
+):
+    """Whoever can write the commits topic can write any bytes: the committer decodes each
+    record with the contract, dead-letters every one that breaks it (original key and bytes,
+    a stable reason code) and keeps going with the next."""
+    prefix = provisioned.topic_prefix
+    commits = catalog.commits_topic(prefix)
+    seed = ev.delta("seed", ev.upsert_node(CLIENT, "CLIENT", name="Acme"))
+    gateway.publish([seed])
+    runner = CommitterRunner(provisioned, catalog, serde, graph_store, producer)
+    assert runner.run(max_idle_s=1.5).applied == 1
+    before = graph_store.dump()
+
+    entity = ev.entity_proposal("e1", "person:forged")
+    topic = catalog.family(entity.FAMILY).ingress_topic(prefix)
+    good = ev.commit(entity, serde.encode(entity), topic, "decision:e1")
+    version = catalog.commits.latest
+    body = io.BytesIO()
+    forged = good.to_avro() | {"artifact_id": "commit:decision:other"}
+    fastavro.schemaless_writer(body, fastavro.parse_schema(version.schema), forged)
+    bad = {
+        # the format-1 JSON the gateway wrote before commit records had a contract
+        b"json": (b'{"format":1,"proposal_id":"proposal:e1"}', "decode.bad_magic_byte"),
+        b"other-family": (
+            serde.encode(ev.interaction(CLIENT, 1)),
+            "decode.wrong_family",
+        ),
+        b"truncated": (serde.encode(good)[:-4], "decode.corrupt_body"),
+        b"forged-id": (
+            frame(serde.schema_id(version), body.getvalue()),
+            "contract.commit_record.artifact_id_mismatch",
+        ),
+        b"garbage-proposal": (
+            serde.encode(ev.commit(entity, b"\0\0\0\0\1xx", topic, "decision:g1")),
+            "contract.commit_record.proposal_invalid",
+        ),
+    }
+    # Each under the key its record names (where it names one), so only the contract fails.
+    futures = [producer.publish_raw(commits, b"proposal:e1", value) for value, _ in bad.values()]
+    for future in futures:
+        future.result(30)
+    refused = runner.run(max_idle_s=1.5)
+    assert (refused.applied, refused.refused) == (0, len(bad))
+
+    # No graph row, no applied change, nothing in the outbox: only the change log's line per
+    # refusal (as for every refusal), with the code.
+    after = graph_store.dump()
+    kept = {"offsets", "changes"}
+    assert {k: v for k, v in after.items() if k not in kept} == {
+        k: v for k, v in before.items() if k not in kept
+    }
+    new = [row for row in after["changes"] if row not in before["changes"]]
+    assert sorted(row[5] for row in new) == sorted(code for _, code in bad.values())
+    assert {row[4] for row in new} == {"REFUSED"}
+    assert graph_store.node("person:forged") is None
+    by_value = {m.value: dict(m.headers) for m in _dead_letters(provisioned, catalog)}
+    assert len(by_value) == len(bad)
+    for value, code in bad.values():
+        headers = by_value[value]  # the original bytes, unchanged
+        assert headers[h.DLQ_REASON] == code.encode()
+        assert headers[h.DLQ_SOURCE_TOPIC] == commits.encode()
+
+    # And it keeps going: the real commit record after them applies.
+    gateway.publish([(entity, "decision:e1", 0)])
+    assert runner.run(max_idle_s=1.5).applied == 1
+    assert graph_store.node("person:forged") is not None

@@ -1,7 +1,7 @@
 """The read model waits for the committer's verdict, on the real broker and both databases:
-approved changes go to the committer, which publishes a record of what it applied; the gateway
-(here its accept route, relayed by the fixture) puts that on the accepted delta topic; the
-Client360 consumer builds its graph from those records only. A refused change (a stale update,
+approved changes go to the committer, which publishes a record of what it applied on its own
+topic (AppliedGraphChange, an internal family: no gateway pass); the Client360 consumer
+builds its graph from those records only. A refused change (a stale update,
 a merge of a merged ref, a change to a missing entity) never shows in the snapshot."""
 
 from __future__ import annotations
@@ -26,10 +26,9 @@ def test_a_refused_change_is_absent_from_the_snapshot_and_an_applied_one_present
     read_model = client360_store()
 
     def settle(applied: int, refused: int) -> None:
-        """Commit what was published, relay the applied records, project them."""
+        """Commit what was published, project the applied records."""
         stats = committer.run(max_idle_s=IDLE_S)
         assert (stats.applied, stats.refused, stats.published) == (applied, refused, applied)
-        gateway.relay_applied(applied)
         Client360Runner(
             provisioned, catalog, serde, read_model, None, RunnerOptions(batch_size=100)
         ).run(max_idle_s=IDLE_S)

@@ -16,6 +16,7 @@ from velocity_stream.dlq.audit import AuditRecord, audit_topic
 from velocity_stream.dlq.records import REPLAY_DLQ_OFFSET, REPLAY_DLQ_TOPIC, REPLAY_OPERATOR
 from velocity_stream.errors import ReasonCode
 from velocity_stream.gateway import InboundMessage
+from velocity_stream.gateway.runtime.schemas import preregistered_resolver
 from velocity_stream.kafka.producer import ArtifactProducer
 from velocity_stream.protocol import headers as h
 from velocity_stream.serde import AvroSerde
@@ -27,6 +28,11 @@ pytestmark = [pytest.mark.integration, pytest.mark.timeout(180)]
 
 Cli = Callable[..., tuple[int, Any]]
 WaitFor = Callable[..., list[InboundMessage]]
+
+
+def serde_of(catalog: Catalog, prefix: str) -> AvroSerde:
+    """A serde with the ids the CLI uses without a registry (the catalog's fixed order)."""
+    return AvroSerde(catalog, preregistered_resolver(catalog, prefix), prefix)
 
 
 def header(record: InboundMessage, name: str) -> bytes | None:
@@ -99,7 +105,7 @@ def test_row_whose_batch_came_late_is_replayed_once_and_a_second_replay_adds_not
     assert not any(name.startswith("velocity.dlq.") for name, _ in copy.headers)
 
     [audit] = read_topic(settings, audit_topic(hold_catalog, prefix))
-    record = AuditRecord.from_json(audit.value or b"")
+    record = AuditRecord.decode(audit.value, serde_of(hold_catalog, prefix), hold_catalog)
     assert record.dead_letter == (dlq, dead.partition, dead.offset)
     assert record.operator == "it:ops" and not record.forced
     assert record.target == (
@@ -148,7 +154,7 @@ def test_forced_replay_of_a_row_repeats_the_same_bytes_for_downstream_dedup(
     assert len(copies) == 2
     assert copies[0].value == copies[1].value == dead.value
     audits = [
-        AuditRecord.from_json(r.value or b"")
+        AuditRecord.decode(r.value, serde_of(hold_catalog, prefix), hold_catalog)
         for r in read_topic(settings, audit_topic(hold_catalog, prefix))
     ]
     assert [a.forced for a in audits] == [False, True]

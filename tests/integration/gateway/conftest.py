@@ -27,6 +27,7 @@ from tests import signing
 from tests.integration.processes import terminate
 from velocity_stream.contracts.approval import proposal_digest
 from velocity_stream.contracts.catalog import Catalog, Family, Route, load_catalog
+from velocity_stream.contracts.commit_record import CommitRecord
 from velocity_stream.contracts.metadata import Artifact
 from velocity_stream.gateway.runtime.schemas import preregistered_resolver
 from velocity_stream.kafka.topics import TopicAdmin, apply
@@ -144,6 +145,12 @@ class GatewayHarness:
     @property
     def commits(self) -> str:
         return self.catalog.commits_topic(self.prefix)
+
+    def commit_record(self, value: bytes | None) -> CommitRecord:
+        """A commit record the gateway wrote, decoded with the catalog's contract."""
+        record = self.serde.decode(value, self.catalog.commits)
+        assert isinstance(record, CommitRecord)
+        return record
 
     @property
     def dead_letters(self) -> str:

@@ -1,16 +1,23 @@
-"""Borrowed, stretched and reused approvals, and decisions about other proposal bytes, through
-a real worker and broker: none reaches an accepted or commits topic, each is dead-lettered with
-its own code, and the approval's own change still goes through."""
+"""An approval is used once, by its commit record; decisions about other proposal bytes commit
+nothing. Through a real worker and broker, and for the attacker's forged "applied" delta
+through the committer and the read model too: it reaches neither."""
 
 from __future__ import annotations
 
 import uuid
+from pathlib import Path
 
 import pytest
 
+from consumers.client360.runner import Client360Runner
+from consumers.client360.store import Client360Store
+from consumers.committer.runner import CommitterRunner
+from consumers.committer.store import GraphStore
+from consumers.storage import open_engine
 from velocity_stream.contracts import example
 from velocity_stream.contracts.approval import proposal_digest
 from velocity_stream.errors import ReasonCode
+from velocity_stream.kafka.producer import ArtifactProducer
 from velocity_stream.protocol import headers as h
 
 pytestmark = pytest.mark.integration
@@ -44,10 +51,20 @@ def approved(gw, family: str, **changes):
     return proposal, decision
 
 
+MERGE = {
+    "op": "MERGE_NODES",
+    "node_ref": "person:priya-raman",
+    "merged_refs": ["person:p-raman-2025"],
+}
+
+
 def delta(gw, decision, proposal, **changes):
+    """What the committer's applied record of ``decision`` looked like when it came through
+    the gateway: the approved merge, citing the approval, ``applied:<decision id>``."""
     fields = {
         "delta_id": f"applied:{decision.decision_id}",
         "artifact_id": uid("art:delta"),
+        "operations": [MERGE],
         "decision_ref": decision.decision_id,
         "proposal_ref": proposal.proposal_id,
     }
@@ -63,41 +80,81 @@ def refused(gw, artifact, reason: ReasonCode):
     return out
 
 
-def test_the_approvals_own_change_is_accepted(gateway):
+def test_the_approved_change_as_a_delta_is_refused_its_commit_record_used_the_approval(gateway):
     entity, decision = approved(gateway, ENTITY)
-    report = delta(gateway, decision, entity)
-    gateway.publish(report)
-    [out] = gateway.wait_for(lambda o: o.text(h.ARTIFACT_ID) == report.artifact_id)
-    assert out.topic == gateway.accepted("ClientGraphDelta")
+    for report in (
+        delta(gateway, decision, entity),
+        delta(gateway, decision, entity, delta_id=decision.decision_id),
+        delta(gateway, decision, entity, delta_id=uid("delta")),
+    ):
+        gateway.publish(report)
+        out = refused(gateway, report, ReasonCode.STATE_GRAPH_LICENCE_USED)
+        assert decision.decision_id in out.text(h.DLQ_MESSAGE)
 
 
-def test_an_approval_of_another_proposal_is_not_borrowed(gateway):
-    entity, _ = approved(gateway, ENTITY)
-    writeback, other = approved(gateway, WRITEBACK)
-    borrowed = delta(gateway, other, entity)
-    gateway.publish(borrowed)
-    out = refused(gateway, borrowed, ReasonCode.STATE_GRAPH_LICENCE_BORROWED)
-    assert writeback.proposal_id in out.text(h.DLQ_MESSAGE)
+def test_a_delta_riding_on_an_approval_of_something_else_is_refused(gateway):
+    _, decision = approved(gateway, WRITEBACK)
+    entity = example(ENTITY)
+    delete = {"op": "DELETE_NODE", "node_ref": "client:acme"}
+    ride = delta(gateway, decision, entity, operations=[delete], delta_id=uid("delta"))
+    gateway.publish(ride)
+    refused(gateway, ride, ReasonCode.STATE_GRAPH_LICENCE_USED)
 
 
-def test_one_approval_does_not_license_two_deltas(gateway):
+def test_a_forged_applied_delta_reaches_neither_the_committer_nor_the_read_model(
+    gateway, tmp_path: Path
+):
+    """The attacker writes "applied" ClientGraphDelta records to the delta ingress topic: as
+    the committer (no longer a producer of the family) and as an allowed producer citing a
+    real approval. Beside them, an honest importer's delta shows the path is live."""
     entity, decision = approved(gateway, ENTITY)
-    first = delta(gateway, decision, entity, delta_id=uid("delta"))
-    second = delta(gateway, decision, entity, delta_id=uid("delta"))
-    gateway.publish(first)
-    gateway.publish(second)
-    refused(gateway, first, ReasonCode.STATE_GRAPH_LICENCE_USED)
-    refused(gateway, second, ReasonCode.STATE_GRAPH_LICENCE_USED)
+    forged_node = {"op": "UPSERT_NODE", "node_ref": "person:forged", "node_type": "PERSON"}
+    as_committer = delta(
+        gateway, decision, entity, source_system="graph-committer", operations=[forged_node]
+    )
+    riding = delta(gateway, decision, entity, operations=[MERGE, forged_node])
+    client, person = uid("client"), uid("person")
+    honest = gateway.variant(
+        example("ClientGraphDelta"),
+        delta_id=uid("delta"),
+        artifact_id=uid("art:delta"),
+        operations=[
+            {"op": "UPSERT_NODE", "node_ref": client, "node_type": "CLIENT"},
+            {"op": "UPSERT_NODE", "node_ref": person, "node_type": "PERSON"},
+            {
+                "op": "UPSERT_EDGE",
+                "edge": {"from_ref": person, "to_ref": client, "relation": "CONTACT_OF"},
+            },
+        ],
+    )
+    for artifact in (as_committer, riding, honest):
+        gateway.publish(artifact)
+    refused(gateway, as_committer, ReasonCode.AUTH_NOT_OWNER)
+    refused(gateway, riding, ReasonCode.STATE_GRAPH_LICENCE_USED)
+    gateway.wait_for(lambda o: o.text(h.ARTIFACT_ID) == honest.artifact_id)
 
+    settings, catalog = gateway.settings, gateway.catalog
+    graph = GraphStore(open_engine(f"sqlite:///{tmp_path / 'graph.db'}"), "it_")
+    graph.create()
+    with ArtifactProducer(settings, catalog, gateway.serde, producer_name="graph-committer") as p:
+        committed = CommitterRunner(settings, catalog, gateway.serde, graph, p).run(max_idle_s=2)
+    assert committed.applied >= 1  # the honest delta (the approval's commit may be refused:
+    # its nodes do not exist in this graph)
+    assert graph.node(person) is not None
+    assert graph.node("person:forged") is None
+    for artifact in (as_committer, riding):
+        assert graph.change(artifact.delta_id) is None
+    assert not [row for row in graph.dump()["changes"] if "forged" in repr(row)]
 
-def test_an_approval_does_not_stretch_to_another_merge(gateway):
-    entity, decision = approved(gateway, ENTITY)
-    ops = [op.model_dump() for op in example("ClientGraphDelta").operations]
-    ops[1]["merged_refs"] = [*ops[1]["merged_refs"], "person:not-approved"]
-    stretched = delta(gateway, decision, entity, operations=ops)
-    gateway.publish(stretched)
-    out = refused(gateway, stretched, ReasonCode.STATE_GRAPH_LICENCE_EXCEEDED)
-    assert "person:not-approved" in out.text(h.DLQ_MESSAGE)
+    read_model = Client360Store(open_engine(f"sqlite:///{tmp_path / 'c360.db'}"), "it_")
+    read_model.create()
+    Client360Runner(settings, catalog, gateway.serde, read_model, None).run(max_idle_s=2)
+    snapshot = read_model.snapshot(client)
+    assert snapshot is not None and person in snapshot.identity.entity_refs
+    assert "person:forged" not in repr(read_model.dump())
+    assert not {f"applied:{a.delta_id}" for a in (as_committer, riding)} & {
+        row[0] for row in read_model.dump()["applied"]
+    }
 
 
 def test_a_decision_about_other_proposal_content_is_not_committed(gateway):

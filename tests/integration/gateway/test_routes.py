@@ -15,13 +15,17 @@ import pytest
 
 from velocity_stream.contracts import example
 from velocity_stream.errors import ReasonCode
-from velocity_stream.gateway import CommitRecord
 from velocity_stream.gateway.memory_runner import partition_for
 from velocity_stream.protocol import headers as h
 
 pytestmark = pytest.mark.integration
 
 WRITEBACK = "OracleWritebackProposal"
+MERGE = {
+    "op": "MERGE_NODES",
+    "node_ref": "person:priya-raman",
+    "merged_refs": ["person:p-raman-2025"],
+}
 ENTITY = "NormalizedEntityProposal"
 DECISION = "ApprovalDecision"
 
@@ -208,7 +212,7 @@ def test_proposal_is_pending_and_its_approval_becomes_a_commit_record(gateway):
     [commit] = gateway.wait_for(
         lambda o: o.topic == gateway.commits and o.key == p.proposal_id.encode()
     )
-    record = CommitRecord.from_bytes(commit.value)
+    record = gateway.commit_record(commit.value)
     assert record.proposal_id == p.proposal_id and record.proposal == sent
     assert record.decision_id == d.decision_id and record.reviewer == d.reviewer_ref
     gateway.wait_for(
@@ -315,7 +319,7 @@ def test_low_risk_entity_is_auto_approved_and_committed_by_its_rule(gateway):
     [commit] = gateway.wait_for(
         lambda o: o.topic == gateway.commits and o.key == proposal_id.encode()
     )
-    assert CommitRecord.from_bytes(commit.value).reviewer == "rule:low-risk-entity"
+    assert gateway.commit_record(commit.value).reviewer == "rule:low-risk-entity"
 
 
 def test_approval_flow_over_several_partitions(gateway):
@@ -373,21 +377,22 @@ def test_rows_whose_batch_never_arrives_are_dead_lettered_after_the_hold(gateway
     dead_letter_of(gateway, orphan.batch_id.encode(), ReasonCode.STATE_ROW_UNKNOWN_BATCH)
 
 
-# --- graph deltas and the global approved-decision table --------------------------------------
+# --- graph deltas: a merge or delete is applied only by an approved proposal's commit record ----
 
 
-def test_merge_without_an_approved_decision_is_dead_lettered_after_the_hold(gateway):
+def test_merge_naming_no_decision_of_its_own_is_dead_lettered_at_once(gateway):
     delta = gateway.variant(
         example("ClientGraphDelta"),
         delta_id=uid("delta"),
         artifact_id=uid("art"),
+        operations=[MERGE],
         decision_ref=uid("decision:none"),
     )
     gateway.publish(delta)
-    dead_letter_of(gateway, delta.delta_id.encode(), ReasonCode.STATE_GRAPH_DECISION_NOT_APPROVED)
+    dead_letter_of(gateway, delta.delta_id.encode(), ReasonCode.STATE_GRAPH_LICENCE_USED)
 
 
-def test_merge_naming_an_approved_decision_is_accepted(gateway):
+def test_merge_naming_an_approved_decision_is_refused_the_commit_record_used_it(gateway):
     entity = gateway.variant(
         example(ENTITY), proposal_id=uid("proposal:entity"), artifact_id=uid("art")
     )
@@ -395,17 +400,18 @@ def test_merge_naming_an_approved_decision_is_accepted(gateway):
     d = decision(gateway, entity, decision_notes="Same person.")
     gateway.publish(d)
     gateway.wait_for(lambda o: o.topic == gateway.commits and o.key == entity.proposal_id.encode())
-    # the committer's record of applying the approved merge: the approval's own change
+    # what the committer's record of applying the approved merge looked like when it came
+    # through here: now the approval's commit record is its one use
     delta = gateway.variant(
         example("ClientGraphDelta"),
         delta_id=f"applied:{d.decision_id}",
         artifact_id=uid("art"),
+        operations=[MERGE],
         proposal_ref=entity.proposal_id,
         decision_ref=d.decision_id,
     )
     gateway.publish(delta)
-    [out] = gateway.wait_for(lambda o: o.text(h.ARTIFACT_ID) == delta.artifact_id)
-    assert out.topic == gateway.accepted("ClientGraphDelta")
+    dead_letter_of(gateway, delta.delta_id.encode(), ReasonCode.STATE_GRAPH_LICENCE_USED)
 
 
 def test_worker_log_is_free_of_errors(gateway):

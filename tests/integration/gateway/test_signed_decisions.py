@@ -13,7 +13,6 @@ from tests import signing
 from velocity_stream.contracts import example
 from velocity_stream.contracts.metadata import Provenance, ProvenanceOrigin
 from velocity_stream.errors import ReasonCode
-from velocity_stream.gateway import CommitRecord
 from velocity_stream.protocol import headers as h
 from velocity_stream.trust import (
     REVIEW_APP_SIGNER,
@@ -165,7 +164,7 @@ def test_after_every_forgery_a_correctly_signed_decision_still_commits(gateway):
     good = review_decision(gateway, p)
     gateway.publish(good)
     [commit] = gateway.wait_for(lambda o: o.topic == gateway.commits and o.key == key)
-    record = CommitRecord.from_bytes(commit.value)
+    record = gateway.commit_record(commit.value)
     assert record.decision_id == good.decision_id and record.reviewer == "human:sayan"
     [accepted] = gateway.wait_for(
         lambda o: (
@@ -190,7 +189,7 @@ def test_a_rule_approved_proposal_commits_with_the_gateways_signature(gateway):
     gateway.publish(entity)
     key = proposal_id.encode()
     [commit] = gateway.wait_for(lambda o: o.topic == gateway.commits and o.key == key)
-    assert CommitRecord.from_bytes(commit.value).reviewer == "rule:low-risk-entity"
+    assert gateway.commit_record(commit.value).reviewer == "rule:low-risk-entity"
     [decided] = gateway.wait_for(lambda o: o.topic == gateway.accepted(DECISION) and o.key == key)
     assert decided.header(SIGNATURE_KEY_HEADER) == signing.RULE_KEY.key_id.encode()
     refusal = signing.KEYRING.verify(

@@ -21,13 +21,20 @@ def test_schemas_list_json_names_every_family_with_topics_and_modes(
     code, out, _ = run(capsys, "schemas", "list", "--format", "json")
     rows = {row["family"]: row for row in json.loads(out)}
     assert code == 0
-    assert len(rows) == 11
+    assert len(rows) == 14
     assert rows["ApprovalDecision"]["compatibility"] == "FULL_TRANSITIVE"
+    # An internal family is listed with its one topic, its writer and its reader.
+    commits = rows["CommitRecord"]
+    assert commits["route"] == "internal"
+    assert commits["topics"] == ["velocity.gateway.commits.v1"]
+    assert (commits["producers"], commits["consumers"]) == (["gateway"], ["graph-committer"])
     assert rows["QdSignalBundle"]["topics"] == ["velocity.qd-signal-bundle.v1"]
     assert "1.0.0" in rows["InteractionBundle"]["versions"]
 
 
-@pytest.mark.parametrize("name", ["QdSignalBundle", "qd_signal_bundle", "qd-signal-bundle"])
+@pytest.mark.parametrize(
+    "name", ["QdSignalBundle", "qd_signal_bundle", "qd-signal-bundle", "CommitRecord"]
+)
 def test_example_accepts_every_spelling_and_validates(
     capsys: pytest.CaptureFixture[str], tmp_path: Path, name: str
 ) -> None:

@@ -85,7 +85,7 @@ def test_the_current_directorys_avro_schemas_is_the_default(other_repo: Path) ->
     listed = cli("schemas", "list", cwd=other_repo)
     assert listed.returncode == 0, listed.stderr
     assert "Client360Snapshot" not in listed.stdout
-    assert listed.stdout.strip().endswith(f"10 families in {other_repo / 'avro_schemas'}")
+    assert listed.stdout.strip().endswith(f"13 families in {other_repo / 'avro_schemas'}")
 
     checked = cli("schemas", "check", "--skip-models", cwd=other_repo)
     assert f"catalog: {other_repo / 'avro_schemas'}" in checked.stdout
@@ -97,13 +97,13 @@ def test_the_current_directorys_avro_schemas_is_the_default(other_repo: Path) ->
     # VELOCITY_SCHEMAS_DIR still wins
     listed = cli("schemas", "list", cwd=other_repo, VELOCITY_SCHEMAS_DIR=str(DEFAULT_SCHEMAS_DIR))
     assert "Client360Snapshot" in listed.stdout
-    assert listed.stdout.strip().endswith(f"11 families in {DEFAULT_SCHEMAS_DIR}")
+    assert listed.stdout.strip().endswith(f"14 families in {DEFAULT_SCHEMAS_DIR}")
 
 
 def test_a_folder_without_avro_schemas_uses_the_packaged_catalog(tmp_path: Path) -> None:
     listed = cli("schemas", "list", cwd=tmp_path)
     assert listed.returncode == 0, listed.stderr
-    assert listed.stdout.strip().endswith(f"11 families in {DEFAULT_SCHEMAS_DIR}")
+    assert listed.stdout.strip().endswith(f"14 families in {DEFAULT_SCHEMAS_DIR}")
 
 
 def test_broker_help_says_which_clients_it_serves() -> None:

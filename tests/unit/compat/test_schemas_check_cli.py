@@ -24,7 +24,6 @@ accepted_retention_ms = -1
 
 [gateway]
 approvals_topic = "a"
-commits_topic = "c"
 dead_letter_topic = "d"
 partitions = 1
 dead_letter_retention_ms = 1000

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from consumers.applied import COMMITTER, applied_id, change_id_of, is_applied
+from consumers.applied import COMMITTER, applied_id
 from consumers.client360.projector import project
 from consumers.client360.runner import Client360Runner
 from consumers.committer.changes import from_delta
@@ -17,6 +17,7 @@ from consumers.committer.store import GraphStore, Incoming, Verdict
 from consumers.storage import open_engine
 from tests.unit.consumers import events as ev
 from tests.unit.consumers.conftest import fresh_store
+from velocity_stream.contracts.applied_graph_change import AppliedGraphChange
 from velocity_stream.contracts.catalog import load_catalog
 from velocity_stream.contracts.graph_delta import ClientGraphDelta
 from velocity_stream.contracts.metadata import Artifact
@@ -41,7 +42,7 @@ SEED = ev.delta(
 )
 
 
-def _ops(record: ClientGraphDelta) -> list[dict[str, Any]]:
+def _ops(record: AppliedGraphChange) -> list[dict[str, Any]]:
     return [o.model_dump(mode="json", exclude_defaults=True) for o in record.operations]
 
 
@@ -49,9 +50,9 @@ def test_an_applied_record_states_the_final_state_of_every_row_the_change_wrote(
     committer.commit([SEED])
     proposal = ev.entity_proposal("e1", "person:priya", merge=("person:p-dup",), family_name="R")
     [record] = committer.commit([(proposal, "decision:e1", 5)])
-    assert isinstance(record, ClientGraphDelta) and is_applied(record)
-    assert record.delta_id == record.artifact_id == applied_id("decision:e1")
-    assert change_id_of(record) == "decision:e1"
+    assert isinstance(record, AppliedGraphChange)
+    assert record.artifact_id == applied_id("decision:e1")
+    assert record.change_id == "decision:e1"
     assert (record.source_system, record.created_by) == (COMMITTER, COMMITTER)
     assert (record.proposal_ref, record.decision_ref) == ("proposal:e1", "decision:e1")
     assert record.provenance.source_refs == ("decision:e1", "proposal:e1")
@@ -121,6 +122,7 @@ def test_a_change_that_would_not_make_a_valid_record_is_refused_and_writes_nothi
 
 
 def test_a_requested_delta_projects_to_nothing_and_its_applied_record_names_the_change():
+    # The read model does not read requested changes at all; it reads only applied records.
     assert project(SEED) is None
     [record] = ev.MemoryCommitter().commit([SEED])
     projection = project(record)
@@ -219,7 +221,15 @@ def _delta_message(catalog, serde, delta: ClientGraphDelta, offset: int) -> Inbo
     return InboundMessage(topic, 0, offset, delta.delta_id.encode(), serde.encode(delta), trace)
 
 
-def test_the_committer_publishes_after_commit_and_skips_its_own_records(wiring):
+def _applied_message(
+    catalog, serde, record: Artifact, offset: int, key: bytes = b""
+) -> InboundMessage:
+    topic = catalog.family("AppliedGraphChange").ingress_topic(PREFIX)
+    assert isinstance(record, AppliedGraphChange)
+    return InboundMessage(topic, 0, offset, key or record.change_id.encode(), serde.encode(record))
+
+
+def test_the_committer_publishes_after_commit_on_the_applied_topic(wiring):
     settings, catalog, serde = wiring
     store = GraphStore(open_engine("sqlite://"), "unit_")
     store.create()
@@ -239,34 +249,74 @@ def test_the_committer_publishes_after_commit_and_skips_its_own_records(wiring):
     [(record, trace)] = producer.artifacts
     assert record == waiting.record and trace == waiting.trace_id
     assert store.unpublished() == []
-    # Its own record comes back through the gateway: skipped, nothing applied again.
-    before = store.dump()
-    assert isinstance(record, ClientGraphDelta)
-    [own] = restarted.handle([_delta_message(catalog, serde, record, 1)])
-    assert own.verdict is Verdict.OWN
-    assert {k: v for k, v in store.dump().items() if k != "offsets"} == {
-        k: v for k, v in before.items() if k != "offsets"
-    }
-    assert len(producer.artifacts) == 1
+    # An AppliedGraphChange: the validating producer sends it to the family's own topic, which
+    # the committer does not read (nothing of its own comes back to it).
+    assert isinstance(record, AppliedGraphChange)
+    applied_topic = catalog.family(record.FAMILY).ingress_topic(PREFIX)
+    assert applied_topic == f"{PREFIX}.graph-committer.applied.v1"
+    assert applied_topic not in restarted.topics()
+    assert catalog.family("ClientGraphDelta").ingress_topic(PREFIX) not in restarted.topics()
 
 
-def test_the_read_model_skips_requested_deltas_and_applies_applied_records(wiring):
+def test_an_outbox_row_of_the_old_applied_delta_goes_out_as_an_applied_change(committer):
+    # A row a committer wrote before applied records had a family of their own.
+    [record] = ev.MemoryCommitter().commit([SEED])
+    assert isinstance(record, AppliedGraphChange)
+    legacy = ClientGraphDelta.model_validate(
+        {
+            **record.model_dump(exclude={"change_id"}),
+            "artifact_type": "ClientGraphDelta",
+            "delta_id": record.artifact_id,
+        }
+    )
+    store = committer.store
+    with store.engine.begin() as conn:
+        conn.execute(
+            store.tables.outbox.insert().values(
+                change_id="delta:seed",
+                applied_at_ms=1,
+                record=legacy.model_dump_json(),
+                trace_id=None,
+            )
+        )
+    [waiting] = store.unpublished()
+    assert waiting.record == record
+
+
+def test_the_read_model_reads_applied_records_from_their_own_topic_only(wiring):
     settings, catalog, serde = wiring
     store = fresh_store()
     runner = Client360Runner(settings, catalog, serde, store, None)
     [record] = ev.MemoryCommitter().commit([SEED])
-    assert isinstance(record, ClientGraphDelta)
-    result = runner.handle(
-        [_delta_message(catalog, serde, SEED, 0), _delta_message(catalog, serde, record, 1)]
-    )
-    assert (result.applied, result.duplicates, result.rejected) == (1, 0, 0)
     assert runner.topics() == sorted(
-        catalog.family(name).accepted_topic(PREFIX)
-        for name in ("ClientGraphDelta", "InteractionBundle", "QdSignalBundle")
+        [
+            catalog.family("AppliedGraphChange").ingress_topic(PREFIX),
+            *(
+                catalog.family(name).accepted_topic(PREFIX)
+                for name in ("InteractionBundle", "QdSignalBundle")
+            ),
+        ]
     )
+    result = runner.handle([_applied_message(catalog, serde, record, 0)])
+    assert (result.applied, result.duplicates, result.rejected) == (1, 0, 0)
     runner.refresh()
     snapshot = store.snapshot(CLIENT)
     assert snapshot is not None and snapshot.identity.entity_refs == (
         "person:p-dup",
         "person:priya",
     )
+
+
+def test_the_read_model_refuses_an_applied_record_not_written_by_the_committer(wiring):
+    settings, catalog, serde = wiring
+    store = fresh_store()
+    runner = Client360Runner(settings, catalog, serde, store, None)
+    [record] = ev.MemoryCommitter().commit([SEED])
+    forged = record.model_copy(update={"source_system": "import-normalizer"})
+    wrong_key = _applied_message(catalog, serde, record, 1, key=b"delta:other")
+    result = runner.handle([_applied_message(catalog, serde, forged, 0), wrong_key])
+    assert (result.applied, result.rejected) == (0, 2)
+    reasons = sorted(row[3] for row in store.dump()["rejects"])
+    assert reasons == ["auth.not_owner", "contract.key_mismatch"]
+    runner.refresh()
+    assert store.snapshot(CLIENT) is None

@@ -226,21 +226,20 @@ def test_refusals_are_dead_lettered_with_the_original_bytes_and_reason_headers(g
     proposal = ev.writeback("w1", "opportunity:nowhere", stage=("A", "B"))
     topic = catalog.family("OracleWritebackProposal").ingress_topic("unit")
     record = ev.commit(proposal, serde.encode(proposal), topic, "decision:w1")
-    message = InboundMessage(
-        runner.commits_topic, 2, 41, b"proposal:w1", record.to_bytes(), (), 123
-    )
-    broken = InboundMessage(runner.commits_topic, 2, 42, b"k", b"not json", (), 124)
+    encoded = serde.encode(record)
+    message = InboundMessage(runner.commits_topic, 2, 41, b"proposal:w1", encoded, (), 123)
+    broken = InboundMessage(runner.commits_topic, 2, 42, b"k", b"not avro", (), 124)
     results = runner.handle([message, broken])
     assert [r.verdict for r in results] == [Verdict.REFUSED, Verdict.REFUSED]
     assert graph.offsets() == {(runner.commits_topic, 2): 43}
     [(topic_sent, key, value, headers), (_, _, bad_value, bad_headers)] = producer.sent
     assert topic_sent == catalog.dead_letter_topic("unit")
-    assert (key, value, bad_value) == (b"proposal:w1", record.to_bytes(), b"not json")
+    assert (key, value, bad_value) == (b"proposal:w1", encoded, b"not avro")
     named = dict(headers)
     assert named[h.DLQ_REASON] == b"persistence.entity_not_found"
     assert named[h.DLQ_STAGE] == b"persistence"
     assert named[h.DLQ_SOURCE_OFFSET] == b"41" and named[h.DLQ_TIME] == b"123"
-    assert dict(bad_headers)[h.DLQ_REASON] == b"persistence.unreadable_change"
+    assert dict(bad_headers)[h.DLQ_REASON] == b"decode.bad_magic_byte"
     # Redelivery after a crash: nothing applies twice, no second dead letter.
     assert [r.verdict for r in runner.handle([message])] == [Verdict.DUPLICATE]
     assert len(producer.sent) == 2

@@ -75,25 +75,19 @@ def test_unreadable_bytes_become_reason_codes(catalog, serde, reader):
     with pytest.raises(UnreadableRecord) as wrong:
         reader.read(serde.encode(example("QdSignalBundle")), family, 1)
     assert wrong.value.code is ReasonCode.DECODE_WRONG_FAMILY
-    with pytest.raises(UnreadableRecord) as commit:
-        reader.read_commit(b"{}")
-    assert commit.value.code is ReasonCode.PERSISTENCE_UNREADABLE_CHANGE
-    record = ev.commit(example("OracleWritebackProposal"), b"", "elsewhere.v1", "d1")
-    with pytest.raises(UnreadableRecord) as topic:
-        reader.read_commit(record.to_bytes())
-    assert topic.value.field == "proposal_topic"
+    # Commit records (an internal family): tests/unit/consumers/test_commit_records.py.
 
 
 def test_runner_batch_applies_once_and_stores_offsets_and_rejects(catalog, serde, store):
     settings = Settings(topic_prefix=PREFIX)
     runner = Client360Runner(settings, catalog, serde, store)
     accepted = catalog.family("InteractionBundle").accepted_topic(PREFIX)
-    deltas = catalog.family("ClientGraphDelta").accepted_topic(PREFIX)
+    deltas = catalog.family("AppliedGraphChange").ingress_topic(PREFIX)
     [applied] = ev.MemoryCommitter().commit([ev.delta("d1", ev.upsert_node("task:t1", "TASK"))])
     batch = [
         InboundMessage(accepted, 0, 0, b"client:a", serde.encode(ev.interaction("client:a", 1))),
         InboundMessage(accepted, 0, 1, b"client:a", b"garbage"),
-        InboundMessage(deltas, 3, 7, b"applied:delta:d1", serde.encode(applied)),
+        InboundMessage(deltas, 3, 7, b"delta:d1", serde.encode(applied)),
     ]
     assert set(runner.topics()) >= {accepted, deltas}
     first = runner.handle(batch)
@@ -104,4 +98,4 @@ def test_runner_batch_applies_once_and_stores_offsets_and_rejects(catalog, serde
     assert (again.applied, again.duplicates) == (0, 2)
     dump = store.dump()
     assert [row[:4] for row in dump["rejects"]] == [(accepted, 0, 1, "decode.bad_magic_byte")]
-    assert ("applied:delta:d1", "ClientGraphDelta") in dump["applied"]
+    assert ("applied:delta:d1", "AppliedGraphChange") in dump["applied"]

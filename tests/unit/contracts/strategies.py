@@ -233,6 +233,51 @@ def client_graph_delta(draw: st.DrawFn) -> Data:
 
 
 @st.composite
+def applied_graph_change(draw: st.DrawFn) -> Data:
+    change_id = draw(REF)
+    return draw(envelope("AppliedGraphChange", ("SYSTEM",))) | {
+        "artifact_id": f"applied:{change_id}",
+        "change_id": change_id,
+        "operations": draw(st.lists(_graph_operation(), min_size=1, max_size=5)),
+        "proposal_ref": draw(st.none() | REF),
+        "decision_ref": draw(st.none() | REF),
+    }
+
+
+@st.composite
+def _coordinates(draw: st.DrawFn) -> Data:
+    return {
+        "topic": draw(REF),
+        "partition": draw(st.integers(0, 1000)),
+        "offset": draw(st.integers(0, 2**40)),
+    }
+
+
+@st.composite
+def dlq_replay_audit(draw: st.DrawFn) -> Data:
+    dead = draw(_coordinates())
+    ref = f"{dead['topic']}:{dead['partition']}:{dead['offset']}"
+    replay_id = draw(REF)
+    return draw(envelope("DlqReplayAudit", ("HUMAN",))) | {
+        "artifact_id": f"replay:{replay_id}:{ref}",
+        "dead_letter_ref": ref,
+        "replay_id": replay_id,
+        "operator": draw(REF),
+        "replayed_at": draw(MOMENTS),
+        "dead_letter": dead,
+        "reason": draw(REF),
+        "family": draw(st.none() | REF),
+        "replayed_artifact_id": draw(st.none() | REF),
+        "source": draw(st.none() | _coordinates()),
+        "target": draw(_coordinates()),
+        "forced": draw(st.booleans()),
+        "filter": draw(TEXT),
+        "host": draw(REF),
+        "tool_version": draw(REF),
+    }
+
+
+@st.composite
 def interaction_bundle(draw: st.DrawFn) -> Data:
     summary = draw(st.none() | TEXT)
     attachment = st.fixed_dictionaries(
@@ -352,6 +397,24 @@ def approval_decision(draw: st.DrawFn) -> Data:
 
 
 @st.composite
+def commit_record(draw: st.DrawFn) -> Data:
+    decision_id = draw(REF)
+    reviewer = draw(st.sampled_from(["human:", "rule:"])) + draw(WORD)
+    return draw(envelope("CommitRecord", ("SYSTEM",))) | {
+        "artifact_id": f"commit:{decision_id}",
+        "proposal_id": draw(REF),
+        "proposal_family": draw(
+            st.sampled_from(["NormalizedEntityProposal", "OracleWritebackProposal"])
+        ),
+        "proposal_topic": draw(REF),
+        "proposal": draw(st.binary(min_size=1, max_size=200)),
+        "decision_id": decision_id,
+        "reviewer": reviewer,
+        "decided_at": draw(MOMENTS),
+    }
+
+
+@st.composite
 def client360_snapshot(draw: st.DrawFn) -> Data:
     def many(strategy: st.SearchStrategy[Data]) -> list[Data]:
         return draw(st.lists(strategy, max_size=3))
@@ -413,5 +476,8 @@ STRATEGIES: dict[tuple[str, int], st.SearchStrategy[Data]] = {
     ("QdSignalBundle", 1): qd_signal_bundle(),
     ("OracleWritebackProposal", 1): oracle_writeback_proposal(),
     ("ApprovalDecision", 1): approval_decision(),
+    ("CommitRecord", 1): commit_record(),
+    ("AppliedGraphChange", 1): applied_graph_change(),
+    ("DlqReplayAudit", 1): dlq_replay_audit(),
     ("Client360Snapshot", 1): client360_snapshot(),
 }

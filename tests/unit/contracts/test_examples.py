@@ -14,8 +14,8 @@ FAMILY_MAJORS = [(family, major) for family in MODELS for major in sorted(MODELS
 
 
 def test_catalog_and_model_registry_name_the_same_families(catalog: Catalog) -> None:
-    assert set(catalog.families) == set(MODELS)
-    for family in catalog:
+    assert {f.name for f in catalog.all_families()} == set(MODELS)
+    for family in catalog.all_families():
         assert set(family.majors()) == set(MODELS[family.name])
 
 

@@ -1,9 +1,8 @@
-"""What an approval licenses and what a delta asks for: coverage, operation by operation."""
+"""What an approval licenses: coverage, operation by operation."""
 
 from __future__ import annotations
 
 from velocity_stream.contracts import example
-from velocity_stream.contracts.graph_delta import ClientGraphDelta, GraphOperation
 from velocity_stream.contracts.licence import (
     Licence,
     LicensedChange,
@@ -80,29 +79,7 @@ def test_families_without_licences_grant_nothing():
     assert licence_of(example("InteractionBundle")) == Licence()
 
 
-def test_a_delta_asks_for_its_destructive_operations_under_its_own_claim():
-    delta = example("ClientGraphDelta")
-    request = delta.licence_request()
-    assert request.claim == delta.delta_id
-    assert request.changes == (merge("person:priya-raman", ["person:p-raman-2025"]),)
-
-
-def test_an_applied_record_claims_the_change_it_reports():
-    delta = example("ClientGraphDelta")
-    applied = ClientGraphDelta.model_validate(
-        {**delta.model_dump(), "delta_id": "applied:decision:0001"}
-    )
-    assert applied.licence_request().claim == "decision:0001"
-
-
 def test_edge_deletions_are_named_by_their_ends_and_relation():
-    delta = example("ClientGraphDelta")
-    edge = GraphOperation.model_validate(
-        {"op": "DELETE_EDGE", "edge": {"from_ref": "a", "to_ref": "b", "relation": "R"}}
-    )
-    changed = ClientGraphDelta.model_validate(
-        {**delta.model_dump(), "operations": [edge.model_dump()]}
-    )
-    [change] = changed.licence_request().changes
+    change = delete_edge("a", "b", "R")
     assert change == LicensedChange("DELETE_EDGE", "R", ("a", "b"))
     assert str(change) == "DELETE_EDGE a -[R]-> b"

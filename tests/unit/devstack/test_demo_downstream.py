@@ -79,7 +79,7 @@ class Downstream:
             for offset, message in self._new(topic):
                 raw = InboundMessage(topic, 0, offset, message.key, message.value)
                 if topic == commits:
-                    record, proposal = self.reader.read_commit(message.value)
+                    record, proposal = self.reader.read_commit(message.key, message.value)
                     change_set = from_commit(record, proposal)
                     projection = None  # the read model sees only what the committer applied
                 else:

@@ -2,23 +2,18 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import pytest
 
-from velocity_stream.contracts.catalog import Catalog
+from velocity_stream.contracts import example
+from velocity_stream.contracts.catalog import Catalog, load_catalog
 from velocity_stream.contracts.metadata import Artifact
-from velocity_stream.dlq.audit import (
-    AUDIT_SCHEMA,
-    AuditLog,
-    AuditRecord,
-    audit_topic,
-    audit_topic_spec,
-)
+from velocity_stream.dlq.audit import AuditLog, AuditRecord, audit_topic, audit_topic_spec
 from velocity_stream.dlq.records import REPLAY_ID, parse_dead_letter, replay_headers
 from velocity_stream.dlq.replay import SkipReason, plan_replay
 from velocity_stream.gateway import InboundMessage
 from velocity_stream.protocol import headers as h
+from velocity_stream.serde import AvroSerde, InMemorySchemaResolver, frame
+from velocity_stream.settings import DEFAULT_SCHEMAS_DIR
 
 from .conftest import PREFIX, Factory
 
@@ -43,23 +38,43 @@ def audit_record(dead_letter=("u.gateway.dead-letter.v1", 2, 7), **changes) -> A
     return AuditRecord(**values)
 
 
+CATALOG = load_catalog(DEFAULT_SCHEMAS_DIR)
+SERDE = AvroSerde(CATALOG, InMemorySchemaResolver(), PREFIX)
+
+
 def as_message(record: AuditRecord, offset: int = 0) -> InboundMessage:
-    return InboundMessage("audit", 0, offset, record.key, record.to_json(), (), 0)
+    return InboundMessage("audit", 0, offset, record.key, record.encode(SERDE), (), 0)
 
 
-def test_audit_record_round_trips_through_json():
+def test_audit_record_round_trips_through_its_avro_contract():
     record = audit_record(source=None, family=None, forced=True)
-    assert AuditRecord.from_json(record.to_json()) == record
+    value = record.encode(SERDE)
+    assert value[0] == 0  # Confluent framing: Avro with the catalog's schema, not JSON
+    assert AuditRecord.decode(value, SERDE, CATALOG) == record
+    assert AuditRecord.decode(audit_record().encode(SERDE), SERDE, CATALOG) == audit_record()
     assert record.key == b"u.gateway.dead-letter.v1:2:7"
-    assert b'"schema":"' + AUDIT_SCHEMA.encode() + b'"' in record.to_json()
+    assert record.to_artifact().dead_letter_ref == "u.gateway.dead-letter.v1:2:7"
 
 
 @pytest.mark.parametrize(
-    "data", [b"not json", b"[]", b'{"schema":"other/1"}', b'{"schema":"velocity.dlq.audit/1"}']
+    "data",
+    [
+        b'{"schema":"velocity.dlq.audit/1"}',  # the JSON the tool wrote before
+        b"not avro",
+        frame(9999, b"\0"),
+        SERDE.encode(example("QdSignalBundle")),  # another family's record
+    ],
 )
 def test_anything_else_on_the_audit_topic_is_rejected(data: bytes):
     with pytest.raises(ValueError):
-        AuditRecord.from_json(data)
+        AuditRecord.decode(data, SERDE, CATALOG)
+
+
+def test_an_audit_record_breaking_its_contract_is_rejected():
+    record = audit_record().to_artifact()
+    lying = record.model_copy(update={"dead_letter_ref": "u.gateway.dead-letter.v1:0:1"})
+    with pytest.raises(ValueError, match=r"contract\.dlq_replay_audit\.ref_mismatch"):
+        AuditRecord.decode(SERDE.encode(lying), SERDE, CATALOG)
 
 
 def test_audit_log_indexes_replays_per_dead_letter_and_counts_unreadable_records():
@@ -69,7 +84,7 @@ def test_audit_log_indexes_replays_per_dead_letter_and_counts_unreadable_records
     junk = InboundMessage("audit", 0, 9, None, b"{}", (), 0)
 
     log = AuditLog.from_records(
-        [as_message(first), junk, as_message(second, 1), as_message(other, 2)]
+        [as_message(first), junk, as_message(second, 1), as_message(other, 2)], SERDE, CATALOG
     )
 
     assert log.unreadable == 1
@@ -85,14 +100,10 @@ def test_audit_topic_defaults_beside_the_dead_letter_topic(catalog: Catalog):
     assert (spec.partitions, spec.cleanup_policy, spec.retention_ms) == (1, "delete", -1)
 
 
-def test_audit_topic_comes_from_the_catalog_once_it_names_one(catalog: Catalog):
-    @dataclass(frozen=True)
-    class CatalogWithAudit(Catalog):
-        def dlq_audit_topic(self, prefix: str) -> str:
-            return f"{prefix}.ops.replays.v1"
-
-    extended = CatalogWithAudit(catalog.root, catalog.families, catalog.gateway)
-    assert audit_topic(extended, "prod") == "prod.ops.replays.v1"
+def test_audit_topic_is_the_audit_familys_topic(catalog: Catalog):
+    family = catalog.dlq_audit
+    assert family.internal and family.name == "DlqReplayAudit"
+    assert audit_topic(catalog, "prod") == family.ingress_topic("prod")
 
 
 def expired_rows(factory: Factory, examples: dict[str, Artifact], n: int):

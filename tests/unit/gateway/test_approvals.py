@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from velocity_stream.contracts import example
+from velocity_stream.contracts.commit_record import CommitRecord
 from velocity_stream.errors import ReasonCode
-from velocity_stream.gateway import CommitRecord, RouteKind
+from velocity_stream.gateway import RouteKind
 from velocity_stream.gateway.approvals import auto_decision_id
 from velocity_stream.protocol import headers as h
 
@@ -72,7 +73,9 @@ def test_approval_produces_the_decision_and_a_commit_record(gw):
     accepted, commit = outcome.outputs
     assert accepted.topic == gw.accepted("ApprovalDecision")
     assert commit.topic == gw.commits and commit.key == b"proposal:writeback:acme-stage"
-    record = CommitRecord.from_bytes(commit.value)
+    record = gw.serde.decode(commit.value, gw.catalog.commits)
+    assert isinstance(record, CommitRecord)  # Avro, with the catalog's commit contract
+    assert record.artifact_id == "commit:decision:proposal:writeback:acme-stage"
     assert record.proposal_family == WRITEBACK
     assert record.proposal_id == "proposal:writeback:acme-stage"
     assert record.proposal == proposal.value  # the proposal's original bytes
@@ -191,7 +194,7 @@ def test_approval_flow_over_several_partitions(gw):
     assert all(o.route is RouteKind.HELD for o in outcomes[:12])
     assert all(len(o.released) == 1 for o in outcomes[12:24])
     assert all(o.route is RouteKind.DECISION_APPLIED for o in outcomes[36:])
-    commits = [CommitRecord.from_bytes(m.value) for m in gw.topic(gw.commits)]
+    commits = [gw.serde.decode(m.value, gw.catalog.commits) for m in gw.topic(gw.commits)]
     assert sorted(c.proposal_id for c in commits) == sorted(ids)
 
 
@@ -225,7 +228,7 @@ def test_low_risk_entity_is_auto_approved_with_a_decision_by_its_rule(gw):
     applied = gw.runner.outcomes[-1]
     assert applied.route is RouteKind.DECISION_APPLIED
     [commit] = gw.topic(gw.commits)
-    record = CommitRecord.from_bytes(commit.value)
+    record = gw.serde.decode(commit.value, gw.catalog.commits)
     assert record.reviewer == "rule:low-risk-entity" and record.proposal == proposal.value
 
 

@@ -16,10 +16,11 @@ from pydantic import Field
 
 from tests import signing
 from velocity_stream.contracts.catalog import load_catalog
+from velocity_stream.contracts.commit_record import CommitRecord
 from velocity_stream.contracts.metadata import Artifact, Provenance, ProvenanceOrigin
 from velocity_stream.contracts.registry import model_for
 from velocity_stream.errors import ConfigError, ReasonCode
-from velocity_stream.gateway import CommitRecord, MemoryRunner, Pipeline, RouteKind
+from velocity_stream.gateway import MemoryRunner, Pipeline, RouteKind
 from velocity_stream.serde import AvroSerde, InMemorySchemaResolver
 from velocity_stream.settings import DEFAULT_SCHEMAS_DIR
 
@@ -182,7 +183,8 @@ def test_made_up_family_is_routed_by_its_catalog_entry_alone(test_catalog_root):
     auto = runner.send(change_topic, b"c2", serde.encode(tiny))
     assert [o.route for o in auto] == [RouteKind.AUTO_APPROVED, RouteKind.DECISION_APPLIED]
     [commit] = runner.topic(catalog.commits_topic("x"))
-    record = CommitRecord.from_bytes(commit.value)
+    record = serde.decode(commit.value, catalog.commits)
+    assert isinstance(record, CommitRecord)
     assert (record.proposal_family, record.proposal_id) == ("WidgetChange", "c2")
     assert record.reviewer == "rule:tiny-widget-change"
 

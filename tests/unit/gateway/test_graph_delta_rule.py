@@ -1,12 +1,20 @@
-"""Merges and deletes in a ClientGraphDelta must name an approved decision."""
+"""A merge or delete is applied only through an approved proposal's commit record: the
+approval is used once, there. A ClientGraphDelta on the ingress that merges or deletes is
+refused whatever decision it names (catalog: ``approved_only_by_commit``)."""
 
 from __future__ import annotations
 
 from velocity_stream.contracts import example
+from velocity_stream.contracts.metadata import Artifact
 from velocity_stream.errors import ReasonCode
 from velocity_stream.gateway import RouteKind
 
-PROPOSAL_ID = "proposal:entity:priya-raman"
+PROPOSAL_ID = "proposal:entity:priya-raman"  # merges person:p-raman-2025 into person:priya-raman
+MERGE = {
+    "op": "MERGE_NODES",
+    "node_ref": "person:priya-raman",
+    "merged_refs": ["person:p-raman-2025"],
+}
 
 
 def _approve(gw, decision_id="decision:0001", decision="APPROVED"):
@@ -27,47 +35,66 @@ def _approve(gw, decision_id="decision:0001", decision="APPROVED"):
     return gw.message(decision)
 
 
-def _applied(gw):
-    """The committer's record of applying decision:0001's merge: the change it licenses."""
-    return gw.variant(example("ClientGraphDelta"), delta_id="applied:decision:0001")
+def _merge(gw, **changes: object) -> Artifact:
+    """A delta carrying exactly the approved proposal's merge and citing its approval."""
+    fields = {
+        "delta_id": "delta:merge",
+        "operations": [MERGE],
+        "proposal_ref": PROPOSAL_ID,
+        "decision_ref": "decision:0001",
+    }
+    return gw.variant(example("ClientGraphDelta"), **{**fields, **changes})
 
 
 def test_delta_with_only_upserts_needs_no_decision(gw):
-    delta = example("ClientGraphDelta")
-    upserts = gw.variant(delta, operations=delta.operations[:1], decision_ref=None)
-    assert gw.send(upserts).route is RouteKind.ACCEPTED
+    assert gw.send(example("ClientGraphDelta")).route is RouteKind.ACCEPTED
 
 
-def test_merge_naming_an_approved_decision_is_accepted(gw):
-    decision = _approve(gw)
-    delta = gw.message(_applied(gw))
-    # keyed by delta_id: the delta is not co-partitioned with the decision, the global
-    # approved_decisions table is what lets it see the approval
-    assert delta.partition != decision.partition
-    assert gw.runner.run([delta])[0].route is RouteKind.ACCEPTED
-
-
-def test_merge_without_an_approved_decision_is_dead_lettered_after_the_hold(gw):
-    delta = gw.message(example("ClientGraphDelta"))
-    assert gw.runner.run([delta])[0].route is RouteKind.HELD
-    [expired] = gw.expire_after_hold()
-    assert expired.route is RouteKind.DEAD_LETTER
-    assert expired.reason is ReasonCode.STATE_GRAPH_DECISION_NOT_APPROVED
-    assert expired.outputs[0].value == delta.value
-
-
-def test_merge_naming_a_rejected_decision_is_dead_lettered(gw):
-    _approve(gw, decision="REJECTED")
-    gw.send(example("ClientGraphDelta"))
-    [expired] = gw.expire_after_hold()
-    assert expired.reason is ReasonCode.STATE_GRAPH_DECISION_NOT_APPROVED
-
-
-def test_held_merge_is_released_by_the_sweep_once_its_decision_is_approved(gw, clock):
-    delta = _applied(gw)
-    assert gw.send(delta).route is RouteKind.HELD
+def test_the_approved_change_itself_is_refused_as_a_delta_its_commit_record_used_it(gw):
     _approve(gw)
-    [released] = gw.runner.expire(clock.now_ms)  # before the deadline
-    assert released.route is RouteKind.ACCEPTED
-    assert released.artifact_id == delta.artifact_id
-    assert gw.expire_after_hold() == []
+    assert len(gw.topic(gw.commits)) == 1  # the approval's one use
+    for delta in (
+        _merge(gw),
+        # what the committer's applied records looked like when they came through here
+        _merge(gw, delta_id="applied:decision:0001", artifact_id="art:applied"),
+        _merge(gw, delta_id="decision:0001", artifact_id="art:claim"),
+    ):
+        outcome = gw.send(delta)
+        assert outcome.route is RouteKind.DEAD_LETTER
+        assert outcome.reason is ReasonCode.STATE_GRAPH_LICENCE_USED
+        assert "decision:0001" in outcome.detail
+        assert outcome.outputs[0].value == gw.message(delta).value
+    assert gw.topic(gw.accepted("ClientGraphDelta")) == []
+
+
+def test_a_merge_naming_no_approved_decision_is_refused_at_once_not_held(gw):
+    for delta in (
+        _merge(gw, decision_ref="decision:never"),
+        _merge(gw, delta_id="delta:2", artifact_id="art:2"),  # decided later, still refused
+    ):
+        outcome = gw.send(delta)
+        assert outcome.route is RouteKind.DEAD_LETTER
+        assert outcome.reason is ReasonCode.STATE_GRAPH_LICENCE_USED
+    _approve(gw)
+    assert gw.expire_after_hold() == []  # nothing was held waiting for it
+
+
+def test_a_delete_riding_on_an_approval_of_something_else_is_refused(gw):
+    _approve(gw)
+    delete = {"op": "DELETE_NODE", "node_ref": "client:acme"}
+    outcome = gw.send(_merge(gw, delta_id="delta:3", operations=[delete]))
+    assert outcome.reason is ReasonCode.STATE_GRAPH_LICENCE_USED
+
+
+def test_the_committer_is_no_producer_of_deltas_any_more(gw):
+    delta = gw.variant(example("ClientGraphDelta"), source_system="graph-committer")
+    assert gw.send(delta).reason is ReasonCode.AUTH_NOT_OWNER
+
+
+def test_a_redelivered_refusal_repeats_its_outputs(gw):
+    _approve(gw)
+    message = gw.message(_merge(gw))
+    [first] = gw.runner.run([message])
+    [again] = gw.runner.run([message])
+    assert again.route is RouteKind.DEAD_LETTER
+    assert [o.value for o in again.outputs] == [o.value for o in first.outputs]

@@ -1,5 +1,6 @@
-"""An approval licenses exactly its proposal's change, once: borrowed, stretched and reused
-approvals are dead-lettered; a decision about other proposal bytes is refused."""
+"""A decision approves exactly the proposal bytes the reviewer saw: a decision about other
+proposal bytes is refused, an auto rule's names the bytes it judged. (That the approval is
+used once, by its commit record: test_graph_delta_rule.py.)"""
 
 from __future__ import annotations
 
@@ -23,77 +24,6 @@ def _approve(gw, proposal: Artifact, decision_id: str) -> None:
         proposal_digest=proposal_digest(gw.message(proposal).value),
     )
     assert gw.send(decision).route is RouteKind.DECISION_APPLIED
-
-
-def _delta(gw, **changes: object) -> Artifact:
-    """The committer's record of applying decision:0001 (merge p-raman-2025 into priya-raman)."""
-    changes = {"delta_id": "applied:decision:0001", **changes}
-    return gw.variant(example("ClientGraphDelta"), **changes)
-
-
-def test_the_proposals_own_change_is_licensed(gw):
-    _approve(gw, example("NormalizedEntityProposal"), "decision:0001")
-    outcome = gw.send(_delta(gw))
-    assert outcome.route is RouteKind.ACCEPTED
-
-
-def test_an_approval_of_another_proposal_is_not_borrowed(gw):
-    _approve(gw, example("NormalizedEntityProposal"), "decision:0001")
-    _approve(gw, example("OracleWritebackProposal"), "decision:wb")
-    borrowed = gw.send(_delta(gw, decision_ref="decision:wb"))
-    assert borrowed.reason is ReasonCode.STATE_GRAPH_LICENCE_BORROWED
-    assert "decision:wb" in borrowed.detail and WRITEBACK in borrowed.detail
-    unnamed = gw.send(_delta(gw, delta_id="delta:2", proposal_ref=None))
-    assert unnamed.reason is ReasonCode.STATE_GRAPH_LICENCE_BORROWED
-
-
-def test_an_approval_does_not_stretch_to_other_refs_or_targets(gw):
-    _approve(gw, example("NormalizedEntityProposal"), "decision:0001")
-    delta = example("ClientGraphDelta")
-    ops = [op.model_dump() for op in delta.operations]
-    ops[1]["merged_refs"] = ["person:p-raman-2025", "person:someone-else"]
-    more = gw.send(_delta(gw, operations=ops))
-    assert more.route is RouteKind.DEAD_LETTER
-    assert more.reason is ReasonCode.STATE_GRAPH_LICENCE_EXCEEDED
-    assert "person:someone-else" in more.detail
-    ops = [op.model_dump() for op in delta.operations]
-    ops.append({"op": "DELETE_NODE", "node_ref": "client:acme"})
-    delete = gw.send(_delta(gw, delta_id="delta:3", operations=ops))
-    assert delete.reason is ReasonCode.STATE_GRAPH_LICENCE_EXCEEDED
-
-
-def test_an_update_approval_licenses_no_merge(gw):
-    _approve(gw, example("OracleWritebackProposal"), "decision:wb")
-    outcome = gw.send(_delta(gw, decision_ref="decision:wb", proposal_ref=WRITEBACK))
-    assert outcome.reason is ReasonCode.STATE_GRAPH_LICENCE_EXCEEDED
-
-
-def test_an_approval_licenses_its_own_change_once(gw):
-    _approve(gw, example("NormalizedEntityProposal"), "decision:0001")
-    # The approval's change is its commit record; a delta asking for the same merge again
-    # under another id would apply it twice.
-    [commit] = gw.topic(gw.commits)
-    assert commit.key is not None
-    again = gw.send(_delta(gw, delta_id="delta:0001", artifact_id="art:again"))
-    assert again.route is RouteKind.DEAD_LETTER
-    assert again.reason is ReasonCode.STATE_GRAPH_LICENCE_USED
-    assert "delta:0001" in again.detail
-    other = gw.send(_delta(gw, delta_id="delta:0002", artifact_id="art:other"))
-    assert other.reason is ReasonCode.STATE_GRAPH_LICENCE_USED
-    # the committer's record of applying the approved change is that change: accepted, also
-    # when it is published twice
-    report = _delta(gw)
-    assert gw.send(report).route is RouteKind.ACCEPTED
-    assert gw.send(gw.variant(report, artifact_id="art:twice")).route is RouteKind.ACCEPTED
-
-
-def test_a_redelivered_delta_repeats_its_outputs(gw):
-    _approve(gw, example("NormalizedEntityProposal"), "decision:0001")
-    message = gw.message(_delta(gw))
-    [first] = gw.runner.run([message])
-    [again] = gw.runner.run([message])
-    assert again.route is RouteKind.ACCEPTED
-    assert [o.value for o in again.outputs] == [o.value for o in first.outputs]
 
 
 def test_a_decision_about_other_proposal_bytes_is_refused(gw):

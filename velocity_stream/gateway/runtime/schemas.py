@@ -2,7 +2,8 @@
 
 Every process that encodes or decodes must agree on ids. With a registry they do by
 construction. Without one, :func:`preregistered_resolver` registers every released schema of the
-catalog in one fixed order (catalog order, then version order), so every process that calls it
+catalog in one fixed order (catalog order, internal families last, then version order), so
+every process that calls it
 with the same catalog and prefix gets the same ids: what tests and the embedded setup rely on.
 """
 
@@ -16,7 +17,7 @@ from velocity_stream.settings import Settings
 def preregistered_resolver(catalog: Catalog, topic_prefix: str) -> InMemorySchemaResolver:
     """An in-memory resolver holding every schema of the catalog, ids in a deterministic order."""
     resolver = InMemorySchemaResolver()
-    for family in catalog:
+    for family in catalog.all_families():
         for version in family.versions:
             topic = family.ingress_topic(topic_prefix, version.major)
             resolver.register(subject_for(topic), version.canonical_json())
