@@ -36,8 +36,8 @@ from confluent_kafka import Consumer, Producer, TopicPartition
 from velocity_stream.contracts import example
 from velocity_stream.contracts.catalog import Catalog, load_catalog
 from velocity_stream.contracts.metadata import Artifact
-from velocity_stream.gateway.runtime.schemas import preregistered_resolver
 from velocity_stream.kafka.topics import TopicAdmin, apply
+from velocity_stream.registry.resolvers import preregistered_resolver
 from velocity_stream.serde import AvroSerde
 from velocity_stream.settings import DEFAULT_SCHEMAS_DIR, Settings
 from velocity_stream.trust import REVIEW_APP_SIGNER, RULES_SIGNER, KeyRing, SigningKey

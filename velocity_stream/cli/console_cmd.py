@@ -118,7 +118,7 @@ def run_tail(args: argparse.Namespace) -> int:
     from velocity_stream.console.tail import run_tail as tail
     from velocity_stream.contracts.catalog import load_catalog
     from velocity_stream.errors import VelocityError
-    from velocity_stream.gateway.runtime.schemas import resolver_for
+    from velocity_stream.registry.resolvers import resolver_for
     from velocity_stream.serde.avro import AvroSerde
     from velocity_stream.settings import load_settings
 

@@ -91,8 +91,8 @@ def _stop_on_signals() -> threading.Event:
 
 def _prepare(args: argparse.Namespace, role: str) -> tuple[Settings, Catalog, AvroSerde]:
     from velocity_stream.contracts.catalog import load_catalog
-    from velocity_stream.gateway.runtime.schemas import resolver_for
     from velocity_stream.observability import configure_logging, start_metrics_server
+    from velocity_stream.registry.resolvers import resolver_for
     from velocity_stream.serde.avro import AvroSerde
 
     settings = load_settings()

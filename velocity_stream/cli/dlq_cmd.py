@@ -268,7 +268,7 @@ def run_show(args: argparse.Namespace) -> int:
 def _registry_serde(settings: Settings, catalog: Catalog) -> AvroSerde | None:
     """A serde with the gateway's schema source: the registry when SCHEMA_REGISTRY_URL is set,
     else the catalog's schemas registered locally in the gateway's fixed order."""
-    from velocity_stream.gateway.runtime.schemas import resolver_for
+    from velocity_stream.registry.resolvers import resolver_for
     from velocity_stream.serde.avro import AvroSerde
 
     try:

@@ -106,7 +106,7 @@ def produce_lines(
 
 
 def _serde(settings: Settings, catalog: Catalog) -> AvroSerde:
-    from velocity_stream.gateway.runtime.schemas import resolver_for
+    from velocity_stream.registry.resolvers import resolver_for
 
     return AvroSerde(catalog, resolver_for(settings, catalog), settings.topic_prefix)
 

@@ -28,7 +28,7 @@ from velocity_stream.dlq.records import Coordinates
 from velocity_stream.errors import ContractError, RegistryError, SerdeError
 
 if TYPE_CHECKING:
-    from velocity_stream.gateway.messages import InboundMessage
+    from velocity_stream.protocol.records import InboundMessage
     from velocity_stream.serde.avro import AvroSerde
 
 DLQ_OPERATOR = "dlq-operator"  # the audit family's producer (catalog)

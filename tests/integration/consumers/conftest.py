@@ -23,10 +23,10 @@ from consumers.storage import open_engine
 from tests.unit.consumers.events import commit
 from velocity_stream.contracts.catalog import Catalog, load_catalog
 from velocity_stream.contracts.metadata import Artifact
-from velocity_stream.gateway.runtime.schemas import preregistered_resolver
 from velocity_stream.kafka import topics
 from velocity_stream.kafka.producer import ArtifactProducer, Delivery
 from velocity_stream.kafka.topics import TopicAdmin
+from velocity_stream.registry.resolvers import preregistered_resolver
 from velocity_stream.serde import AvroSerde
 from velocity_stream.settings import Settings
 

@@ -29,12 +29,12 @@ from velocity_stream.cli import dlq_cmd
 from velocity_stream.contracts import example
 from velocity_stream.contracts.catalog import Catalog, load_catalog
 from velocity_stream.gateway import InboundMessage
-from velocity_stream.gateway.runtime.schemas import preregistered_resolver
 from velocity_stream.kafka import topics
 from velocity_stream.kafka.config import consumer_config
 from velocity_stream.kafka.producer import ArtifactProducer
 from velocity_stream.kafka.reader import TopicReader
 from velocity_stream.kafka.topics import TopicAdmin
+from velocity_stream.registry.resolvers import preregistered_resolver
 from velocity_stream.serde import AvroSerde
 from velocity_stream.settings import DEFAULT_SCHEMAS_DIR, Settings
 
@@ -117,7 +117,7 @@ class GatewayWorker:
             }
         )
         # No registry: the worker and this test register the catalog's schemas locally in
-        # the same fixed order (runtime/schemas.py), so their schema ids agree.
+        # the same fixed order (registry/resolvers.py), so their schema ids agree.
         env.pop("SCHEMA_REGISTRY_URL", None)
         with log_path.open("wb") as out:
             self.process = subprocess.Popen(

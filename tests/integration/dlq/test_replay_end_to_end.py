@@ -16,9 +16,9 @@ from velocity_stream.dlq.audit import AuditRecord, audit_topic
 from velocity_stream.dlq.records import REPLAY_DLQ_OFFSET, REPLAY_DLQ_TOPIC, REPLAY_OPERATOR
 from velocity_stream.errors import ReasonCode
 from velocity_stream.gateway import InboundMessage
-from velocity_stream.gateway.runtime.schemas import preregistered_resolver
 from velocity_stream.kafka.producer import ArtifactProducer
 from velocity_stream.protocol import headers as h
+from velocity_stream.registry.resolvers import preregistered_resolver
 from velocity_stream.serde import AvroSerde
 from velocity_stream.settings import Settings
 

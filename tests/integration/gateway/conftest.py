@@ -29,9 +29,9 @@ from velocity_stream.contracts.approval import proposal_digest
 from velocity_stream.contracts.catalog import Catalog, Family, Route, load_catalog
 from velocity_stream.contracts.commit_record import CommitRecord
 from velocity_stream.contracts.metadata import Artifact
-from velocity_stream.gateway.runtime.schemas import preregistered_resolver
 from velocity_stream.kafka.topics import TopicAdmin, apply
 from velocity_stream.protocol import headers as h
+from velocity_stream.registry.resolvers import preregistered_resolver
 from velocity_stream.serde import AvroSerde
 from velocity_stream.settings import DEFAULT_SCHEMAS_DIR, Settings
 

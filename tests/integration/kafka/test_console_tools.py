@@ -17,9 +17,9 @@ from tests.signing import REVIEW_KEY
 from velocity_stream.cli.main import main
 from velocity_stream.contracts.catalog import Catalog
 from velocity_stream.contracts.examples import example
-from velocity_stream.gateway.runtime.schemas import resolver_for
 from velocity_stream.kafka.producer import ArtifactProducer
 from velocity_stream.protocol import headers as gh
+from velocity_stream.registry.resolvers import resolver_for
 from velocity_stream.serde import AvroSerde
 from velocity_stream.settings import Settings
 from velocity_stream.trust import SIGNATURE_HEADER, SIGNATURE_KEY_HEADER

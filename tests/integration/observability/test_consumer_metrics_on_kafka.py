@@ -16,9 +16,9 @@ from consumers.storage import open_engine
 from tests.integration.consumers.conftest import Gateway
 from tests.unit.consumers import events as ev
 from velocity_stream.contracts.catalog import Catalog
-from velocity_stream.gateway.runtime.schemas import preregistered_resolver
 from velocity_stream.kafka.producer import ArtifactProducer
 from velocity_stream.observability import serve_metrics
+from velocity_stream.registry.resolvers import preregistered_resolver
 from velocity_stream.serde import AvroSerde
 from velocity_stream.settings import Settings
 

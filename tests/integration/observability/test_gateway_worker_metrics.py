@@ -23,8 +23,8 @@ from velocity_stream.contracts import example
 from velocity_stream.contracts.approval import proposal_digest
 from velocity_stream.contracts.catalog import Catalog
 from velocity_stream.contracts.metadata import Artifact
-from velocity_stream.gateway.runtime.schemas import preregistered_resolver
 from velocity_stream.kafka.producer import ArtifactProducer
+from velocity_stream.registry.resolvers import preregistered_resolver
 from velocity_stream.serde import AvroSerde
 from velocity_stream.settings import Settings
 

@@ -21,13 +21,13 @@ from pydantic import SecretStr
 from tests import signing
 from velocity_stream.contracts import example
 from velocity_stream.contracts.catalog import TopicSpec, load_catalog
-from velocity_stream.gateway.runtime.schemas import preregistered_resolver
 from velocity_stream.kafka import topics
 from velocity_stream.kafka.config import async_client_options, producer_config
 from velocity_stream.kafka.producer import ArtifactProducer
 from velocity_stream.kafka.reader import TopicReader
 from velocity_stream.kafka.security import aiokafka_security_kwargs
 from velocity_stream.kafka.topics import TopicAdmin, TopicAdminError
+from velocity_stream.registry.resolvers import preregistered_resolver
 from velocity_stream.serde import AvroSerde
 from velocity_stream.settings import SecurityProtocol, Settings
 

@@ -32,9 +32,9 @@ from velocity_stream.console.render import (
 from velocity_stream.console.tail import UNKNOWN_FAMILY, RecordDecoder, resolve_topic
 from velocity_stream.contracts.catalog import Catalog, load_catalog
 from velocity_stream.contracts.examples import example
-from velocity_stream.gateway.runtime.schemas import preregistered_resolver
 from velocity_stream.protocol import headers as gh
 from velocity_stream.protocol.records import InboundMessage
+from velocity_stream.registry.resolvers import preregistered_resolver
 from velocity_stream.serde import AvroSerde
 from velocity_stream.settings import Settings
 

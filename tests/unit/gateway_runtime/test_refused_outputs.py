@@ -25,9 +25,9 @@ from velocity_stream.gateway.runtime.output import (
     is_too_large,
 )
 from velocity_stream.gateway.runtime.processor import BatchProcessor, WriteContext
-from velocity_stream.gateway.runtime.schemas import preregistered_resolver
 from velocity_stream.observability import GatewayMetrics, VelocityMetrics
 from velocity_stream.protocol import headers as h
+from velocity_stream.registry.resolvers import preregistered_resolver
 from velocity_stream.serde import AvroSerde
 from velocity_stream.settings import DEFAULT_SCHEMAS_DIR, Settings
 

@@ -15,7 +15,7 @@ from velocity_stream.gateway import GatewayState, InboundMessage, OutboundMessag
 from velocity_stream.gateway.faust_app import _context_partition, _inbound, table_partitions
 from velocity_stream.gateway.runtime.output import DeliveryBarrier, OutputDeliveryError
 from velocity_stream.gateway.runtime.processor import BatchProcessor, WriteContext
-from velocity_stream.gateway.runtime.schemas import preregistered_resolver
+from velocity_stream.registry.resolvers import preregistered_resolver
 from velocity_stream.serde import AvroSerde
 from velocity_stream.settings import DEFAULT_SCHEMAS_DIR
 

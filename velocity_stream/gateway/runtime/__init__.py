@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from velocity_stream.gateway.runtime.output import DeliveryBarrier, OutputProducer
 from velocity_stream.gateway.runtime.processor import BatchProcessor, GatewayStats, WriteContext
-from velocity_stream.gateway.runtime.schemas import preregistered_resolver, resolver_for
 
 __all__ = [
     "BatchProcessor",
@@ -16,6 +15,4 @@ __all__ = [
     "GatewayStats",
     "OutputProducer",
     "WriteContext",
-    "preregistered_resolver",
-    "resolver_for",
 ]

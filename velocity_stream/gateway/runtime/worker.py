@@ -20,7 +20,6 @@ from velocity_stream.errors import ConfigError
 from velocity_stream.gateway.faust_app import GatewayApp, WorkerOptions, build_app, run_worker
 from velocity_stream.gateway.pipeline import Pipeline
 from velocity_stream.gateway.runtime.output import OutputProducer
-from velocity_stream.gateway.runtime.schemas import resolver_for
 from velocity_stream.kafka.config import async_client_options
 from velocity_stream.kafka.reachability import wait_for_kafka, wait_for_registry
 from velocity_stream.kafka.topics import TopicAdmin, TopicStatus, apply, plan
@@ -30,6 +29,7 @@ from velocity_stream.observability import (
     configure_logging,
     start_metrics_server,
 )
+from velocity_stream.registry.resolvers import resolver_for
 from velocity_stream.serde.avro import AvroSerde
 from velocity_stream.settings import Settings, load_settings
 from velocity_stream.trust import KeyRing, SigningKey
