@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import json
 import logging
-from typing import Any
+import re
+from typing import Any, TypeVar
 
 from fastapi import Depends, FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
@@ -21,13 +22,20 @@ from velocity_stream import __version__
 from velocity_stream.errors import ConfigError
 from velocity_stream.http.limits import BodyLimit
 from velocity_stream.kafka.reachability import kafka_health
-from velocity_stream.registry.errors import ErrorCode, RegistryRequestError, schema_not_found
+from velocity_stream.registry.errors import ErrorCode, RegistryRequestError
+from velocity_stream.registry.media import STATE_KEY, V1_JSON, RawPath, check_media
 from velocity_stream.registry.service import RegistryService
 from velocity_stream.registry.store import StoreError
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
+_INT = re.compile(r"-?[0-9]{1,10}")
 
-CONTENT_TYPE = "application/vnd.schemaregistry.v1+json"
+CONTENT_TYPE = V1_JSON
+# Path parameters: one segment each, percent-decoded once (so a%2Fb is the subject "a/b").
+SUBJECT = "{subject:registry_segment}"
+VERSION = "{version:registry_segment}"
+SCHEMA_ID = "{schema_id:registry_segment}"
 _SCHEMA_BODY = {
     "required": True,
     "content": {
@@ -88,12 +96,21 @@ def create_app(service: RegistryService, *, max_body_bytes: int | None = None) -
             f"VELOCITY_REGISTRY_MAX_BODY_BYTES ({body_limit}) is smaller than the largest schema "
             f"the registry accepts ({service.max_schema_bytes} bytes)"
         )
+
+    def media(request: Request) -> None:
+        # Runs once a route matched: an unknown path stays a 404, as with Confluent.
+        chosen = check_media(
+            request.method, request.headers.get("content-type"), request.headers.get("accept")
+        )
+        request.scope.setdefault("state", {})[STATE_KEY] = chosen
+
     app = FastAPI(
         title="Velocity Stream schema registry",
         version=__version__,
         description="Confluent Schema Registry REST API for Avro, enforcing Velocity Stream's "
         "compatibility engine. State lives in a compacted Kafka topic.",
         default_response_class=RegistryJSONResponse,
+        dependencies=[Depends(media)],
     )
 
     def too_large(scope: Scope, limit: int, declared: int | None) -> RegistryJSONResponse:
@@ -106,6 +123,7 @@ def create_app(service: RegistryService, *, max_body_bytes: int | None = None) -
         )
 
     app.add_middleware(BodyLimit, max_bytes=body_limit, refuse=too_large)
+    app.add_middleware(RawPath)
 
     @app.exception_handler(RegistryRequestError)
     async def _refused(request: Request, error: RegistryRequestError) -> RegistryJSONResponse:
@@ -139,7 +157,8 @@ def create_app(service: RegistryService, *, max_body_bytes: int | None = None) -
             data = json.loads(raw) if raw.strip() else None
         except (ValueError, RecursionError) as error:
             raise RegistryRequestError(
-                ErrorCode.BAD_REQUEST, f"The request body is not valid JSON: {error}"
+                ErrorCode.UNPROCESSABLE,
+                f"Unprocessable entity: the request body is not JSON: {error}",
             ) from None
         if not isinstance(data, dict):
             raise RegistryRequestError(
@@ -170,20 +189,20 @@ def create_app(service: RegistryService, *, max_body_bytes: int | None = None) -
     ) -> list[str]:
         return service.subjects(deleted=deleted, prefix=subject_prefix)
 
-    @app.get("/subjects/{subject}/versions", summary="List a subject's versions")
+    @app.get(f"/subjects/{SUBJECT}/versions", summary="List a subject's versions")
     def list_versions(subject: str, deleted: bool = False) -> list[int]:
         return service.versions(subject, deleted=deleted)
 
-    @app.get("/subjects/{subject}/versions/{version}", summary="One version of a subject")
+    @app.get(f"/subjects/{SUBJECT}/versions/{VERSION}", summary="One version of a subject")
     def get_version(subject: str, version: str, deleted: bool = False) -> dict[str, object]:
         return service.version(subject, version, deleted=deleted).to_json()
 
-    @app.get("/subjects/{subject}/versions/{version}/schema", summary="A version's raw schema")
+    @app.get(f"/subjects/{SUBJECT}/versions/{VERSION}/schema", summary="A version's raw schema")
     def get_version_schema(subject: str, version: str, deleted: bool = False) -> Any:
         return json.loads(service.version(subject, version, deleted=deleted).schema)
 
     @app.post(
-        "/subjects/{subject}/versions",
+        f"/subjects/{SUBJECT}/versions",
         summary="Register a schema (the same schema again returns the same id)",
         openapi_extra={"requestBody": _SCHEMA_BODY},
     )
@@ -197,7 +216,7 @@ def create_app(service: RegistryService, *, max_body_bytes: int | None = None) -
         return {"id": registered.schema_id}
 
     @app.post(
-        "/subjects/{subject}",
+        f"/subjects/{SUBJECT}",
         summary="Look a schema up under a subject",
         openapi_extra={"requestBody": _SCHEMA_BODY},
     )
@@ -207,11 +226,11 @@ def create_app(service: RegistryService, *, max_body_bytes: int | None = None) -
         found = service.lookup(subject, body.get("schema"), body.get("schemaType"), deleted=deleted)
         return found.to_json()
 
-    @app.delete("/subjects/{subject}", summary="Delete a subject (soft, or hard with permanent)")
+    @app.delete(f"/subjects/{SUBJECT}", summary="Delete a subject (soft, or hard with permanent)")
     def delete_subject(subject: str, permanent: bool = False) -> list[int]:
         return service.delete_subject(subject, permanent=permanent)
 
-    @app.delete("/subjects/{subject}/versions/{version}", summary="Delete one version")
+    @app.delete(f"/subjects/{SUBJECT}/versions/{VERSION}", summary="Delete one version")
     def delete_version(subject: str, version: str, permanent: bool = False) -> int:
         return service.delete_version(subject, version, permanent=permanent)
 
@@ -221,23 +240,48 @@ def create_app(service: RegistryService, *, max_body_bytes: int | None = None) -
     def schema_types() -> list[str]:
         return ["AVRO"]
 
-    @app.get("/schemas/ids/{schema_id}", summary="A schema by its global id")
+    @app.get("/schemas", summary="Schemas of every subject version (subjectPrefix, latestOnly)")
+    def list_schemas(
+        subject_prefix: str = Query("", alias="subjectPrefix"),
+        deleted: bool = False,
+        latest_only: bool = Query(False, alias="latestOnly"),
+        offset: int = 0,
+        limit: int = -1,
+    ) -> list[dict[str, object]]:
+        found = service.schemas(prefix=subject_prefix, deleted=deleted, latest_only=latest_only)
+        return [version.to_json() for version in _page(found, offset, limit)]
+
+    @app.get(f"/schemas/ids/{SCHEMA_ID}", summary="A schema by its global id")
     def schema_by_id(schema_id: str, subject: str | None = None) -> dict[str, object]:
         return {"schema": service.schema_by_id(_schema_id(schema_id))}
 
-    @app.get("/schemas/ids/{schema_id}/schema", summary="A raw schema by its global id")
-    def raw_schema_by_id(schema_id: str) -> Any:
+    @app.get(f"/schemas/ids/{SCHEMA_ID}/schema", summary="A raw schema by its global id")
+    def raw_schema_by_id(schema_id: str, subject: str | None = None) -> Any:
         return json.loads(service.schema_by_id(_schema_id(schema_id)))
 
-    @app.get("/schemas/ids/{schema_id}/subjects", summary="Subjects that use a schema id")
-    def subjects_of_id(schema_id: str, deleted: bool = False) -> list[str]:
-        usages = service.usages(_schema_id(schema_id), deleted=deleted)
-        return sorted({subject for subject, _ in usages})
+    @app.get(f"/schemas/ids/{SCHEMA_ID}/subjects", summary="Subjects that use a schema id")
+    def subjects_of_id(
+        schema_id: str,
+        subject: str | None = None,
+        deleted: bool = False,
+        offset: int = 0,
+        limit: int = -1,
+    ) -> list[str]:
+        usages = service.usages(_schema_id(schema_id), subject=subject, deleted=deleted)
+        return _page(sorted({name for name, _ in usages}), offset, limit)
 
-    @app.get("/schemas/ids/{schema_id}/versions", summary="Subject versions that use a schema id")
-    def versions_of_id(schema_id: str, deleted: bool = False) -> list[dict[str, object]]:
-        usages = service.usages(_schema_id(schema_id), deleted=deleted)
-        return [{"subject": subject, "version": version} for subject, version in usages]
+    @app.get(f"/schemas/ids/{SCHEMA_ID}/versions", summary="Subject versions that use a schema id")
+    def versions_of_id(
+        schema_id: str,
+        subject: str | None = None,
+        deleted: bool = False,
+        offset: int = 0,
+        limit: int = -1,
+    ) -> list[dict[str, object]]:
+        usages = service.usages(_schema_id(schema_id), subject=subject, deleted=deleted)
+        return [
+            {"subject": name, "version": version} for name, version in _page(usages, offset, limit)
+        ]
 
     # --- compatibility ---------------------------------------------------------------------
 
@@ -248,7 +292,7 @@ def create_app(service: RegistryService, *, max_body_bytes: int | None = None) -
         return answer
 
     @app.post(
-        "/compatibility/subjects/{subject}/versions/{version}",
+        f"/compatibility/subjects/{SUBJECT}/versions/{VERSION}",
         summary="Test a schema against one version (verbose=true adds the engine's messages)",
         openapi_extra={"requestBody": _SCHEMA_BODY},
     )
@@ -263,7 +307,7 @@ def create_app(service: RegistryService, *, max_body_bytes: int | None = None) -
         return _answer(verbose, result.is_compatible, result.messages)
 
     @app.post(
-        "/compatibility/subjects/{subject}/versions",
+        f"/compatibility/subjects/{SUBJECT}/versions",
         summary="Test a schema against every version the subject's level asks for",
         openapi_extra={"requestBody": _SCHEMA_BODY},
     )
@@ -287,7 +331,7 @@ def create_app(service: RegistryService, *, max_body_bytes: int | None = None) -
     def delete_global_config() -> dict[str, object]:
         return {"compatibilityLevel": service.delete_config(None)}
 
-    @app.get("/config/{subject}", summary="A subject's compatibility level")
+    @app.get(f"/config/{SUBJECT}", summary="A subject's compatibility level")
     def get_subject_config(
         subject: str, default_to_global: bool = Query(False, alias="defaultToGlobal")
     ) -> dict[str, object]:
@@ -295,14 +339,14 @@ def create_app(service: RegistryService, *, max_body_bytes: int | None = None) -
         return {"compatibilityLevel": level}
 
     @app.put(
-        "/config/{subject}",
+        f"/config/{SUBJECT}",
         summary="Set a subject's level",
         openapi_extra={"requestBody": _CONFIG_BODY},
     )
     def put_subject_config(subject: str, body: dict[str, Any] = Body) -> dict[str, object]:
         return {"compatibility": service.set_config(subject, body.get("compatibility"))}
 
-    @app.delete("/config/{subject}", summary="Remove a subject's level (it falls back to global)")
+    @app.delete(f"/config/{SUBJECT}", summary="Remove a subject's level (it falls back to global)")
     def delete_subject_config(subject: str) -> dict[str, object]:
         return {"compatibilityLevel": service.delete_config(subject)}
 
@@ -310,7 +354,7 @@ def create_app(service: RegistryService, *, max_body_bytes: int | None = None) -
     def get_mode() -> dict[str, object]:
         return {"mode": "READWRITE"}
 
-    @app.get("/mode/{subject}", summary="A subject's mode (always READWRITE)")
+    @app.get(f"/mode/{SUBJECT}", summary="A subject's mode (always READWRITE)")
     def get_subject_mode(subject: str) -> dict[str, object]:
         return {"mode": "READWRITE"}
 
@@ -318,7 +362,7 @@ def create_app(service: RegistryService, *, max_body_bytes: int | None = None) -
     def put_mode(body: dict[str, Any] = Body) -> dict[str, object]:
         return {"mode": _only_readwrite(body.get("mode"))}
 
-    @app.put("/mode/{subject}", summary="Set a subject's mode: only READWRITE is supported")
+    @app.put(f"/mode/{SUBJECT}", summary="Set a subject's mode: only READWRITE is supported")
     def put_subject_mode(subject: str, body: dict[str, Any] = Body) -> dict[str, object]:
         return {"mode": _only_readwrite(body.get("mode"))}
 
@@ -326,9 +370,16 @@ def create_app(service: RegistryService, *, max_body_bytes: int | None = None) -
 
 
 def _schema_id(text: str) -> int:
-    if not text.isdigit() or not 0 < int(text) < 2**31:
-        raise schema_not_found(f"Schema {text} not found")
+    """A schema id path segment. Confluent's is a Java int: anything else matches no route."""
+    if not _INT.fullmatch(text) or not -(2**31) <= int(text) < 2**31:
+        raise RegistryRequestError(ErrorCode.NOT_FOUND, "HTTP 404 Not Found")
     return int(text)
+
+
+def _page(items: list[T], offset: int, limit: int) -> list[T]:
+    """Confluent's paging: skip ``offset`` items, then at most ``limit`` (negative: all)."""
+    start = max(offset, 0)
+    return items[start:] if limit < 0 else items[start : start + limit]
 
 
 def _only_readwrite(mode: object) -> str:

@@ -21,6 +21,7 @@ import fastavro
 from fastavro.schema import to_parsing_canonical_form
 
 from velocity_stream.compat import parse_schema
+from velocity_stream.registry.avro_names import InvalidName, check_names
 from velocity_stream.registry.errors import invalid_schema
 
 PRIMITIVES = frozenset({"null", "boolean", "int", "long", "float", "double", "bytes", "string"})
@@ -52,6 +53,10 @@ def parse_avro(text: str) -> CanonicalSchema:
         document: JsonValue = json.loads(text)
     except (ValueError, RecursionError) as error:
         raise invalid_schema(f"not JSON: {error}") from None
+    try:
+        check_names(document)
+    except InvalidName as error:
+        raise invalid_schema(str(error)) from None
     try:
         # Both parsers must accept it: fastavro decodes the data, and the compatibility engine
         # (stricter in places, e.g. enum symbols) judges every later version against it.

@@ -73,6 +73,14 @@ def parse_version(text: str | int) -> int:
     )
 
 
+def check_subject(subject: str) -> None:
+    """Confluent refuses subjects that are empty or hold control characters (42208)."""
+    if not subject.strip() or any(ord(c) < 32 or 127 <= ord(c) < 160 for c in subject):
+        raise RegistryRequestError(
+            ErrorCode.INVALID_SUBJECT, f"The specified subject {subject!r} is not valid"
+        )
+
+
 def parse_level(text: object) -> CompatibilityMode:
     try:
         if not isinstance(text, str):
@@ -165,13 +173,34 @@ class RegistryService:
             raise schema_not_found(f"Schema {schema_id} not found")
         return stored.text
 
-    def usages(self, schema_id: int, *, deleted: bool = False) -> list[tuple[str, int]]:
-        """(subject, version) pairs that use ``schema_id``."""
+    def usages(
+        self, schema_id: int, *, subject: str | None = None, deleted: bool = False
+    ) -> list[tuple[str, int]]:
+        """(subject, version) pairs that use ``schema_id``, of ``subject`` only when given."""
         with self.store.state_lock:
             if schema_id not in self.store.state.schemas:
-                raise schema_not_found(f"Schema {schema_id} not found")
+                raise schema_not_found()
             found = self.store.state.references(schema_id)
-        return sorted((v.subject, v.version) for v in found if deleted or not v.deleted)
+        return sorted(
+            (v.subject, v.version)
+            for v in found
+            if (deleted or not v.deleted) and (subject is None or v.subject == subject)
+        )
+
+    def schemas(
+        self, *, prefix: str = "", deleted: bool = False, latest_only: bool = False
+    ) -> list[RegisteredVersion]:
+        """Every subject version under subjects starting with ``prefix``, by subject and version."""
+        with self.store.state_lock:
+            state = self.store.state
+            found: list[RegisteredVersion] = []
+            for subject in state.subject_names(deleted=deleted):
+                if not subject.startswith(prefix):
+                    continue
+                versions = state.versions(subject, deleted=deleted)
+                for entry in versions[-1:] if latest_only else versions:
+                    found.append(self._registered(entry))
+            return found
 
     def lookup(
         self, subject: str, text: object, schema_type: object = None, *, deleted: bool = False
@@ -216,6 +245,7 @@ class RegistryService:
     def register(
         self, subject: str, text: object, schema_type: object = None, references: object = None
     ) -> RegisteredVersion:
+        check_subject(subject)
         schema = self.parse_schema(text, schema_type, references)
         store = self.store
         with store.write_lock:
