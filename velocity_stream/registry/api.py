@@ -24,8 +24,9 @@ from velocity_stream.http.limits import BodyLimit
 from velocity_stream.kafka.reachability import kafka_health
 from velocity_stream.registry.errors import ErrorCode, RegistryRequestError
 from velocity_stream.registry.media import STATE_KEY, V1_JSON, RawPath, check_media
-from velocity_stream.registry.service import RegistryService
+from velocity_stream.registry.service import RegistryService, contract_fields
 from velocity_stream.registry.store import StoreError
+from velocity_stream.registry.submission import Submission
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -47,6 +48,14 @@ _SCHEMA_BODY = {
                     "schema": {"type": "string", "description": "the Avro schema as JSON text"},
                     "schemaType": {"type": "string", "enum": ["AVRO"]},
                     "references": {"type": "array", "maxItems": 0},
+                    "metadata": {
+                        "type": "object",
+                        "description": "tags, properties and sensitive names (data contract)",
+                    },
+                    "ruleSet": {
+                        "type": "object",
+                        "description": "migrationRules, domainRules and encodingRules",
+                    },
                 },
             }
         }
@@ -210,9 +219,7 @@ def create_app(service: RegistryService, *, max_body_bytes: int | None = None) -
         subject: str, normalize: bool = False, body: dict[str, Any] = Body
     ) -> dict[str, object]:
         # normalize is accepted and implied: identity is always the canonical form.
-        registered = service.register(
-            subject, body.get("schema"), body.get("schemaType"), body.get("references")
-        )
+        registered = service.register(subject, Submission.from_body(body))
         return {"id": registered.schema_id}
 
     @app.post(
@@ -223,7 +230,7 @@ def create_app(service: RegistryService, *, max_body_bytes: int | None = None) -
     def lookup(
         subject: str, deleted: bool = False, normalize: bool = False, body: dict[str, Any] = Body
     ) -> dict[str, object]:
-        found = service.lookup(subject, body.get("schema"), body.get("schemaType"), deleted=deleted)
+        found = service.lookup(subject, Submission.from_body(body), deleted=deleted)
         return found.to_json()
 
     @app.delete(f"/subjects/{SUBJECT}", summary="Delete a subject (soft, or hard with permanent)")
@@ -253,11 +260,12 @@ def create_app(service: RegistryService, *, max_body_bytes: int | None = None) -
 
     @app.get(f"/schemas/ids/{SCHEMA_ID}", summary="A schema by its global id")
     def schema_by_id(schema_id: str, subject: str | None = None) -> dict[str, object]:
-        return {"schema": service.schema_by_id(_schema_id(schema_id))}
+        stored = service.schema_by_id(_schema_id(schema_id))
+        return {"schema": stored.text} | contract_fields(stored.metadata, stored.rule_set)
 
     @app.get(f"/schemas/ids/{SCHEMA_ID}/schema", summary="A raw schema by its global id")
     def raw_schema_by_id(schema_id: str, subject: str | None = None) -> Any:
-        return json.loads(service.schema_by_id(_schema_id(schema_id)))
+        return json.loads(service.schema_by_id(_schema_id(schema_id)).text)
 
     @app.get(f"/schemas/ids/{SCHEMA_ID}/subjects", summary="Subjects that use a schema id")
     def subjects_of_id(
@@ -303,7 +311,7 @@ def create_app(service: RegistryService, *, max_body_bytes: int | None = None) -
         normalize: bool = False,
         body: dict[str, Any] = Body,
     ) -> dict[str, object]:
-        result = service.check(subject, body.get("schema"), version, body.get("schemaType"))
+        result = service.check(subject, Submission.from_body(body), version)
         return _answer(verbose, result.is_compatible, result.messages)
 
     @app.post(
@@ -314,7 +322,7 @@ def create_app(service: RegistryService, *, max_body_bytes: int | None = None) -
     def check_all(
         subject: str, verbose: bool = False, normalize: bool = False, body: dict[str, Any] = Body
     ) -> dict[str, object]:
-        result = service.check(subject, body.get("schema"), None, body.get("schemaType"))
+        result = service.check(subject, Submission.from_body(body), None)
         return _answer(verbose, result.is_compatible, result.messages)
 
     # --- config and mode -------------------------------------------------------------------

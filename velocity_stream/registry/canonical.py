@@ -71,6 +71,22 @@ def parse_avro(text: str) -> CanonicalSchema:
     return CanonicalSchema(compact, pcf, identity, fingerprint)
 
 
+def content_fingerprint(
+    identity: str, *, metadata: JsonValue = None, rule_set: JsonValue = None
+) -> str:
+    """The key of "same schema": the identity form, plus the data-contract fields when present.
+
+    A schema without metadata or rules keeps the plain SHA-256 of its identity form, so the
+    fingerprints of records written before these fields existed still match.
+    """
+    if metadata is None and rule_set is None:
+        return hashlib.sha256(identity.encode("utf-8")).hexdigest()
+    extras = json.dumps(
+        {"metadata": metadata, "ruleSet": rule_set}, sort_keys=True, separators=(",", ":")
+    )
+    return hashlib.sha256(f"{identity}\n{extras}".encode()).hexdigest()
+
+
 def identity_form(schema: JsonValue) -> str:
     """PCF's transformation with ``default``, ``aliases`` and logical-type attributes kept."""
     return _dump(_canonical(schema, "", MEANINGFUL))

@@ -95,14 +95,25 @@ class RegistryClient:
 
     # --- the REST calls --------------------------------------------------------------------
 
-    def register(self, subject: str, schema: str) -> int:
-        answer = self._call("POST", f"/subjects/{_path(subject)}/versions", {"schema": schema})
+    def register(
+        self, subject: str, schema: str, *, metadata: dict[str, object] | None = None
+    ) -> int:
+        """Register ``schema`` (with Confluent ``metadata`` when given) and return its id."""
+        body: dict[str, object] = {"schema": schema}
+        if metadata is not None:
+            body["metadata"] = metadata
+        answer = self._call("POST", f"/subjects/{_path(subject)}/versions", body)
         return int(answer["id"])
 
-    def lookup(self, subject: str, schema: str) -> SubjectSchema | None:
+    def lookup(
+        self, subject: str, schema: str, *, metadata: dict[str, object] | None = None
+    ) -> SubjectSchema | None:
         """The version of ``subject`` holding ``schema``; None when the subject lacks it."""
+        body: dict[str, object] = {"schema": schema}
+        if metadata is not None:
+            body["metadata"] = metadata
         try:
-            answer = self._call("POST", f"/subjects/{_path(subject)}", {"schema": schema})
+            answer = self._call("POST", f"/subjects/{_path(subject)}", body)
         except RegistryRequestError as error:
             if error.error_code in (ErrorCode.SUBJECT_NOT_FOUND, ErrorCode.SCHEMA_NOT_FOUND):
                 return None
@@ -113,6 +124,12 @@ class RegistryClient:
 
     def schema_by_id(self, schema_id: int) -> str:
         return str(self._call("GET", f"/schemas/ids/{schema_id}")["schema"])
+
+    def version(self, subject: str, version: int | str) -> SubjectSchema:
+        answer = self._call("GET", f"/subjects/{_path(subject)}/versions/{version}")
+        return SubjectSchema(
+            str(answer["subject"]), int(answer["version"]), int(answer["id"]), answer["schema"]
+        )
 
     def subjects(self) -> list[str]:
         return [str(s) for s in self._call("GET", "/subjects")]

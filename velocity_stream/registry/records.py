@@ -10,13 +10,20 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from typing import Any
 
 from velocity_stream.contracts.catalog import CompatibilityMode
+
+Json = Any  # a decoded JSON value
 
 
 @dataclass(frozen=True, slots=True)
 class SchemaRecord:
-    """Version ``version`` of ``subject`` is schema ``schema_id``; ``deleted``: soft-deleted."""
+    """Version ``version`` of ``subject`` is schema ``schema_id``; ``deleted``: soft-deleted.
+
+    ``metadata`` and ``rule_set`` are the schema's data-contract fields (datacontract.py), part of
+    what ``fingerprint`` covers; absent from the value when None, so older records read the same.
+    """
 
     subject: str
     version: int
@@ -24,6 +31,8 @@ class SchemaRecord:
     fingerprint: str
     schema: str
     deleted: bool = False
+    metadata: Json = None
+    rule_set: Json = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,17 +88,19 @@ def encode(record: LogRecord) -> tuple[bytes, bytes | None]:
         )
         if isinstance(record, SchemaTombstone):
             return key, None
-        value = _dump(
-            {
-                "subject": record.subject,
-                "version": record.version,
-                "id": record.schema_id,
-                "fingerprint": record.fingerprint,
-                "schema": record.schema,
-                "deleted": record.deleted,
-            }
-        )
-        return key, value
+        fields: dict[str, object] = {
+            "subject": record.subject,
+            "version": record.version,
+            "id": record.schema_id,
+            "fingerprint": record.fingerprint,
+            "schema": record.schema,
+            "deleted": record.deleted,
+        }
+        if record.metadata is not None:
+            fields["metadata"] = record.metadata
+        if record.rule_set is not None:
+            fields["ruleSet"] = record.rule_set
+        return key, _dump(fields)
     if isinstance(record, ConfigRecord):
         key = _dump({"keytype": "CONFIG", "subject": record.subject})
         if record.level is None:
@@ -102,6 +113,12 @@ def encode(record: LogRecord) -> tuple[bytes, bytes | None]:
 
 class UnreadableRecord(ValueError):
     """A record on the topic that is not ours or is corrupt; the replay skips it."""
+
+
+def _object_or_none(value: object, name: str) -> Json:
+    if value is not None and not isinstance(value, dict):
+        raise UnreadableRecord(f"{name} is not a JSON object")
+    return value
 
 
 def decode(key: bytes | None, value: bytes | None) -> LogRecord:
@@ -127,6 +144,8 @@ def decode(key: bytes | None, value: bytes | None) -> LogRecord:
                 str(body["fingerprint"]),
                 str(body["schema"]),
                 bool(body.get("deleted", False)),
+                _object_or_none(body.get("metadata"), "metadata"),
+                _object_or_none(body.get("ruleSet"), "ruleSet"),
             )
         if keytype == "CONFIG":
             subject = head.get("subject")

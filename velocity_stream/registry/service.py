@@ -8,11 +8,12 @@ is decided by our engine (``velocity_stream.compat.check_mode``) and its issue m
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from velocity_stream.compat import CompatibilityMode, Direction, ModeResult, check_mode
 from velocity_stream.compat.schema_model import SchemaParseError
 from velocity_stream.registry.canonical import CanonicalSchema, parse_avro
+from velocity_stream.registry.datacontract import parse_metadata, parse_rule_set
 from velocity_stream.registry.errors import (
     ErrorCode,
     RegistryRequestError,
@@ -24,11 +25,13 @@ from velocity_stream.registry.errors import (
 from velocity_stream.registry.records import (
     ConfigRecord,
     IdWatermark,
+    Json,
     SchemaRecord,
     SchemaTombstone,
 )
-from velocity_stream.registry.state import SubjectVersion
+from velocity_stream.registry.state import StoredSchema, SubjectVersion
 from velocity_stream.registry.store import RegistryStore
+from velocity_stream.registry.submission import Candidate, Submission
 
 DEFAULT_MAX_SCHEMA_BYTES = 256 * 1024
 MAX_VERSION = 2**31 - 1
@@ -43,14 +46,28 @@ class RegisteredVersion:
     version: int
     schema_id: int
     schema: str
+    metadata: Json = None
+    rule_set: Json = None
 
     def to_json(self) -> dict[str, object]:
-        return {
+        """Confluent's shape; ``metadata`` and ``ruleSet`` only when the schema has them."""
+        answer: dict[str, object] = {
             "subject": self.subject,
             "version": self.version,
             "id": self.schema_id,
             "schema": self.schema,
         }
+        return answer | contract_fields(self.metadata, self.rule_set)
+
+
+def contract_fields(metadata: Json, rule_set: Json) -> dict[str, object]:
+    """The data-contract members of an answer: only those the schema has."""
+    fields: dict[str, object] = {}
+    if metadata is not None:
+        fields["metadata"] = metadata
+    if rule_set is not None:
+        fields["ruleSet"] = rule_set
+    return fields
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,6 +143,15 @@ class RegistryService:
 
     # --- parsing input ---------------------------------------------------------------------
 
+    def parse(self, submission: Submission | str) -> Candidate:
+        """The request's schema and data-contract fields, checked; 42201/42210/422 when not."""
+        if isinstance(submission, str):
+            submission = Submission(submission)
+        schema = self.parse_schema(submission.schema, submission.schema_type, submission.references)
+        metadata = parse_metadata(submission.metadata)
+        rule_set = parse_rule_set(submission.rule_set)
+        return Candidate.of(schema, metadata, rule_set)
+
     def parse_schema(
         self,
         text: object,
@@ -166,12 +192,12 @@ class RegistryService:
             entry = self._entry(subject, wanted, deleted=deleted)
             return self._registered(entry)
 
-    def schema_by_id(self, schema_id: int) -> str:
+    def schema_by_id(self, schema_id: int) -> StoredSchema:
         with self.store.state_lock:
             stored = self.store.state.schemas.get(schema_id)
         if stored is None:
             raise schema_not_found(f"Schema {schema_id} not found")
-        return stored.text
+        return stored
 
     def usages(
         self, schema_id: int, *, subject: str | None = None, deleted: bool = False
@@ -203,12 +229,18 @@ class RegistryService:
             return found
 
     def lookup(
-        self, subject: str, text: object, schema_type: object = None, *, deleted: bool = False
+        self, subject: str, submission: Submission | str, *, deleted: bool = False
     ) -> RegisteredVersion:
-        schema = self.parse_schema(text, schema_type)
+        """The version of ``subject`` holding the schema. A schema sent without metadata or
+        rules is also looked for with the latest version's, as registering it would inherit."""
+        candidate = self.parse(submission)
         with self.store.state_lock:
             self._require_subject(subject, deleted=True)
-            found = self._version_with(subject, schema.fingerprint, deleted=deleted)
+            found = self._version_with(subject, candidate.fingerprint, deleted=deleted)
+            if found is None:
+                inherited = self._inherit(subject, candidate)
+                if inherited.fingerprint != candidate.fingerprint:
+                    found = self._version_with(subject, inherited.fingerprint, deleted=deleted)
             if found is None:
                 raise schema_not_found("Schema not found")
             return self._registered(found)
@@ -216,10 +248,10 @@ class RegistryService:
     # --- compatibility ---------------------------------------------------------------------
 
     def check(
-        self, subject: str, text: object, version: str | int | None, schema_type: object = None
+        self, subject: str, submission: Submission | str, version: str | int | None
     ) -> CompatibilityAnswer:
         """Is the schema compatible with one version (or, with None, all the level asks for)?"""
-        schema = self.parse_schema(text, schema_type)
+        schema = self.parse(submission).schema
         wanted = None if version is None else parse_version(version)
         with self.store.state_lock:
             level = self._level(subject)
@@ -242,24 +274,32 @@ class RegistryService:
 
     # --- register --------------------------------------------------------------------------
 
-    def register(
-        self, subject: str, text: object, schema_type: object = None, references: object = None
-    ) -> RegisteredVersion:
+    def register(self, subject: str, submission: Submission | str) -> RegisteredVersion:
+        """Register the schema under ``subject``; the same schema again returns its version.
+
+        A schema sent without metadata or rules takes the latest version's (Confluent's
+        inheritance), so adding a field does not silently drop a subject's contract.
+        """
         check_subject(subject)
-        schema = self.parse_schema(text, schema_type, references)
+        given = self.parse(submission)
         store = self.store
         with store.write_lock:
             for _ in range(_MAX_CLAIMS):
                 with store.state_lock:
                     state = store.state
-                    found = self._version_with(subject, schema.fingerprint, deleted=False)
+                    found = self._version_with(subject, given.fingerprint, deleted=False)
+                    if found is not None:
+                        return self._registered(found)
+                    candidate = self._inherit(subject, given)
+                    found = self._version_with(subject, candidate.fingerprint, deleted=False)
                     if found is not None:
                         return self._registered(found)
                     live = state.versions(subject)
                     previous = [state.schemas[v.schema_id].text for v in live]
                     level = self._level(subject)
-                    schema_id = state.by_fingerprint.get(schema.fingerprint, state.max_id + 1)
+                    schema_id = state.by_fingerprint.get(candidate.fingerprint, state.max_id + 1)
                     version = state.next_version(subject)
+                schema = candidate.schema
                 result = self._check(schema, previous, level)
                 if not result.compatible:
                     details = "; ".join(describe_failures(result, [v.version for v in live]))
@@ -268,12 +308,20 @@ class RegistryService:
                         "Schema being registered is incompatible with an earlier schema for "
                         f'subject "{subject}", details: [{details}]',
                     )
-                record = SchemaRecord(subject, version, schema_id, schema.fingerprint, schema.text)
+                record = SchemaRecord(
+                    subject,
+                    version,
+                    schema_id,
+                    candidate.fingerprint,
+                    schema.text,
+                    metadata=candidate.metadata,
+                    rule_set=candidate.rule_set,
+                )
                 if store.write(record):
                     with store.state_lock:
                         return self._registered(store.state.subjects[subject][version])
                 # Another process claimed this id or version first: withdraw ours, retry.
-                store.write(SchemaTombstone(subject, version, schema_id, schema.fingerprint))
+                store.write(SchemaTombstone(subject, version, schema_id, candidate.fingerprint))
         raise RegistryRequestError(
             ErrorCode.STORE_ERROR,
             f"could not register under {subject!r}: {_MAX_CLAIMS} claims lost to other writers",
@@ -399,9 +447,26 @@ class RegistryService:
         matches = [v for v in state.versions(subject, deleted=deleted) if v.schema_id == schema_id]
         return matches[-1] if matches else None
 
+    def _inherit(self, subject: str, candidate: Candidate) -> Candidate:
+        """``candidate`` with the latest live version's metadata and rules where it has none."""
+        if candidate.metadata is not None and candidate.rule_set is not None:
+            return candidate
+        live = self.store.state.versions(subject)
+        if not live:
+            return candidate
+        latest = self.store.state.schemas[live[-1].schema_id]
+        return candidate.inheriting(latest.metadata, latest.rule_set)
+
     def _registered(self, entry: SubjectVersion) -> RegisteredVersion:
-        text = self.store.state.schemas[entry.schema_id].text
-        return RegisteredVersion(entry.subject, entry.version, entry.schema_id, text)
+        stored = self.store.state.schemas[entry.schema_id]
+        return RegisteredVersion(
+            entry.subject,
+            entry.version,
+            entry.schema_id,
+            stored.text,
+            stored.metadata,
+            stored.rule_set,
+        )
 
     def _record(self, entry: SubjectVersion) -> SchemaRecord:
         stored = self.store.state.schemas[entry.schema_id]
@@ -412,6 +477,8 @@ class RegistryService:
             stored.fingerprint,
             stored.text,
             entry.deleted,
+            stored.metadata,
+            stored.rule_set,
         )
 
     def _level(self, subject: str) -> CompatibilityMode:
@@ -420,9 +487,7 @@ class RegistryService:
 
 
 def _soft_deleted(record: SchemaRecord) -> SchemaRecord:
-    return SchemaRecord(
-        record.subject, record.version, record.schema_id, record.fingerprint, record.schema, True
-    )
+    return replace(record, deleted=True)
 
 
 def _tombstone(record: SchemaRecord) -> SchemaTombstone:

@@ -15,6 +15,7 @@ from velocity_stream.contracts.catalog import CompatibilityMode
 from velocity_stream.registry.records import (
     ConfigRecord,
     IdWatermark,
+    Json,
     LogRecord,
     Marker,
     SchemaRecord,
@@ -24,9 +25,13 @@ from velocity_stream.registry.records import (
 
 @dataclass(frozen=True, slots=True)
 class StoredSchema:
+    """One schema by id: its text and data-contract fields (all covered by ``fingerprint``)."""
+
     schema_id: int
     fingerprint: str
     text: str
+    metadata: Json = None
+    rule_set: Json = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,7 +104,11 @@ class RegistryState:
             return False  # already a live version of this subject
         if stored is None:
             self.schemas[record.schema_id] = StoredSchema(
-                record.schema_id, record.fingerprint, record.schema
+                record.schema_id,
+                record.fingerprint,
+                record.schema,
+                record.metadata,
+                record.rule_set,
             )
             self.by_fingerprint[record.fingerprint] = record.schema_id
         self.subjects.setdefault(record.subject, {})[record.version] = SubjectVersion(
