@@ -48,6 +48,8 @@ _SCHEMA_BODY = {
                     "schema": {"type": "string", "description": "the Avro schema as JSON text"},
                     "schemaType": {"type": "string", "enum": ["AVRO"]},
                     "references": {"type": "array", "maxItems": 0},
+                    "id": {"type": "integer", "description": "IMPORT mode: the id to keep"},
+                    "version": {"type": "integer", "description": "IMPORT mode: the version"},
                     "metadata": {
                         "type": "object",
                         "description": "tags, properties and sensitive names (data contract)",
@@ -358,21 +360,29 @@ def create_app(service: RegistryService, *, max_body_bytes: int | None = None) -
     def delete_subject_config(subject: str) -> dict[str, object]:
         return {"compatibilityLevel": service.delete_config(subject)}
 
-    @app.get("/mode", summary="Registry mode (always READWRITE)")
+    @app.get("/mode", summary="The global mode")
     def get_mode() -> dict[str, object]:
-        return {"mode": "READWRITE"}
+        return {"mode": service.get_mode(None)}
 
-    @app.get(f"/mode/{SUBJECT}", summary="A subject's mode (always READWRITE)")
-    def get_subject_mode(subject: str) -> dict[str, object]:
-        return {"mode": "READWRITE"}
+    @app.get(f"/mode/{SUBJECT}", summary="A subject's mode (40409 when it has none of its own)")
+    def get_subject_mode(
+        subject: str, default_to_global: bool = Query(False, alias="defaultToGlobal")
+    ) -> dict[str, object]:
+        return {"mode": service.get_mode(subject, default_to_global=default_to_global)}
 
-    @app.put("/mode", summary="Set the mode: only READWRITE is supported")
-    def put_mode(body: dict[str, Any] = Body) -> dict[str, object]:
-        return {"mode": _only_readwrite(body.get("mode"))}
+    @app.put("/mode", summary="Set the global mode (IMPORT needs an empty registry or force)")
+    def put_mode(force: bool = False, body: dict[str, Any] = Body) -> dict[str, object]:
+        return {"mode": service.set_mode(None, body.get("mode"), force=force)}
 
-    @app.put(f"/mode/{SUBJECT}", summary="Set a subject's mode: only READWRITE is supported")
-    def put_subject_mode(subject: str, body: dict[str, Any] = Body) -> dict[str, object]:
-        return {"mode": _only_readwrite(body.get("mode"))}
+    @app.put(f"/mode/{SUBJECT}", summary="Set a subject's mode (IMPORT needs it empty or force)")
+    def put_subject_mode(
+        subject: str, force: bool = False, body: dict[str, Any] = Body
+    ) -> dict[str, object]:
+        return {"mode": service.set_mode(subject, body.get("mode"), force=force)}
+
+    @app.delete(f"/mode/{SUBJECT}", summary="Remove a subject's mode (it follows the global)")
+    def delete_subject_mode(subject: str) -> dict[str, object]:
+        return {"mode": service.delete_mode(subject)}
 
     return app
 
@@ -388,15 +398,3 @@ def _page(items: list[T], offset: int, limit: int) -> list[T]:
     """Confluent's paging: skip ``offset`` items, then at most ``limit`` (negative: all)."""
     start = max(offset, 0)
     return items[start:] if limit < 0 else items[start : start + limit]
-
-
-def _only_readwrite(mode: object) -> str:
-    value = str(mode or "").upper()
-    if value not in ("READWRITE", "READONLY", "READONLY_OVERRIDE", "IMPORT"):
-        raise RegistryRequestError(ErrorCode.INVALID_MODE, f"Invalid mode {mode!r}")
-    if value != "READWRITE":
-        raise RegistryRequestError(
-            ErrorCode.OPERATION_NOT_PERMITTED,
-            f"Mode {value} is not supported: this registry is always READWRITE",
-        )
-    return value

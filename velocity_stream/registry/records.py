@@ -54,6 +54,14 @@ class ConfigRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class ModeRecord:
+    """Mode of a subject (``subject`` None: the global mode); None mode clears it."""
+
+    subject: str | None
+    mode: str | None
+
+
+@dataclass(frozen=True, slots=True)
 class IdWatermark:
     """Highest id ever handed out; written before hard deletes so compaction cannot lower it."""
 
@@ -67,7 +75,7 @@ class Marker:
     token: str
 
 
-LogRecord = SchemaRecord | SchemaTombstone | ConfigRecord | IdWatermark | Marker
+LogRecord = SchemaRecord | SchemaTombstone | ConfigRecord | ModeRecord | IdWatermark | Marker
 
 
 def _dump(data: dict[str, object]) -> bytes:
@@ -106,6 +114,11 @@ def encode(record: LogRecord) -> tuple[bytes, bytes | None]:
         if record.level is None:
             return key, None
         return key, _dump({"compatibilityLevel": record.level.value})
+    if isinstance(record, ModeRecord):
+        key = _dump({"keytype": "MODE", "subject": record.subject})
+        if record.mode is None:
+            return key, None
+        return key, _dump({"mode": record.mode})
     if isinstance(record, IdWatermark):
         return _dump({"keytype": "ID_WATERMARK"}), _dump({"id": record.schema_id})
     return _dump({"keytype": "MARKER"}), _dump({"token": record.token})
@@ -151,6 +164,10 @@ def decode(key: bytes | None, value: bytes | None) -> LogRecord:
             subject = head.get("subject")
             level = None if body is None else CompatibilityMode(body["compatibilityLevel"])
             return ConfigRecord(None if subject is None else str(subject), level)
+        if keytype == "MODE":
+            subject = head.get("subject")
+            mode = None if body is None else str(body["mode"])
+            return ModeRecord(None if subject is None else str(subject), mode)
         if keytype == "ID_WATERMARK":
             return IdWatermark(int(body["id"]) if body else 0)
         if keytype == "MARKER":

@@ -22,10 +22,18 @@ from velocity_stream.registry.errors import (
     subject_not_found,
     version_not_found,
 )
+from velocity_stream.registry.modes import (
+    RegistryMode,
+    mode_in_scope,
+    not_permitted,
+    parse_mode,
+    refuse_if_read_only,
+)
 from velocity_stream.registry.records import (
     ConfigRecord,
     IdWatermark,
     Json,
+    ModeRecord,
     SchemaRecord,
     SchemaTombstone,
 )
@@ -260,72 +268,143 @@ class RegistryService:
             else:
                 live = [self._entry(subject, wanted, deleted=False)]
             previous = [self.store.state.schemas[v.schema_id].text for v in live]
-        result = self._check(schema, previous, level)
+        result = self._check(schema.text, previous, level)
         messages = describe_failures(result, [v.version for v in live])
         return CompatibilityAnswer(result.compatible, messages)
 
-    def _check(
-        self, schema: CanonicalSchema, previous: list[str], level: CompatibilityMode
-    ) -> ModeResult:
+    def _check(self, text: str, previous: Sequence[str], level: CompatibilityMode) -> ModeResult:
         try:
-            return check_mode(schema.text, previous, level)
+            return check_mode(text, list(previous), level)
         except SchemaParseError as error:
             raise invalid_schema(str(error)) from None
+
+    def _require_compatible(
+        self,
+        record: SchemaRecord,
+        level: CompatibilityMode,
+        previous: Sequence[str],
+        versions: Sequence[int],
+    ) -> None:
+        """409 with our engine's findings when ``record`` breaks ``level`` against ``previous``."""
+        result = self._check(record.schema, previous, level)
+        if not result.compatible:
+            details = "; ".join(describe_failures(result, versions))
+            raise RegistryRequestError(
+                ErrorCode.INCOMPATIBLE_SCHEMA,
+                "Schema being registered is incompatible with an earlier schema for "
+                f'subject "{record.subject}", details: [{details}]',
+            )
 
     # --- register --------------------------------------------------------------------------
 
     def register(self, subject: str, submission: Submission | str) -> RegisteredVersion:
         """Register the schema under ``subject``; the same schema again returns its version.
 
-        A schema sent without metadata or rules takes the latest version's (Confluent's
-        inheritance), so adding a field does not silently drop a subject's contract.
+        In READWRITE mode a schema sent without metadata or rules takes the latest version's
+        (Confluent's inheritance), so adding a field does not silently drop a subject's
+        contract, and it must be compatible under the subject's level. In IMPORT mode the
+        request brings its ``id`` (and may bring its ``version``) and is stored as sent.
         """
         check_subject(subject)
+        if isinstance(submission, str):
+            submission = Submission(submission)
+        wanted_id = _requested_number(submission.schema_id, "id")
+        wanted_version = _requested_number(submission.version, "version")
         given = self.parse(submission)
         store = self.store
         with store.write_lock:
             for _ in range(_MAX_CLAIMS):
                 with store.state_lock:
-                    state = store.state
-                    found = self._version_with(subject, given.fingerprint, deleted=False)
-                    if found is not None:
-                        return self._registered(found)
-                    candidate = self._inherit(subject, given)
-                    found = self._version_with(subject, candidate.fingerprint, deleted=False)
-                    if found is not None:
-                        return self._registered(found)
-                    live = state.versions(subject)
-                    previous = [state.schemas[v.schema_id].text for v in live]
-                    level = self._level(subject)
-                    schema_id = state.by_fingerprint.get(candidate.fingerprint, state.max_id + 1)
-                    version = state.next_version(subject)
-                schema = candidate.schema
-                result = self._check(schema, previous, level)
-                if not result.compatible:
-                    details = "; ".join(describe_failures(result, [v.version for v in live]))
-                    raise RegistryRequestError(
-                        ErrorCode.INCOMPATIBLE_SCHEMA,
-                        "Schema being registered is incompatible with an earlier schema for "
-                        f'subject "{subject}", details: [{details}]',
-                    )
-                record = SchemaRecord(
-                    subject,
-                    version,
-                    schema_id,
-                    candidate.fingerprint,
-                    schema.text,
-                    metadata=candidate.metadata,
-                    rule_set=candidate.rule_set,
-                )
+                    mode = mode_in_scope(store.state.modes, subject)
+                    if mode.read_only:
+                        raise not_permitted(subject, "is in read-only mode")
+                    if wanted_id is not None:
+                        if mode is not RegistryMode.IMPORT:
+                            raise not_permitted(subject, "is not in import mode")
+                        plan = self._import_claim(subject, given, wanted_id, wanted_version)
+                    elif mode is not RegistryMode.READWRITE:
+                        raise not_permitted(subject, "is not in read-write mode")
+                    else:
+                        plan = self._claim(subject, given, wanted_version)
+                if isinstance(plan, RegisteredVersion):
+                    return plan
+                if plan.level is not None:
+                    self._require_compatible(plan.record, plan.level, plan.previous, plan.versions)
+                record = plan.record
                 if store.write(record):
                     with store.state_lock:
-                        return self._registered(store.state.subjects[subject][version])
+                        return self._registered(store.state.subjects[subject][record.version])
                 # Another process claimed this id or version first: withdraw ours, retry.
-                store.write(SchemaTombstone(subject, version, schema_id, candidate.fingerprint))
+                store.write(_tombstone(record))
         raise RegistryRequestError(
             ErrorCode.STORE_ERROR,
             f"could not register under {subject!r}: {_MAX_CLAIMS} claims lost to other writers",
         )
+
+    def _claim(
+        self, subject: str, given: Candidate, wanted_version: int | None
+    ) -> RegisteredVersion | _Claim:
+        """READWRITE: the version already holding the schema, or the claim for a new one."""
+        state = self.store.state
+        found = self._version_with(subject, given.fingerprint, deleted=False)
+        if found is not None:
+            return self._registered(found)
+        candidate = self._inherit(subject, given)
+        found = self._version_with(subject, candidate.fingerprint, deleted=False)
+        if found is not None:
+            return self._registered(found)
+        version = state.next_version(subject)
+        if wanted_version is not None and wanted_version != version:
+            raise invalid_schema(
+                f"version {wanted_version} is not one more than the previous version "
+                f"(the next version of {subject!r} is {version})"
+            )
+        live = state.versions(subject)
+        schema_id = state.by_fingerprint.get(candidate.fingerprint, state.max_id + 1)
+        return _Claim(
+            _new_record(subject, version, schema_id, candidate),
+            self._level(subject),
+            tuple(state.schemas[v.schema_id].text for v in live),
+            tuple(v.version for v in live),
+        )
+
+    def _import_claim(
+        self, subject: str, given: Candidate, schema_id: int, wanted_version: int | None
+    ) -> RegisteredVersion | _Claim:
+        """IMPORT: the schema under the id (and version) the request brings, as sent.
+
+        Idempotent: the same schema, id and version again returns what is there. What would
+        overwrite is refused: an id holding another schema, a version holding another id, or
+        (our one id per schema) a schema that already has another id.
+        """
+        state = self.store.state
+        held = state.schemas.get(schema_id)
+        if held is not None and held.fingerprint != given.fingerprint:
+            raise not_permitted(None, f"already holds another schema under id {schema_id}")
+        bound = state.by_fingerprint.get(given.fingerprint)
+        if bound is not None and bound != schema_id:
+            raise RegistryRequestError(
+                ErrorCode.ID_DOES_NOT_MATCH,
+                f"Schema already registered with id {bound} instead of input id {schema_id}",
+            )
+        versions = state.subjects.get(subject, {})
+        for entry in versions.values():
+            if entry.schema_id == schema_id and not entry.deleted:
+                if wanted_version in (None, entry.version):
+                    return self._registered(entry)
+                raise not_permitted(
+                    subject,
+                    f"already holds schema id {schema_id} as version {entry.version}, "
+                    f"not {wanted_version}",
+                )
+        version = wanted_version if wanted_version is not None else state.next_version(subject)
+        if version in versions:
+            raise not_permitted(
+                subject,
+                f"already has a version {version} (schema id {versions[version].schema_id}); "
+                "import does not overwrite",
+            )
+        return _Claim(_new_record(subject, version, schema_id, given), None, (), ())
 
     # --- config and mode -------------------------------------------------------------------
 
@@ -347,13 +426,55 @@ class RegistryService:
     def set_config(self, subject: str | None, level: object) -> str:
         mode = parse_level(level)
         with self.store.write_lock:
+            self._refuse_if_read_only(subject)
             self.store.write(ConfigRecord(subject, mode))
         return mode.value
 
     def delete_config(self, subject: str | None) -> str:
         previous = self.get_config(subject)
         with self.store.write_lock:
+            self._refuse_if_read_only(subject)
             self.store.write(ConfigRecord(subject, None))
+        return previous
+
+    def get_mode(self, subject: str | None, *, default_to_global: bool = False) -> str:
+        """The global mode, or ``subject``'s own (40409 when it has none, unless
+        ``default_to_global``)."""
+        with self.store.state_lock:
+            modes = self.store.state.modes
+            own = modes.get(subject)
+            in_scope = mode_in_scope(modes, subject)
+        if subject is None or own is not None:
+            return (own or in_scope).value
+        if default_to_global:
+            return in_scope.value
+        raise RegistryRequestError(
+            ErrorCode.SUBJECT_MODE_NOT_CONFIGURED,
+            f"Subject '{subject}' does not have subject-level mode configured",
+        )
+
+    def set_mode(self, subject: str | None, value: object, *, force: bool = False) -> str:
+        """Set a mode; IMPORT only where no live subject is (unless ``force``), as Confluent."""
+        mode = parse_mode(value)
+        with self.store.write_lock:
+            with self.store.state_lock:
+                state = self.store.state
+                already = mode_in_scope(state.modes, subject) is RegistryMode.IMPORT
+                if mode is RegistryMode.IMPORT and not already and not force:
+                    live = state.subject_names() if subject is None else state.versions(subject)
+                    if live:
+                        raise RegistryRequestError(
+                            ErrorCode.OPERATION_NOT_PERMITTED,
+                            "Cannot import since found existing subjects",
+                        )
+            self.store.write(ModeRecord(subject, mode.value))
+        return mode.value
+
+    def delete_mode(self, subject: str) -> str:
+        """Remove ``subject``'s own mode (it follows the global one again); say what it was."""
+        previous = self.get_mode(subject)
+        with self.store.write_lock:
+            self.store.write(ModeRecord(subject, None))
         return previous
 
     # --- delete ----------------------------------------------------------------------------
@@ -362,6 +483,7 @@ class RegistryService:
         store = self.store
         with store.write_lock:
             with store.state_lock:
+                refuse_if_read_only(store.state.modes, subject)
                 self._require_subject(subject, deleted=True)
                 every = store.state.versions(subject, deleted=True)
                 live = [v for v in every if not v.deleted]
@@ -397,6 +519,7 @@ class RegistryService:
         store = self.store
         with store.write_lock:
             with store.state_lock:
+                refuse_if_read_only(store.state.modes, subject)
                 entry = self._entry(subject, wanted, deleted=permanent)
                 record = self._record(entry)
                 max_id = store.state.max_id
@@ -414,6 +537,10 @@ class RegistryService:
             return entry.version
 
     # --- helpers (callers hold state_lock) -------------------------------------------------
+
+    def _refuse_if_read_only(self, subject: str | None) -> None:
+        with self.store.state_lock:
+            refuse_if_read_only(self.store.state.modes, subject)
 
     def _require_subject(self, subject: str, *, deleted: bool) -> None:
         if not self.store.state.versions(subject, deleted=deleted):
@@ -484,6 +611,45 @@ class RegistryService:
     def _level(self, subject: str) -> CompatibilityMode:
         configs = self.store.state.configs
         return configs.get(subject) or configs.get(None) or self.default_level
+
+
+@dataclass(frozen=True, slots=True)
+class _Claim:
+    """A schema record to claim, and what it must be compatible with first (``level`` None:
+    nothing, as in IMPORT)."""
+
+    record: SchemaRecord
+    level: CompatibilityMode | None
+    previous: tuple[str, ...]
+    versions: tuple[int, ...]
+
+
+def _new_record(subject: str, version: int, schema_id: int, candidate: Candidate) -> SchemaRecord:
+    return SchemaRecord(
+        subject,
+        version,
+        schema_id,
+        candidate.fingerprint,
+        candidate.schema.text,
+        metadata=candidate.metadata,
+        rule_set=candidate.rule_set,
+    )
+
+
+def _requested_number(value: object, name: str) -> int | None:
+    """An ``id`` or ``version`` in a registration body: None when absent or not positive
+    (Confluent's "unset"); 422 when not an integer."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise RegistryRequestError(
+            ErrorCode.UNPROCESSABLE, f"Unprocessable entity: {name} must be an integer"
+        )
+    if value > MAX_VERSION:
+        raise RegistryRequestError(
+            ErrorCode.UNPROCESSABLE, f"Unprocessable entity: {name} {value} is over {MAX_VERSION}"
+        )
+    return value if value > 0 else None
 
 
 def _soft_deleted(record: SchemaRecord) -> SchemaRecord:

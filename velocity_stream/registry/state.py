@@ -12,12 +12,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from velocity_stream.contracts.catalog import CompatibilityMode
+from velocity_stream.registry.modes import RegistryMode
 from velocity_stream.registry.records import (
     ConfigRecord,
     IdWatermark,
     Json,
     LogRecord,
     Marker,
+    ModeRecord,
     SchemaRecord,
     SchemaTombstone,
 )
@@ -44,12 +46,13 @@ class SubjectVersion:
 
 @dataclass
 class RegistryState:
-    """Schemas by id, subject versions and compatibility levels, as the log says."""
+    """Schemas by id, subject versions, compatibility levels and modes, as the log says."""
 
     schemas: dict[int, StoredSchema] = field(default_factory=dict)
     by_fingerprint: dict[str, int] = field(default_factory=dict)
     subjects: dict[str, dict[int, SubjectVersion]] = field(default_factory=dict)
     configs: dict[str | None, CompatibilityMode] = field(default_factory=dict)
+    modes: dict[str | None, RegistryMode] = field(default_factory=dict)
     max_id: int = 0
 
     # --- the fold --------------------------------------------------------------------------
@@ -66,6 +69,14 @@ class RegistryState:
                 self.configs.pop(record.subject, None)
             else:
                 self.configs[record.subject] = record.level
+            return True
+        if isinstance(record, ModeRecord):
+            if record.mode is None:
+                self.modes.pop(record.subject, None)
+            elif record.mode in RegistryMode.__members__:
+                self.modes[record.subject] = RegistryMode(record.mode)
+            else:
+                return False  # not a mode we know: ignored, the way an unreadable record is
             return True
         if isinstance(record, IdWatermark):
             self.max_id = max(self.max_id, record.schema_id)

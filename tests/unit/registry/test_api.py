@@ -169,7 +169,8 @@ def test_soft_then_hard_delete_of_a_version_and_a_subject(api: TestClient) -> No
         ("POST", "/subjects/%01bell/versions", b'{"schema": "\\"int\\""}', 422, 42208),
         ("PUT", "/config", b'{"compatibility": "SOMETIMES"}', 422, 42203),
         ("PUT", "/config/s", b'{"compatibility": null}', 422, 42203),
-        ("PUT", "/mode", b'{"mode": "READONLY"}', 422, 42205),
+        ("PUT", "/mode", b'{"mode": "SOMETIMES"}', 422, 42204),
+        ("GET", "/mode/unknown", None, 404, 40409),
         ("GET", "/subjects?deleted=maybe", None, 422, 422),
         ("GET", "/no/such/route", None, 404, 404),
         (
