@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import re
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
@@ -207,6 +207,25 @@ def create_app(service: RegistryService, *, max_body_bytes: int | None = None) -
     @app.get(f"/subjects/{SUBJECT}/versions/{VERSION}", summary="One version of a subject")
     def get_version(subject: str, version: str, deleted: bool = False) -> dict[str, object]:
         return service.version(subject, version, deleted=deleted).to_json()
+
+    @app.get(
+        f"/subjects/{SUBJECT}/metadata",
+        summary="The latest version whose metadata properties match every key=value given",
+    )
+    def latest_with_metadata(
+        subject: str,
+        key: Annotated[list[str] | None, Query()] = None,
+        value: Annotated[list[str] | None, Query()] = None,
+        deleted: bool = False,
+    ) -> dict[str, object]:
+        key, value = key or [], value or []
+        if len(key) != len(value):
+            raise RegistryRequestError(
+                ErrorCode.UNPROCESSABLE,
+                f"Unprocessable entity: {len(key)} key(s) but {len(value)} value(s)",
+            )
+        pairs = list(zip(key, value, strict=True))
+        return service.latest_with_metadata(subject, pairs, deleted=deleted).to_json()
 
     @app.get(f"/subjects/{SUBJECT}/versions/{VERSION}/schema", summary="A version's raw schema")
     def get_version_schema(subject: str, version: str, deleted: bool = False) -> Any:

@@ -11,7 +11,8 @@ compare equal whatever order the client wrote them in:
 * ``ruleSet``: ``migrationRules`` (modes UPGRADE, DOWNGRADE, UPDOWN), ``domainRules`` and
   ``encodingRules`` (WRITE, READ, WRITEREAD), each a list of rules with a unique ``name``
   (a letter or ``_`` first, then letters, digits, ``_`` or ``-``; at most 256 characters) and a
-  ``type``. Rule order is kept (rules run in order). Bad rules are 42210.
+  ``type``. Rule order is kept (rules run in order); ``disabled`` is always present (false when
+  not sent), as Confluent answers it. Bad rules are 42210.
 
 Empty ones (no tags, properties, sensitive names or rules) are the same as none.
 """
@@ -138,8 +139,7 @@ def _rule(rule: object, where: str, modes: frozenset[str]) -> dict[str, Json]:
     disabled = rule.get("disabled")
     if disabled is not None and not isinstance(disabled, bool):
         raise _bad_rules(f"{where}.disabled must be true or false")
-    if disabled:
-        out["disabled"] = True
+    out["disabled"] = bool(disabled)  # always present, as Confluent answers it
     return dict(sorted(out.items()))
 
 

@@ -221,6 +221,19 @@ class RegistryService:
             if (deleted or not v.deleted) and (subject is None or v.subject == subject)
         )
 
+    def latest_with_metadata(
+        self, subject: str, wanted: Sequence[tuple[str, str]], *, deleted: bool = False
+    ) -> RegisteredVersion:
+        """The latest version of ``subject`` whose metadata properties hold every pair."""
+        with self.store.state_lock:
+            self._require_subject(subject, deleted=deleted)
+            for entry in reversed(self.store.state.versions(subject, deleted=deleted)):
+                metadata = self.store.state.schemas[entry.schema_id].metadata or {}
+                properties = metadata.get("properties", {})
+                if all(properties.get(key) == value for key, value in wanted):
+                    return self._registered(entry)
+        raise schema_not_found()
+
     def schemas(
         self, *, prefix: str = "", deleted: bool = False, latest_only: bool = False
     ) -> list[RegisteredVersion]:

@@ -104,7 +104,7 @@ def test_rule_sets_keep_rule_order_and_drop_defaults() -> None:
     parsed = parse_rule_set(RULES)
     assert parsed is not None
     rule = parsed["domainRules"][0]
-    assert "disabled" not in rule  # false is the default
+    assert rule["disabled"] is False
     assert rule["params"] == {"dlq.topic": "bad-orders"}
     assert [r["name"] for r in parsed["migrationRules"]] == ["rename-note"]
     two = {"domainRules": [{"name": "b", "type": "CEL"}, {"name": "a", "type": "CEL"}]}
@@ -112,7 +112,7 @@ def test_rule_sets_keep_rule_order_and_drop_defaults() -> None:
     assert parse_rule_set({"domainRules": []}) is None
     # null members, as confluent-kafka's Rule.to_dict sends them, are absent members
     assert parse_rule_set({"domainRules": [{"name": "a", "type": "CEL", "doc": None}]}) == {
-        "domainRules": [{"name": "a", "type": "CEL"}]
+        "domainRules": [{"disabled": False, "name": "a", "type": "CEL"}]
     }
 
 
@@ -230,3 +230,14 @@ def test_records_carry_the_contract_and_older_records_read_the_same() -> None:
     assert value is not None and b"ruleSet" not in value
     plain = SchemaRecord("s", 1, 7, "fp", ORDER)
     assert b"metadata" not in (encode(plain)[1] or b"")
+
+
+def test_the_latest_version_with_given_metadata_is_found(api: TestClient) -> None:
+    register(api, "s", {"schema": ORDER, "metadata": {"properties": {"app": "a", "env": "x"}}})
+    register(api, "s", {"schema": ORDER_V2, "metadata": {"properties": {"app": "b", "env": "x"}}})
+    found = api.get("/subjects/s/metadata?key=env&value=x").json()
+    assert found["version"] == 2
+    assert api.get("/subjects/s/metadata?key=app&value=a&key=env&value=x").json()["version"] == 1
+    assert api.get("/subjects/s/metadata?key=app&value=c").json()["error_code"] == 40403
+    assert api.get("/subjects/t/metadata?key=app&value=a").json()["error_code"] == 40401
+    assert api.get("/subjects/s/metadata?key=app").json()["error_code"] == 422
