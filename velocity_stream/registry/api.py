@@ -47,7 +47,19 @@ _SCHEMA_BODY = {
                 "properties": {
                     "schema": {"type": "string", "description": "the Avro schema as JSON text"},
                     "schemaType": {"type": "string", "enum": ["AVRO"]},
-                    "references": {"type": "array", "maxItems": 0},
+                    "references": {
+                        "type": "array",
+                        "description": "named types defined in other subjects",
+                        "items": {
+                            "type": "object",
+                            "required": ["name", "subject", "version"],
+                            "properties": {
+                                "name": {"type": "string", "description": "full type name"},
+                                "subject": {"type": "string"},
+                                "version": {"type": "integer", "minimum": 1},
+                            },
+                        },
+                    },
                     "id": {"type": "integer", "description": "IMPORT mode: the id to keep"},
                     "version": {"type": "integer", "description": "IMPORT mode: the version"},
                     "metadata": {
@@ -209,6 +221,13 @@ def create_app(service: RegistryService, *, max_body_bytes: int | None = None) -
         return service.version(subject, version, deleted=deleted).to_json()
 
     @app.get(
+        f"/subjects/{SUBJECT}/versions/{VERSION}/referencedby",
+        summary="Ids of the schemas that reference this version",
+    )
+    def referenced_by(subject: str, version: str) -> list[int]:
+        return service.referenced_by(subject, version)
+
+    @app.get(
         f"/subjects/{SUBJECT}/metadata",
         summary="The latest version whose metadata properties match every key=value given",
     )
@@ -282,7 +301,9 @@ def create_app(service: RegistryService, *, max_body_bytes: int | None = None) -
     @app.get(f"/schemas/ids/{SCHEMA_ID}", summary="A schema by its global id")
     def schema_by_id(schema_id: str, subject: str | None = None) -> dict[str, object]:
         stored = service.schema_by_id(_schema_id(schema_id))
-        return {"schema": stored.text} | contract_fields(stored.metadata, stored.rule_set)
+        return {"schema": stored.text} | contract_fields(
+            stored.metadata, stored.rule_set, stored.references
+        )
 
     @app.get(f"/schemas/ids/{SCHEMA_ID}/schema", summary="A raw schema by its global id")
     def raw_schema_by_id(schema_id: str, subject: str | None = None) -> Any:

@@ -21,6 +21,12 @@ from velocity_stream.errors import ReasonCode, SerdeError
 from velocity_stream.kafka.security import registry_auth, registry_ssl_context
 from velocity_stream.registry.canonical import identity_form
 from velocity_stream.registry.errors import ErrorCode, RegistryRequestError
+from velocity_stream.registry.references import (
+    Reference,
+    expand,
+    parse_references,
+    provided_types,
+)
 from velocity_stream.settings import Settings
 
 CONTENT_TYPE = "application/vnd.schemaregistry.v1+json"
@@ -123,7 +129,29 @@ class RegistryClient:
         )
 
     def schema_by_id(self, schema_id: int) -> str:
-        return str(self._call("GET", f"/schemas/ids/{schema_id}")["schema"])
+        """The schema with this id, its referenced types in place when it has references (so
+        a reader can parse it on its own)."""
+        answer = self._call("GET", f"/schemas/ids/{schema_id}")
+        text = str(answer["schema"])
+        references = answer.get("references")
+        return self._resolved(text, references) if references else text
+
+    def _resolved(self, text: str, references: object) -> str:
+        """``text`` expanded with the types its references name, fetched (with theirs)."""
+        documents: dict[Reference, Any] = {}
+        pending = list(parse_references(references))
+        seen: set[tuple[str, int]] = set()
+        while pending:
+            reference = pending.pop(0)
+            if (reference.subject, reference.version) in seen:
+                continue
+            seen.add((reference.subject, reference.version))
+            path = f"/subjects/{_path(reference.subject)}/versions/{reference.version}"
+            answer = self._call("GET", path)
+            documents[reference] = json.loads(answer["schema"])
+            pending.extend(parse_references(answer.get("references")))
+        whole = expand(json.loads(text), provided_types(documents))
+        return json.dumps(whole, separators=(",", ":"))
 
     def version(self, subject: str, version: int | str) -> SubjectSchema:
         answer = self._call("GET", f"/subjects/{_path(subject)}/versions/{version}")

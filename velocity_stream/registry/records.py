@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from velocity_stream.contracts.catalog import CompatibilityMode
+from velocity_stream.registry.references import Reference, references_from_record
 
 Json = Any  # a decoded JSON value
 
@@ -21,8 +22,9 @@ Json = Any  # a decoded JSON value
 class SchemaRecord:
     """Version ``version`` of ``subject`` is schema ``schema_id``; ``deleted``: soft-deleted.
 
-    ``metadata`` and ``rule_set`` are the schema's data-contract fields (datacontract.py), part of
-    what ``fingerprint`` covers; absent from the value when None, so older records read the same.
+    ``references`` (references.py), ``metadata`` and ``rule_set`` (datacontract.py) are part
+    of what ``fingerprint`` covers; absent from the value when empty, so older records read the
+    same.
     """
 
     subject: str
@@ -33,6 +35,7 @@ class SchemaRecord:
     deleted: bool = False
     metadata: Json = None
     rule_set: Json = None
+    references: tuple[Reference, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,6 +107,8 @@ def encode(record: LogRecord) -> tuple[bytes, bytes | None]:
             "schema": record.schema,
             "deleted": record.deleted,
         }
+        if record.references:
+            fields["references"] = [r.to_json() for r in record.references]
         if record.metadata is not None:
             fields["metadata"] = record.metadata
         if record.rule_set is not None:
@@ -159,6 +164,7 @@ def decode(key: bytes | None, value: bytes | None) -> LogRecord:
                 bool(body.get("deleted", False)),
                 _object_or_none(body.get("metadata"), "metadata"),
                 _object_or_none(body.get("ruleSet"), "ruleSet"),
+                references_from_record(body.get("references")),
             )
         if keytype == "CONFIG":
             subject = head.get("subject")

@@ -7,7 +7,8 @@ is decided by our engine (``velocity_stream.compat.check_mode``) and its issue m
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import json
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 
 from velocity_stream.compat import CompatibilityMode, Direction, ModeResult, check_mode
@@ -37,6 +38,12 @@ from velocity_stream.registry.records import (
     SchemaRecord,
     SchemaTombstone,
 )
+from velocity_stream.registry.references import (
+    Reference,
+    expand,
+    parse_references,
+    provided_types,
+)
 from velocity_stream.registry.state import StoredSchema, SubjectVersion
 from velocity_stream.registry.store import RegistryStore
 from velocity_stream.registry.submission import Candidate, Submission
@@ -56,21 +63,27 @@ class RegisteredVersion:
     schema: str
     metadata: Json = None
     rule_set: Json = None
+    references: tuple[Reference, ...] = ()
 
     def to_json(self) -> dict[str, object]:
-        """Confluent's shape; ``metadata`` and ``ruleSet`` only when the schema has them."""
+        """Confluent's shape; ``references``, ``metadata`` and ``ruleSet`` only when the schema
+        has them."""
         answer: dict[str, object] = {
             "subject": self.subject,
             "version": self.version,
             "id": self.schema_id,
             "schema": self.schema,
         }
-        return answer | contract_fields(self.metadata, self.rule_set)
+        return answer | contract_fields(self.metadata, self.rule_set, self.references)
 
 
-def contract_fields(metadata: Json, rule_set: Json) -> dict[str, object]:
-    """The data-contract members of an answer: only those the schema has."""
+def contract_fields(
+    metadata: Json, rule_set: Json, references: Sequence[Reference] = ()
+) -> dict[str, object]:
+    """The members of an answer beyond the schema text: only those the schema has."""
     fields: dict[str, object] = {}
+    if references:
+        fields["references"] = [r.to_json() for r in references]
     if metadata is not None:
         fields["metadata"] = metadata
     if rule_set is not None:
@@ -152,24 +165,27 @@ class RegistryService:
     # --- parsing input ---------------------------------------------------------------------
 
     def parse(self, submission: Submission | str) -> Candidate:
-        """The request's schema and data-contract fields, checked; 42201/42210/422 when not."""
+        """The request's schema, references and data-contract fields, checked; 42201 (schema
+        or references), 42210 (rule set) or 422 (metadata) when not."""
         if isinstance(submission, str):
             submission = Submission(submission)
-        schema = self.parse_schema(submission.schema, submission.schema_type, submission.references)
+        references = parse_references(submission.references)
+        with self.store.state_lock:
+            provided = self._provided(references)
+        schema = self.parse_schema(submission.schema, submission.schema_type, provided)
         metadata = parse_metadata(submission.metadata)
         rule_set = parse_rule_set(submission.rule_set)
-        return Candidate.of(schema, metadata, rule_set)
+        return Candidate.of(schema, references, metadata, rule_set)
 
     def parse_schema(
         self,
         text: object,
         schema_type: object = None,
-        references: object = None,
+        provided: Mapping[str, Json] | None = None,
     ) -> CanonicalSchema:
+        """The Avro schema of a request; ``provided``: its referenced types by full name."""
         if schema_type is not None and str(schema_type).upper() != "AVRO":
             raise invalid_schema(f"schema type {schema_type!r} is not supported; only AVRO is")
-        if references:
-            raise invalid_schema("schema references are not supported by this registry")
         if not isinstance(text, str) or not text.strip():
             raise invalid_schema("the request has no schema (a JSON string under 'schema')")
         size = len(text.encode("utf-8"))
@@ -178,7 +194,7 @@ class RegistryService:
                 f"the schema is {size} bytes; this registry accepts at most "
                 f"{self.max_schema_bytes} bytes"
             )
-        return parse_avro(text)
+        return parse_avro(text, provided)
 
     # --- reads -----------------------------------------------------------------------------
 
@@ -220,6 +236,14 @@ class RegistryService:
             for v in found
             if (deleted or not v.deleted) and (subject is None or v.subject == subject)
         )
+
+    def referenced_by(self, subject: str, version: str | int) -> list[int]:
+        """Ids of the schemas of live versions that reference this version of ``subject``."""
+        wanted = parse_version(version)
+        with self.store.state_lock:
+            entry = self._entry(subject, wanted, deleted=False)
+            users = self.store.state.referenced_by(entry.subject, entry.version)
+            return sorted({v.schema_id for v in users if not v.deleted})
 
     def latest_with_metadata(
         self, subject: str, wanted: Sequence[tuple[str, str]], *, deleted: bool = False
@@ -280,8 +304,8 @@ class RegistryService:
                 live = self.store.state.versions(subject)
             else:
                 live = [self._entry(subject, wanted, deleted=False)]
-            previous = [self.store.state.schemas[v.schema_id].text for v in live]
-        result = self._check(schema.text, previous, level)
+            previous = [self._expanded(v.schema_id) for v in live]
+        result = self._check(schema.expanded, previous, level)
         messages = describe_failures(result, [v.version for v in live])
         return CompatibilityAnswer(result.compatible, messages)
 
@@ -291,21 +315,16 @@ class RegistryService:
         except SchemaParseError as error:
             raise invalid_schema(str(error)) from None
 
-    def _require_compatible(
-        self,
-        record: SchemaRecord,
-        level: CompatibilityMode,
-        previous: Sequence[str],
-        versions: Sequence[int],
-    ) -> None:
-        """409 with our engine's findings when ``record`` breaks ``level`` against ``previous``."""
-        result = self._check(record.schema, previous, level)
+    def _require_compatible(self, claim: _Claim, level: CompatibilityMode) -> None:
+        """409 with our engine's findings when the claim breaks ``level`` against the versions
+        it follows."""
+        result = self._check(claim.expanded, claim.previous, level)
         if not result.compatible:
-            details = "; ".join(describe_failures(result, versions))
+            details = "; ".join(describe_failures(result, claim.versions))
             raise RegistryRequestError(
                 ErrorCode.INCOMPATIBLE_SCHEMA,
                 "Schema being registered is incompatible with an earlier schema for "
-                f'subject "{record.subject}", details: [{details}]',
+                f'subject "{claim.record.subject}", details: [{details}]',
             )
 
     # --- register --------------------------------------------------------------------------
@@ -342,7 +361,7 @@ class RegistryService:
                 if isinstance(plan, RegisteredVersion):
                     return plan
                 if plan.level is not None:
-                    self._require_compatible(plan.record, plan.level, plan.previous, plan.versions)
+                    self._require_compatible(plan, plan.level)
                 record = plan.record
                 if store.write(record):
                     with store.state_lock:
@@ -376,8 +395,9 @@ class RegistryService:
         schema_id = state.by_fingerprint.get(candidate.fingerprint, state.max_id + 1)
         return _Claim(
             _new_record(subject, version, schema_id, candidate),
+            candidate.schema.expanded,
             self._level(subject),
-            tuple(state.schemas[v.schema_id].text for v in live),
+            tuple(self._expanded(v.schema_id) for v in live),
             tuple(v.version for v in live),
         )
 
@@ -417,7 +437,7 @@ class RegistryService:
                 f"already has a version {version} (schema id {versions[version].schema_id}); "
                 "import does not overwrite",
             )
-        return _Claim(_new_record(subject, version, schema_id, given), None, (), ())
+        return _Claim(_new_record(subject, version, schema_id, given), "", None, (), ())
 
     # --- config and mode -------------------------------------------------------------------
 
@@ -500,6 +520,8 @@ class RegistryService:
                 self._require_subject(subject, deleted=True)
                 every = store.state.versions(subject, deleted=True)
                 live = [v for v in every if not v.deleted]
+                for entry in every if permanent else live:
+                    self._refuse_if_referenced(entry, permanent=permanent)
                 records = [self._record(v) for v in (every if permanent else live)]
                 max_id = store.state.max_id
             if permanent:
@@ -534,6 +556,7 @@ class RegistryService:
             with store.state_lock:
                 refuse_if_read_only(store.state.modes, subject)
                 entry = self._entry(subject, wanted, deleted=permanent)
+                self._refuse_if_referenced(entry, permanent=permanent)
                 record = self._record(entry)
                 max_id = store.state.max_id
             if permanent:
@@ -550,6 +573,22 @@ class RegistryService:
             return entry.version
 
     # --- helpers (callers hold state_lock) -------------------------------------------------
+
+    def _refuse_if_referenced(self, entry: SubjectVersion, *, permanent: bool) -> None:
+        """42206 when another schema references this version: live ones block a soft delete,
+        soft-deleted ones too block a hard delete (they could be restored)."""
+        users = [
+            v
+            for v in self.store.state.referenced_by(entry.subject, entry.version)
+            if permanent or not v.deleted
+        ]
+        if users:
+            by = ", ".join(f"{v.subject} version {v.version}" for v in users)
+            raise RegistryRequestError(
+                ErrorCode.REFERENCE_EXISTS,
+                f"One or more references exist to the schema {{subject={entry.subject},"
+                f"version={entry.version}}}: {by}",
+            )
 
     def _refuse_if_read_only(self, subject: str | None) -> None:
         with self.store.state_lock:
@@ -587,6 +626,38 @@ class RegistryService:
         matches = [v for v in state.versions(subject, deleted=deleted) if v.schema_id == schema_id]
         return matches[-1] if matches else None
 
+    def _provided(self, references: Sequence[Reference]) -> dict[str, Json]:
+        """The types ``references`` name (and the types their schemas reference in turn), by
+        full name; 42201 when a referenced subject version does not exist."""
+        state = self.store.state
+        documents: dict[Reference, Json] = {}
+        pending = list(references)
+        seen: set[tuple[str, int]] = set()
+        while pending:
+            reference = pending.pop(0)
+            key = (reference.subject, reference.version)
+            if key in seen:
+                continue
+            seen.add(key)
+            entry = state.subjects.get(reference.subject, {}).get(reference.version)
+            if entry is None:
+                raise invalid_schema(
+                    f"reference {reference.name}: subject {reference.subject!r} has no version "
+                    f"{reference.version}"
+                )
+            stored = state.schemas[entry.schema_id]
+            documents[reference] = json.loads(stored.text)
+            pending.extend(stored.references)
+        return provided_types(documents)
+
+    def _expanded(self, schema_id: int) -> str:
+        """A stored schema with its referenced types in place (its text when it has none)."""
+        stored = self.store.state.schemas[schema_id]
+        if not stored.references:
+            return stored.text
+        whole = expand(json.loads(stored.text), self._provided(stored.references))
+        return json.dumps(whole, separators=(",", ":"))
+
     def _inherit(self, subject: str, candidate: Candidate) -> Candidate:
         """``candidate`` with the latest live version's metadata and rules where it has none."""
         if candidate.metadata is not None and candidate.rule_set is not None:
@@ -606,6 +677,7 @@ class RegistryService:
             stored.text,
             stored.metadata,
             stored.rule_set,
+            stored.references,
         )
 
     def _record(self, entry: SubjectVersion) -> SchemaRecord:
@@ -619,6 +691,7 @@ class RegistryService:
             entry.deleted,
             stored.metadata,
             stored.rule_set,
+            stored.references,
         )
 
     def _level(self, subject: str) -> CompatibilityMode:
@@ -632,6 +705,7 @@ class _Claim:
     nothing, as in IMPORT)."""
 
     record: SchemaRecord
+    expanded: str  # the record's schema with its references in place
     level: CompatibilityMode | None
     previous: tuple[str, ...]
     versions: tuple[int, ...]
@@ -646,6 +720,7 @@ def _new_record(subject: str, version: int, schema_id: int, candidate: Candidate
         candidate.schema.text,
         metadata=candidate.metadata,
         rule_set=candidate.rule_set,
+        references=candidate.references,
     )
 
 

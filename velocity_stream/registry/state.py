@@ -23,6 +23,7 @@ from velocity_stream.registry.records import (
     SchemaRecord,
     SchemaTombstone,
 )
+from velocity_stream.registry.references import Reference
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +35,7 @@ class StoredSchema:
     text: str
     metadata: Json = None
     rule_set: Json = None
+    references: tuple[Reference, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,6 +122,7 @@ class RegistryState:
                 record.schema,
                 record.metadata,
                 record.rule_set,
+                record.references,
             )
             self.by_fingerprint[record.fingerprint] = record.schema_id
         self.subjects.setdefault(record.subject, {})[record.version] = SubjectVersion(
@@ -158,6 +161,19 @@ class RegistryState:
             for versions in self.subjects.values()
             for entry in versions.values()
             if entry.schema_id == schema_id
+        ]
+
+    def referenced_by(self, subject: str, version: int) -> list[SubjectVersion]:
+        """Every subject version (soft-deleted included) whose schema references ``subject``
+        version ``version``."""
+        return [
+            entry
+            for versions in self.subjects.values()
+            for entry in versions.values()
+            if any(
+                r.subject == subject and r.version == version
+                for r in self.schemas[entry.schema_id].references
+            )
         ]
 
     def versions(self, subject: str, *, deleted: bool = False) -> list[SubjectVersion]:

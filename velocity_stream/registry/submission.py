@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from velocity_stream.registry.canonical import CanonicalSchema, content_fingerprint
 from velocity_stream.registry.records import Json
+from velocity_stream.registry.references import Reference
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,22 +42,36 @@ class Submission:
 
 @dataclass(frozen=True, slots=True)
 class Candidate:
-    """A checked schema with its data-contract fields; ``fingerprint`` covers all of them."""
+    """A checked schema with its references and data-contract fields; ``fingerprint`` covers
+    all of them."""
 
     schema: CanonicalSchema
+    references: tuple[Reference, ...]
     metadata: Json
     rule_set: Json
     fingerprint: str
 
     @classmethod
-    def of(cls, schema: CanonicalSchema, metadata: Json, rule_set: Json) -> Candidate:
-        fingerprint = content_fingerprint(schema.identity, metadata=metadata, rule_set=rule_set)
-        return cls(schema, metadata, rule_set, fingerprint)
+    def of(
+        cls,
+        schema: CanonicalSchema,
+        references: tuple[Reference, ...],
+        metadata: Json,
+        rule_set: Json,
+    ) -> Candidate:
+        fingerprint = content_fingerprint(
+            schema.identity,
+            references=[r.to_json() for r in references],
+            metadata=metadata,
+            rule_set=rule_set,
+        )
+        return cls(schema, references, metadata, rule_set, fingerprint)
 
     def inheriting(self, metadata: Json, rule_set: Json) -> Candidate:
         """This candidate with the given fields where it has none (Confluent's inheritance)."""
         return Candidate.of(
             self.schema,
+            self.references,
             self.metadata if self.metadata is not None else metadata,
             self.rule_set if self.rule_set is not None else rule_set,
         )

@@ -1,7 +1,7 @@
 """Parity with Confluent's registry, driven by confluent-kafka's own SchemaRegistryClient,
 AvroSerializer and AvroDeserializer against our registry served over HTTP with its state in a
 real Kafka topic: encoded subjects and media types, metadata and rule sets (rules stored here
-and run by Confluent's serializer), and modes."""
+and run by Confluent's serializer), modes, and schema references."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ from confluent_kafka.schema_registry import (
     RuleMode,
     RuleSet,
     Schema,
+    SchemaReference,
     SchemaRegistryClient,
 )
 from confluent_kafka.schema_registry.avro import AvroDeserializer, AvroSerializer
@@ -28,6 +29,7 @@ from confluent_kafka.schema_registry.error import SchemaRegistryError
 from confluent_kafka.schema_registry.rule_registry import RuleRegistry
 from confluent_kafka.serialization import MessageField, SerializationContext, SerializationError
 
+from velocity_stream.registry.client import RegistryClient, RegistrySchemaResolver
 from velocity_stream.registry.server import BackgroundRegistry
 
 pytestmark = pytest.mark.integration
@@ -230,3 +232,56 @@ def test_modes_and_contracts_survive_a_restart(start_registry: StartRegistry) ->
     assert latest.schema.metadata.properties == METADATA.properties
     assert latest.schema.rule_set is not None
     assert latest.schema.rule_set.domain_rules == id_rule().domain_rules
+
+
+ADDRESS: dict[str, Any] = {
+    "type": "record",
+    "name": "Address",
+    "namespace": "geo",
+    "fields": [{"name": "street", "type": "string"}, {"name": "city", "type": "string"}],
+}
+SHIPMENT: dict[str, Any] = {
+    "type": "record",
+    "name": "Shipment",
+    "namespace": "shop",
+    "fields": [
+        {"name": "id", "type": "string"},
+        {"name": "to", "type": "geo.Address"},
+        {"name": "from", "type": ["null", "geo.Address"], "default": None},
+    ],
+}
+
+
+def test_references_with_confluents_serializer_and_deserializer(
+    registry: BackgroundRegistry,
+) -> None:
+    sr = client(registry)
+    address_id = sr.register_schema("address-value", Schema(json.dumps(ADDRESS), "AVRO"))
+    reference = SchemaReference("geo.Address", "address-value", 1)
+    shipment = Schema(json.dumps(SHIPMENT), "AVRO", references=[reference])
+    serializer = AvroSerializer(sr, shipment, conf={"auto.register.schemas": True})
+    context = SerializationContext("shipments", MessageField.VALUE)
+    value = {
+        "id": "s-1",
+        "to": {"street": "1 rue de la Paix", "city": "Paris"},
+        "from": {"street": "Hauptstr. 2", "city": "Berlin"},
+    }
+    payload = serializer(value, context)
+    assert payload is not None
+
+    fresh = client(registry)
+    registered = fresh.get_latest_version("shipments-value")
+    assert registered.schema.references == [reference]
+    assert registered.schema_id != address_id
+    assert AvroDeserializer(fresh)(payload, context) == value
+    # Our own serde's resolver decodes it too: it puts the references in place.
+    resolver = RegistrySchemaResolver(RegistryClient(registry.url))
+    assert json.loads(resolver.schema_by_id(registered.schema_id))["fields"][1]["type"] == ADDRESS
+
+    assert fresh.get_referenced_by("address-value", 1) == [registered.schema_id]
+    with pytest.raises(SchemaRegistryError) as referenced:
+        fresh.delete_version("address-value", 1)
+    assert referenced.value.error_code == 42206
+    with pytest.raises(SchemaRegistryError) as unresolved:
+        fresh.register_schema("other-value", Schema(json.dumps(SHIPMENT), "AVRO"))
+    assert unresolved.value.error_code == 42201
