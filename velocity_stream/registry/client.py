@@ -198,6 +198,20 @@ class RegistryClient:
         messages = answer.get("messages") or ()
         return CompatibilityCheck(bool(answer["is_compatible"]), tuple(str(m) for m in messages))
 
+    # --- any other call, for tools that walk the API (the importer) ------------------------
+
+    def get_json(self, path: str) -> Any:
+        return self._call("GET", path)
+
+    def post_json(self, path: str, body: dict[str, object]) -> Any:
+        return self._call("POST", path, body)
+
+    def put_json(self, path: str, body: dict[str, object]) -> Any:
+        return self._call("PUT", path, body)
+
+    def delete_json(self, path: str) -> Any:
+        return self._call("DELETE", path)
+
     def _call(self, method: str, path: str, body: dict[str, object] | None = None) -> Any:
         content = None if body is None else json.dumps(body).encode()
         headers = {"Content-Type": CONTENT_TYPE} if body is not None else None

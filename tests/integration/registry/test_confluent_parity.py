@@ -1,10 +1,12 @@
 """Parity with Confluent's registry, driven by confluent-kafka's own SchemaRegistryClient,
 AvroSerializer and AvroDeserializer against our registry served over HTTP with its state in a
 real Kafka topic: encoded subjects and media types, metadata and rule sets (rules stored here
-and run by Confluent's serializer), modes, and schema references."""
+and run by Confluent's serializer), modes, schema references, and an import from a second
+running registry with its ids kept."""
 
 from __future__ import annotations
 
+import argparse
 import json
 from collections.abc import Callable
 from typing import Any
@@ -29,8 +31,11 @@ from confluent_kafka.schema_registry.error import SchemaRegistryError
 from confluent_kafka.schema_registry.rule_registry import RuleRegistry
 from confluent_kafka.serialization import MessageField, SerializationContext, SerializationError
 
+from velocity_stream.cli import registry_cmd
 from velocity_stream.registry.client import RegistryClient, RegistrySchemaResolver
-from velocity_stream.registry.server import BackgroundRegistry
+from velocity_stream.registry.server import BackgroundRegistry, ServeOptions, build_service
+from velocity_stream.registry.store import StoreOptions
+from velocity_stream.settings import Settings
 
 pytestmark = pytest.mark.integration
 
@@ -285,3 +290,62 @@ def test_references_with_confluents_serializer_and_deserializer(
     with pytest.raises(SchemaRegistryError) as unresolved:
         fresh.register_schema("other-value", Schema(json.dumps(SHIPMENT), "AVRO"))
     assert unresolved.value.error_code == 42201
+
+
+def test_import_from_a_second_registry_keeps_ids(
+    registry: BackgroundRegistry,
+    kafka_settings: Settings,
+    unique_topic: Callable[[str], str],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A second registry instance on its own topic is the source; its ids are not the ones a
+    fresh registry would hand out, and messages serialized against it decode against ours."""
+    options = ServeOptions(store=StoreOptions(topic=unique_topic("source-schemas")))
+    source = BackgroundRegistry(build_service(kafka_settings, options)).start()
+    try:
+        theirs = client(source)
+        for n in range(3):  # burn ids 1-3, so the source's ids start at 4
+            name = f"burnt-{n}-value"
+            theirs.register_schema(name, Schema(json.dumps({**ADDRESS, "name": f"B{n}"}), "AVRO"))
+            theirs.delete_subject(name)
+            theirs.delete_subject(name, permanent=True)
+        theirs.register_schema("address-value", Schema(json.dumps(ADDRESS), "AVRO"))
+        reference = SchemaReference("geo.Address", "address-value", 1)
+        shipment = Schema(json.dumps(SHIPMENT), "AVRO", references=[reference], metadata=METADATA)
+        context = SerializationContext("shipments", MessageField.VALUE)
+        value = {"id": "s-9", "to": {"street": "x", "city": "y"}, "from": None}
+        payload = AvroSerializer(theirs, shipment)(value, context)
+        assert payload is not None
+        theirs.set_compatibility("shipments-value", "FULL_TRANSITIVE")
+        source_ids = {
+            s: theirs.get_latest_version(s).schema_id for s in ("address-value", "shipments-value")
+        }
+        assert min(source_ids.values()) >= 4
+
+        argv = ["registry", "import", "--from", source.url, "--to", registry.url]
+        assert run_cli(argv) == 0
+        out = capsys.readouterr().out
+        assert "versions: copied 2, already there 0, refused 0, skipped 0" in out
+
+        ours = client(registry)
+        for subject, schema_id in source_ids.items():
+            assert ours.get_latest_version(subject).schema_id == schema_id
+        assert ours.get_compatibility("shipments-value") == "FULL_TRANSITIVE"
+        copied = ours.get_latest_version("shipments-value").schema
+        assert copied.references == [reference]
+        assert copied.metadata is not None and copied.metadata.properties == METADATA.properties
+        # A message written against the source decodes against ours: the id in it is kept.
+        assert AvroDeserializer(client(registry))(payload, context) == value
+        # Again: nothing copied twice.
+        assert run_cli(argv) == 0
+        assert "versions: copied 0, already there 2" in capsys.readouterr().out
+    finally:
+        source.stop()
+
+
+def run_cli(argv: list[str]) -> int:
+    root = argparse.ArgumentParser(prog="velocity-stream")
+    registry_cmd.register(root.add_subparsers(dest="command"))
+    args = root.parse_args(argv)
+    code: int = args.handler(args)
+    return code
