@@ -646,7 +646,7 @@ class RegistryService:
                     f"{reference.version}"
                 )
             stored = state.schemas[entry.schema_id]
-            documents[reference] = json.loads(stored.text)
+            documents[reference] = _document(stored)
             pending.extend(stored.references)
         return provided_types(documents)
 
@@ -655,8 +655,11 @@ class RegistryService:
         stored = self.store.state.schemas[schema_id]
         if not stored.references:
             return stored.text
-        whole = expand(json.loads(stored.text), self._provided(stored.references))
-        return json.dumps(whole, separators=(",", ":"))
+        try:
+            whole = expand(_document(stored), self._provided(stored.references))
+            return json.dumps(whole, separators=(",", ":"))
+        except RecursionError:
+            raise invalid_schema(f"stored schema {schema_id} nests too deeply") from None
 
     def _inherit(self, subject: str, candidate: Candidate) -> Candidate:
         """``candidate`` with the latest live version's metadata and rules where it has none."""
@@ -738,6 +741,15 @@ def _requested_number(value: object, name: str) -> int | None:
             ErrorCode.UNPROCESSABLE, f"Unprocessable entity: {name} {value} is over {MAX_VERSION}"
         )
     return value if value > 0 else None
+
+
+def _document(stored: StoredSchema) -> Json:
+    """A stored schema's JSON. Every schema was checked when registered, but the topic is
+    readable by others: a record that is not JSON is an invalid schema (42201), not a 500."""
+    try:
+        return json.loads(stored.text)
+    except (ValueError, RecursionError):
+        raise invalid_schema(f"stored schema {stored.schema_id} is not JSON") from None
 
 
 def _soft_deleted(record: SchemaRecord) -> SchemaRecord:

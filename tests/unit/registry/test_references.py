@@ -13,6 +13,7 @@ from fastapi.testclient import TestClient
 
 from velocity_stream.registry.api import create_app
 from velocity_stream.registry.client import RegistryClient, RegistrySchemaResolver
+from velocity_stream.registry.records import SchemaRecord, encode
 from velocity_stream.registry.references import Reference, expand
 from velocity_stream.registry.service import RegistryService
 from velocity_stream.registry.store import MemoryLog, RegistryStore
@@ -233,3 +234,23 @@ def test_references_survive_a_replay(api: TestClient, log: MemoryLog) -> None:
     replayed = RegistryService(RegistryStore(log).start())
     assert replayed.schema_by_id(order_id).references == (Reference("geo.Address", "address", 1),)
     assert replayed.referenced_by("address", 1) == [order_id]
+
+
+def test_forged_records_on_the_topic_are_refusals_never_500s(
+    api: TestClient, log: MemoryLog
+) -> None:
+    """Anyone who can write the topic can write any bytes: a forged schema that is not JSON,
+    used as a reference, is 42201; a record whose references are not a list is skipped."""
+    forged = SchemaRecord("forged", 1, 90, "f" * 64, "{not json")
+    log.append(*encode(forged), 1.0)
+    key, value = encode(SchemaRecord("forged-refs", 1, 91, "e" * 64, '"string"'))
+    assert value is not None
+    log.append(key, value.replace(b'"deleted"', b'"references":"nope","deleted"'), 1.0)
+    answer = post(
+        api,
+        "/subjects/orders-value/versions",
+        {"schema": json.dumps(ORDER), "references": [ref(subject="forged")]},
+    )
+    assert (answer["status"], answer["error_code"]) == (422, 42201)
+    assert "stored schema 90 is not JSON" in str(answer["message"])
+    assert api.get("/subjects/forged-refs/versions").json()["error_code"] == 40401
