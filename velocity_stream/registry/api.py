@@ -23,7 +23,7 @@ from velocity_stream.errors import ConfigError
 from velocity_stream.http.limits import BodyLimit
 from velocity_stream.kafka.reachability import kafka_health
 from velocity_stream.registry.errors import ErrorCode, RegistryRequestError
-from velocity_stream.registry.media import STATE_KEY, V1_JSON, RawPath, check_media
+from velocity_stream.registry.media import V1_JSON, MediaRoute, RawPath
 from velocity_stream.registry.service import RegistryService, contract_fields
 from velocity_stream.registry.store import StoreError
 from velocity_stream.registry.submission import Submission
@@ -120,21 +120,15 @@ def create_app(service: RegistryService, *, max_body_bytes: int | None = None) -
             f"the registry accepts ({service.max_schema_bytes} bytes)"
         )
 
-    def media(request: Request) -> None:
-        # Runs once a route matched: an unknown path stays a 404, as with Confluent.
-        chosen = check_media(
-            request.method, request.headers.get("content-type"), request.headers.get("accept")
-        )
-        request.scope.setdefault("state", {})[STATE_KEY] = chosen
-
     app = FastAPI(
         title="Velocity Stream schema registry",
         version=__version__,
         description="Confluent Schema Registry REST API for Avro, enforcing Velocity Stream's "
         "compatibility engine. State lives in a compacted Kafka topic.",
         default_response_class=RegistryJSONResponse,
-        dependencies=[Depends(media)],
     )
+    # Media types are judged once a route matched (MediaRoute): an unknown path stays a 404.
+    app.router.route_class = MediaRoute
 
     def too_large(scope: Scope, limit: int, declared: int | None) -> RegistryJSONResponse:
         size = f" (this one is {declared} bytes)" if declared is not None else ""

@@ -5,8 +5,10 @@ Media types: a request body may be sent as ``application/vnd.schemaregistry.v1+j
 (what a client that names none sends); any other ``Content-Type`` is refused with 415. The
 answer is one of the first three, chosen from the request's ``Accept`` by its ``q`` weights
 and the server's preference (v1 first, then the unversioned type, then plain JSON); an
-``Accept`` that admits none of them is refused with 406. Both checks run after routing, so an
-unknown path is still a 404, as with Confluent.
+``Accept`` that admits none of them is refused with 406. Both checks run after routing
+(:class:`MediaRoute`, around each route's handler), so an unknown path is still a 404, as with
+Confluent. A route class rather than a FastAPI dependency: a dependency on every request costs
+about as much again as the rest of a cached lookup.
 
 Path segments: Starlette decodes the path before routing, so ``a%2Fb`` would become two
 segments. :class:`RawPath` routes on the path as sent, and every path parameter uses the
@@ -16,9 +18,14 @@ serves the subject ``a/b``.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
 from urllib.parse import unquote_to_bytes
 
+from fastapi import Request, Response
+from fastapi.routing import APIRoute
 from starlette.convertors import Convertor, register_url_convertor
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -76,6 +83,7 @@ def parse_accept(header: str) -> list[MediaRange]:
     return ranges
 
 
+@lru_cache(maxsize=256)  # clients send the same few Accept headers; bounded for the others
 def negotiate(accept: str | None) -> str | None:
     """The answer type for an ``Accept`` header; None when it admits none we produce."""
     if accept is None or not accept.strip():
@@ -105,6 +113,22 @@ def check_media(method: str, content_type: str | None, accept: str | None) -> st
     if chosen is None:
         raise RegistryRequestError(ErrorCode.NOT_ACCEPTABLE, "HTTP 406 Not Acceptable")
     return chosen
+
+
+class MediaRoute(APIRoute):
+    """A route whose handler first judges the request's media types (:func:`check_media`)
+    and keeps the chosen answer type for :class:`RawPath` to put on the response."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def judged(request: Request) -> Response:
+            headers = request.headers
+            chosen = check_media(request.method, headers.get("content-type"), headers.get("accept"))
+            request.scope.setdefault("state", {})[STATE_KEY] = chosen
+            return await handler(request)
+
+        return judged
 
 
 class RawPath:
