@@ -2,7 +2,9 @@
 
 Routes only parse the request and shape the answer; every decision is the service's. Every error
 leaves as Confluent's ``{"error_code": N, "message": ...}``, with the content type Confluent
-clients expect; bad input is a 4xx, never a 500.
+clients expect; bad input is a 4xx, never a 500. Path segments and media types are judged as
+Confluent judges them (media.py): ``a%2Fb`` is the subject ``a/b``, a body that is not JSON-typed
+is 415, an ``Accept`` we cannot answer 406.
 """
 
 from __future__ import annotations
