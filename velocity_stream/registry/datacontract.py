@@ -11,8 +11,9 @@ compare equal whatever order the client wrote them in:
 * ``ruleSet``: ``migrationRules`` (modes UPGRADE, DOWNGRADE, UPDOWN), ``domainRules`` and
   ``encodingRules`` (WRITE, READ, WRITEREAD), each a list of rules with a unique ``name``
   (a letter or ``_`` first, then letters, digits, ``_`` or ``-``; at most 256 characters) and a
-  ``type``. Rule order is kept (rules run in order); ``disabled`` is always present (false when
-  not sent), as Confluent answers it. Bad rules are 42210.
+  ``type``. A rule without ``kind`` is a TRANSFORM, one without ``mode`` WRITEREAD, as in
+  Confluent's. Rule order is kept (rules run in order); ``disabled`` is always present (false
+  when not sent), as Confluent answers it. Bad rules are 42210.
 
 Empty ones (no tags, properties, sensitive names or rules) are the same as none.
 """
@@ -114,6 +115,10 @@ def _rule(rule: object, where: str, modes: frozenset[str]) -> dict[str, Json]:
         out[key] = text
     if "type" not in out:
         raise _bad_rules(f"{where} ({out['name']}) has no type")
+    # Confluent's defaults, filled in before the checks as Confluent does (so a migration rule
+    # without a mode is refused there and here alike).
+    out.setdefault("kind", "TRANSFORM")
+    out.setdefault("mode", "WRITEREAD")
     if "kind" in out and out["kind"] not in RULE_KINDS:
         raise _bad_rules(f"{where}.kind {out['kind']!r} is not one of {sorted(RULE_KINDS)}")
     mode = out.get("mode")

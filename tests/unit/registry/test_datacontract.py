@@ -100,7 +100,7 @@ def test_malformed_metadata_is_422(bad: object) -> None:
     assert "Invalid metadata" in refused.value.message
 
 
-def test_rule_sets_keep_rule_order_and_drop_defaults() -> None:
+def test_rule_sets_keep_rule_order_and_fill_confluents_defaults() -> None:
     parsed = parse_rule_set(RULES)
     assert parsed is not None
     rule = parsed["domainRules"][0]
@@ -112,8 +112,20 @@ def test_rule_sets_keep_rule_order_and_drop_defaults() -> None:
     assert parse_rule_set({"domainRules": []}) is None
     # null members, as confluent-kafka's Rule.to_dict sends them, are absent members
     assert parse_rule_set({"domainRules": [{"name": "a", "type": "CEL", "doc": None}]}) == {
-        "domainRules": [{"disabled": False, "name": "a", "type": "CEL"}]
+        "domainRules": [
+            {
+                "disabled": False,
+                "kind": "TRANSFORM",
+                "mode": "WRITEREAD",
+                "name": "a",
+                "type": "CEL",
+            }
+        ]
     }
+    # With the defaults filled in, a migration rule needs its mode, as in Confluent's.
+    with pytest.raises(RegistryRequestError) as no_mode:
+        parse_rule_set({"migrationRules": [{"name": "m", "type": "JSONATA"}]})
+    assert no_mode.value.error_code == 42210
 
 
 @pytest.mark.parametrize(
@@ -134,7 +146,7 @@ def test_rule_sets_keep_rule_order_and_drop_defaults() -> None:
         (
             {
                 "domainRules": [{"name": "a", "type": "X"}],
-                "migrationRules": [{"name": "a", "type": "Y"}],
+                "migrationRules": [{"name": "a", "type": "Y", "mode": "UPGRADE"}],
             },
             "duplicate name 'a'",
         ),
