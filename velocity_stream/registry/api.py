@@ -24,9 +24,10 @@ from velocity_stream import __version__
 from velocity_stream.errors import ConfigError
 from velocity_stream.http.limits import BodyLimit
 from velocity_stream.kafka.reachability import kafka_health
+from velocity_stream.registry.answers import contract_fields
 from velocity_stream.registry.errors import ErrorCode, RegistryRequestError
 from velocity_stream.registry.media import V1_JSON, MediaRoute, RawPath
-from velocity_stream.registry.service import RegistryService, contract_fields
+from velocity_stream.registry.service import RegistryService
 from velocity_stream.registry.store import StoreError
 from velocity_stream.registry.submission import Submission
 

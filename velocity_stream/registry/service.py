@@ -11,8 +11,13 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 
-from velocity_stream.compat import CompatibilityMode, Direction, ModeResult, check_mode
+from velocity_stream.compat import CompatibilityMode, ModeResult, check_mode
 from velocity_stream.compat.schema_model import SchemaParseError
+from velocity_stream.registry.answers import (
+    CompatibilityAnswer,
+    RegisteredVersion,
+    describe_failures,
+)
 from velocity_stream.registry.canonical import CanonicalSchema, parse_avro
 from velocity_stream.registry.datacontract import parse_metadata, parse_rule_set
 from velocity_stream.registry.errors import (
@@ -22,6 +27,13 @@ from velocity_stream.registry.errors import (
     schema_not_found,
     subject_not_found,
     version_not_found,
+)
+from velocity_stream.registry.inputs import (
+    LATEST,
+    check_subject,
+    parse_level,
+    parse_version,
+    requested_number,
 )
 from velocity_stream.registry.modes import (
     RegistryMode,
@@ -49,105 +61,8 @@ from velocity_stream.registry.store import RegistryStore
 from velocity_stream.registry.submission import Candidate, Submission
 
 DEFAULT_MAX_SCHEMA_BYTES = 256 * 1024
-MAX_VERSION = 2**31 - 1
-LATEST = -1
 # How often a writer retries a claim another process beat it to before giving up.
 _MAX_CLAIMS = 5
-
-
-@dataclass(frozen=True, slots=True)
-class RegisteredVersion:
-    subject: str
-    version: int
-    schema_id: int
-    schema: str
-    metadata: Json = None
-    rule_set: Json = None
-    references: tuple[Reference, ...] = ()
-
-    def to_json(self) -> dict[str, object]:
-        """Confluent's shape; ``references``, ``metadata`` and ``ruleSet`` only when the schema
-        has them."""
-        answer: dict[str, object] = {
-            "subject": self.subject,
-            "version": self.version,
-            "id": self.schema_id,
-            "schema": self.schema,
-        }
-        return answer | contract_fields(self.metadata, self.rule_set, self.references)
-
-
-def contract_fields(
-    metadata: Json, rule_set: Json, references: Sequence[Reference] = ()
-) -> dict[str, object]:
-    """The members of an answer beyond the schema text: only those the schema has."""
-    fields: dict[str, object] = {}
-    if references:
-        fields["references"] = [r.to_json() for r in references]
-    if metadata is not None:
-        fields["metadata"] = metadata
-    if rule_set is not None:
-        fields["ruleSet"] = rule_set
-    return fields
-
-
-@dataclass(frozen=True, slots=True)
-class CompatibilityAnswer:
-    is_compatible: bool
-    messages: tuple[str, ...]
-
-
-def parse_version(text: str | int) -> int:
-    """A version path segment: 1..2^31-1, or ``latest`` / ``-1`` (returned as LATEST)."""
-    raw = str(text).strip()
-    if raw.lower() == "latest" or raw == "-1":
-        return LATEST
-    if raw.isdigit() and 1 <= int(raw) <= MAX_VERSION:
-        return int(raw)
-    raise RegistryRequestError(
-        ErrorCode.INVALID_VERSION,
-        f"The specified version '{raw}' is not a valid version id. Allowed values are between "
-        f'[1, {MAX_VERSION}] and the string "latest"',
-    )
-
-
-def check_subject(subject: str) -> None:
-    """Confluent refuses subjects that are empty or hold control characters (42208)."""
-    if not subject.strip() or any(ord(c) < 32 or 127 <= ord(c) < 160 for c in subject):
-        raise RegistryRequestError(
-            ErrorCode.INVALID_SUBJECT, f"The specified subject {subject!r} is not valid"
-        )
-
-
-def parse_level(text: object) -> CompatibilityMode:
-    try:
-        if not isinstance(text, str):
-            raise ValueError(text)  # str(None) would read as the level NONE
-        return CompatibilityMode(text.strip().upper())
-    except ValueError:
-        allowed = ", ".join(mode.value for mode in CompatibilityMode)
-        raise RegistryRequestError(
-            ErrorCode.INVALID_COMPATIBILITY_LEVEL,
-            f"Invalid compatibility level {text!r}. Valid values are {allowed}",
-        ) from None
-
-
-def describe_failures(result: ModeResult, versions: Sequence[int]) -> tuple[str, ...]:
-    """Our engine's issues as one line each, saying which version and which direction failed."""
-    lines: list[str] = []
-    for check in result.failures:
-        version = versions[check.previous_index]
-        if check.direction is Direction.NEW_READS_OLD:
-            who = f"the new schema cannot read data written with version {version}"
-        else:
-            who = f"readers on version {version} cannot read data written with the new schema"
-        for issue in check.result.issues:
-            where = issue.location or "/"
-            lines.append(
-                f"{result.mode.value}: {who}: {issue.code.value} at {where}: {issue.message}"
-                + (f" (hint: {issue.hint})" if issue.hint else "")
-            )
-    return tuple(lines)
 
 
 class RegistryService:
@@ -340,8 +255,8 @@ class RegistryService:
         check_subject(subject)
         if isinstance(submission, str):
             submission = Submission(submission)
-        wanted_id = _requested_number(submission.schema_id, "id")
-        wanted_version = _requested_number(submission.version, "version")
+        wanted_id = requested_number(submission.schema_id, "id")
+        wanted_version = requested_number(submission.version, "version")
         given = self.parse(submission)
         store = self.store
         with store.write_lock:
@@ -725,22 +640,6 @@ def _new_record(subject: str, version: int, schema_id: int, candidate: Candidate
         rule_set=candidate.rule_set,
         references=candidate.references,
     )
-
-
-def _requested_number(value: object, name: str) -> int | None:
-    """An ``id`` or ``version`` in a registration body: None when absent or not positive
-    (Confluent's "unset"); 422 when not an integer."""
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise RegistryRequestError(
-            ErrorCode.UNPROCESSABLE, f"Unprocessable entity: {name} must be an integer"
-        )
-    if value > MAX_VERSION:
-        raise RegistryRequestError(
-            ErrorCode.UNPROCESSABLE, f"Unprocessable entity: {name} {value} is over {MAX_VERSION}"
-        )
-    return value if value > 0 else None
 
 
 def _document(stored: StoredSchema) -> Json:
