@@ -52,7 +52,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "what is already there is not copied twice. Exit 1 when something was refused, 2 when "
         "a registry cannot be reached.",
     )
-    importing.add_argument("--from", dest="source", required=True, metavar="URL")
+    importing.add_argument(
+        "--from", dest="source", required=True, metavar="URL", help="the registry to copy from"
+    )
     importing.add_argument(
         "--to", dest="target", metavar="URL", help="our registry (default SCHEMA_REGISTRY_URL)"
     )
