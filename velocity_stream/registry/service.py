@@ -145,7 +145,7 @@ class RegistryService:
         with self.store.state_lock:
             if schema_id not in self.store.state.schemas:
                 raise schema_not_found()
-            found = self.store.state.references(schema_id)
+            found = self.store.state.versions_using(schema_id)
         return sorted(
             (v.subject, v.version)
             for v in found

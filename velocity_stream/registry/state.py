@@ -146,7 +146,7 @@ class RegistryState:
         del versions[record.version]
         if not versions:
             del self.subjects[record.subject]
-        if not self.references(record.schema_id):
+        if not self.versions_using(record.schema_id):
             # Dropped so the state equals a replay of the compacted topic, where the record
             # is gone; max_id (and the watermark record) keep the id from being reused.
             del self.schemas[record.schema_id]
@@ -154,7 +154,7 @@ class RegistryState:
 
     # --- queries ---------------------------------------------------------------------------
 
-    def references(self, schema_id: int) -> list[SubjectVersion]:
+    def versions_using(self, schema_id: int) -> list[SubjectVersion]:
         """Every subject version (soft-deleted included) that uses ``schema_id``."""
         return [
             entry
