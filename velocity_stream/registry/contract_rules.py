@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import ast
 import inspect
+import logging
 import sys
 import textwrap
 from functools import cache
@@ -28,6 +29,8 @@ from functools import cache
 from velocity_stream.contracts.catalog import Family
 from velocity_stream.contracts.metadata import Artifact
 from velocity_stream.contracts.registry import MODELS
+
+log = logging.getLogger(__name__)
 
 FAMILY_PROPERTY = "velocity.family"
 RULES_PROPERTY = "velocity.rules"
@@ -75,10 +78,14 @@ def rules_of(model: type[Artifact]) -> tuple[tuple[str, str], ...]:
     for cls in model.__mro__:
         if not (isinstance(cls, type) and issubclass(cls, Artifact)):
             continue
-        module = sys.modules[cls.__module__]
-        module_tree = _tree(inspect.getsource(module))
+        try:
+            module_tree = _tree(inspect.getsource(sys.modules[cls.__module__]))
+            class_tree = _tree(inspect.getsource(cls))
+        except (OSError, TypeError, SyntaxError):
+            # No source to read (an install without .py files): nothing to publish for it.
+            log.warning("no source for %s: its contract rules are not published", cls.__name__)
+            continue
         functions = {n.name: n for n in module_tree.body if isinstance(n, ast.FunctionDef)}
-        class_tree = _tree(inspect.getsource(cls))
         for name, field in _violations(class_tree, functions).items():
             found.setdefault(ReasonCode[name].value, field)
     return tuple(sorted(found.items()))

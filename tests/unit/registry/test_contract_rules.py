@@ -12,7 +12,7 @@ from velocity_stream.contracts.catalog import load_catalog
 from velocity_stream.contracts.qd_signal import QdSignalBundle
 from velocity_stream.contracts.registry import MODELS
 from velocity_stream.errors import ReasonCode
-from velocity_stream.registry import registration
+from velocity_stream.registry import contract_rules, registration
 from velocity_stream.registry.api import create_app
 from velocity_stream.registry.client import RegistryClient
 from velocity_stream.registry.contract_rules import (
@@ -112,3 +112,13 @@ def test_registration_is_idempotent_across_metadata_of_earlier_runs(
     for subject in {r.subject for r in first.results}:
         registered = [r for r in first.results if r.subject == subject]
         assert len(client.versions(subject)) == len(registered)
+
+
+def test_without_source_files_nothing_is_published_and_nothing_fails(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def no_source(obj: object) -> str:
+        raise OSError("could not get source code")
+
+    monkeypatch.setattr(contract_rules.inspect, "getsource", no_source)
+    assert rules_of.__wrapped__(QdSignalBundle) == ()
