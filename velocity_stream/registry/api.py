@@ -25,6 +25,7 @@ from velocity_stream.errors import ConfigError
 from velocity_stream.http.limits import BodyLimit
 from velocity_stream.kafka.reachability import kafka_health
 from velocity_stream.registry.answers import contract_fields
+from velocity_stream.registry.datacontract import has_rule_of_type
 from velocity_stream.registry.errors import ErrorCode, RegistryRequestError
 from velocity_stream.registry.media import V1_JSON, MediaRoute, RawPath
 from velocity_stream.registry.service import RegistryService
@@ -284,15 +285,21 @@ def create_app(service: RegistryService, *, max_body_bytes: int | None = None) -
     def schema_types() -> list[str]:
         return ["AVRO"]
 
-    @app.get("/schemas", summary="Schemas of every subject version (subjectPrefix, latestOnly)")
+    @app.get(
+        "/schemas",
+        summary="Schemas of every subject version (subjectPrefix, latestOnly, ruleType, paging)",
+    )
     def list_schemas(
         subject_prefix: str = Query("", alias="subjectPrefix"),
         deleted: bool = False,
         latest_only: bool = Query(False, alias="latestOnly"),
+        rule_type: str = Query("", alias="ruleType"),
         offset: int = 0,
         limit: int = -1,
     ) -> list[dict[str, object]]:
         found = service.schemas(prefix=subject_prefix, deleted=deleted, latest_only=latest_only)
+        if rule_type:
+            found = [v for v in found if has_rule_of_type(v.rule_set, rule_type)]
         return [version.to_json() for version in _page(found, offset, limit)]
 
     @app.get(f"/schemas/ids/{SCHEMA_ID}", summary="A schema by its global id")

@@ -175,3 +175,14 @@ def parse_rule_set(value: object) -> dict[str, Json] | None:
             raise _bad_rules("enableAt must be a string")
         found["enableAt"] = enable_at
     return found or None
+
+
+def has_rule_of_type(rule_set: Json, rule_type: str) -> bool:
+    """Does a stored rule set hold a rule of ``rule_type`` (``GET /schemas?ruleType=``)?"""
+    if not isinstance(rule_set, dict):
+        return False
+    return any(
+        isinstance(rule, dict) and rule.get("type") == rule_type
+        for phase, _ in RULE_PHASES
+        for rule in rule_set.get(phase) or ()
+    )

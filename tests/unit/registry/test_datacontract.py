@@ -253,3 +253,12 @@ def test_the_latest_version_with_given_metadata_is_found(api: TestClient) -> Non
     assert api.get("/subjects/s/metadata?key=app&value=c").json()["error_code"] == 40403
     assert api.get("/subjects/t/metadata?key=app&value=a").json()["error_code"] == 40401
     assert api.get("/subjects/s/metadata?key=app").json()["error_code"] == 422
+
+
+def test_get_schemas_filters_by_rule_type(api: TestClient) -> None:
+    register(api, "with-rules", {"schema": ORDER, "ruleSet": RULES})
+    register(api, "without", {"schema": ORDER_V2})
+    assert [s["subject"] for s in api.get("/schemas").json()] == ["with-rules", "without"]
+    assert [s["subject"] for s in api.get("/schemas?ruleType=CEL").json()] == ["with-rules"]
+    assert [s["subject"] for s in api.get("/schemas?ruleType=JSONATA").json()] == ["with-rules"]
+    assert api.get("/schemas?ruleType=OTHER").json() == []
