@@ -1,4 +1,5 @@
-"""``registry serve`` and ``schemas register``: run the embedded registry, register the catalog."""
+"""``registry serve``, ``registry import`` and ``schemas register``: run the embedded registry,
+copy another registry into it, register the catalog."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ EXIT_OK, EXIT_REFUSED, EXIT_FAILED = 0, 1, 2
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Add the ``registry`` command group (``registry serve``)."""
+    """Add the ``registry`` command group (``registry serve``, ``registry import``)."""
     from velocity_stream.registry.server import DEFAULT_PORT
     from velocity_stream.registry.service import DEFAULT_MAX_SCHEMA_BYTES
     from velocity_stream.registry.store import DEFAULT_TOPIC
@@ -42,6 +43,27 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--memory", action="store_true", help="keep state in this process only (no Kafka)"
     )
     serve.set_defaults(handler=_serve)
+    importing = registry_sub.add_parser(
+        "import",
+        help="copy another Confluent-compatible registry into ours, keeping ids",
+        description="Copy every live version of the matching subjects from another registry "
+        "(Confluent, Karapace, ...) into ours in IMPORT mode, keeping ids and versions, with "
+        "references, metadata and rule sets, then the compatibility levels. Safe to run again: "
+        "what is already there is not copied twice. Exit 1 when something was refused, 2 when "
+        "a registry cannot be reached.",
+    )
+    importing.add_argument(
+        "--from", dest="source", required=True, metavar="URL", help="the registry to copy from"
+    )
+    importing.add_argument(
+        "--to", dest="target", metavar="URL", help="our registry (default SCHEMA_REGISTRY_URL)"
+    )
+    importing.add_argument(
+        "--subjects", default="*", metavar="GLOB", help="only subjects matching (default all)"
+    )
+    importing.add_argument("--dry-run", action="store_true", help="read both, write nothing")
+    importing.add_argument("--format", choices=("text", "json"), default="text")
+    importing.set_defaults(handler=_import)
 
 
 def add_register_command(
@@ -102,6 +124,61 @@ def _serve(args: argparse.Namespace) -> int:
         if broker is not None:
             broker.stop()
     return EXIT_OK
+
+
+def _http_url(option: str, value: str) -> str | None:
+    """None when ``value`` is an http(s) URL with a host; else the operator's error line."""
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(value)
+        ok = parts.scheme in ("http", "https") and bool(parts.hostname)
+        if parts.port is not None and not 0 < parts.port < 65536:
+            ok = False
+    except ValueError:
+        ok = False
+    return None if ok else f"{option} {value!r} is not an http(s) URL with a host"
+
+
+def _import(args: argparse.Namespace) -> int:
+    from velocity_stream.registry.client import RegistryClient
+    from velocity_stream.registry.migration import Importer, summary_lines
+    from velocity_stream.settings import load_settings
+
+    settings = load_settings()
+    for option, value in (("--from", args.source), ("--to", args.target)):
+        problem = value is not None and _http_url(option, value)
+        if problem:
+            print(f"error: {problem}", file=sys.stderr)
+            return EXIT_FAILED
+    out = sys.stderr if args.format == "json" else sys.stdout
+
+    def progress(line: str) -> None:
+        print(line, file=out, flush=True)
+
+    try:
+        with (
+            RegistryClient(args.source) as source,
+            RegistryClient.from_settings(settings, args.target) as target,
+        ):
+            if source.url == target.url:
+                print(
+                    f"error: --from and --to are the same registry ({source.url})", file=sys.stderr
+                )
+                return EXIT_FAILED
+            importer = Importer(
+                source, target, subjects=args.subjects, dry_run=args.dry_run, progress=progress
+            )
+            report = importer.run()
+    except (ConfigError, RegistryError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_FAILED
+    if args.format == "json":
+        print(json.dumps(report.to_json(), indent=2))
+    else:
+        for line in summary_lines(report):
+            print(line)
+    return EXIT_OK if report.ok else EXIT_REFUSED
 
 
 def _register(args: argparse.Namespace) -> int:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,7 +22,9 @@ import fastavro
 from fastavro.schema import to_parsing_canonical_form
 
 from velocity_stream.compat import parse_schema
+from velocity_stream.registry.avro_names import InvalidName, check_names
 from velocity_stream.registry.errors import invalid_schema
+from velocity_stream.registry.references import expand
 
 PRIMITIVES = frozenset({"null", "boolean", "int", "long", "float", "double", "bytes", "string"})
 # Attributes PCF strips that still change how data is read; kept in the identity form.
@@ -37,33 +40,69 @@ class CanonicalSchema:
 
     ``text`` is the schema as first registered, compacted (it keeps docs and key order, so a
     deserializer sees what the producer wrote); ``identity`` is the identity form and
-    ``fingerprint`` its SHA-256, the key that decides "same schema".
+    ``fingerprint`` its SHA-256, the key that decides "same schema". ``expanded`` is ``text``
+    with its referenced types defined in place (references.py): what the parsers and the
+    compatibility engine see; the same as ``text`` for a schema without references.
     """
 
     text: str
     parsing_canonical_form: str
     identity: str
     fingerprint: str
+    expanded: str
 
 
-def parse_avro(text: str) -> CanonicalSchema:
-    """Validate ``text`` as an Avro schema and compute its forms; 42201 when it is not one."""
+def parse_avro(text: str, provided: Mapping[str, JsonValue] | None = None) -> CanonicalSchema:
+    """Validate ``text`` as an Avro schema and compute its forms; 42201 when it is not one.
+
+    ``provided`` holds the definitions of the types its references name (full name ->
+    definition); the schema is validated with them in place.
+    """
+
     try:
         document: JsonValue = json.loads(text)
     except (ValueError, RecursionError) as error:
         raise invalid_schema(f"not JSON: {error}") from None
     try:
+        check_names(document)
+    except InvalidName as error:
+        raise invalid_schema(str(error)) from None
+    try:
+        whole = expand(document, provided or {})
         # Both parsers must accept it: fastavro decodes the data, and the compatibility engine
         # (stricter in places, e.g. enum symbols) judges every later version against it.
-        fastavro.parse_schema(document, _force=True)
-        parse_schema(document)
-        pcf = to_parsing_canonical_form(document)
+        fastavro.parse_schema(whole, _force=True)
+        parse_schema(whole)
+        pcf = to_parsing_canonical_form(whole)
         identity = identity_form(document)
     except Exception as error:  # untrusted input: any parser failure means "not a valid schema"
         raise invalid_schema(f"{type(error).__name__}: {error}") from None
     compact = json.dumps(document, separators=(",", ":"), ensure_ascii=False)
+    expanded = compact if whole is document else json.dumps(whole, separators=(",", ":"))
     fingerprint = hashlib.sha256(identity.encode("utf-8")).hexdigest()
-    return CanonicalSchema(compact, pcf, identity, fingerprint)
+    return CanonicalSchema(compact, pcf, identity, fingerprint, expanded)
+
+
+def content_fingerprint(
+    identity: str,
+    *,
+    references: Sequence[JsonValue] = (),
+    metadata: JsonValue = None,
+    rule_set: JsonValue = None,
+) -> str:
+    """The key of "same schema": the identity form, plus its references (in order) and the
+    data-contract fields when present.
+
+    A schema without any of them keeps the plain SHA-256 of its identity form, so the
+    fingerprints of records written before these fields existed still match.
+    """
+    if not references and metadata is None and rule_set is None:
+        return hashlib.sha256(identity.encode("utf-8")).hexdigest()
+    members: dict[str, JsonValue] = {"metadata": metadata, "ruleSet": rule_set}
+    if references:
+        members["references"] = list(references)
+    extras = json.dumps(members, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(f"{identity}\n{extras}".encode()).hexdigest()
 
 
 def identity_form(schema: JsonValue) -> str:

@@ -21,6 +21,12 @@ from velocity_stream.errors import ReasonCode, SerdeError
 from velocity_stream.kafka.security import registry_auth, registry_ssl_context
 from velocity_stream.registry.canonical import identity_form
 from velocity_stream.registry.errors import ErrorCode, RegistryRequestError
+from velocity_stream.registry.references import (
+    Reference,
+    expand,
+    parse_references,
+    provided_types,
+)
 from velocity_stream.settings import Settings
 
 CONTENT_TYPE = "application/vnd.schemaregistry.v1+json"
@@ -95,14 +101,25 @@ class RegistryClient:
 
     # --- the REST calls --------------------------------------------------------------------
 
-    def register(self, subject: str, schema: str) -> int:
-        answer = self._call("POST", f"/subjects/{_path(subject)}/versions", {"schema": schema})
+    def register(
+        self, subject: str, schema: str, *, metadata: dict[str, object] | None = None
+    ) -> int:
+        """Register ``schema`` (with Confluent ``metadata`` when given) and return its id."""
+        body: dict[str, object] = {"schema": schema}
+        if metadata is not None:
+            body["metadata"] = metadata
+        answer = self._call("POST", f"/subjects/{_path(subject)}/versions", body)
         return int(answer["id"])
 
-    def lookup(self, subject: str, schema: str) -> SubjectSchema | None:
+    def lookup(
+        self, subject: str, schema: str, *, metadata: dict[str, object] | None = None
+    ) -> SubjectSchema | None:
         """The version of ``subject`` holding ``schema``; None when the subject lacks it."""
+        body: dict[str, object] = {"schema": schema}
+        if metadata is not None:
+            body["metadata"] = metadata
         try:
-            answer = self._call("POST", f"/subjects/{_path(subject)}", {"schema": schema})
+            answer = self._call("POST", f"/subjects/{_path(subject)}", body)
         except RegistryRequestError as error:
             if error.error_code in (ErrorCode.SUBJECT_NOT_FOUND, ErrorCode.SCHEMA_NOT_FOUND):
                 return None
@@ -112,7 +129,35 @@ class RegistryClient:
         )
 
     def schema_by_id(self, schema_id: int) -> str:
-        return str(self._call("GET", f"/schemas/ids/{schema_id}")["schema"])
+        """The schema with this id, its referenced types in place when it has references (so
+        a reader can parse it on its own)."""
+        answer = self._call("GET", f"/schemas/ids/{schema_id}")
+        text = str(answer["schema"])
+        references = answer.get("references")
+        return self._resolved(text, references) if references else text
+
+    def _resolved(self, text: str, references: object) -> str:
+        """``text`` expanded with the types its references name, fetched (with theirs)."""
+        documents: dict[Reference, Any] = {}
+        pending = list(parse_references(references))
+        seen: set[tuple[str, int]] = set()
+        while pending:
+            reference = pending.pop(0)
+            if (reference.subject, reference.version) in seen:
+                continue
+            seen.add((reference.subject, reference.version))
+            path = f"/subjects/{_path(reference.subject)}/versions/{reference.version}"
+            answer = self._call("GET", path)
+            documents[reference] = json.loads(answer["schema"])
+            pending.extend(parse_references(answer.get("references")))
+        whole = expand(json.loads(text), provided_types(documents))
+        return json.dumps(whole, separators=(",", ":"))
+
+    def version(self, subject: str, version: int | str) -> SubjectSchema:
+        answer = self._call("GET", f"/subjects/{_path(subject)}/versions/{version}")
+        return SubjectSchema(
+            str(answer["subject"]), int(answer["version"]), int(answer["id"]), answer["schema"]
+        )
 
     def subjects(self) -> list[str]:
         return [str(s) for s in self._call("GET", "/subjects")]
@@ -152,6 +197,20 @@ class RegistryClient:
             raise
         messages = answer.get("messages") or ()
         return CompatibilityCheck(bool(answer["is_compatible"]), tuple(str(m) for m in messages))
+
+    # --- any other call, for tools that walk the API (the importer) ------------------------
+
+    def get_json(self, path: str) -> Any:
+        return self._call("GET", path)
+
+    def post_json(self, path: str, body: dict[str, object]) -> Any:
+        return self._call("POST", path, body)
+
+    def put_json(self, path: str, body: dict[str, object]) -> Any:
+        return self._call("PUT", path, body)
+
+    def delete_json(self, path: str) -> Any:
+        return self._call("DELETE", path)
 
     def _call(self, method: str, path: str, body: dict[str, object] | None = None) -> Any:
         content = None if body is None else json.dumps(body).encode()

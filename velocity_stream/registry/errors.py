@@ -15,7 +15,6 @@ from velocity_stream.errors import RegistryError
 class ErrorCode(IntEnum):
     """Confluent's error codes; the HTTP status is the first three digits."""
 
-    BAD_REQUEST = 400  # the body is not JSON (Confluent's REST layer answers 400 for this)
     SUBJECT_NOT_FOUND = 40401
     VERSION_NOT_FOUND = 40402
     SCHEMA_NOT_FOUND = 40403
@@ -24,16 +23,23 @@ class ErrorCode(IntEnum):
     VERSION_SOFT_DELETED = 40406
     VERSION_NOT_SOFT_DELETED = 40407
     SUBJECT_COMPATIBILITY_NOT_CONFIGURED = 40408
+    SUBJECT_MODE_NOT_CONFIGURED = 40409
     NOT_FOUND = 404  # no such route
     METHOD_NOT_ALLOWED = 405
+    NOT_ACCEPTABLE = 406  # the Accept header admits none of the registry's media types
     INCOMPATIBLE_SCHEMA = 409
     PAYLOAD_TOO_LARGE = 413  # the request body is over VELOCITY_REGISTRY_MAX_BODY_BYTES
-    UNPROCESSABLE = 422
+    UNSUPPORTED_MEDIA_TYPE = 415  # a request body in a media type the registry does not read
+    UNPROCESSABLE = 422  # the body is not JSON, or not a JSON object
     INVALID_SCHEMA = 42201
     INVALID_VERSION = 42202
     INVALID_COMPATIBILITY_LEVEL = 42203
     INVALID_MODE = 42204
     OPERATION_NOT_PERMITTED = 42205
+    REFERENCE_EXISTS = 42206
+    ID_DOES_NOT_MATCH = 42207
+    INVALID_SUBJECT = 42208
+    INVALID_RULESET = 42210
     STORE_ERROR = 50001
     STORE_TIMEOUT = 50002
 

@@ -10,13 +10,22 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from typing import Any
 
 from velocity_stream.contracts.catalog import CompatibilityMode
+from velocity_stream.registry.references import Reference, references_from_record
+
+Json = Any  # a decoded JSON value
 
 
 @dataclass(frozen=True, slots=True)
 class SchemaRecord:
-    """Version ``version`` of ``subject`` is schema ``schema_id``; ``deleted``: soft-deleted."""
+    """Version ``version`` of ``subject`` is schema ``schema_id``; ``deleted``: soft-deleted.
+
+    ``references`` (references.py), ``metadata`` and ``rule_set`` (datacontract.py) are part
+    of what ``fingerprint`` covers; absent from the value when empty, so older records read the
+    same.
+    """
 
     subject: str
     version: int
@@ -24,6 +33,9 @@ class SchemaRecord:
     fingerprint: str
     schema: str
     deleted: bool = False
+    metadata: Json = None
+    rule_set: Json = None
+    references: tuple[Reference, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +57,14 @@ class ConfigRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class ModeRecord:
+    """Mode of a subject (``subject`` None: the global mode); None mode clears it."""
+
+    subject: str | None
+    mode: str | None
+
+
+@dataclass(frozen=True, slots=True)
 class IdWatermark:
     """Highest id ever handed out; written before hard deletes so compaction cannot lower it."""
 
@@ -58,7 +78,7 @@ class Marker:
     token: str
 
 
-LogRecord = SchemaRecord | SchemaTombstone | ConfigRecord | IdWatermark | Marker
+LogRecord = SchemaRecord | SchemaTombstone | ConfigRecord | ModeRecord | IdWatermark | Marker
 
 
 def _dump(data: dict[str, object]) -> bytes:
@@ -79,22 +99,31 @@ def encode(record: LogRecord) -> tuple[bytes, bytes | None]:
         )
         if isinstance(record, SchemaTombstone):
             return key, None
-        value = _dump(
-            {
-                "subject": record.subject,
-                "version": record.version,
-                "id": record.schema_id,
-                "fingerprint": record.fingerprint,
-                "schema": record.schema,
-                "deleted": record.deleted,
-            }
-        )
-        return key, value
+        fields: dict[str, object] = {
+            "subject": record.subject,
+            "version": record.version,
+            "id": record.schema_id,
+            "fingerprint": record.fingerprint,
+            "schema": record.schema,
+            "deleted": record.deleted,
+        }
+        if record.references:
+            fields["references"] = [r.to_json() for r in record.references]
+        if record.metadata is not None:
+            fields["metadata"] = record.metadata
+        if record.rule_set is not None:
+            fields["ruleSet"] = record.rule_set
+        return key, _dump(fields)
     if isinstance(record, ConfigRecord):
         key = _dump({"keytype": "CONFIG", "subject": record.subject})
         if record.level is None:
             return key, None
         return key, _dump({"compatibilityLevel": record.level.value})
+    if isinstance(record, ModeRecord):
+        key = _dump({"keytype": "MODE", "subject": record.subject})
+        if record.mode is None:
+            return key, None
+        return key, _dump({"mode": record.mode})
     if isinstance(record, IdWatermark):
         return _dump({"keytype": "ID_WATERMARK"}), _dump({"id": record.schema_id})
     return _dump({"keytype": "MARKER"}), _dump({"token": record.token})
@@ -102,6 +131,12 @@ def encode(record: LogRecord) -> tuple[bytes, bytes | None]:
 
 class UnreadableRecord(ValueError):
     """A record on the topic that is not ours or is corrupt; the replay skips it."""
+
+
+def _object_or_none(value: object, name: str) -> Json:
+    if value is not None and not isinstance(value, dict):
+        raise UnreadableRecord(f"{name} is not a JSON object")
+    return value
 
 
 def decode(key: bytes | None, value: bytes | None) -> LogRecord:
@@ -127,11 +162,18 @@ def decode(key: bytes | None, value: bytes | None) -> LogRecord:
                 str(body["fingerprint"]),
                 str(body["schema"]),
                 bool(body.get("deleted", False)),
+                _object_or_none(body.get("metadata"), "metadata"),
+                _object_or_none(body.get("ruleSet"), "ruleSet"),
+                references_from_record(body.get("references")),
             )
         if keytype == "CONFIG":
             subject = head.get("subject")
             level = None if body is None else CompatibilityMode(body["compatibilityLevel"])
             return ConfigRecord(None if subject is None else str(subject), level)
+        if keytype == "MODE":
+            subject = head.get("subject")
+            mode = None if body is None else str(body["mode"])
+            return ModeRecord(None if subject is None else str(subject), mode)
         if keytype == "ID_WATERMARK":
             return IdWatermark(int(body["id"]) if body else 0)
         if keytype == "MARKER":

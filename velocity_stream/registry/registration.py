@@ -7,16 +7,25 @@ of each major (ingress ``<prefix>.<topic>.v<major>`` and accepted
 from the catalog before anything is registered under it, so the registry judges the versions
 by the catalog's rule. Works against any Confluent-compatible registry; only the wording of
 refusals differs.
+
+Each version is registered with the family's contract rules as Confluent metadata
+(contract_rules.py), the same for every version of a major. A version already registered is
+found by its text alone (without metadata a registry looks with the latest version's, as
+registering would inherit it), so running again, or after the rules changed, registers nothing
+twice.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import StrEnum
 
 from velocity_stream.contracts.catalog import Catalog, Family, SchemaVersion
+from velocity_stream.registry.canonical import identity_form
 from velocity_stream.registry.client import RegistryClient
+from velocity_stream.registry.contract_rules import contract_metadata
 from velocity_stream.registry.errors import ErrorCode, RegistryRequestError
 from velocity_stream.serde.resolver import subject_for
 
@@ -136,17 +145,45 @@ def _one(
     text = version.canonical_json()
     if after_refusal:
         return result(Outcome.SKIPPED, messages=("an earlier version of this subject was refused",))
-    existing = client.lookup(plan.subject, text)
+    metadata = contract_metadata(plan.family, version.major)
+    existing = _registered(client, plan.subject, text, metadata)
     if existing is not None:
-        return result(Outcome.ALREADY_REGISTERED, existing.schema_id)
+        return result(Outcome.ALREADY_REGISTERED, existing)
     if dry_run:
         check = client.test_compatibility(plan.subject, text, version=None)
         if check.is_compatible:
             return result(Outcome.WOULD_REGISTER)
         return result(Outcome.REFUSED, messages=check.messages)
     try:
-        return result(Outcome.REGISTERED, client.register(plan.subject, text))
+        return result(Outcome.REGISTERED, client.register(plan.subject, text, metadata=metadata))
     except RegistryRequestError as error:
         if error.error_code in (ErrorCode.INCOMPATIBLE_SCHEMA, ErrorCode.INVALID_SCHEMA):
             return result(Outcome.REFUSED, messages=(error.message,))
         raise
+
+
+def _registered(
+    client: RegistryClient, subject: str, text: str, metadata: dict[str, object] | None
+) -> int | None:
+    """The id under which ``subject`` already holds this Avro schema, whatever its metadata.
+
+    Looked up with the metadata registration would attach, then without (a registry then
+    looks with the latest version's), then among the subject's versions by identity form: a
+    version registered before the rules changed still counts as registered.
+    """
+    for attempt in (metadata, None) if metadata is not None else (None,):
+        found = client.lookup(subject, text, metadata=attempt)
+        if found is not None:
+            return found.schema_id
+    try:
+        versions = client.versions(subject)
+    except RegistryRequestError as error:
+        if error.error_code == ErrorCode.SUBJECT_NOT_FOUND:
+            return None
+        raise
+    wanted = identity_form(json.loads(text))
+    for number in versions:
+        held = client.version(subject, number)
+        if identity_form(json.loads(held.schema)) == wanted:
+            return held.schema_id
+    return None

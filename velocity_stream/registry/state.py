@@ -12,21 +12,30 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from velocity_stream.contracts.catalog import CompatibilityMode
+from velocity_stream.registry.modes import RegistryMode
 from velocity_stream.registry.records import (
     ConfigRecord,
     IdWatermark,
+    Json,
     LogRecord,
     Marker,
+    ModeRecord,
     SchemaRecord,
     SchemaTombstone,
 )
+from velocity_stream.registry.references import Reference
 
 
 @dataclass(frozen=True, slots=True)
 class StoredSchema:
+    """One schema by id: its text and data-contract fields (all covered by ``fingerprint``)."""
+
     schema_id: int
     fingerprint: str
     text: str
+    metadata: Json = None
+    rule_set: Json = None
+    references: tuple[Reference, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,12 +48,13 @@ class SubjectVersion:
 
 @dataclass
 class RegistryState:
-    """Schemas by id, subject versions and compatibility levels, as the log says."""
+    """Schemas by id, subject versions, compatibility levels and modes, as the log says."""
 
     schemas: dict[int, StoredSchema] = field(default_factory=dict)
     by_fingerprint: dict[str, int] = field(default_factory=dict)
     subjects: dict[str, dict[int, SubjectVersion]] = field(default_factory=dict)
     configs: dict[str | None, CompatibilityMode] = field(default_factory=dict)
+    modes: dict[str | None, RegistryMode] = field(default_factory=dict)
     max_id: int = 0
 
     # --- the fold --------------------------------------------------------------------------
@@ -61,6 +71,14 @@ class RegistryState:
                 self.configs.pop(record.subject, None)
             else:
                 self.configs[record.subject] = record.level
+            return True
+        if isinstance(record, ModeRecord):
+            if record.mode is None:
+                self.modes.pop(record.subject, None)
+            elif record.mode in RegistryMode.__members__:
+                self.modes[record.subject] = RegistryMode(record.mode)
+            else:
+                return False  # not a mode we know: ignored, the way an unreadable record is
             return True
         if isinstance(record, IdWatermark):
             self.max_id = max(self.max_id, record.schema_id)
@@ -99,7 +117,12 @@ class RegistryState:
             return False  # already a live version of this subject
         if stored is None:
             self.schemas[record.schema_id] = StoredSchema(
-                record.schema_id, record.fingerprint, record.schema
+                record.schema_id,
+                record.fingerprint,
+                record.schema,
+                record.metadata,
+                record.rule_set,
+                record.references,
             )
             self.by_fingerprint[record.fingerprint] = record.schema_id
         self.subjects.setdefault(record.subject, {})[record.version] = SubjectVersion(
@@ -123,7 +146,7 @@ class RegistryState:
         del versions[record.version]
         if not versions:
             del self.subjects[record.subject]
-        if not self.references(record.schema_id):
+        if not self.versions_using(record.schema_id):
             # Dropped so the state equals a replay of the compacted topic, where the record
             # is gone; max_id (and the watermark record) keep the id from being reused.
             del self.schemas[record.schema_id]
@@ -131,13 +154,26 @@ class RegistryState:
 
     # --- queries ---------------------------------------------------------------------------
 
-    def references(self, schema_id: int) -> list[SubjectVersion]:
+    def versions_using(self, schema_id: int) -> list[SubjectVersion]:
         """Every subject version (soft-deleted included) that uses ``schema_id``."""
         return [
             entry
             for versions in self.subjects.values()
             for entry in versions.values()
             if entry.schema_id == schema_id
+        ]
+
+    def referenced_by(self, subject: str, version: int) -> list[SubjectVersion]:
+        """Every subject version (soft-deleted included) whose schema references ``subject``
+        version ``version``."""
+        return [
+            entry
+            for versions in self.subjects.values()
+            for entry in versions.values()
+            if any(
+                r.subject == subject and r.version == version
+                for r in self.schemas[entry.schema_id].references
+            )
         ]
 
     def versions(self, subject: str, *, deleted: bool = False) -> list[SubjectVersion]:

@@ -123,7 +123,7 @@ def test_two_instances_on_one_topic_never_hand_out_one_id_twice(
 @pytest.mark.parametrize(
     ("method", "path", "body", "code"),
     [
-        ("POST", "/subjects/s-value/versions", b"{oops", 400),
+        ("POST", "/subjects/s-value/versions", b"{oops", 422),
         ("POST", "/subjects/s-value/versions", b'{"schema": "{\\"type\\": \\"record\\"}"}', 42201),
         ("GET", "/subjects/never-value/versions", None, 40401),
         ("GET", "/subjects/s-value/versions/2", None, 40402),

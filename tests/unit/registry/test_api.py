@@ -137,7 +137,7 @@ def test_soft_then_hard_delete_of_a_version_and_a_subject(api: TestClient) -> No
 @pytest.mark.parametrize(
     ("method", "path", "body", "status", "code"),
     [
-        ("POST", "/subjects/s/versions", b"{not json", 400, 400),
+        ("POST", "/subjects/s/versions", b"{not json", 422, 422),
         ("POST", "/subjects/s/versions", b"[1, 2]", 422, 422),
         ("POST", "/subjects/s/versions", b"{}", 422, 42201),
         ("POST", "/subjects/s/versions", b'{"schema": 5}', 422, 42201),
@@ -162,10 +162,15 @@ def test_soft_then_hard_delete_of_a_version_and_a_subject(api: TestClient) -> No
         ("GET", "/subjects/s/versions/abc", None, 422, 42202),
         ("GET", "/subjects/s/versions/99999999999", None, 422, 42202),
         ("GET", "/schemas/ids/999", None, 404, 40403),
-        ("GET", "/schemas/ids/x", None, 404, 40403),
+        ("GET", "/schemas/ids/x", None, 404, 404),
+        ("GET", "/schemas/ids/99999999999", None, 404, 404),
+        ("GET", "/schemas/ids/999/versions", None, 404, 40403),
+        ("GET", "/schemas/ids/999/subjects", None, 404, 40403),
+        ("POST", "/subjects/%01bell/versions", b'{"schema": "\\"int\\""}', 422, 42208),
         ("PUT", "/config", b'{"compatibility": "SOMETIMES"}', 422, 42203),
         ("PUT", "/config/s", b'{"compatibility": null}', 422, 42203),
-        ("PUT", "/mode", b'{"mode": "READONLY"}', 422, 42205),
+        ("PUT", "/mode", b'{"mode": "SOMETIMES"}', 422, 42204),
+        ("GET", "/mode/unknown", None, 404, 40409),
         ("GET", "/subjects?deleted=maybe", None, 422, 422),
         ("GET", "/no/such/route", None, 404, 404),
         (
