@@ -7,12 +7,13 @@ decoded from it without an intermediate bytes copy.
 """
 
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
+from cpython.datetime cimport import_datetime, timedelta_new
 from cpython.unicode cimport PyUnicode_DecodeUTF8
 from libc.stdint cimport int64_t, uint64_t
 from libc.string cimport memcpy
 
 import uuid
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 
 from velocity_stream.serde.read_program import ReadOp, Refused
 
@@ -39,8 +40,9 @@ cdef int MICROS = ReadOp.MICROS
 cdef int DATE = ReadOp.DATE
 cdef int UUID = ReadOp.UUID
 
+import_datetime()
+
 cdef object EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-cdef object TIMEDELTA = timedelta
 cdef object FROMORDINAL = date.fromordinal
 cdef object MAKE_UUID = uuid.UUID
 cdef int64_t DAYS_SHIFT = date(1970, 1, 1).toordinal()
@@ -69,6 +71,18 @@ cdef int64_t read_long(Cursor* c) except? -1:
             break
         shift += 7
     return <int64_t>((n >> 1) ^ (<uint64_t>0 - (n & 1)))
+
+
+cdef object since_epoch(int64_t amount, int64_t per_second):
+    """EPOCH + ``amount`` units (``per_second`` of them a second), as fastavro computes it."""
+    cdef int64_t per_day = per_second * 86400
+    cdef int64_t days = amount // per_day
+    cdef int64_t rest = amount % per_day
+    if days < -999999999 or days > 999999999:
+        raise Refused(f"{amount} is outside the range of datetime")
+    return EPOCH + timedelta_new(
+        <int>days, <int>(rest // per_second), <int>(rest % per_second * (1000000 // per_second))
+    )
 
 
 cdef Py_ssize_t read_size(Cursor* c) except -1:
@@ -141,11 +155,9 @@ cdef object read_value(Cursor* c, tuple instruction):
         c.position += 4
         value = <double>float_value
     elif op == MILLIS:
-        number = read_long(c)
-        value = EPOCH + TIMEDELTA(microseconds=number * 1000)
+        value = since_epoch(read_long(c), 1000)
     elif op == MICROS:
-        number = read_long(c)
-        value = EPOCH + TIMEDELTA(microseconds=number)
+        value = since_epoch(read_long(c), 1000000)
     elif op == ENUM:
         number = read_long(c)
         if number < 0 or number >= len(argument) or argument[number] is None:

@@ -31,6 +31,7 @@ from typing import Any
 from pydantic import BaseModel
 from pydantic_core import PydanticUndefined, SchemaValidator
 
+from velocity_stream.serde.program import UnsupportedSchema
 from velocity_stream.serde.read_program import Build, Finish, Refused, Shaper
 
 _set = object.__setattr__
@@ -120,6 +121,19 @@ class ModelShaper(Shaper):
             return _NULL if branch == "null" else _Target(schema["schema"], target.config)
         # Not a plain optional: pydantic validates whichever branch was read.
         return _Leaf(target.schema, target.config)
+
+    def default(self, target: Any, value: Any) -> Any:
+        if target is None or target is _NULL:
+            return value
+        # What validation makes of the default, computed once: it is the same every time.
+        leaf = target if isinstance(target, _Leaf) else _Leaf(target.schema, target.config)
+        try:
+            made = self.validator(leaf)(value)
+        except Refused as error:
+            raise UnsupportedSchema(f"the default {value!r} breaks the model: {error}") from None
+        if not _frozen(made):
+            raise UnsupportedSchema(f"the default {value!r} becomes a mutable {made!r}")
+        return made
 
     # --- core schemas -----------------------------------------------------------------
 
@@ -257,6 +271,12 @@ class ModelShaper(Shaper):
         return found
 
 
+def _frozen(value: Any) -> bool:
+    if isinstance(value, tuple):
+        return all(map(_frozen, value))
+    return isinstance(value, _IMMUTABLE)
+
+
 def _plain_default(schema: Mapping[str, Any]) -> bool:
     # A default that is only a default: the read value is always there, so it never applies.
     return set(schema) <= _NEUTRAL | {"schema", "default", "default_factory"}
@@ -291,21 +311,31 @@ def _model_builder(
     order: tuple[int, ...],
     private: dict[str, Any] | None,
 ) -> Build:
-    new = cls.__new__
-    fields_set = set(names)
-    in_order = order == tuple(range(len(order)))
-
-    def build(values: list[Any]) -> BaseModel:
-        model = new(cls)
-        if in_order:
-            _set(model, "__dict__", dict(zip(names, values, strict=True)))
-        else:
-            _set(model, "__dict__", {name: values[i] for name, i in zip(names, order, strict=True)})
-        _set(model, "__pydantic_fields_set__", set(fields_set))
-        _set(model, "__pydantic_extra__", None)
-        _set(model, "__pydantic_private__", None if private is None else dict(private))
-        return model
-
+    """``build(values)``: the instance validation would make of the field values (in the
+    reader's order), as straight-line code: a dict display for ``__dict__`` in the model's
+    field order, a set display for the fields set (validation sets every field given, and
+    the reader gives every field), no extra fields, the private defaults."""
+    pairs = zip(names, order, strict=True)
+    fields = ", ".join(f"{name!r}: values[{index}]" for name, index in pairs)
+    given = "{" + ", ".join(repr(name) for name in names) + "}" if names else "set()"
+    own = "None" if private is None else "_private.copy()"
+    source = (
+        "def build(values):\n"
+        "    model = _new(_cls)\n"
+        f"    _set(model, '__dict__', {{{fields}}})\n"
+        f"    _set(model, '__pydantic_fields_set__', {given})\n"
+        "    _set(model, '__pydantic_extra__', None)\n"
+        f"    _set(model, '__pydantic_private__', {own})\n"
+        "    return model\n"
+    )
+    namespace: dict[str, Any] = {
+        "_new": cls.__new__,
+        "_cls": cls,
+        "_set": _set,
+        "_private": private,
+    }
+    exec(compile(source, f"<model builder {cls.__name__}>", "exec"), namespace)
+    build: Build = namespace["build"]
     return build
 
 

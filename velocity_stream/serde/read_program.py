@@ -123,6 +123,11 @@ class Shaper:
         """The target of one branch of a reader union (``target`` is the union's)."""
         return None
 
+    def default(self, target: Any, value: Any) -> Any:
+        """What a reader default becomes at ``target`` (raises UnsupportedSchema when it
+        cannot serve every record)."""
+        return value
+
 
 def _dict_builder(fields: tuple[str, ...]) -> Build:
     def build(values: list[Any]) -> dict[str, Any]:
@@ -390,10 +395,7 @@ class _Resolver:
             default = field["default"]
             if not isinstance(default, _DEFAULT_TYPES):
                 raise UnsupportedSchema(f"{key[1]}.{field['name']}: default {default!r}")
-            defaults[index] = default
-            if targets[index] is not None:
-                # A default still passes the model's field check; only plain ones are taken.
-                raise UnsupportedSchema(f"{key[1]}.{field['name']}: a default of a nested type")
+            defaults[index] = self.shaper.default(targets[index], default)
         self.open.discard(key)
         return (ReadOp.RECORD, (tuple(steps), tuple(defaults), build), finish)
 

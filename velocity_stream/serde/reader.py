@@ -18,6 +18,7 @@ runner never accepts what the validated path refuses, and never answers differen
 
 from __future__ import annotations
 
+import functools
 import struct
 import sys
 import uuid
@@ -38,8 +39,8 @@ try:  # built by `pip install`; optional, like the native writer
 except ImportError:  # pragma: no cover - exercised only where the build was skipped
     _fastread = None  # type: ignore[assignment]
 
-# read(data, start): the value of the Avro body ``data[start:]``; raises when unproven.
-Reader = Callable[[bytes, int], Any]
+# read(data, start=0): the value of the Avro body ``data[start:]``; raises when unproven.
+Reader = Callable[..., Any]
 
 # The native runner reads doubles as the machine stores them: Avro's order on little-endian.
 NATIVE_READER = _fastread is not None and sys.byteorder == "little"
@@ -62,17 +63,9 @@ def compile_reader(
     program = read_program(writer, reader, shaper, target)
     if native is None:
         native = NATIVE_READER
-    if native:
-        if not NATIVE_READER:
-            raise RuntimeError("the native Avro reader (_fastread) is not built here")
-        run: Callable[[ReadInstruction, bytes, int], Any] = _fastread.read
-    else:
-        run = read
-
-    def reader_of(data: bytes, start: int = 0) -> Any:
-        return run(program, data, start)
-
-    return reader_of
+    if native and not NATIVE_READER:
+        raise RuntimeError("the native Avro reader (_fastread) is not built here")
+    return functools.partial(_fastread.read if native else read, program)
 
 
 __all__ = ["NATIVE_READER", "Reader", "Refused", "compile_reader", "read"]
@@ -91,7 +84,10 @@ def read(program: ReadInstruction, data: bytes, start: int = 0) -> Any:
     """Run ``program`` over ``data[start:]``, which must hold exactly one value."""
     if not isinstance(data, bytes):
         raise Refused("the body is not bytes")
-    value, position = _value(program, data, start)
+    try:
+        value, position = _value(program, data, start)
+    except IndexError:
+        raise Refused("the body ends inside a value") from None
     if position != len(data):
         raise Refused(f"{len(data) - position} bytes left over")
     return value
