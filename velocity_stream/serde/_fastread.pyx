@@ -8,7 +8,7 @@ decoded from it without an intermediate bytes copy.
 
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
 from cpython.datetime cimport import_datetime, timedelta_new
-from cpython.unicode cimport PyUnicode_DecodeUTF8
+from cpython.unicode cimport PyUnicode_DecodeUTF8, PyUnicode_GET_LENGTH
 from libc.stdint cimport int64_t, uint64_t
 from libc.string cimport memcpy
 
@@ -121,6 +121,10 @@ cdef object read_value(Cursor* c, tuple instruction):
     cdef int slot
     if op == STRING or op == BYTES_STRING:
         value = read_string(c)
+        if argument is not None:
+            size = PyUnicode_GET_LENGTH(value)
+            if size < argument[0] or (argument[1] is not None and size > argument[1]):
+                raise Refused(f"a string of {size} code points")
     elif op == LONG:
         value = read_long(c)
     elif op == RECORD:

@@ -32,7 +32,14 @@ from pydantic import BaseModel
 from pydantic_core import PydanticUndefined, SchemaValidator
 
 from velocity_stream.serde.program import UnsupportedSchema
-from velocity_stream.serde.read_program import Build, Finish, Refused, Shaper
+from velocity_stream.serde.read_program import (
+    Build,
+    Finish,
+    LengthCheck,
+    Refused,
+    Shaper,
+    SymbolLookup,
+)
 
 _set = object.__setattr__
 # Keys of core schemas that do not change what validation accepts or returns.
@@ -185,7 +192,7 @@ class ModelShaper(Shaper):
             if schema.get("sub_type") != "str":
                 return None
             table = {member.value: member for member in schema["members"]}
-            return None, _lookup(table)
+            return None, SymbolLookup(table)
         if core == "datetime" and kind in ("long/timestamp-millis", "long/timestamp-micros"):
             # fastavro's datetimes are aware (UTC): validation returns the same object.
             if keys <= {"tz_constraint", "microseconds_precision"} and schema.get(
@@ -342,6 +349,8 @@ def _model_builder(
 def _chain(first: Finish | None, afters: list[Callable[[Any], Any]]) -> Finish | None:
     if not afters:
         return first
+    if first is None and len(afters) == 1:
+        return afters[0]
     steps = ([first] if first is not None else []) + afters
 
     def finish(value: Any) -> Any:
@@ -354,16 +363,8 @@ def _chain(first: Finish | None, afters: list[Callable[[Any], Any]]) -> Finish |
 
 def _length(schema: Mapping[str, Any]) -> Finish | None:
     low = schema.get("min_length", 0)
-    high = schema.get("max_length", math.inf)
-    if low == 0 and high == math.inf:
-        return None
-
-    def check(value: Any) -> Any:
-        if not low <= len(value) <= high:
-            raise Refused(f"length {len(value)}")
-        return value
-
-    return check
+    high = schema.get("max_length")
+    return None if low == 0 and high is None else LengthCheck(low, high)
 
 
 def _sized(schema: Mapping[str, Any], make: Callable[[Any], Any] | None) -> Finish | None:
@@ -396,15 +397,3 @@ def _bounds(schema: Mapping[str, Any], *, finite: bool = False) -> Finish | None
         return value
 
     return check
-
-
-def _lookup(table: dict[Any, Any]) -> Finish:
-    get = table.get
-
-    def member(value: Any) -> Any:
-        found = get(value)
-        if found is None:
-            raise Refused(f"{value!r} is not a member")
-        return found
-
-    return member

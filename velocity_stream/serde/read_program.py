@@ -4,8 +4,11 @@ A read program is one instruction, ``(op, argument, finish)``: what to read from
 what the op needs, and ``finish``, a callable applied to the value read (or None). The
 arguments are:
 
+- ``STRING``: None, or ``(low, high)``: the bounds of its length in code points (high None:
+  no upper bound), a :class:`LengthCheck` folded in;
 - ``ENUM``: per writer symbol index, the reader's symbol (the reader default stands in for
-  a symbol the reader lacks) or None when the reader has neither;
+  a symbol the reader lacks) or None when the reader has neither; with a
+  :class:`SymbolLookup` folded in, what the lookup gives for that symbol;
 - ``FIXED``: the size; ``ARRAY`` and ``MAP``: the instruction of the items or values;
 - ``UNION``: per writer branch index, the instruction reading that branch into the reader's
   schema, or None when no reader branch matches (what fastavro refuses);
@@ -97,6 +100,38 @@ _DEFAULT_TYPES = (str, bool, int, float, type(None))
 
 class Refused(ValueError):
     """A runner or finish does not vouch for a body; the validated path decides instead."""
+
+
+class SymbolLookup:
+    """A finish from a symbol to what it stands for (an enum member, say). On an ENUM it is
+    folded into the op's table when the program is compiled, so reading costs nothing."""
+
+    __slots__ = ("table",)
+
+    def __init__(self, table: Mapping[str, Any]) -> None:
+        self.table = table
+
+    def __call__(self, value: Any) -> Any:
+        found = self.table.get(value)
+        if found is None:
+            raise Refused(f"{value!r} is not one of {sorted(self.table)}")
+        return found
+
+
+class LengthCheck:
+    """A finish refusing a value of fewer than ``low`` or more than ``high`` items (code
+    points for a string). On a STRING it is folded into the op: the runner checks it."""
+
+    __slots__ = ("high", "low")
+
+    def __init__(self, low: int, high: int | None) -> None:
+        self.low = low
+        self.high = high
+
+    def __call__(self, value: Any) -> Any:
+        if len(value) < self.low or (self.high is not None and len(value) > self.high):
+            raise Refused(f"a length of {len(value)}")
+        return value
 
 
 class Shaper:
@@ -282,6 +317,12 @@ class _Resolver:
         instruction = self.typed(writer, reader, wkind, rkind, parts, wns, rns)
         if finish is None:
             return instruction
+        op, argument, inner = instruction
+        if isinstance(finish, SymbolLookup) and op == ReadOp.ENUM and inner is None:
+            table = tuple(None if s is None else finish.table.get(s) for s in argument)
+            return (op, table, None)
+        if isinstance(finish, LengthCheck) and op == ReadOp.STRING and argument is None:
+            return (op, (finish.low, finish.high), inner)
         if instruction[2] is not None:
             first, second = instruction[2], finish
 
@@ -366,13 +407,16 @@ class _Resolver:
         self.open.add(key)
         winner = key[0].rpartition(".")[0] or None
         rinner = key[1].rpartition(".")[0] or None
-        names = tuple(str(field["name"]) for field in reader["fields"])
-        if len(set(names)) != len(names):
+        by_name = {str(field["name"]): field for field in reader["fields"]}
+        if len(by_name) != len(reader["fields"]):
             raise UnsupportedSchema(f"{key[1]} names a field twice")
+        # Slots in fastavro's key order: the fields both have, in the writer's order, then
+        # the reader's own (from their defaults), in the reader's order.
+        shared = [str(f["name"]) for f in writer["fields"] if f["name"] in by_name]
+        names = (*shared, *(name for name in by_name if name not in set(shared)))
         build, targets, finish = self.shaper.record(target, key[1], names)
         slots = {name: index for index, name in enumerate(names)}
         defaults: list[Any] = [None] * len(names)
-        given: set[str] = set()
         steps: list[tuple[int, ReadInstruction]] = []
         for field in writer["fields"]:
             name = str(field["name"])
@@ -382,19 +426,15 @@ class _Resolver:
                 # breaks it breaks the record.
                 steps.append((-1, self.skip(field["type"], winner)))
                 continue
-            given.add(name)
-            read = self.value(
-                field["type"], reader["fields"][slot]["type"], targets[slot], winner, rinner
-            )
+            read = self.value(field["type"], by_name[name]["type"], targets[slot], winner, rinner)
             steps.append((slot, read))
-        for index, field in enumerate(reader["fields"]):
-            if field["name"] in given:
-                continue
+        for index, name in enumerate(names[len(shared) :], start=len(shared)):
+            field = by_name[name]
             if "default" not in field:
-                raise UnsupportedSchema(f"{key[1]}.{field['name']} has no default")
+                raise UnsupportedSchema(f"{key[1]}.{name} has no default")
             default = field["default"]
             if not isinstance(default, _DEFAULT_TYPES):
-                raise UnsupportedSchema(f"{key[1]}.{field['name']}: default {default!r}")
+                raise UnsupportedSchema(f"{key[1]}.{name}: default {default!r}")
             defaults[index] = self.shaper.default(targets[index], default)
         self.open.discard(key)
         return (ReadOp.RECORD, (tuple(steps), tuple(defaults), build), finish)

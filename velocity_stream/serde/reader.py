@@ -124,6 +124,10 @@ def _value(instruction: ReadInstruction, data: bytes, position: int) -> tuple[An
         position += size
         if op == ReadOp.UUID:
             value = uuid.UUID(value)
+        elif argument is not None:
+            low, high = argument
+            if len(value) < low or (high is not None and len(value) > high):
+                raise Refused(f"a string of {len(value)} code points")
     elif op == ReadOp.LONG:
         value, position = _long(data, position)
     elif op == ReadOp.INT or op == ReadOp.DATE:

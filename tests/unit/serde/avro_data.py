@@ -1,4 +1,5 @@
-"""Hypothesis strategies for Avro data of any schema, and the damage done to bodies.
+"""Hypothesis strategies for Avro data of any schema, the damage done to bodies, and the
+comparison of a compiled reader with fastavro.
 
 ``avro_data`` draws any value a schema admits (any text, any long, any symbol), so records of
 a contract family drawn from it mostly break the contract: that exercises the refusals as
@@ -8,16 +9,20 @@ an attacker writes: cut short, bytes flipped, bytes added, and lengths or counts
 
 from __future__ import annotations
 
+import io
 import math
+import re
 import struct
 from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
+import fastavro
 from hypothesis import strategies as st
 
 from velocity_stream.serde.compiled import encode_long
+from velocity_stream.serde.reader import compile_reader
 
 TEXT = st.text(max_size=12)
 HUGE = [encode_long(2**60), encode_long(-(2**60)), encode_long(2**31), b"\xff" * 11]
@@ -121,3 +126,39 @@ def same(left: Any, right: Any) -> bool:
     if isinstance(left, bytes | str | int | bool | date | UUID) or left is None:
         return bool(left == right)
     return bool(left == right) and left is not None
+
+
+def fastavro_write(schema: Any, record: Any) -> bytes:
+    buffer = io.BytesIO()
+    fastavro.schemaless_writer(buffer, fastavro.parse_schema(schema), record)
+    return buffer.getvalue()
+
+
+def fastavro_read(writer: Any, reader: Any, body: bytes) -> Any:
+    buffer = io.BytesIO(body)
+    value = fastavro.schemaless_reader(
+        buffer, fastavro.parse_schema(writer), fastavro.parse_schema(reader)
+    )
+    if buffer.tell() != len(body):
+        raise ValueError("bytes left over")
+    return value
+
+
+def outcome(action: Any) -> tuple[str, Any]:
+    try:
+        return "value", action()
+    except Exception as error:  # the refusal itself is what is compared
+        # fastavro's messages name the buffer object by its address: not part of the text.
+        text = re.sub(r" at 0x[0-9a-f]+", " at 0x...", str(error))
+        return type(error).__name__, (text, getattr(error, "violations", None))
+
+
+def plain_agrees(writer: Any, reader: Any, body: bytes, native: bool) -> Any:
+    """The plain runner's value, checked against fastavro: same value, or a refusal (a
+    refusal where fastavro answers only sends the message the validated way)."""
+    ours = outcome(lambda: compile_reader(writer, reader, native=native)(body))
+    theirs = outcome(lambda: fastavro_read(writer, reader, body))
+    if ours[0] == "value":
+        assert theirs[0] == "value", f"fastavro refuses what the runner reads: {theirs}"
+        assert same(ours[1], theirs[1])
+    return ours

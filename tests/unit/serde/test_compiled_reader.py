@@ -9,18 +9,23 @@ for valid artifacts, for any data the schema admits, and for damaged bodies.
 
 from __future__ import annotations
 
-import io
 import itertools
-import re
 from typing import Any
 
-import fastavro
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.unit.contracts.strategies import STRATEGIES
-from tests.unit.serde.avro_data import avro_data, damaged, same
+from tests.unit.serde.avro_data import (
+    avro_data,
+    damaged,
+    fastavro_read,
+    fastavro_write,
+    outcome,
+    plain_agrees,
+    same,
+)
 from velocity_stream.contracts.catalog import Family, SchemaVersion, load_catalog
 from velocity_stream.contracts.metadata import validate_artifact
 from velocity_stream.contracts.registry import model_for
@@ -52,42 +57,6 @@ LATEST = [
 
 def ids(value: Any) -> str:
     return str(value.version) if isinstance(value, SchemaVersion) else str(value)
-
-
-def fastavro_write(schema: Any, record: Any) -> bytes:
-    buffer = io.BytesIO()
-    fastavro.schemaless_writer(buffer, fastavro.parse_schema(schema), record)
-    return buffer.getvalue()
-
-
-def fastavro_read(writer: Any, reader: Any, body: bytes) -> Any:
-    buffer = io.BytesIO(body)
-    value = fastavro.schemaless_reader(
-        buffer, fastavro.parse_schema(writer), fastavro.parse_schema(reader)
-    )
-    if buffer.tell() != len(body):
-        raise ValueError("bytes left over")
-    return value
-
-
-def outcome(action: Any) -> tuple[str, Any]:
-    try:
-        return "value", action()
-    except Exception as error:  # the refusal itself is what is compared
-        # fastavro's messages name the buffer object by its address: not part of the text.
-        text = re.sub(r" at 0x[0-9a-f]+", " at 0x...", str(error))
-        return type(error).__name__, (text, getattr(error, "violations", None))
-
-
-def plain_agrees(writer: Any, reader: Any, body: bytes, native: bool) -> Any:
-    """The plain runner's value, checked against fastavro: same value, or a refusal (a
-    refusal where fastavro answers only sends the message the validated way)."""
-    ours = outcome(lambda: compile_reader(writer, reader, native=native)(body))
-    theirs = outcome(lambda: fastavro_read(writer, reader, body))
-    if ours[0] == "value":
-        assert theirs[0] == "value", f"fastavro refuses what the runner reads: {theirs}"
-        assert same(ours[1], theirs[1])
-    return ours
 
 
 def test_the_native_reader_is_built() -> None:
