@@ -188,3 +188,29 @@ def test_a_damaged_body_of_a_pair_is_refused_or_read_like_fastavro(
 def test_what_is_not_compiled_is_said_when_compiling(writer: Any, reader: Any) -> None:
     with pytest.raises(UnsupportedSchema):
         compile_reader(writer, reader)
+
+
+LONG = record("V", ("a", "long"))
+INT = record("V", ("a", "int"))
+
+
+@RUNNERS
+@pytest.mark.parametrize(
+    ("schema", "body"),
+    [
+        (LONG, b"\xff" * 9 + b"\x01"),  # the largest 10-byte varint: -2^63
+        (LONG, b"\xfe" + b"\xff" * 8 + b"\x01"),  # 2^63 - 1
+        (LONG, b"\x80\x00"),  # 0, not in its shortest form
+        (LONG, b"\x80" * 9 + b"\x00"),
+        (LONG, b"\xff" * 9 + b"\x02"),  # a 65th bit
+        (LONG, b"\xff" * 10 + b"\x00"),  # eleven bytes
+        (LONG, b"\x80"),  # cut inside the varint
+        (INT, b"\xfe\xff\xff\xff\x0f"),  # 2^31 - 1
+        (INT, b"\x80\x80\x80\x80\x10"),  # 2^31: past an int
+        (INT, b"\xff\xff\xff\xff\x1f"),
+    ],
+)
+def test_varints_at_the_edges_read_like_fastavro_or_are_refused(
+    native: bool, schema: Any, body: bytes
+) -> None:
+    plain_agrees(schema, schema, body, native)
