@@ -87,6 +87,8 @@ class ModelShaper(Shaper):
             schema = schema["schema"]
         self.root = _Target(schema, None)
         self._validators: dict[int, Finish] = {}
+        # The parts handed to pydantic-core (what this module does not check itself).
+        self.delegated: list[Mapping[str, Any]] = []
 
     # --- the Shaper interface ---------------------------------------------------------
 
@@ -135,7 +137,7 @@ class ModelShaper(Shaper):
         # What validation makes of the default, computed once: it is the same every time.
         leaf = target if isinstance(target, _Leaf) else _Leaf(target.schema, target.config)
         try:
-            made = self.validator(leaf)(value)
+            made = self.pydantic(leaf)(value)
         except Refused as error:
             raise UnsupportedSchema(f"the default {value!r} breaks the model: {error}") from None
         if not _frozen(made):
@@ -250,32 +252,65 @@ class ModelShaper(Shaper):
             set(field) - _FIELD for field in model_fields.values()
         ):
             return None
+        # A validator taking ``info`` sees the field's name and the fields before it: only
+        # validation of the whole model gives it those, so the whole model is delegated.
+        if any(self.uses_info(field["schema"], set()) for field in model_fields.values()):
+            return None
         targets = tuple(_Target(model_fields[name]["schema"], config) for name in fields)
         order = tuple(fields.index(name) for name in model_fields)
         names = tuple(model_fields)
         return _model_builder(cls, names, order, private), targets
 
+    def uses_info(self, schema: Any, seen: set[str]) -> bool:
+        """Whether a validator with ``info`` runs in ``schema`` outside nested models."""
+        if isinstance(schema, list):
+            return any(self.uses_info(item, seen) for item in schema)
+        if not isinstance(schema, Mapping):
+            return False
+        kind = schema.get("type")
+        if kind == "model":
+            return False
+        if kind == "definition-ref":
+            ref = schema["schema_ref"]
+            if ref in seen:
+                return False
+            seen.add(ref)
+            return self.uses_info(self.definitions[ref], seen)
+        if kind == "with-info":
+            return True
+        return any(
+            self.uses_info(value, seen)
+            for key, value in schema.items()
+            if key not in ("metadata", "cls", "members", "default")
+        )
+
     def validator(self, leaf: _Leaf) -> Finish:
-        """pydantic-core's own validation of one position (cached per schema)."""
+        """pydantic-core's own validation of one position, for every record (cached per
+        schema, and listed in ``delegated``)."""
         found = self._validators.get(id(leaf.schema))
         if found is None:
-            schema: Mapping[str, Any] = leaf.schema
-            if self.definitions:
-                schema = {
-                    "type": "definitions",
-                    "schema": schema,
-                    "definitions": list(self.definitions.values()),
-                }
-            validate = SchemaValidator(schema, leaf.config).validate_python  # type: ignore[arg-type]
-
-            def finish(value: Any) -> Any:
-                try:
-                    return validate(value)
-                except ValueError as error:
-                    raise Refused(str(error)) from None
-
-            found = self._validators[id(leaf.schema)] = finish
+            found = self._validators[id(leaf.schema)] = self.pydantic(leaf)
+            self.delegated.append(leaf.schema)
         return found
+
+    def pydantic(self, leaf: _Leaf) -> Finish:
+        """pydantic-core's validation of one position, raising Refused where it refuses."""
+        schema: Mapping[str, Any] = leaf.schema
+        if self.definitions:
+            schema = {
+                "type": "definitions",
+                "schema": schema,
+                "definitions": list(self.definitions.values()),
+            }
+        validate = SchemaValidator(schema, leaf.config).validate_python  # type: ignore[arg-type]
+
+        def finish(value: Any) -> Any:
+            try:
+                return validate(value)
+            except ValueError as error:
+                raise Refused(str(error)) from None
+
+        return finish
 
 
 def _frozen(value: Any) -> bool:
@@ -286,7 +321,12 @@ def _frozen(value: Any) -> bool:
 
 def _plain_default(schema: Mapping[str, Any]) -> bool:
     # A default that is only a default: the read value is always there, so it never applies.
-    return set(schema) <= _NEUTRAL | {"schema", "default", "default_factory"}
+    return set(schema) <= _NEUTRAL | {
+        "schema",
+        "default",
+        "default_factory",
+        "default_factory_takes_data",
+    }
 
 
 def _private_defaults(cls: type[BaseModel], post_init: str | None) -> dict[str, Any] | None:
