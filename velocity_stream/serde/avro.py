@@ -1,8 +1,10 @@
 """Encode artifacts to Avro and decode them back, resolving writer to reader schema.
 
-Parsed schemas, schema ids and writers are cached per process: after the first message of a
-schema the hot path is one dict lookup, then a writer compiled for the schema (encoding) or
-fastavro's reader and pydantic (decoding).
+Parsed schemas, schema ids, writers and readers are cached per process: after the first
+message of a schema the hot path is one dict lookup, then a writer compiled for the schema
+(encoding) or a reader compiled for the writer schema, the reader schema and the contract
+model (decoding to a model). A body the compiled reader does not vouch for goes the
+validated way, fastavro's reader then pydantic, which gives the answer or the refusal.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import struct
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import fastavro
 from fastavro.read import SchemaResolutionError
@@ -23,10 +25,12 @@ from velocity_stream.contracts.catalog import Catalog, Family, SchemaVersion
 from velocity_stream.contracts.metadata import Artifact, validate_artifact
 from velocity_stream.contracts.registry import model_for
 from velocity_stream.errors import ReasonCode, SerdeError
+from velocity_stream.serde.builders import ModelShaper
 from velocity_stream.serde.compiled import Writer, compile_writer
 from velocity_stream.serde.program import UnsupportedSchema
+from velocity_stream.serde.reader import Reader, compile_reader
 from velocity_stream.serde.resolver import SchemaResolver, canonical_text, subject_for
-from velocity_stream.serde.wire import frame, unframe
+from velocity_stream.serde.wire import HEADER_SIZE, frame, unframe
 
 ParsedSchema = Any  # fastavro's parsed form; opaque to us
 ModelLookup = Callable[[str, int], type[Artifact]]
@@ -77,10 +81,12 @@ class _Encoder:
 
 @dataclass(frozen=True, slots=True)
 class _ReadPlan:
-    """How to read one writer id as one family major: the writer and fastavro's reader."""
+    """How to read one writer id as one family major: the writer, fastavro's reader, and
+    the compiled reader of plain records (None where the pair is not compiled)."""
 
     writer: _Writer
     reader: ParsedSchema | None  # None when writer and reader are the same schema
+    plain: Reader | None
 
 
 class AvroSerde:
@@ -88,7 +94,8 @@ class AvroSerde:
 
     Encoding writes with the schema version the model matches; decoding reads with the
     latest schema of the topic's major version (Avro resolution bridges minor versions;
-    majors are bridged by reader mappings, not here).
+    majors are bridged by reader mappings, not here). ``compiled=False`` decodes with
+    fastavro and pydantic only, without the compiled readers (same results, slower).
     """
 
     def __init__(
@@ -98,6 +105,7 @@ class AvroSerde:
         topic_prefix: str,
         *,
         models: ModelLookup = model_for,
+        compiled: bool = True,
     ) -> None:
         self.catalog = catalog
         self.resolver = resolver
@@ -107,8 +115,12 @@ class AvroSerde:
         self._ids: dict[tuple[str, str], int] = {}
         self._parsed: dict[tuple[str, str], ParsedSchema] = {}
         self._plans: dict[tuple[int, str, int], _ReadPlan] = {}
+        self._readers: dict[tuple[int, str, int], Reader | None] = {}
         self._encoders: dict[type[Artifact], _Encoder] = {}
         self._model_lookup = models
+        # False: fastavro and pydantic only, the path the compiled readers are held to
+        # (tests and bench/serde.py compare against it).
+        self.compiled = compiled
         self._models: dict[tuple[str, int], type[Artifact]] = {}
 
     # --- encoding ------------------------------------------------------------------------
@@ -158,10 +170,17 @@ class AvroSerde:
     def decode_record(
         self, payload: bytes | None, family: Family, major: int | None = None
     ) -> DecodedRecord:
-        """Bytes to a plain record in the reader schema of ``family``'s ``major``."""
+        """Bytes to a plain record in the reader schema of ``family``'s ``major``: what
+        fastavro's resolving reader returns (the compiled reader's when it vouches for the
+        body, fastavro's own otherwise)."""
         schema_id, body = unframe(payload)
         major = major or family.latest.major
         plan = self._plan(schema_id, family, major)
+        if plan.plain is not None:
+            try:
+                return DecodedRecord(family, major, schema_id, plan.plain(payload, HEADER_SIZE))
+            except Exception:  # unproven: fastavro below decides
+                pass
         buffer = io.BytesIO(body)
         try:
             record = fastavro.schemaless_reader(buffer, plan.writer.parsed, plan.reader)
@@ -183,7 +202,22 @@ class AvroSerde:
         return DecodedRecord(family, major, schema_id, record)
 
     def decode(self, payload: bytes | None, family: Family, major: int | None = None) -> Artifact:
-        """Bytes to a validated contract model; ContractError when the record breaks a rule."""
+        """Bytes to a validated contract model; ContractError when the record breaks a rule.
+
+        The compiled reader builds the model when it can prove every step; otherwise (a
+        broken body, a broken rule, a construct it does not cover) the validated path
+        decides, so the model or the error is the same as fastavro's and pydantic's.
+        """
+        schema_id, _ = unframe(payload)
+        major = major or family.latest.major
+        key = (schema_id, family.name, major)
+        read = self._readers[key] if key in self._readers else self._reader(key, family)
+        if read is not None:
+            try:
+                artifact: Artifact = read(cast(bytes, payload), HEADER_SIZE)
+                return artifact
+            except Exception:  # unproven: the validated path below decides
+                pass
         decoded = self.decode_record(payload, family, major)
         return validate_artifact(self.model(family.name, decoded.major), decoded.record)
 
@@ -219,10 +253,35 @@ class AvroSerde:
         reader = family.latest_of_major(major)
         # Reading with writer == reader skips fastavro's resolution pass entirely.
         same = writer.canonical == reader.canonical_json()
-        plan = _ReadPlan(writer, None if same else self._parse(reader))
+        plain: Reader | None = None
+        try:
+            if self.compiled:
+                plain = compile_reader(json.loads(writer.canonical), reader.schema)
+        except Exception:  # a construct the programs do not cover: fastavro reads it
+            plain = None
+        plan = _ReadPlan(writer, None if same else self._parse(reader), plain)
         with self._lock:
             self._plans[key] = plan
         return plan
+
+    def _reader(self, key: tuple[int, str, int], family: Family) -> Reader | None:
+        """The compiled reader of a writer id as a family major's model (None: there is
+        none, and every message goes the validated way)."""
+        schema_id, _, major = key
+        plan = self._plan(schema_id, family, major)  # refuses an unknown id or family first
+        read: Reader | None = None
+        try:
+            if not self.compiled:
+                raise UnsupportedSchema("compiled readers are off")
+            shaper = ModelShaper(self.model(family.name, major))
+            reader = family.latest_of_major(major).schema
+            writer = json.loads(plan.writer.canonical)
+            read = compile_reader(writer, reader, shaper=shaper, target=shaper.root)
+        except Exception:  # a schema or model it does not cover, or no model at all
+            read = None
+        with self._lock:
+            self._readers[key] = read
+        return read
 
     def _writer(self, schema_id: int) -> _Writer:
         writer = self._writers.get(schema_id)
