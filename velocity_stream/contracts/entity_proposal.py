@@ -7,7 +7,6 @@ from enum import StrEnum
 
 from pydantic import Field
 
-from velocity_stream.contracts.licence import Licence, merge
 from velocity_stream.contracts.metadata import Artifact, StrMap
 from velocity_stream.errors import ReasonCode, Violation
 
@@ -39,12 +38,6 @@ class NormalizedEntityProposal(Artifact):
     canonical_payload: StrMap
     merge_candidate_refs: tuple[str, ...]
     review_required: bool
-
-    def licence(self) -> Licence:
-        """Approving the entity with merge candidates approves folding them into it."""
-        if not self.merge_candidate_refs:
-            return Licence()
-        return Licence((merge(self.entity_ref, self.merge_candidate_refs),))
 
     def rules(self) -> Iterator[Violation]:
         # A possible merge is a destructive decision; no auto rule may take it silently.

@@ -7,7 +7,6 @@ from enum import StrEnum
 
 from pydantic import Field
 
-from velocity_stream.contracts.licence import Licence, delete_node, merge
 from velocity_stream.contracts.metadata import Artifact, ContractModel, ProvenanceOrigin
 from velocity_stream.errors import ReasonCode, Violation
 
@@ -77,15 +76,6 @@ class OracleWritebackProposal(Artifact):
     reasoning_summary: str = Field(min_length=1)
     evidence_refs: tuple[str, ...]
     approval_required: bool = True
-
-    def licence(self) -> Licence:
-        """A MERGE licenses folding its merge refs into the target; a DELETE, deleting it."""
-        change = self.proposed_change
-        if change.operation is ChangeOperation.MERGE:
-            return Licence((merge(self.target_entity_ref, change.merge_refs),))
-        if change.operation is ChangeOperation.DELETE:
-            return Licence((delete_node(self.target_entity_ref),))
-        return Licence()
 
     def rules(self) -> Iterator[Violation]:
         # A proposal that waives its approval would be committed state in disguise.

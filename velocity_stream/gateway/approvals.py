@@ -17,7 +17,6 @@ from datetime import UTC, datetime
 
 from velocity_stream.contracts.approval import proposal_digest
 from velocity_stream.contracts.catalog import AutoApproveRule, FieldCondition
-from velocity_stream.contracts.licence import licence_of
 from velocity_stream.contracts.metadata import validate_artifact
 from velocity_stream.errors import ReasonCode
 from velocity_stream.gateway.commits import commit_record
@@ -27,7 +26,6 @@ from velocity_stream.gateway.outputs import OutputBuilder, dead_letter_outcome, 
 from velocity_stream.gateway.routes import GatewayRoutes, ModelLookup
 from velocity_stream.gateway.rules import Checked, content_digest
 from velocity_stream.gateway.state import (
-    ApprovedLicence,
     DecisionRecord,
     GatewayState,
     ProposalRecord,
@@ -146,7 +144,6 @@ class Approvals:
                 digest=digest,
                 origin=c.message.coordinates,
                 value=c.message.value or b"",
-                licence=licence_of(c.artifact),
             ),
         )
         return with_released(outcome, self.holding.release(state, waiting))
@@ -298,9 +295,6 @@ class Approvals:
             key,
             DecisionRecord(decision_id, approved, reviewer, digest, c.message.coordinates),
         )
-        if approved:
-            licence = ApprovedLicence(proposal.family, proposal.proposal_id, proposal.licence)
-            state.remember_approved_decision(decision_id, licence)
         return self._applied(c, proposal, approved, decision_id, reviewer)
 
     def _authorize(

@@ -40,7 +40,6 @@ from pathlib import Path
 from typing import Any, cast
 
 import faust
-from faust.tables.globaltable import GlobalTable
 from faust.tables.table import Table
 from faust.transport.drivers import aiokafka as aiokafka_driver
 from faust.types import TP, Message
@@ -77,8 +76,7 @@ class FaustInternal:
     - ``override``: our subclass's method ``ours`` replaces it; faust (or mode) calls it, with
       parameters ``params`` (``self`` included);
     - ``call``: we call it, with parameters ``params``;
-    - ``attribute``: we read or write it on an instance faust builds (or on the class);
-    - ``option``: a keyword of the class's constructor; faust keeps it as an attribute.
+    - ``attribute``: we read or write it on an instance faust builds (or on the class).
 
     ``source_sha256`` is the hash of faust's own source of a method our override copies.
     tests/unit/gateway_runtime/test_faust_surface.py checks every entry against the installed
@@ -208,29 +206,6 @@ FAUST_INTERNALS: tuple[FaustInternal, ...] = (
         "faust's changelog partition of a written key; ours is the current input's partition",
         params=("self", "key"),
         ours=f"{_HERE}:_ContextTable.partition_for_key",
-    ),
-    FaustInternal(
-        "faust.tables.globaltable:GlobalTable.partition_for_key",
-        "override",
-        "as for Table, for the global tables",
-        params=("self", "key"),
-        ours=f"{_HERE}:_ContextGlobalTable.partition_for_key",
-    ),
-    FaustInternal(
-        "faust.tables.globaltable:GlobalTable.is_global",
-        "option",
-        "what the assignor and the recovery read to keep a table whole on every worker "
-        "(GLOBAL_TABLE_OPTIONS)",
-    ),
-    FaustInternal(
-        "faust.tables.globaltable:GlobalTable.standby_buffer_size",
-        "option",
-        "1, as app.GlobalTable() passes: standby updates applied as they come",
-    ),
-    FaustInternal(
-        "faust.tables.globaltable:GlobalTable.recovery_buffer_size",
-        "option",
-        "1: other workers' writes to an active global partition applied as they come",
     ),
     FaustInternal(
         "faust.tables.manager:TableManager.recovery",
@@ -471,40 +446,6 @@ class _ContextTable(Table[str, bytes]):
         return _context_partition(self, self.write_context)
 
 
-class _ContextGlobalTable(GlobalTable):
-    """The global variant: every worker reads every partition; writes still need one.
-
-    Being a GlobalTable subclass is not what makes faust treat it as global: the assignor and
-    the recovery look at ``is_global``, which only ``app.GlobalTable()`` sets. Build it with
-    :data:`GLOBAL_TABLE_OPTIONS` (``build_app`` does).
-    """
-
-    write_context: WriteContext
-
-    def partition_for_key(self, key: Any) -> int | None:
-        return _context_partition(self, self.write_context)
-
-
-# What faust needs to keep a table whole on every worker (faust 0.15, tables/recovery.py and
-# assignor/partition_assignor.py):
-# - is_global: the assignor gives every member every changelog partition as an *active*
-#   (so recovery reads all of them to their ends, with the fetch-response ends of
-#   runtime/recovery.py, before any input is routed) and those of partitions other members
-#   own also as *standbys* (followed after recovery: the other workers' writes).
-# - standby_buffer_size=1, as app.GlobalTable() passes: a standby update is applied as it comes.
-# - recovery_buffer_size=1: every partition is active here, and faust's changelog reader
-#   checks "active" first, so the other workers' writes are buffered by the *recovery* size;
-#   with faust's 1000 they would wait for 999 more before this worker saw them. With 1, faust
-#   also keeps reading the partitions this worker owns after recovery (they are active but no
-#   standby, and would otherwise stay paused); it is also the option faust's GlobalTable
-#   docstring prescribes against an "infinite recovery loop" with several instances.
-GLOBAL_TABLE_OPTIONS: dict[str, Any] = {
-    "is_global": True,
-    "standby_buffer_size": 1,
-    "recovery_buffer_size": 1,
-}
-
-
 def _context_partition(table: Any, context: WriteContext) -> int:
     if context.partition is None:
         raise RuntimeError(
@@ -608,9 +549,7 @@ def build_app(
     context = WriteContext()
     tables: dict[str, Any] = {}
     for name in GatewayState.table_names():
-        is_global = name in GatewayState.global_table_names()
-        cls = _ContextGlobalTable if is_global else _ContextTable
-        table = cls(
+        table = _ContextTable(
             app,
             name=name,
             default=None,
@@ -620,7 +559,6 @@ def build_app(
             key_type=str,
             value_type=bytes,
             help=f"gateway state: {name}",
-            **(GLOBAL_TABLE_OPTIONS if is_global else {}),
         )
         table.write_context = context
         tables[name] = app.tables.add(table)

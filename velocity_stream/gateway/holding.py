@@ -1,10 +1,9 @@
 """Holding early inputs until what they need arrives, releasing them, and expiring them.
 
-A decision can reach the gateway before its proposal, a row before its batch, a graph delta
-before its approving decision is visible. Such inputs are held in the ``held`` table for the
-catalog's ``decision_hold_ms``; when the awaited record arrives, its processing releases them
-(their outcomes ride along as extra outputs); when the deadline passes first, the expiry sweep
-dead-letters them with the reason they were held for.
+A decision can reach the gateway before its proposal, a row before its batch. Such inputs are
+held in the ``held`` table for the catalog's ``decision_hold_ms``; when the awaited record
+arrives, its processing releases them (their outcomes ride along as extra outputs); when the
+deadline passes first, the expiry sweep dead-letters them with the reason they were held for.
 """
 
 from __future__ import annotations
@@ -15,7 +14,7 @@ from collections.abc import Callable, Collection
 from velocity_stream.errors import ReasonCode
 from velocity_stream.gateway.messages import Outcome
 from velocity_stream.gateway.outputs import OutputBuilder, dead_letter_outcome
-from velocity_stream.gateway.state import DECISION_WAIT, GatewayState, HeldMessage
+from velocity_stream.gateway.state import GatewayState, HeldMessage
 from velocity_stream.protocol.records import InboundMessage
 from velocity_stream.protocol.routes import RouteKind
 
@@ -26,6 +25,8 @@ Reprocess = Callable[[InboundMessage, GatewayState], Outcome]
 _HELD_TEXT = {
     ReasonCode.APPROVAL_UNKNOWN_PROPOSAL.value: "no proposal {awaits!r} arrived within {ms} ms",
     ReasonCode.STATE_ROW_UNKNOWN_BATCH.value: "parent {awaits!r} did not arrive within {ms} ms",
+    # Only inputs an older version held for an approved decision carry this reason: they
+    # expire like any hold (no rule waits for a decision any more).
     ReasonCode.STATE_GRAPH_DECISION_NOT_APPROVED.value: (
         "decision {awaits!r} was not seen approved within {ms} ms"
     ),
@@ -101,7 +102,7 @@ class Holding:
     def expire(
         self, now_ms: int, state: GatewayState, partitions: Collection[int] | None = None
     ) -> list[Outcome]:
-        """Dead-letter held inputs past their deadline; release delta waits now approved.
+        """Dead-letter held inputs past their deadline; drop released ones past it.
 
         ``partitions`` limits the sweep to inputs from those partition numbers, for adapters
         whose table writes must happen in the context of one partition.
@@ -132,7 +133,6 @@ class Holding:
             entries = [(s, e) for s, e in entries if e.message.partition in partitions]
         done: list[int] = []
         seen: set[tuple[str, int, int]] = set()
-        recheck = wait_key.startswith(DECISION_WAIT)
         for slot, entry in entries:
             first = entry.message.coordinates not in seen
             seen.add(entry.message.coordinates)
@@ -140,10 +140,6 @@ class Holding:
                 # Kept only for redelivery of the releaser; silently gone after the deadline.
                 if entry.deadline_ms <= now_ms:
                     done.append(slot)
-            elif recheck and state.is_approved_decision(entry.awaits):
-                done.append(slot)
-                if first:
-                    outcomes.append(self._rerun(entry.message, state))
             elif entry.deadline_ms <= now_ms:
                 done.append(slot)
                 if first:

@@ -2,9 +2,9 @@
 
 Unit tests, the fuzz test and quick experiments use it instead of a broker. It keeps one
 :class:`GatewayState` per partition number (as faust keeps a table's keys with the partition
-that wrote them) and shares the global tables, so a stateful rule whose keys are not
-co-partitioned fails here exactly as it would on a cluster. Keys pick partitions with Kafka's
-murmur2 partitioner, which every producer of ours is configured to use.
+that wrote them), so a stateful rule whose keys are not co-partitioned fails here exactly as
+it would on a cluster. Keys pick partitions with Kafka's murmur2 partitioner, which every
+producer of ours is configured to use.
 """
 
 from __future__ import annotations
@@ -76,7 +76,6 @@ class MemoryRunner:
                 self._partitions[family.ingress_topic(prefix, major)] = family.partitions
                 self._partitions[family.accepted_topic(prefix, major)] = family.partitions
         self._default_partitions = catalog.gateway.partitions
-        self._global: dict[str, Table] = {name: {} for name in GatewayState.global_table_names()}
         self._states: dict[int, GatewayState] = {}
         self._offsets: dict[tuple[str, int], int] = defaultdict(int)
         self._ingress = frozenset(pipeline.ingress_topics())
@@ -91,13 +90,10 @@ class MemoryRunner:
         return self._partitions.get(topic, self._default_partitions)
 
     def state(self, partition: int) -> GatewayState:
-        """The state a worker owning ``partition`` holds (global tables shared)."""
+        """The state a worker owning ``partition`` holds."""
         state = self._states.get(partition)
         if state is None:
-            tables: dict[str, Table] = {
-                name: {} for name in GatewayState.table_names() if name not in self._global
-            }
-            tables.update(self._global)
+            tables: dict[str, Table] = {name: {} for name in GatewayState.table_names()}
             state = self._states[partition] = GatewayState(tables)
         return state
 

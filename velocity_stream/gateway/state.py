@@ -6,17 +6,21 @@ they are read and written on the hot path and a restarted worker replays every o
 
 Co-partitioning: every key written while processing a message lives on that message's
 partition, because every table key is built from the message's own Kafka key (a proposal id,
-a batch id, a delta id). The one exception is ``approved_decisions``, read by a family keyed
-otherwise (ClientGraphDelta by delta_id): it is a global table, see :meth:`global_table_names`.
+a batch id, a delta id), so every table is partitioned like the ingress topics and no worker
+needs another worker's partitions.
+
+Records written by older versions still decode: a proposal record that carries a trailing
+part (the licence older versions stored with it) reads as the same proposal. A table older
+versions kept (``approved_decisions``) is simply not one of :meth:`GatewayState.table_names`
+any more, so no worker subscribes its changelog.
 """
 
 from __future__ import annotations
 
 import struct
 from collections.abc import Collection, Iterable, Mapping, MutableMapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-from velocity_stream.contracts.licence import Licence
 from velocity_stream.protocol.records import InboundMessage
 
 Table = MutableMapping[str, bytes]
@@ -101,9 +105,8 @@ class KnownArtifact:
 class ProposalRecord:
     """A proposal the gateway has routed; ``rule`` is set when an auto rule approved it.
 
-    The original bytes are kept so a commit record can carry them when the decision arrives;
-    ``licence`` is what approving it grants (a record written before licences grants nothing
-    destructive).
+    The original bytes are kept so a commit record can carry them when the decision arrives.
+    Older versions appended a tenth part (a licence no rule reads any more); decoding ignores it.
     """
 
     family: str
@@ -113,7 +116,6 @@ class ProposalRecord:
     digest: bytes
     origin: Origin
     value: bytes
-    licence: Licence = field(default_factory=Licence)
 
     def encode(self) -> bytes:
         return pack(
@@ -125,7 +127,6 @@ class ProposalRecord:
                 self.digest,
                 *_origin_parts(self.origin),
                 self.value,
-                self.licence.encode(),
             ]
         )
 
@@ -140,7 +141,6 @@ class ProposalRecord:
             p[4],
             _origin_of(p[5:8]),
             p[8],
-            Licence.decode(p[9]) if len(p) > 9 else Licence(),
         )
 
 
@@ -172,30 +172,8 @@ class DecisionRecord:
 
 
 @dataclass(frozen=True, slots=True)
-class ApprovedLicence:
-    """An approved decision (keyed by its id in the global table): whose proposal it decided
-    and what that approval licenses."""
-
-    proposal_family: str
-    proposal_id: str
-    licence: Licence
-
-    def encode(self) -> bytes:
-        return pack([_enc(self.proposal_family), _enc(self.proposal_id), self.licence.encode()])
-
-    @classmethod
-    def decode(cls, data: bytes) -> ApprovedLicence:
-        if data[:1] != _FORMAT:
-            # Written before licences: the value was "<family>:<proposal id>", no licence.
-            family, _, proposal_id = data.decode("utf-8").partition(":")
-            return cls(family, proposal_id, Licence())
-        p = unpack(data)
-        return cls(_text(p[0]), _text(p[1]), Licence.decode(p[2]))
-
-
-@dataclass(frozen=True, slots=True)
 class HeldMessage:
-    """An input waiting for something (its parent, its proposal, an approved decision).
+    """An input waiting for something (its parent batch, its proposal).
 
     ``awaits`` is the id it waits for; ``reason`` the code it is dead-lettered with when
     ``deadline_ms`` passes first.
@@ -287,18 +265,6 @@ def held_for_proposal(proposal_family: str, proposal_id: str) -> str:
     return f"proposal:{proposal_family}:{proposal_id}"
 
 
-DECISION_WAIT = "decision:"
-
-
-def held_for_decision(family: str, key: str) -> str:
-    """An artifact waiting for an approved decision, keyed by its own key.
-
-    Nothing on this partition can release it (the decision lives on another one), so the
-    expiry sweep rechecks the global ``approved_decisions`` table for these.
-    """
-    return f"{DECISION_WAIT}{family}:{key}"
-
-
 # --- the state object ---------------------------------------------------------------------
 
 
@@ -309,9 +275,8 @@ class GatewayState:
     PROPOSALS = "proposals"
     DECISIONS = "decisions"
     HELD = "held"
-    APPROVED_DECISIONS = "approved_decisions"
 
-    __slots__ = ("approved_decisions", "artifacts", "decisions", "held", "proposals")
+    __slots__ = ("artifacts", "decisions", "held", "proposals")
 
     def __init__(self, tables: Mapping[str, Table] | None = None) -> None:
         given = dict(tables or {})
@@ -322,22 +287,11 @@ class GatewayState:
         self.proposals: Table = given.get(self.PROPOSALS, {})
         self.decisions: Table = given.get(self.DECISIONS, {})
         self.held: Table = given.get(self.HELD, {})
-        self.approved_decisions: Table = given.get(self.APPROVED_DECISIONS, {})
 
     @classmethod
     def table_names(cls) -> tuple[str, ...]:
         """Every table, for adapters that create them generically."""
-        return (cls.ARTIFACTS, cls.PROPOSALS, cls.DECISIONS, cls.HELD, cls.APPROVED_DECISIONS)
-
-    @classmethod
-    def global_table_names(cls) -> tuple[str, ...]:
-        """Tables every worker must see whole (a faust GlobalTable), not just its partitions.
-
-        ``approved_decisions`` (decision id -> proposal and licence) is written where the
-        decision is processed (keyed by proposal ref) and read by artifacts keyed by something
-        else (ClientGraphDelta by delta_id), so no partitioning can make both meet.
-        """
-        return (cls.APPROVED_DECISIONS,)
+        return (cls.ARTIFACTS, cls.PROPOSALS, cls.DECISIONS, cls.HELD)
 
     def tables(self) -> dict[str, Table]:
         return {name: getattr(self, name) for name in self.table_names()}
@@ -387,16 +341,6 @@ class GatewayState:
             if record.rule is None and table_key not in self.decisions:
                 found.append((record.proposal_id.encode("utf-8"), record.origin[1]))
         return found
-
-    def is_approved_decision(self, decision_id: str) -> bool:
-        return decision_id in self.approved_decisions
-
-    def approved_licence(self, decision_id: str) -> ApprovedLicence | None:
-        data = self.approved_decisions.get(decision_id)
-        return None if data is None else ApprovedLicence.decode(data)
-
-    def remember_approved_decision(self, decision_id: str, record: ApprovedLicence) -> None:
-        self.approved_decisions[decision_id] = record.encode()
 
     # held messages: "g|<wait key>" -> HeldGroup, "e|<wait key>|<slot>" -> HeldMessage
     def held_group(self, wait_key: str) -> HeldGroup | None:

@@ -61,7 +61,7 @@ class Worker:
         self.producer = producer
         self.metrics = metrics
         self.lag = lag
-        self.states = MemoryRunner(pipeline)  # per-partition state, global tables shared
+        self.states = MemoryRunner(pipeline)  # per-partition state
         self.consumer = Consumer(dict(consumer_config(settings, group)))
         self.consumer.subscribe(sorted(pipeline.ingress_topics()))
         self.outcomes: list[Outcome] = []

@@ -8,6 +8,7 @@ from velocity_stream.contracts import example
 from velocity_stream.contracts.metadata import Artifact
 from velocity_stream.errors import ReasonCode
 from velocity_stream.gateway import RouteKind
+from velocity_stream.gateway.state import HeldMessage
 
 PROPOSAL_ID = "proposal:entity:priya-raman"  # merges person:p-raman-2025 into person:priya-raman
 MERGE = {
@@ -98,3 +99,22 @@ def test_a_redelivered_refusal_repeats_its_outputs(gw):
     [again] = gw.runner.run([message])
     assert again.route is RouteKind.DEAD_LETTER
     assert [o.value for o in again.outputs] == [o.value for o in first.outputs]
+
+
+def test_a_delta_an_older_version_held_for_its_decision_expires_with_that_reason(gw):
+    # Older versions held a merging delta under "decision:<family>:<delta id>" until its
+    # decision was seen approved; a restored changelog can still hold one. Nothing waits for
+    # a decision now: it expires like any hold, dead-lettered with the reason it was held for.
+    delta = gw.message(_merge(gw))
+    state = gw.runner.state(delta.partition)
+    entry = HeldMessage(
+        delta, 0, ReasonCode.STATE_GRAPH_DECISION_NOT_APPROVED.value, "decision:0001", "art:1"
+    )
+    state.hold("decision:ClientGraphDelta:delta:merge", entry)
+    _approve(gw)
+    [expired] = gw.expire_after_hold()
+    assert expired.route is RouteKind.DEAD_LETTER
+    assert expired.reason is ReasonCode.STATE_GRAPH_DECISION_NOT_APPROVED
+    assert "'decision:0001' was not seen approved" in expired.detail
+    assert expired.outputs[0].value == delta.value
+    assert gw.expire_after_hold() == []

@@ -10,7 +10,7 @@ keeps the sweep closed until the worker has read its backlog as of assignment.
 from __future__ import annotations
 
 from velocity_stream.contracts import example
-from velocity_stream.gateway import GatewayState, RouteKind
+from velocity_stream.gateway import RouteKind
 from velocity_stream.gateway.catchup import CatchUp
 
 BATCH = "batch:restart-01"
@@ -41,11 +41,7 @@ def _crash_after_release(gw):
     assert gw.runner.run([row])[0].route is RouteKind.HELD
     # What the changelog holds at the crash: the hold, not what the batch changed.
     state = gw.runner.state(row.partition)
-    saved = {
-        name: dict(table)
-        for name, table in state.tables().items()
-        if name not in GatewayState.global_table_names()
-    }
+    saved = {name: dict(table) for name, table in state.tables().items()}
     [released] = gw.runner.run([batch])[0].released
     assert released.route is RouteKind.ACCEPTED
     stored = {name: list(outputs) for name, outputs in gw.runner.produced.items()}

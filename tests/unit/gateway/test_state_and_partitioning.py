@@ -42,6 +42,13 @@ def test_state_records_round_trip(record):
     assert type(record).decode(record.encode()) == record
 
 
+def test_a_proposal_record_written_with_a_licence_still_decodes():
+    # Older versions appended the licence an approval granted; a restored changelog has them.
+    record = ProposalRecord("Fam", "p:1", "ai:oracle", None, b"d" * 32, ORIGIN, b"\x00bytes")
+    older = pack([*unpack(record.encode()), b'[["MERGE_NODES","person:a",["person:b"]]]'])
+    assert ProposalRecord.decode(older) == record
+
+
 def test_pack_refuses_truncated_or_foreign_bytes():
     data = pack([b"abc", b""])
     assert unpack(data) == [b"abc", b""]
@@ -53,9 +60,9 @@ def test_pack_refuses_truncated_or_foreign_bytes():
         unpack(b"\x09whatever")
 
 
-def test_state_names_its_tables_and_global_tables_for_adapters():
+def test_state_names_its_tables_for_adapters():
     names = GatewayState.table_names()
-    assert set(GatewayState.global_table_names()) <= set(names)
+    assert names == ("artifacts", "proposals", "decisions", "held")
     tables = {name: {} for name in names}
     state = GatewayState(tables)
     assert state.tables() == tables

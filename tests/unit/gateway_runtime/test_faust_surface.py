@@ -23,11 +23,11 @@ from typing import Any
 import pytest
 from packaging.requirements import Requirement
 
-from velocity_stream.gateway.faust_app import FAUST_INTERNALS, GLOBAL_TABLE_OPTIONS, FaustInternal
+from velocity_stream.gateway.faust_app import FAUST_INTERNALS, FaustInternal
 
 PYPROJECT = Path(__file__).resolve().parents[3] / "pyproject.toml"
 PINNED = ("faust-streaming", "aiokafka", "mode-streaming")
-KINDS = {"override", "call", "attribute", "option"}
+KINDS = {"override", "call", "attribute"}
 
 
 def _resolve(target: str) -> tuple[Any, str]:
@@ -94,9 +94,6 @@ def test_the_inventory_is_well_formed():
             assert entry.params, f"{entry.target}: record the parameters faust's method takes"
         if entry.kind == "override":
             assert entry.ours, f"{entry.target}: name our override"
-    assert {e.target.rsplit(".", 1)[1] for e in FAUST_INTERNALS if e.kind == "option"} == set(
-        GLOBAL_TABLE_OPTIONS
-    )
 
 
 @pytest.mark.parametrize("entry", FAUST_INTERNALS, ids=lambda e: e.target)
@@ -111,11 +108,6 @@ def test_faust_still_has_it(entry: FaustInternal, samples):
             f"{upgraded}: faust's method now takes {names}, faust_app.py was written for "
             f"{entry.params}: re-read it, update faust_app.py and FAUST_INTERNALS"
         )
-    elif entry.kind == "option":
-        # Collection.__init__ takes **kwargs: a renamed option would be swallowed silently.
-        parameters = inspect.signature(owner).parameters
-        assert name in parameters, f"{upgraded}: no longer a parameter of {owner.__qualname__}"
-        assert parameters[name].kind is inspect.Parameter.KEYWORD_ONLY, upgraded
     else:
         module_name, _, path = entry.target.partition(":")
         owner_key = f"{module_name}:{path.rsplit('.', 1)[0]}"
@@ -165,15 +157,6 @@ def test_aiokafka_reads_the_fetch_wait_when_the_consumer_starts():
         "aiokafka's AIOKafkaConsumer.start no longer reads _fetch_max_wait_ms: the fetch wait "
         "set by _FetchWaitConsumerThread would be ignored"
     )
-
-
-def test_global_table_options_are_kept_on_the_table():
-    globaltable = importlib.import_module("faust.tables.globaltable")
-    table = globaltable.GlobalTable(
-        _faust_app(), name="surface", default=None, partitions=1, **GLOBAL_TABLE_OPTIONS
-    )
-    for option, value in GLOBAL_TABLE_OPTIONS.items():
-        assert getattr(table, option) == value, f"faust no longer keeps the table option {option}"
 
 
 def _requirements() -> dict[str, Requirement]:
