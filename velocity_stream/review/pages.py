@@ -7,6 +7,7 @@ login cookie; every form carries the form token (CSRF) and is checked before any
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -28,6 +29,14 @@ from velocity_stream.review.auth import (
 )
 from velocity_stream.review.clients import clients_related, snapshot_refs
 from velocity_stream.review.decisions import DecisionProblem, DecisionStatus
+from velocity_stream.review.listing import (
+    QueryProblem,
+    QueueQuery,
+    needs_confirmation,
+    queue_query,
+)
+from velocity_stream.review.queue import QueueEntry
+from velocity_stream.review.touched import current_records
 
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
 MAX_FORM_BYTES = 64 * 1024
@@ -196,18 +205,39 @@ async def logout(request: Request, reviewer: CurrentReviewer, services: Services
 # --- the queue and deciding ----------------------------------------------------------------
 
 
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """A failed decision shown as a banner at the top of the page the reviewer lands on: it
+    stays visible even when the proposal's card is gone (decided meanwhile, a stale tab)."""
+
+    title: str
+    text: str
+    family: str = ""
+    proposal_id: str = ""
+
+
 def _queue_page(
     request: Request,
     reviewer: Reviewer,
     services: Services,
     *,
     status: int = 200,
-    problem: str = "",
-    problem_key: tuple[str, str] | None = None,
+    problem: Problem | None = None,
     notes: str = "",
+    query: QueueQuery | None = None,
 ) -> HTMLResponse:
     desk = services.desk
-    pending = services.queue.pending()
+    if query is None:
+        try:
+            query = queue_query(request.query_params)
+        except QueryProblem as bad:
+            query = QueueQuery()
+            status = 422
+            problem = Problem("This filter cannot be used", str(bad))
+    all_pending = services.queue.pending()
+    page = query.apply(all_pending, datetime.now(UTC))
+    refs = [r for e in page.items for r in (e.view.target_ref, *e.view.merge_refs)]
+    current = current_records(services.clients, refs)
     return render(
         request,
         "queue.html",
@@ -219,13 +249,19 @@ def _queue_page(
                 "entry": entry,
                 "awaiting": desk.awaiting(entry.key),
                 "refusal": desk.last_refusal(entry.key),
+                "confirm": needs_confirmation(entry),
+                "current": current.get(entry.view.target_ref),
             }
-            for entry in pending
+            for entry in page.items
         ],
+        page=page,
+        query=query,
+        all_count=len(all_pending),
+        families=sorted({e.view.family for e in all_pending}),
+        operations=sorted({e.view.operation for e in all_pending}),
         decided=services.queue.recently_decided(10),
         mine=desk.recent(10),
         problem=problem,
-        problem_key=problem_key,
         notes=notes,
     )
 
@@ -233,6 +269,64 @@ def _queue_page(
 @router.get("/queue")
 def queue_page(request: Request, reviewer: CurrentReviewer, services: Services) -> Response:
     return _queue_page(request, reviewer, services)
+
+
+def _proposal_page(
+    request: Request,
+    reviewer: Reviewer,
+    services: Services,
+    entry: QueueEntry,
+    *,
+    status: int = 200,
+    problem: Problem | None = None,
+    notes: str = "",
+) -> HTMLResponse:
+    view = entry.view
+    current = current_records(services.clients, [view.target_ref, *view.merge_refs])
+    mine = [r for r in services.desk.recent(1000) if r.decision.key == entry.key]
+    clients = {record.client_ref for record in current.values()}
+    return render(
+        request,
+        "proposal.html",
+        status=status,
+        reviewer=reviewer,
+        active="queue",
+        e=entry,
+        v=view,
+        current=current,
+        survivor=current.get(view.target_ref),
+        history=mine,
+        awaiting=services.desk.awaiting(entry.key),
+        confirm=needs_confirmation(entry),
+        evidence=[(ref, _ref_link(ref, clients)) for ref in view.evidence_refs],
+        problem=problem,
+        notes=notes,
+    )
+
+
+def _ref_link(ref: str, clients: set[str]) -> str | None:
+    """Where a ref has a page in this app: clients, and proposals by their id."""
+    if ref in clients or ref.startswith("client:"):
+        return f"/clients/{quote(ref)}"
+    return None
+
+
+@router.get("/proposals/{family}/{proposal_id:path}")
+def proposal_page(
+    family: str, proposal_id: str, request: Request, reviewer: CurrentReviewer, services: Services
+) -> Response:
+    entry = services.queue.entry(family, proposal_id)
+    if entry is None:
+        return render(
+            request,
+            "message.html",
+            status=404,
+            reviewer=reviewer,
+            active="queue",
+            title="Unknown proposal",
+            text=f"No {family} {proposal_id} is known to this app.",
+        )
+    return _proposal_page(request, reviewer, services, entry)
 
 
 @router.post("/queue/decide")
@@ -243,41 +337,47 @@ async def decide(request: Request, reviewer: CurrentReviewer, services: Services
     proposal_id = form.get("proposal_id", "")
     notes = form.get("notes", "")
     verdict = outcome_of(form.get("decision", ""))
-    key = (family, proposal_id)
-    if verdict is None:
+    entry = services.queue.entry(family, proposal_id)
+
+    def refused(status: int, title: str, text: str) -> HTMLResponse:
+        problem = Problem(title, text, family, proposal_id)
+        if form.get("from") == "proposal" and entry is not None:
+            return _proposal_page(
+                request, reviewer, services, entry, status=status, problem=problem, notes=notes
+            )
         return _queue_page(
             request,
             reviewer,
             services,
-            status=422,
-            problem="choose Approve or Reject",
-            problem_key=key,
+            status=status,
+            problem=problem,
             notes=notes,
+            query=QueueQuery(),
+        )
+
+    if verdict is None:
+        return refused(422, "Choose Approve or Reject", f"Nothing was decided on {proposal_id}.")
+    reason = needs_confirmation(entry) if entry is not None else None
+    if verdict is APPROVED and reason and form.get("confirm") != "yes":
+        return refused(
+            422,
+            "Confirm the approval",
+            f"{proposal_id} was not approved: {reason}. Tick the confirmation beside "
+            "Approve once you have checked the current values.",
         )
     try:
         submitted = services.desk.decide(
             reviewer.ref, family, proposal_id, approve=verdict is APPROVED, notes=notes
         )
     except DecisionProblem as problem:
-        return _queue_page(
-            request,
-            reviewer,
-            services,
-            status=problem.status,
-            problem=problem.message,
-            problem_key=key,
-            notes=notes,
-        )
+        title = {
+            409: "Already decided",
+            404: "Unknown proposal",
+            422: "The decision was not sent",
+        }.get(problem.status, "The decision was not sent")
+        return refused(problem.status, title, f"{proposal_id}: {problem.message}")
     except VelocityError as error:
-        return _queue_page(
-            request,
-            reviewer,
-            services,
-            status=503,
-            problem=f"the decision could not be published: {error}",
-            problem_key=key,
-            notes=notes,
-        )
+        return refused(503, "The decision was not sent", f"It could not be published: {error}")
     return RedirectResponse(f"/decisions/{quote(submitted.decision_id)}", status_code=303)
 
 
