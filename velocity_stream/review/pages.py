@@ -36,7 +36,7 @@ from velocity_stream.review.listing import (
     queue_query,
 )
 from velocity_stream.review.queue import QueueEntry
-from velocity_stream.review.touched import current_records
+from velocity_stream.review.touched import current_records, now_record
 
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
 MAX_FORM_BYTES = 64 * 1024
@@ -250,7 +250,7 @@ def _queue_page(
                 "awaiting": desk.awaiting(entry.key),
                 "refusal": desk.last_refusal(entry.key),
                 "confirm": needs_confirmation(entry),
-                "current": current.get(entry.view.target_ref),
+                "current": now_record(current, entry.view.target_ref, entry.view.merge_refs),
             }
             for entry in page.items
         ],
@@ -294,7 +294,7 @@ def _proposal_page(
         e=entry,
         v=view,
         current=current,
-        survivor=current.get(view.target_ref),
+        survivor=now_record(current, view.target_ref, view.merge_refs),
         history=mine,
         awaiting=services.desk.awaiting(entry.key),
         confirm=needs_confirmation(entry),

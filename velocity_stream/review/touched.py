@@ -39,7 +39,7 @@ def _records(snapshot: Client360Snapshot) -> dict[str, CurrentRecord]:
         ("phone", ", ".join(identity.phones)),
     )
     for ref in (snapshot.client_ref, *identity.entity_refs):
-        found[ref] = CurrentRecord(ref, snapshot.client_ref, "identity", person)
+        found[ref] = CurrentRecord(ref, snapshot.client_ref, "client identity", person)
     for o in snapshot.active_opportunities:
         amount = "" if o.amount is None else f"{o.amount:,.0f}"
         values = (("title", o.title), ("stage", o.stage), ("amount", amount))
@@ -58,6 +58,18 @@ def _records(snapshot: Client360Snapshot) -> dict[str, CurrentRecord]:
             (("interest_level", p.interest_level), ("note", p.note or "")),
         )
     return found
+
+
+def now_record(
+    current: dict[str, CurrentRecord], target_ref: str, merge_refs: Sequence[str]
+) -> CurrentRecord | None:
+    """The record whose values a change's "now" column shows: the target's, or, when the
+    target has no snapshot yet (a new person merging an older contact in), the first merged
+    record the read model holds: its values are what the merge starts from."""
+    for ref in (target_ref, *merge_refs):
+        if ref in current:
+            return current[ref]
+    return None
 
 
 def current_records(

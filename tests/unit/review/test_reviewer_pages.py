@@ -143,3 +143,14 @@ def test_pages_carry_a_skip_link_landmarks_and_aria_current(client):
     assert '<nav class="nav" aria-label="Main">' in html
     for label in re.findall(r'<label for="([^"]+)"', html):
         assert f'id="{label}"' in html, label
+
+
+def test_now_comes_from_the_target_else_the_first_merged_record_the_read_model_holds():
+    from velocity_stream.review.touched import CurrentRecord, now_record
+
+    older = CurrentRecord("person:old", "client:a", "client identity", (("email", "o@x"),))
+    target = CurrentRecord("person:new", "client:a", "client identity", (("email", "n@x"),))
+    assert now_record({"person:old": older}, "person:new", ["person:old"]) is older
+    both = {"person:old": older, "person:new": target}
+    assert now_record(both, "person:new", ["person:old"]) is target
+    assert now_record({}, "person:new", ["person:old"]) is None

@@ -1,0 +1,192 @@
+"""The reviewer's console in a real browser (Debian's Chromium through Playwright) at phone
+(375 px) and desktop (1280 px) widths, against the dev stack: no sideways scrolling and every
+control reachable, the queue's filter and pages, a rejection without notes and a stale tab's
+conflict shown as a banner in view, and a merge approved with the current values in sight.
+
+Screenshots go to each test's ``tmp_path`` (pytest's output folder of the run). The tests
+decide only on the demo's two lead proposals (Priya Raman's merge, Kabir Roy's new contact):
+the other proposals belong to test_browser.py and test_review_api.py.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.integration.review.test_browser import CHROMIUM, CHROMIUM_ARGS, browser  # noqa: F401
+from velocity_stream.devstack.stack import DevStack
+
+pytestmark = pytest.mark.integration
+
+MERGE = ("NormalizedEntityProposal", "proposal:entity:priya-raman")
+LEAD = ("NormalizedEntityProposal", "proposal:entity:kabir-roy")
+WIDTHS = [375, 1280]
+PAGES = ["/queue", f"/proposals/{MERGE[0]}/{MERGE[1]}", "/clients", "/dead-letters"]
+
+
+def logged_in(browser: Any, stack: DevStack, width: int) -> Any:  # noqa: F811
+    """A new browser context at ``width`` px with the demo reviewer logged in."""
+    context = browser.new_context(viewport={"width": width, "height": 800})
+    context.set_default_timeout(30_000)
+    page = context.new_page()
+    page.goto(f"{stack.review_url}/login")
+    page.get_by_label("Reviewer token").fill("it-demo")
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url("**/queue")
+    return page
+
+
+@pytest.fixture
+def pages(browser: Any, dev_stack: DevStack, tmp_path: Path) -> Iterator[list[Any]]:  # noqa: F811
+    opened: list[Any] = []
+    yield opened
+    for n, page in enumerate(opened):
+        page.screenshot(path=str(tmp_path / f"last-{n}.png"), full_page=True)
+        page.context.close()
+
+
+def sideways_overflow(page: Any) -> int:
+    """How many px the document is wider than the window (0: no horizontal scroll)."""
+    return int(
+        page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
+    )
+
+
+def reachable(page: Any, locator: Any) -> None:
+    """The control can be scrolled into view and lies inside the window's width."""
+    locator.scroll_into_view_if_needed()
+    box = locator.bounding_box()
+    assert box is not None, "not rendered"
+    width = page.viewport_size["width"]
+    assert box["x"] >= 0 and box["x"] + box["width"] <= width, (box, width)
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_every_page_fits_the_width_with_its_controls_reachable(
+    browser: Any,  # noqa: F811
+    dev_stack: DevStack,
+    pages: list[Any],
+    tmp_path: Path,
+    width: int,
+) -> None:
+    from playwright.sync_api import expect
+
+    page = logged_in(browser, dev_stack, width)
+    pages.append(page)
+    for path in PAGES:
+        page.goto(f"{dev_stack.review_url}{path}")
+        name = path.strip("/").replace("/", "_").replace(":", "-")
+        page.screenshot(path=str(tmp_path / f"{width}-{name}.png"), full_page=True)
+        assert sideways_overflow(page) == 0, f"{path} scrolls sideways at {width} px"
+        for control in (
+            page.get_by_role("button", name="Log out"),
+            page.get_by_role("navigation", name="Main").get_by_role("link", name="Dead letters"),
+        ):
+            reachable(page, control)
+        expect(page.locator("nav.nav [aria-current=page]")).to_have_count(1)
+    page.goto(f"{dev_stack.review_url}/queue")
+    for button in page.locator("article.proposal button").all():
+        reachable(page, button)
+    # the skip link is the first thing Tab reaches and leads to the content
+    page.keyboard.press("Tab")
+    expect(page.locator(".skip-link")).to_be_focused()
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_the_queue_filters_and_pages(
+    browser: Any,  # noqa: F811
+    dev_stack: DevStack,
+    pages: list[Any],
+    tmp_path: Path,
+    width: int,
+) -> None:
+    from playwright.sync_api import expect
+
+    page = logged_in(browser, dev_stack, width)
+    pages.append(page)
+    pending = page.locator("article.proposal").count()
+    assert pending >= 3, "the demo leaves several proposals pending"
+
+    page.get_by_label("Operation").select_option("MERGE")
+    page.get_by_role("button", name="Apply").click()
+    expect(page.locator("article.proposal")).to_have_count(1)
+    expect(page.locator("article.proposal")).to_contain_text("person:p-raman-2025")
+    page.screenshot(path=str(tmp_path / f"{width}-filtered.png"), full_page=True)
+
+    page.goto(f"{dev_stack.review_url}/queue?size=2")
+    pager = page.get_by_role("navigation", name="Pages of the queue")
+    expect(pager).to_contain_text(f"of {pending}")
+    first = page.locator("article.proposal").evaluate_all("cards => cards.map(c => c.id)")
+    assert len(first) == 2
+    pager.get_by_role("link", name="Next").click()
+    expect(pager).to_contain_text("page 2 of")
+    second = page.locator("article.proposal").evaluate_all("cards => cards.map(c => c.id)")
+    assert second and not set(first) & set(second)
+    assert sideways_overflow(page) == 0
+    page.screenshot(path=str(tmp_path / f"{width}-page-2.png"), full_page=True)
+
+
+def test_a_rejection_without_notes_is_a_banner_in_view(
+    browser: Any,  # noqa: F811
+    dev_stack: DevStack,
+    pages: list[Any],
+    tmp_path: Path,
+) -> None:
+    from playwright.sync_api import expect
+
+    page = logged_in(browser, dev_stack, 375)
+    pages.append(page)
+    page.goto(f"{dev_stack.review_url}/queue?target=kabir")
+    card = page.locator("article.proposal", has_text=LEAD[1])
+    card.get_by_role("button", name="Reject").click()
+    banner = page.get_by_role("alert").first
+    expect(banner).to_contain_text("a rejection says why")
+    expect(banner).to_be_in_viewport()
+    page.screenshot(path=str(tmp_path / "reject-without-notes.png"))
+
+
+def test_a_merge_shows_current_values_and_a_stale_tab_gets_a_message(
+    browser: Any,  # noqa: F811
+    dev_stack: DevStack,
+    pages: list[Any],
+    tmp_path: Path,
+) -> None:
+    from playwright.sync_api import expect
+
+    proposal_url = f"{dev_stack.review_url}/proposals/{MERGE[0]}/{MERGE[1]}"
+    stale = logged_in(browser, dev_stack, 1280)
+    pages.append(stale)
+    stale.goto(proposal_url)  # the second tab, opened before the decision
+
+    page = logged_in(browser, dev_stack, 375)
+    pages.append(page)
+    page.goto(proposal_url)
+    # Priya is new; the older contact merged into her is in Acme's snapshot already
+    expect(page.locator('[data-ref="person:priya-raman"]')).to_contain_text("No Client360")
+    older = page.locator('[data-ref="person:p-raman-2025"]')
+    expect(older).to_contain_text("client:acme-holdings")
+    expect(older.locator("dd").first).not_to_have_text("—")
+    # the change table puts the read model's value beside the proposed one
+    email_row = page.locator("[data-testid=change] tr", has_text="email")
+    expect(email_row.locator("td").nth(2)).to_contain_text("p.raman@mail.example")
+    expect(email_row.locator("td").nth(3)).to_contain_text("priya.raman@acme-holdings.example")
+    page.screenshot(path=str(tmp_path / "merge-current-values.png"), full_page=True)
+
+    page.get_by_label("Notes").fill("Same person: email and phone match the older contact.")
+    page.get_by_role("button", name="Approve").click()
+    expect(page.get_by_role("alert").first).to_contain_text("Confirm the approval")
+    page.get_by_label("Notes").fill("Same person: email and phone match the older contact.")
+    page.get_by_label("I checked the current values").check()
+    page.get_by_role("button", name="Approve").click()
+    expect(page.locator(".verdict")).to_have_attribute("data-status", "applied", timeout=60_000)
+    page.screenshot(path=str(tmp_path / "merge-applied.png"), full_page=True)
+
+    stale.get_by_label("Notes").fill("Two different people.")
+    stale.get_by_role("button", name="Reject").click()
+    banner = stale.get_by_role("alert").first
+    expect(banner).to_contain_text("Already decided")
+    expect(banner).to_be_in_viewport()
+    stale.screenshot(path=str(tmp_path / "stale-tab-conflict.png"))
