@@ -25,6 +25,7 @@ from velocity_stream.contracts.catalog import Catalog
 from velocity_stream.http.limits import BodyLimit, carries_body, send_closing
 from velocity_stream.review.auth import COOKIE_NAME, AuthError, ReviewerDirectory, bearer_token
 from velocity_stream.review.clients import Client360Reader, ReadModelUnavailable
+from velocity_stream.review.dead_letter_desk import DeadLetterDesk
 from velocity_stream.review.deadletters import DeadLetterLog
 from velocity_stream.review.decisions import DecisionDesk
 from velocity_stream.review.queue import ApprovalQueue
@@ -56,7 +57,8 @@ def _always_ready() -> Mapping[str, bool]:
 
 @dataclass
 class ReviewServices:
-    """Everything the routes use. ``feeds`` says, per followed topic set, if it caught up."""
+    """Everything the routes use. ``feeds`` says, per followed topic set, if it caught up;
+    ``dead_letter_desk`` (detail and replay of one dead letter) is None without Kafka."""
 
     catalog: Catalog
     directory: ReviewerDirectory
@@ -67,6 +69,7 @@ class ReviewServices:
     feeds: Callable[[], Mapping[str, bool]] = field(default=_always_ready)
     secure_cookie: bool = False
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    dead_letter_desk: DeadLetterDesk | None = None
 
     def caught_up(self) -> bool:
         return all(self.feeds().values())

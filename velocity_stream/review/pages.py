@@ -28,11 +28,13 @@ from velocity_stream.review.auth import (
     Reviewer,
 )
 from velocity_stream.review.clients import clients_related, snapshot_refs
+from velocity_stream.review.dead_letter_desk import ReplayOutcome
 from velocity_stream.review.decisions import DecisionProblem, DecisionStatus
 from velocity_stream.review.listing import (
     QueryProblem,
     QueueQuery,
     needs_confirmation,
+    paginate,
     queue_query,
 )
 from velocity_stream.review.queue import QueueEntry
@@ -40,6 +42,8 @@ from velocity_stream.review.touched import current_records, now_record
 
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
 MAX_FORM_BYTES = 64 * 1024
+DEAD_LETTERS_KEPT = 500  # the newest ones the app's dead-letter log holds
+DEAD_LETTER_PAGE = 50
 
 router = APIRouter(include_in_schema=False)
 Services = Annotated[ReviewServices, Depends(services_of)]
@@ -466,13 +470,95 @@ def dead_letters_page(
     request: Request, reviewer: CurrentReviewer, services: Services, reason: str = ""
 ) -> Response:
     log = services.dead_letters
+    try:
+        number = int(request.query_params.get("page", "1"))
+    except ValueError:
+        number = 1
+    page = paginate(log.recent(DEAD_LETTERS_KEPT, reason or None), number, DEAD_LETTER_PAGE)
     return render(
         request,
         "dead_letters.html",
         reviewer=reviewer,
         active="dead-letters",
-        entries=log.recent(200, reason or None),
+        entries=page.items,
+        page=page,
         counts=log.counts(),
         total=log.total,
         reason=reason,
+        detail=services.dead_letter_desk is not None,
+    )
+
+
+def _dead_letter_page(
+    request: Request,
+    reviewer: Reviewer,
+    services: Services,
+    partition: int,
+    offset: int,
+    *,
+    outcome: ReplayOutcome | None = None,
+    status: int = 200,
+) -> HTMLResponse:
+    desk = services.dead_letter_desk
+    if desk is None:
+        return render(
+            request,
+            "message.html",
+            status=503,
+            reviewer=reviewer,
+            active="dead-letters",
+            title="Not available here",
+            text="This app instance has no Kafka connection to read dead letters from.",
+        )
+    detail = desk.detail(partition, offset)
+    if detail is None:
+        return render(
+            request,
+            "message.html",
+            status=404,
+            reviewer=reviewer,
+            active="dead-letters",
+            title="No such dead letter",
+            text=f"There is no record at {partition}:{offset} of the dead-letter topic.",
+        )
+    return render(
+        request,
+        "dead_letter.html",
+        status=status,
+        reviewer=reviewer,
+        active="dead-letters",
+        d=detail,
+        dl=detail.dead_letter,
+        outcome=outcome,
+    )
+
+
+@router.get("/dead-letters/{partition}/{offset}")
+def dead_letter_page(
+    partition: int, offset: int, request: Request, reviewer: CurrentReviewer, services: Services
+) -> Response:
+    return _dead_letter_page(request, reviewer, services, partition, offset)
+
+
+@router.post("/dead-letters/{partition}/{offset}/replay")
+async def replay_dead_letter(
+    partition: int, offset: int, request: Request, reviewer: CurrentReviewer, services: Services
+) -> Response:
+    form = await read_form(request)
+    services.directory.check_form_token(reviewer, form.get("form_token"))
+    desk = services.dead_letter_desk
+    if desk is None:
+        return _dead_letter_page(request, reviewer, services, partition, offset)
+    if form.get("confirm") != "yes":
+        outcome = ReplayOutcome(False, "not replayed: tick the confirmation beside Replay first")
+        return _dead_letter_page(
+            request, reviewer, services, partition, offset, outcome=outcome, status=422
+        )
+    try:
+        outcome = desk.replay(partition, offset, reviewer.ref, force=form.get("force") == "yes")
+    except VelocityError as error:
+        outcome = ReplayOutcome(False, f"not replayed: {error}")
+    status = 200 if outcome.replayed else 409
+    return _dead_letter_page(
+        request, reviewer, services, partition, offset, outcome=outcome, status=status
     )

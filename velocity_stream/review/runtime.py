@@ -28,6 +28,7 @@ from velocity_stream.review.clients import (
     SnapshotFold,
     StoreClientReader,
 )
+from velocity_stream.review.dead_letter_desk import KafkaDeadLetterDesk
 from velocity_stream.review.deadletters import DeadLetterFeed, DeadLetterLog
 from velocity_stream.review.decisions import REVIEW_APP_SOURCE, DecisionDesk, ProducerPublisher
 from velocity_stream.review.queue import ApprovalFeed, ApprovalQueue
@@ -129,6 +130,7 @@ class ReviewRuntime:
             feeds=self.feeds,
             secure_cookie=settings.review_cookie_secure,
             max_body_bytes=settings.review_max_body_bytes,
+            dead_letter_desk=KafkaDeadLetterDesk(settings, catalog, serde),
         )
         self.app = create_app(self.services)
 

@@ -190,3 +190,82 @@ def test_a_merge_shows_current_values_and_a_stale_tab_gets_a_message(
     expect(banner).to_contain_text("Already decided")
     expect(banner).to_be_in_viewport()
     stale.screenshot(path=str(tmp_path / "stale-tab-conflict.png"))
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_dead_letter_detail_shows_headers_and_the_payload_decoded_or_as_hex(
+    browser: Any,  # noqa: F811
+    dev_stack: DevStack,
+    pages: list[Any],
+    tmp_path: Path,
+    width: int,
+) -> None:
+    from playwright.sync_api import expect
+
+    page = logged_in(browser, dev_stack, width)
+    pages.append(page)
+    page.goto(f"{dev_stack.review_url}/dead-letters?reason=auth.not_owner")
+    page.locator("table.dead-letters tbody tr a").first.click()
+    expect(page.get_by_role("heading", name="Why it was refused")).to_be_visible()
+    expect(page.locator("[data-testid=decode-stage]")).to_contain_text("ok")
+    expect(page.locator("[data-testid=decoded]")).to_contain_text('"artifact_id"')
+    headers = page.get_by_role("region", name="Headers")
+    expect(headers).to_contain_text("velocity.dlq.reason")
+    expect(headers).to_contain_text("auth.not_owner")
+    assert sideways_overflow(page) == 0
+    page.screenshot(path=str(tmp_path / f"{width}-dead-letter-decoded.png"), full_page=True)
+
+    page.goto(f"{dev_stack.review_url}/dead-letters?reason=decode.bad_magic_byte")
+    page.locator("table.dead-letters tbody tr a").first.click()
+    expect(page.locator("[data-testid=decode-stage]")).to_contain_text("framing")
+    expect(page.locator("[data-testid=decoded]")).to_have_count(0)
+    expect(page.locator("[data-testid=hex]")).to_contain_text("00000000  ")
+    assert sideways_overflow(page) == 0
+    page.screenshot(path=str(tmp_path / f"{width}-dead-letter-hex.png"), full_page=True)
+
+
+def test_a_dead_letter_is_replayed_from_its_page_and_audited(
+    browser: Any,  # noqa: F811
+    dev_stack: DevStack,
+    pages: list[Any],
+    tmp_path: Path,
+) -> None:
+    from playwright.sync_api import expect
+
+    page = logged_in(browser, dev_stack, 375)
+    pages.append(page)
+    page.goto(f"{dev_stack.review_url}/dead-letters?reason=decode.bad_magic_byte")
+    page.locator("table.dead-letters tbody tr a").first.click()
+    detail_url = page.url
+    expect(page.locator("[data-testid=replays]")).to_contain_text("Never replayed")
+
+    page.get_by_role("button", name="Replay").click()  # without the confirmation
+    expect(page.locator("#outcome")).to_contain_text("tick the confirmation")
+
+    page.get_by_label("I fixed the cause").check()
+    page.get_by_role("button", name="Replay").click()
+    outcome = page.locator("#outcome")
+    expect(outcome).to_contain_text("Replayed.")
+    expect(outcome).to_contain_text("sent back to")
+    replays = page.locator("[data-testid=replays]")
+    expect(replays).to_contain_text("human:demo-reviewer")
+    page.screenshot(path=str(tmp_path / "replayed.png"), full_page=True)
+
+    # the audit record stops a second replay unless forced, as on the command line
+    page.goto(detail_url)
+    page.get_by_label("I fixed the cause").check()
+    page.get_by_role("button", name="Replay").click()
+    expect(page.locator("#outcome")).to_contain_text("already_replayed")
+
+    # the gateway judged the replayed garbage afresh: refused again, marked as a replay
+    def refused_again() -> bool:
+        page.goto(f"{dev_stack.review_url}/dead-letters?reason=decode.bad_magic_byte")
+        return page.locator("table.dead-letters tbody tr").count() >= 2
+
+    for _ in range(60):
+        if refused_again():
+            break
+        page.wait_for_timeout(500)
+    assert refused_again()
+    page.locator("table.dead-letters tbody tr a").first.click()
+    expect(page.get_by_role("region", name="Headers")).to_contain_text("velocity.replay.")
