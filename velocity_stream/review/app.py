@@ -70,6 +70,7 @@ class ReviewServices:
     secure_cookie: bool = False
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
     dead_letter_desk: DeadLetterDesk | None = None
+    topic_prefix: str = "velocity"
 
     def caught_up(self) -> bool:
         return all(self.feeds().values())

@@ -18,8 +18,9 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from velocity_stream import __version__
-from velocity_stream.errors import VelocityError
+from velocity_stream.errors import ConfigError, VelocityError
 from velocity_stream.protocol.decisions import APPROVED, outcome_of
+from velocity_stream.review import schemas
 from velocity_stream.review.app import ReviewServices, services_of
 from velocity_stream.review.auth import (
     COOKIE_MAX_AGE_S,
@@ -561,4 +562,71 @@ async def replay_dead_letter(
     status = 200 if outcome.replayed else 409
     return _dead_letter_page(
         request, reviewer, services, partition, offset, outcome=outcome, status=status
+    )
+
+
+# --- schemas -------------------------------------------------------------------------------
+
+
+@router.get("/schemas")
+def schemas_page(request: Request, reviewer: CurrentReviewer, services: Services) -> Response:
+    found = schemas.families(services.catalog)
+    return render(
+        request,
+        "schemas.html",
+        reviewer=reviewer,
+        active="schemas",
+        families=found,
+        prefix=services.topic_prefix,
+    )
+
+
+@router.get("/schemas/{name}")
+def schema_page(
+    name: str,
+    request: Request,
+    reviewer: CurrentReviewer,
+    services: Services,
+    before: str = "",
+    after: str = "",
+) -> Response:
+    try:
+        family = services.catalog.family(name)
+    except ConfigError:
+        return render(
+            request,
+            "message.html",
+            status=404,
+            reviewer=reviewer,
+            active="schemas",
+            title="Unknown family",
+            text=f"The catalog has no family {name}.",
+        )
+    versions = family.versions
+    try:
+        new = schemas.find_version(family, after, versions[-1])
+        default_old = versions[-2] if len(versions) > 1 else versions[-1]
+        old = schemas.find_version(family, before, default_old)
+    except ConfigError as error:
+        return render(
+            request,
+            "message.html",
+            status=404,
+            reviewer=reviewer,
+            active="schemas",
+            title="Unknown version",
+            text=str(error),
+        )
+    return render(
+        request,
+        "schema.html",
+        reviewer=reviewer,
+        active="schemas",
+        f=family,
+        prefix=services.topic_prefix,
+        verdicts=[schemas.verdict(family, v) for v in versions],
+        diff=schemas.version_diff(family, old, new),
+        mappings=schemas.major_mappings(family),
+        before=str(old.version),
+        after=str(new.version),
     )

@@ -131,6 +131,7 @@ class ReviewRuntime:
             secure_cookie=settings.review_cookie_secure,
             max_body_bytes=settings.review_max_body_bytes,
             dead_letter_desk=KafkaDeadLetterDesk(settings, catalog, serde),
+            topic_prefix=prefix,
         )
         self.app = create_app(self.services)
 

@@ -24,7 +24,14 @@ pytestmark = pytest.mark.integration
 MERGE = ("NormalizedEntityProposal", "proposal:entity:priya-raman")
 LEAD = ("NormalizedEntityProposal", "proposal:entity:kabir-roy")
 WIDTHS = [375, 1280]
-PAGES = ["/queue", f"/proposals/{MERGE[0]}/{MERGE[1]}", "/clients", "/dead-letters"]
+PAGES = [
+    "/queue",
+    f"/proposals/{MERGE[0]}/{MERGE[1]}",
+    "/clients",
+    "/dead-letters",
+    "/schemas",
+    "/schemas/InteractionBundle",
+]
 
 
 def logged_in(browser: Any, stack: DevStack, width: int) -> Any:  # noqa: F811
@@ -269,3 +276,32 @@ def test_a_dead_letter_is_replayed_from_its_page_and_audited(
     assert refused_again()
     page.locator("table.dead-letters tbody tr a").first.click()
     expect(page.get_by_role("region", name="Headers")).to_contain_text("velocity.replay.")
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_the_schema_browser_diffs_versions_and_names_the_mapping_across_majors(
+    browser: Any,  # noqa: F811
+    dev_stack: DevStack,
+    pages: list[Any],
+    tmp_path: Path,
+    width: int,
+) -> None:
+    from playwright.sync_api import expect
+
+    page = logged_in(browser, dev_stack, width)
+    pages.append(page)
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Schemas").click()
+    page.get_by_role("link", name="ImportMappingManifest").click()
+    expect(page.locator("[data-testid=mapping]")).to_contain_text("v1 → v2")
+    expect(page.locator("[data-testid=field-diff]")).to_be_visible()
+    page.screenshot(path=str(tmp_path / f"{width}-schema-majors.png"), full_page=True)
+
+    page.goto(f"{dev_stack.review_url}/schemas/InteractionBundle")
+    page.get_by_label("From", exact=True).select_option("1.0.0")
+    page.get_by_label("To", exact=True).select_option("1.1.0")
+    page.get_by_role("button", name="Compare").click()
+    diff = page.locator("[data-testid=field-diff]")
+    expect(diff.locator("tr", has_text="thread_ref")).to_contain_text("added")
+    expect(page.locator("[data-testid=verdicts]")).to_contain_text("compatible")
+    assert sideways_overflow(page) == 0
+    page.screenshot(path=str(tmp_path / f"{width}-schema-diff.png"), full_page=True)
