@@ -29,6 +29,7 @@ from velocity_stream.review.dead_letter_desk import DeadLetterDesk
 from velocity_stream.review.deadletters import DeadLetterLog
 from velocity_stream.review.decisions import DecisionDesk
 from velocity_stream.review.queue import ApprovalQueue
+from velocity_stream.review.topic_browser import TopicBrowser
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +59,8 @@ def _always_ready() -> Mapping[str, bool]:
 @dataclass
 class ReviewServices:
     """Everything the routes use. ``feeds`` says, per followed topic set, if it caught up;
-    ``dead_letter_desk`` (detail and replay of one dead letter) is None without Kafka."""
+    ``dead_letter_desk`` (detail and replay of one dead letter) and ``topic_browser`` are None
+    without Kafka."""
 
     catalog: Catalog
     directory: ReviewerDirectory
@@ -71,6 +73,7 @@ class ReviewServices:
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
     dead_letter_desk: DeadLetterDesk | None = None
     topic_prefix: str = "velocity"
+    topic_browser: TopicBrowser | None = None
 
     def caught_up(self) -> bool:
         return all(self.feeds().values())

@@ -630,3 +630,58 @@ def schema_page(
         before=str(old.version),
         after=str(new.version),
     )
+
+
+# --- topics --------------------------------------------------------------------------------
+
+
+def _no_kafka(request: Request, reviewer: Reviewer, active: str) -> HTMLResponse:
+    return render(
+        request,
+        "message.html",
+        status=503,
+        reviewer=reviewer,
+        active=active,
+        title="Not available here",
+        text="This app instance has no Kafka connection to read topics from.",
+    )
+
+
+@router.get("/topics")
+def topics_page(request: Request, reviewer: CurrentReviewer, services: Services) -> Response:
+    browser = services.topic_browser
+    if browser is None:
+        return _no_kafka(request, reviewer, "topics")
+    return render(request, "topics.html", reviewer=reviewer, active="topics", topics=browser.topics)
+
+
+@router.get("/topics/{topic}")
+def topic_page(
+    topic: str, request: Request, reviewer: CurrentReviewer, services: Services, q: str = ""
+) -> Response:
+    browser = services.topic_browser
+    if browser is None:
+        return _no_kafka(request, reviewer, "topics")
+    if topic not in browser.topics:
+        return render(
+            request,
+            "message.html",
+            status=404,
+            reviewer=reviewer,
+            active="topics",
+            title="Not a catalog topic",
+            text=f"{topic} is not one of the catalog's topics.",
+        )
+    try:
+        page = browser.browse(topic, q.strip())
+    except VelocityError as error:
+        return render(
+            request,
+            "message.html",
+            status=503,
+            reviewer=reviewer,
+            active="topics",
+            title="The topic cannot be read",
+            text=str(error),
+        )
+    return render(request, "topic.html", reviewer=reviewer, active="topics", t=page, q=q.strip())

@@ -31,6 +31,7 @@ PAGES = [
     "/dead-letters",
     "/schemas",
     "/schemas/InteractionBundle",
+    "/topics",
 ]
 
 
@@ -305,3 +306,37 @@ def test_the_schema_browser_diffs_versions_and_names_the_mapping_across_majors(
     expect(page.locator("[data-testid=verdicts]")).to_contain_text("compatible")
     assert sideways_overflow(page) == 0
     page.screenshot(path=str(tmp_path / f"{width}-schema-diff.png"), full_page=True)
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_the_topic_browser_decodes_records_and_searches_by_key_and_artifact_id(
+    browser: Any,  # noqa: F811
+    dev_stack: DevStack,
+    pages: list[Any],
+    tmp_path: Path,
+    width: int,
+) -> None:
+    from playwright.sync_api import expect
+
+    prefix = dev_stack.settings.topic_prefix
+    topic = f"{prefix}.oracle-writeback-proposal.v1"
+    page = logged_in(browser, dev_stack, width)
+    pages.append(page)
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Topics").click()
+    page.get_by_role("link", name=topic, exact=True).click()
+    records = page.locator("[data-testid=record]")
+    expect(records.first).to_contain_text("OracleWritebackProposal v1, schema id")
+    expect(records.first).to_contain_text('"proposal_id"')
+    assert records.count() >= 3  # the demo clients' writebacks
+
+    page.get_by_label("Key or artifact id").fill("art:proposal:writeback:acme-holdings")
+    page.get_by_role("button", name="Search").click()
+    expect(records).to_have_count(1)
+    expect(records.first).to_contain_text("proposal:writeback:acme-holdings")
+    assert sideways_overflow(page) == 0
+    page.screenshot(path=str(tmp_path / f"{width}-topic-search.png"), full_page=True)
+
+    # the dead-letter topic: the garbage record does not decode and says so
+    page.goto(f"{dev_stack.review_url}/topics/{prefix}.gateway.dead-letter.v1")
+    expect(page.locator("[data-testid=record]", has_text="does not decode")).not_to_have_count(0)
+    assert sideways_overflow(page) == 0
