@@ -25,6 +25,7 @@ from velocity_stream.contracts.catalog import Catalog
 from velocity_stream.http.limits import BodyLimit, carries_body, send_closing
 from velocity_stream.review.auth import COOKIE_NAME, AuthError, ReviewerDirectory, bearer_token
 from velocity_stream.review.clients import Client360Reader, ReadModelUnavailable
+from velocity_stream.review.consumer_groups import GroupReader
 from velocity_stream.review.dead_letter_desk import DeadLetterDesk
 from velocity_stream.review.deadletters import DeadLetterLog
 from velocity_stream.review.decisions import DecisionDesk
@@ -59,8 +60,8 @@ def _always_ready() -> Mapping[str, bool]:
 @dataclass
 class ReviewServices:
     """Everything the routes use. ``feeds`` says, per followed topic set, if it caught up;
-    ``dead_letter_desk`` (detail and replay of one dead letter) and ``topic_browser`` are None
-    without Kafka."""
+    ``dead_letter_desk`` (detail and replay of one dead letter), ``topic_browser`` and
+    ``groups`` (consumer lag) are None without Kafka."""
 
     catalog: Catalog
     directory: ReviewerDirectory
@@ -74,6 +75,7 @@ class ReviewServices:
     dead_letter_desk: DeadLetterDesk | None = None
     topic_prefix: str = "velocity"
     topic_browser: TopicBrowser | None = None
+    groups: GroupReader | None = None
 
     def caught_up(self) -> bool:
         return all(self.feeds().values())

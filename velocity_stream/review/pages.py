@@ -685,3 +685,26 @@ def topic_page(
             text=str(error),
         )
     return render(request, "topic.html", reviewer=reviewer, active="topics", t=page, q=q.strip())
+
+
+# --- consumer groups -----------------------------------------------------------------------
+
+
+@router.get("/consumer-groups")
+def groups_page(request: Request, reviewer: CurrentReviewer, services: Services) -> Response:
+    reader = services.groups
+    if reader is None:
+        return _no_kafka(request, reviewer, "groups")
+    try:
+        found = reader.groups()
+    except VelocityError as error:
+        return render(
+            request,
+            "message.html",
+            status=503,
+            reviewer=reviewer,
+            active="groups",
+            title="Consumer groups cannot be read",
+            text=str(error),
+        )
+    return render(request, "groups.html", reviewer=reviewer, active="groups", groups=found)

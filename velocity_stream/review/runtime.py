@@ -28,6 +28,7 @@ from velocity_stream.review.clients import (
     SnapshotFold,
     StoreClientReader,
 )
+from velocity_stream.review.consumer_groups import KafkaGroupReader
 from velocity_stream.review.dead_letter_desk import KafkaDeadLetterDesk
 from velocity_stream.review.deadletters import DeadLetterFeed, DeadLetterLog
 from velocity_stream.review.decisions import REVIEW_APP_SOURCE, DecisionDesk, ProducerPublisher
@@ -134,6 +135,7 @@ class ReviewRuntime:
             dead_letter_desk=KafkaDeadLetterDesk(settings, catalog, serde),
             topic_prefix=prefix,
             topic_browser=KafkaTopicBrowser(settings, catalog, serde),
+            groups=KafkaGroupReader(settings),
         )
         self.app = create_app(self.services)
 

@@ -32,6 +32,7 @@ PAGES = [
     "/schemas",
     "/schemas/InteractionBundle",
     "/topics",
+    "/consumer-groups",
 ]
 
 
@@ -340,3 +341,28 @@ def test_the_topic_browser_decodes_records_and_searches_by_key_and_artifact_id(
     page.goto(f"{dev_stack.review_url}/topics/{prefix}.gateway.dead-letter.v1")
     expect(page.locator("[data-testid=record]", has_text="does not decode")).not_to_have_count(0)
     assert sideways_overflow(page) == 0
+
+
+def test_the_stacks_consumer_groups_show_their_lag_per_partition(
+    browser: Any,  # noqa: F811
+    dev_stack: DevStack,
+    pages: list[Any],
+    tmp_path: Path,
+) -> None:
+    from playwright.sync_api import expect
+
+    page = logged_in(browser, dev_stack, 375)
+    pages.append(page)
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Groups").click()
+    groups = page.locator("[data-testid=group]")
+    expect(groups.first).to_be_visible()
+    prefix = dev_stack.settings.topic_prefix
+    # the read-model consumers commit offsets on the stack's topics: a row of each, with an
+    # end learned from a fetch response and a number for the lag
+    rows = page.locator("[data-testid=group] tbody tr", has_text=prefix)
+    expect(rows.first).to_be_visible()
+    cells = rows.first.locator("td")
+    assert cells.nth(3).inner_text().strip().isdigit()
+    assert cells.nth(4).inner_text().strip().isdigit()
+    assert sideways_overflow(page) == 0
+    page.screenshot(path=str(tmp_path / "consumer-groups.png"), full_page=True)
