@@ -87,27 +87,40 @@ class QueueQuery:
     size: int = DEFAULT_PAGE_SIZE
 
     def matches(self, entry: QueueEntry, now: datetime) -> bool:
-        view = entry.view
-        if self.family and view.family != self.family:
-            return False
-        if self.operation and view.operation.upper() != self.operation.upper():
-            return False
-        if self.target and self.target.lower() not in view.target_ref.lower():
-            return False
-        if self.proposer and self.proposer.lower() not in view.created_by.lower():
-            return False
-        if self.min_confidence is not None and view.confidence < self.min_confidence:
-            return False
-        if self.max_confidence is not None and view.confidence > self.max_confidence:
-            return False
-        age = now - view.created_at
-        if self.min_age_hours is not None and age < timedelta(hours=self.min_age_hours):
-            return False
-        return not (self.max_age_hours is not None and age > timedelta(hours=self.max_age_hours))
+        return self._matcher(now)(entry)
+
+    def _matcher(self, now: datetime) -> Callable[[QueueEntry], bool]:
+        """A test of one entry, with the age limits turned into creation-time cut-offs once."""
+        newest = now - timedelta(hours=self.min_age_hours) if self.min_age_hours else None
+        oldest = now - timedelta(hours=self.max_age_hours) if self.max_age_hours else None
+        operation = self.operation.upper()
+        target = self.target.lower()
+        proposer = self.proposer.lower()
+
+        def test(entry: QueueEntry) -> bool:
+            view = entry.view
+            if self.family and view.family != self.family:
+                return False
+            if operation and view.operation.upper() != operation:
+                return False
+            if target and target not in view.target_ref.lower():
+                return False
+            if proposer and proposer not in view.created_by.lower():
+                return False
+            if self.min_confidence is not None and view.confidence < self.min_confidence:
+                return False
+            if self.max_confidence is not None and view.confidence > self.max_confidence:
+                return False
+            if newest is not None and view.created_at > newest:
+                return False
+            return not (oldest is not None and view.created_at < oldest)
+
+        return test
 
     def apply(self, entries: Sequence[QueueEntry], now: datetime) -> Page[QueueEntry]:
-        chosen = [entry for entry in entries if self.matches(entry, now)]
-        chosen.sort(key=SORTS[self.sort])
+        test = self._matcher(now)
+        chosen = [entry for entry in entries if test(entry)]
+        chosen.sort(key=SORTS[self.sort])  # linear on the queue's own oldest-first order
         return paginate(chosen, self.page, self.size)
 
     @property

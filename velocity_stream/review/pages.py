@@ -99,7 +99,7 @@ def render(
     common = {
         "reviewer": reviewer,
         "form_token": services.directory.form_token(reviewer) if reviewer else "",
-        "pending_count": len(services.queue.pending()) if reviewer else 0,
+        "pending_count": services.queue.pending_count() if reviewer else 0,
         "caught_up": services.caught_up(),
         "version": __version__,
         "active": context.pop("active", ""),

@@ -129,3 +129,19 @@ def test_merges_and_low_confidence_need_a_confirmation():
     assert needs_confirmation(entry(1, family="NormalizedEntityProposal")) == "it merges records"
     assert "below 60%" in (needs_confirmation(entry(2, confidence=0.4)) or "")
     assert needs_confirmation(entry(3, confidence=0.81)) is None
+
+
+def test_the_queues_pending_list_follows_every_change_after_being_cached():
+    from velocity_stream.review.queue import AppliedDecision, ApprovalQueue
+
+    queue = ApprovalQueue()
+    first, second = entry(1, hours_old=2), entry(2, hours_old=1)
+    queue.add_proposal(first.view, ProposalState.PENDING)
+    assert ids(queue.pending()) == ["proposal:00001"]
+    queue.add_proposal(second.view, ProposalState.PENDING)
+    assert ids(queue.pending()) == ["proposal:00001", "proposal:00002"]
+    assert queue.pending_count() == 2
+    queue.add_decision(first.key, AppliedDecision("d", "a", "human:x", True, "", None))
+    assert ids(queue.pending()) == ["proposal:00002"]
+    queue.pending().clear()  # a caller's copy: the cache is not touched
+    assert queue.pending_count() == 1
