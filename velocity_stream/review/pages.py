@@ -240,7 +240,10 @@ def _queue_page(
             status = 422
             problem = Problem("This filter cannot be used", str(bad))
     all_pending = services.queue.pending()
-    page = query.apply(all_pending, datetime.now(UTC))
+    if query.filtered or query.sort != "oldest":
+        page = query.apply(all_pending, datetime.now(UTC))
+    else:  # the queue's own order, nothing to filter
+        page = paginate(all_pending, query.page, query.size)
     refs = [r for e in page.items for r in (e.view.target_ref, *e.view.merge_refs)]
     current = current_records(services.clients, refs)
     return render(
