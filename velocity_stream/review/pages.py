@@ -306,16 +306,22 @@ def _proposal_page(
         history=mine,
         awaiting=services.desk.awaiting(entry.key),
         confirm=needs_confirmation(entry),
-        evidence=[(ref, _ref_link(ref, clients)) for ref in view.evidence_refs],
+        evidence=[
+            (ref, _ref_link(ref, clients, services.topic_browser is not None))
+            for ref in view.evidence_refs
+        ],
         problem=problem,
         notes=notes,
     )
 
 
-def _ref_link(ref: str, clients: set[str]) -> str | None:
-    """Where a ref has a page in this app: clients, and proposals by their id."""
+def _ref_link(ref: str, clients: set[str], searchable: bool) -> str | None:
+    """Where a ref has a page in this app: a client's page, else (with Kafka) the accepted
+    artifacts that name it."""
     if ref in clients or ref.startswith("client:"):
         return f"/clients/{quote(ref)}"
+    if searchable:
+        return f"/find?ref={quote(ref)}"
     return None
 
 
@@ -711,3 +717,27 @@ def groups_page(request: Request, reviewer: CurrentReviewer, services: Services)
             text=str(error),
         )
     return render(request, "groups.html", reviewer=reviewer, active="groups", groups=found)
+
+
+@router.get("/find")
+def find_page(
+    request: Request, reviewer: CurrentReviewer, services: Services, ref: str = ""
+) -> Response:
+    """The accepted artifacts a ref names (evidence and source refs link here)."""
+    browser = services.topic_browser
+    if browser is None:
+        return _no_kafka(request, reviewer, "topics")
+    wanted = ref.strip()
+    try:
+        found = browser.find(wanted) if wanted else []
+    except VelocityError as error:
+        return render(
+            request,
+            "message.html",
+            status=503,
+            reviewer=reviewer,
+            active="topics",
+            title="The topics cannot be read",
+            text=str(error),
+        )
+    return render(request, "find.html", reviewer=reviewer, active="topics", ref=wanted, found=found)

@@ -45,6 +45,7 @@ class RecordView:
     artifact_id: str | None
     decoded: str | None  # the record as JSON, when it decoded
     note: str  # how it was decoded, or why it was not
+    refs: frozenset[str] = frozenset()  # top-level text values (ids and refs it names)
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,6 +105,7 @@ class RecordDecoder:
         header_id = record.header_text().get(h.ARTIFACT_ID)
         decoded: str | None = None
         artifact_id = header_id
+        refs: frozenset[str] = frozenset()
         if target is None:
             note = "no contract names this record: shown as text"
             decoded = _text(record.value)[:JSON_LIMIT] if record.value else None
@@ -123,6 +125,7 @@ class RecordDecoder:
                 decoded = decoded[:JSON_LIMIT]
                 if body.record.get("artifact_id") is not None:
                     artifact_id = str(body.record["artifact_id"])
+                refs = _refs(body.record)
         return RecordView(
             partition=record.partition,
             offset=record.offset,
@@ -133,7 +136,24 @@ class RecordDecoder:
             artifact_id=artifact_id,
             decoded=decoded,
             note=note,
+            refs=refs,
         )
+
+
+def _refs(record: dict[str, object]) -> frozenset[str]:
+    found: set[str] = set()
+    for value in record.values():
+        if isinstance(value, str):
+            found.add(value)
+        elif isinstance(value, list | tuple):
+            found.update(item for item in value if isinstance(item, str))
+    return frozenset(found)
+
+
+def names(view: RecordView, ref: str) -> bool:
+    """The record is the one ``ref`` refers to, or cites it: its artifact id or key equals
+    it, or one of its top-level text fields (or list items) holds it."""
+    return ref in (view.artifact_id, view.key) or ref in view.refs
 
 
 def matches(view: RecordView, query: str) -> bool:
@@ -175,6 +195,8 @@ class TopicBrowser(Protocol):
 
     def browse(self, topic: str, query: str = "", *, limit: int = DEFAULT_LIMIT) -> TopicPage: ...
 
+    def find(self, ref: str, *, limit: int = 10) -> list[tuple[str, RecordView]]: ...
+
 
 class KafkaTopicBrowser:
     """Browses the deployment's topics through Kafka."""
@@ -183,7 +205,30 @@ class KafkaTopicBrowser:
         self._settings = settings
         self.decoder = RecordDecoder(catalog, settings.topic_prefix, serde)
         self.topics = [spec.name for spec in catalog.topic_specs(settings.topic_prefix)]
+        self.accepted = [
+            family.accepted_topic(settings.topic_prefix, major)
+            for family in catalog
+            for major in family.majors()
+        ]
 
     def browse(self, topic: str, query: str = "", *, limit: int = DEFAULT_LIMIT) -> TopicPage:
         with TopicReader(self._settings, role="review-topics") as reader:
             return browse(reader.read_all(topic), topic, self.decoder, query, limit=limit)
+
+    def find(self, ref: str, *, limit: int = 10) -> list[tuple[str, RecordView]]:
+        """The accepted records that ``ref`` names (an evidence or source ref), across every
+        family's accepted topics, each read up to ``DEFAULT_SCAN`` records."""
+        found: list[tuple[str, RecordView]] = []
+        with TopicReader(self._settings, role="review-topics") as reader:
+            for topic in self.accepted:
+                if not reader.exists(topic):
+                    continue
+                for n, record in enumerate(reader.read_all(topic)):
+                    if n >= DEFAULT_SCAN:
+                        break
+                    view = self.decoder.view(record)
+                    if names(view, ref):
+                        found.append((topic, view))
+                        if len(found) >= limit:
+                            return found
+        return found

@@ -366,3 +366,28 @@ def test_the_stacks_consumer_groups_show_their_lag_per_partition(
     assert cells.nth(4).inner_text().strip().isdigit()
     assert sideways_overflow(page) == 0
     page.screenshot(path=str(tmp_path / "consumer-groups.png"), full_page=True)
+
+
+def test_an_evidence_ref_opens_the_artifact_it_refers_to(
+    browser: Any,  # noqa: F811
+    dev_stack: DevStack,
+    pages: list[Any],
+    tmp_path: Path,
+) -> None:
+    from playwright.sync_api import expect
+
+    page = logged_in(browser, dev_stack, 375)
+    pages.append(page)
+    page.goto(
+        f"{dev_stack.review_url}/proposals/OracleWritebackProposal/proposal:writeback:acme-holdings"
+    )
+    evidence = page.get_by_role("region", name="Evidence")
+    link = evidence.get_by_role("link").first
+    ref = link.inner_text().strip()
+    link.click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text(ref)
+    found = page.locator("[data-testid=record]")
+    expect(found.first).to_contain_text(ref)
+    expect(found.first).to_contain_text("schema id")
+    assert sideways_overflow(page) == 0
+    page.screenshot(path=str(tmp_path / "evidence.png"), full_page=True)

@@ -79,3 +79,16 @@ def test_search_by_key_part_or_exact_artifact_id_newest_first_with_a_scan_limit(
     limited = browse(records, topic, decoder, "", scan=4)
     assert (limited.scanned, limited.stopped_early) == (4, True)
     assert matches(page.records[0], "") is True
+
+
+def test_a_ref_names_the_record_whose_own_id_field_it_is(catalog: Catalog):
+    from velocity_stream.review.topic_browser import names
+
+    decoder, serde = decoder_and_serde(catalog)
+    family = catalog.family("NormalizedEntityProposal")
+    artifact = example("NormalizedEntityProposal")
+    view = decoder.view(message(family.accepted_topic(PREFIX), 0, "k", serde.encode(artifact)))
+    assert names(view, str(artifact.proposal_id))  # a top-level id field
+    assert names(view, artifact.artifact_id)
+    assert names(view, "k")
+    assert not names(view, "proposal:entity:someone-else")
