@@ -48,7 +48,9 @@ CurrentReviewer = Annotated[Reviewer, Depends(api_reviewer)]
 class ErrorOut(BaseModel):
     code: str = Field(description="a stable dotted reason code")
     message: str
-    violations: list[dict[str, str]] = []
+    violations: list[dict[str, str]] = Field(
+        default=[], description="what is wrong where (code, path, message), when known"
+    )
 
 
 class MeOut(BaseModel):
@@ -247,8 +249,9 @@ Responses = dict[int | str, dict[str, Any]]
 
 
 def _errors(*statuses: int) -> Responses:
-    """The error shapes of a route for the OpenAPI document (401 and 403 always)."""
-    return {status: {"model": ErrorOut} for status in (401, 403, *statuses)}
+    """The error shapes of a route for the OpenAPI document: 401, 403 and 422 always (a 422
+    is ``request.invalid`` in the one error shape, not FastAPI's own validation shape)."""
+    return {status: {"model": ErrorOut} for status in sorted({401, 403, 422, *statuses})}
 
 
 _AUTH = _errors()

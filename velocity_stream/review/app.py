@@ -14,8 +14,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from velocity_stream import __version__
@@ -23,9 +25,12 @@ from velocity_stream.contracts.catalog import Catalog
 from velocity_stream.http.limits import BodyLimit, carries_body, send_closing
 from velocity_stream.review.auth import COOKIE_NAME, AuthError, ReviewerDirectory, bearer_token
 from velocity_stream.review.clients import Client360Reader, ReadModelUnavailable
+from velocity_stream.review.consumer_groups import GroupReader
+from velocity_stream.review.dead_letter_desk import DeadLetterDesk
 from velocity_stream.review.deadletters import DeadLetterLog
 from velocity_stream.review.decisions import DecisionDesk
 from velocity_stream.review.queue import ApprovalQueue
+from velocity_stream.review.topic_browser import TopicBrowser
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +59,9 @@ def _always_ready() -> Mapping[str, bool]:
 
 @dataclass
 class ReviewServices:
-    """Everything the routes use. ``feeds`` says, per followed topic set, if it caught up."""
+    """Everything the routes use. ``feeds`` says, per followed topic set, if it caught up;
+    ``dead_letter_desk`` (detail and replay of one dead letter), ``topic_browser`` and
+    ``groups`` (consumer lag) are None without Kafka."""
 
     catalog: Catalog
     directory: ReviewerDirectory
@@ -65,6 +72,10 @@ class ReviewServices:
     feeds: Callable[[], Mapping[str, bool]] = field(default=_always_ready)
     secure_cookie: bool = False
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    dead_letter_desk: DeadLetterDesk | None = None
+    topic_prefix: str = "velocity"
+    topic_browser: TopicBrowser | None = None
+    groups: GroupReader | None = None
 
     def caught_up(self) -> bool:
         return all(self.feeds().values())
@@ -87,6 +98,56 @@ def error_response(request: Request, status: int, code: str, title: str, text: s
     from velocity_stream.review import pages
 
     return pages.error_page(request, status, title, text)
+
+
+# Stable codes of the failures the framework itself answers (unknown path, wrong method).
+HTTP_CODES = {
+    404: ("request.not_found", "Not found", "There is no page or API route at this address."),
+    405: ("request.method_not_allowed", "Method not allowed", "This address does not take"),
+}
+
+
+def http_error_response(request: Request, exc: StarletteHTTPException) -> Response:
+    """A routing failure (404, 405 ...) in the app's shape: JSON for the API, a page else."""
+    code, title, text = HTTP_CODES.get(
+        exc.status_code, (f"request.http_{exc.status_code}", "Request refused", str(exc.detail))
+    )
+    if exc.status_code == 405:
+        text = f"{text} {request.method} requests."
+    elif exc.status_code == 404:
+        text = f"{text} ({request.url.path})"
+    response = error_response(request, exc.status_code, code, title, text)
+    if exc.headers:
+        response.headers.update(exc.headers)
+    return response
+
+
+def _location(loc: tuple[int | str, ...] | list[int | str]) -> str:
+    return ".".join(str(part) for part in loc)
+
+
+def validation_error_response(request: Request, exc: RequestValidationError) -> Response:
+    """A request that does not fit its route's shape: 422 ``request.invalid`` with every
+    violation (where, and what is wrong), in the one error shape; a page for people."""
+    violations = [
+        {
+            "code": f"request.{error.get('type', 'invalid')}",
+            "path": _location(error.get("loc", ())),
+            "message": str(error.get("msg", "invalid")),
+        }
+        for error in exc.errors()
+    ]
+    summary = "; ".join(f"{v['path']}: {v['message']}" for v in violations[:5])
+    if is_api(request):
+        return JSONResponse(
+            {
+                "code": "request.invalid",
+                "message": f"The request does not fit this route: {summary}",
+                "violations": violations,
+            },
+            status_code=422,
+        )
+    return error_response(request, 422, "request.invalid", "The request is not valid", summary)
 
 
 def auth_error_response(request: Request, error: AuthError) -> Response:
@@ -155,9 +216,12 @@ def _too_large(scope: Scope, limit: int, declared: int | None) -> Response:
 
 def create_app(services: ReviewServices) -> FastAPI:
     from velocity_stream.review import api, pages
+    from velocity_stream.review.apidocs import mount_docs
 
     app = FastAPI(
         title="Velocity Stream review",
+        docs_url=None,
+        redoc_url=None,
         version=__version__,
         description=DESCRIPTION,
         openapi_tags=[
@@ -193,11 +257,22 @@ def create_app(services: ReviewServices) -> FastAPI:
             "The error is in the app's log. Reload the page to try again.",
         )
 
+    async def on_http_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, StarletteHTTPException)
+        return http_error_response(request, exc)
+
+    async def on_invalid_request(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, RequestValidationError)
+        return validation_error_response(request, exc)
+
     app.add_exception_handler(AuthError, on_auth_error)
+    app.add_exception_handler(StarletteHTTPException, on_http_error)
+    app.add_exception_handler(RequestValidationError, on_invalid_request)
     app.add_exception_handler(ReadModelUnavailable, on_read_model_unavailable)
     app.add_exception_handler(Exception, on_unexpected)
     app.include_router(api.router)
     app.include_router(pages.router)
+    mount_docs(app, "Velocity Stream review")
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     # The last added runs first: authenticate, then bound the body, then the routes.
     app.add_middleware(BodyLimit, max_bytes=services.max_body_bytes, refuse=_too_large)

@@ -88,6 +88,10 @@ class ApprovalQueue:
         ] = {}
         self._decisions: dict[ProposalKey, AppliedDecision] = {}
         self._decision_order: list[ProposalKey] = []
+        # The sorted pending list, rebuilt only after a change: every page asks for it (the
+        # navigation's count), and sorting 10,000 entries per request would dominate a render.
+        self._version = 0
+        self._pending: tuple[int, list[QueueEntry]] | None = None
 
     def add_proposal(
         self,
@@ -99,15 +103,17 @@ class ApprovalQueue:
         # First one wins: the gateway refuses a second, different proposal under the same id,
         # and a redelivered one carries the same content.
         with self._lock:
-            self._proposals.setdefault(
-                (view.family, view.proposal_id), (view, state, rule, value_digest)
-            )
+            key = (view.family, view.proposal_id)
+            if key not in self._proposals:
+                self._proposals[key] = (view, state, rule, value_digest)
+                self._version += 1
 
     def add_decision(self, key: ProposalKey, decision: AppliedDecision) -> None:
         with self._lock:
             if key not in self._decisions:
                 self._decisions[key] = decision
                 self._decision_order.append(key)
+                self._version += 1
 
     def entry(self, family: str, proposal_id: str) -> QueueEntry | None:
         with self._lock:
@@ -120,9 +126,20 @@ class ApprovalQueue:
     def pending(self) -> list[QueueEntry]:
         """Proposals awaiting a reviewer, oldest first (first come, first reviewed)."""
         with self._lock:
+            cached = self._pending
+            if cached is not None and cached[0] == self._version:
+                return list(cached[1])
+            version = self._version
             entries = [self._entry(key) for key in self._proposals]
         waiting = [e for e in entries if e is not None and e.is_pending]
-        return sorted(waiting, key=lambda e: (e.view.created_at, e.view.proposal_id))
+        waiting.sort(key=lambda e: (e.view.created_at, e.view.proposal_id))
+        with self._lock:
+            if self._version == version:
+                self._pending = (version, waiting)
+        return list(waiting)
+
+    def pending_count(self) -> int:
+        return len(self.pending())
 
     def recently_decided(self, limit: int = 20) -> list[QueueEntry]:
         """Decided proposals (by people or rules), the latest decision first."""

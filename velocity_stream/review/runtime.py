@@ -28,10 +28,13 @@ from velocity_stream.review.clients import (
     SnapshotFold,
     StoreClientReader,
 )
+from velocity_stream.review.consumer_groups import KafkaGroupReader
+from velocity_stream.review.dead_letter_desk import KafkaDeadLetterDesk
 from velocity_stream.review.deadletters import DeadLetterFeed, DeadLetterLog
 from velocity_stream.review.decisions import REVIEW_APP_SOURCE, DecisionDesk, ProducerPublisher
 from velocity_stream.review.queue import ApprovalFeed, ApprovalQueue
 from velocity_stream.review.tail import TopicTail
+from velocity_stream.review.topic_browser import KafkaTopicBrowser
 from velocity_stream.serde.avro import AvroSerde
 from velocity_stream.settings import Settings
 from velocity_stream.trust.config import review_signing_key
@@ -129,6 +132,10 @@ class ReviewRuntime:
             feeds=self.feeds,
             secure_cookie=settings.review_cookie_secure,
             max_body_bytes=settings.review_max_body_bytes,
+            dead_letter_desk=KafkaDeadLetterDesk(settings, catalog, serde),
+            topic_prefix=prefix,
+            topic_browser=KafkaTopicBrowser(settings, catalog, serde),
+            groups=KafkaGroupReader(settings),
         )
         self.app = create_app(self.services)
 
