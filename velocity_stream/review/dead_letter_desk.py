@@ -80,7 +80,7 @@ def _text(value: bytes | None) -> str:
 class KafkaDeadLetterDesk:
     """The dead-letter topic of one deployment, read and replayed through Kafka."""
 
-    def __init__(self, settings: Settings, catalog: Catalog, serde: AvroSerde | None) -> None:
+    def __init__(self, settings: Settings, catalog: Catalog, serde: AvroSerde) -> None:
         self._settings = settings
         self._catalog = catalog
         self._serde = serde
@@ -95,7 +95,7 @@ class KafkaDeadLetterDesk:
             record = reader.read_one(self.topic, partition, offset)
             if record is None:
                 return None, []
-            audit = read_audit_log(reader, self._audit_topic)
+            audit = read_audit_log(reader, self._audit_topic, self._serde, self._catalog)
         dead_letter = parse_dead_letter(record, self._ingress)
         return dead_letter, audit.replays_of(dead_letter.coordinates)
 
@@ -140,7 +140,11 @@ class KafkaDeadLetterDesk:
                 return ReplayOutcome(False, f"not replayed ({skipped.why.value}): {skipped.detail}")
             name = ensure_audit_topic(self._settings, self._catalog)
             with Replayer(
-                self._settings, self._catalog, operator=operator, audit_topic=name
+                self._settings,
+                self._catalog,
+                operator=operator,
+                audit_topic=name,
+                serde=self._serde,
             ) as replayer:
                 report = replayer.run(plan, filter_text=f"review app: {dead_letter.position}")
         if report.failed:
