@@ -66,7 +66,7 @@ def edges_touching(conn: Connection, edges: Table, refs: Iterable[str]) -> list[
     wanted = set(refs)
     for column in ("from_ref", "to_ref"):
         for values in _rows(conn, edges, column, wanted):
-            row = EdgeRow(*values)
+            row = EdgeRow._make(values)
             keyed[row[:3]] = row
     return [keyed[key] for key in sorted(keyed)]
 
@@ -89,7 +89,7 @@ def _node_view(root: str, rows: list[NodeRow]) -> NodeView:
         )
     typed = [r for r in rows if r.node_type is not None and r.type_stamp is not None]
     own = next((r for r in typed if r.node_ref == root), None)
-    chosen = own or max(typed, key=lambda r: r.type_stamp, default=None)
+    chosen = own or max(typed, key=lambda r: r.type_stamp or "", default=None)
     live = max((r.live_stamp for r in rows if r.live_stamp), default=None)
     dead = max((r.dead_stamp for r in rows if r.dead_stamp), default=None)
     # As the committer folds a merge: the survivor's own values win, and each attribute it
@@ -195,9 +195,9 @@ def load_views(
     }
     node_owner = {m: r for r, group in node_members.items() for m in group}
     node_rows: dict[str, list[NodeRow]] = {r: [] for r in node_members}
-    for values in _rows(conn, tables.nodes, "node_ref", node_owner):
-        row = NodeRow(*values)
-        node_rows[node_owner[row.node_ref]].append(row)
+    for found in _rows(conn, tables.nodes, "node_ref", node_owner):
+        node = NodeRow._make(found)
+        node_rows[node_owner[node.node_ref]].append(node)
     node_views = {r: _node_view(r, rows) for r, rows in node_rows.items()}
 
     links: dict[str, dict[str, list[EdgeRow]]] = {root: {} for root in members}
@@ -231,7 +231,7 @@ def load_views(
 
 def _neighbor(node: NodeView, edges: list[EdgeRow]) -> Neighbor:
     attributes: dict[str, str] = {}
-    ordered = edges if len(edges) == 1 else sorted(edges, key=lambda e: e.live_stamp)
+    ordered = edges if len(edges) == 1 else sorted(edges, key=lambda e: e.live_stamp or "")
     for edge in ordered:  # newest assertion last, so it wins per attribute
         if edge.attributes and edge.attributes != "{}":
             attributes.update(json.loads(edge.attributes))
