@@ -11,7 +11,9 @@ random client's snapshot (select by key, parse into the Client360Snapshot model)
 baseline is the bare select. Figures are medians of ``--runs`` runs.
 
 Run: ``python bench/readmodel.py [--clients 10000] [--runs 3] [--batch 1000]
-[--postgres postgresql+psycopg://postgres@127.0.0.1:5432/test]`` (``--postgres ''`` skips it).
+[--postgres postgresql+psycopg://postgres@127.0.0.1:5432/test] [--no-sqlite]`` (``--postgres ''``
+skips PostgreSQL, ``--no-sqlite`` SQLite). The ratio printed is the median of each run's apply
+rate over the baseline of the same run.
 """
 
 from __future__ import annotations
@@ -293,6 +295,7 @@ def main() -> None:
         "--shuffle", action="store_true", help="spread each client's events over the whole run"
     )
     parser.add_argument("--postgres", default="postgresql+psycopg://postgres@127.0.0.1:5432/test")
+    parser.add_argument("--no-sqlite", action="store_true", help="PostgreSQL only")
     args = parser.parse_args()
     catalog = load_catalog(Settings().schemas_dir)
     serde = AvroSerde(catalog, InMemorySchemaResolver(), PREFIX)
@@ -304,7 +307,7 @@ def main() -> None:
         f"{args.batch}, median of {args.runs} runs"
     )
     with tempfile.TemporaryDirectory() as folder:
-        targets = [("sqlite", f"sqlite:///{Path(folder) / 'bench.db'}")]
+        targets = [] if args.no_sqlite else [("sqlite", f"sqlite:///{Path(folder) / 'bench.db'}")]
         if args.postgres:
             targets.append(("postgresql", args.postgres))
         for name, url in targets:
@@ -321,10 +324,14 @@ def main() -> None:
                 store.engine.dispose()
                 baselines.append(run_baseline(url, messages, catalog, serde, args.batch))
             med = {k: statistics.median(run[k] for run in latencies) for k in latencies[0]}
+            # Each run's apply against the baseline of the same run, then the median.
+            ratios = [rate / base for rate, base in zip(rates, baselines, strict=True)]
             print(
                 f"{name:<10} apply {statistics.median(rates):6.0f} events/s "
                 f"(baseline raw executemany {statistics.median(baselines):6.0f} events/s; "
                 f"runs {', '.join(f'{r:.0f}' for r in rates)}); "
+                f"ratio {statistics.median(ratios):.2f}x "
+                f"(runs {', '.join(f'{r:.2f}' for r in ratios)}); "
                 f"{statistics.median(rebuilds):.0f} snapshot builds for {snapshots} clients\n"
                 f"{'':<10} query p50 {med['p50']:.2f} ms p99 {med['p99']:.2f} ms "
                 f"(bare select p50 {med['bare_p50']:.2f} ms p99 {med['bare_p99']:.2f} ms); "
