@@ -34,7 +34,9 @@ from consumers.storage import (
 
 
 def write_facts(conn: Connection, t: Client360Tables, fresh: Sequence[Projection]) -> set[str]:
-    """Write every fact; returns the refs that merged refs pointed at before (they change)."""
+    """Write every fact; returns the refs whose snapshots may have changed (the dirty refs):
+    the clients, interactions and signals name, the nodes whose row changed, both ends of
+    every edge and merge, and the refs that merged refs pointed at before."""
     interactions = _newest(
         (i for p in fresh for i in p.interactions), lambda f: (f.client_ref, f.bundle_ref)
     )
@@ -89,33 +91,40 @@ def write_facts(conn: Connection, t: Client360Tables, fresh: Sequence[Projection
             for f in merges
         ],
     )
-    _write_nodes(
+    changed_nodes = _write_nodes(
         conn,
         t,
         [n for p in fresh for n in p.nodes],
         [a for p in fresh for a in p.attributes],
     )
-    _write_edges(conn, t, [e for p in fresh for e in p.edges])
+    edges = [e for p in fresh for e in p.edges]
+    _write_edges(conn, t, edges)
     clients = {c for p in fresh for c in p.client_refs}
-    known: set[str] = set()
-    for part in chunks(sorted(clients)):
-        query = select(t.clients.c.client_ref).where(one_of(conn, t.clients.c.client_ref, part))
-        known.update(conn.execute(query).scalars().all())
-    insert_ignore(conn, t.clients, [{"client_ref": c} for c in sorted(clients - known)])
-    return old_into
+    insert_ignore(conn, t.clients, [{"client_ref": c} for c in sorted(clients)])
+    # Every keyed fact above is new to its row or newer than it, or it was reduced away; a
+    # node fact that changed nothing (older than what the row holds) leaves no dirty mark.
+    dirty = clients | old_into | changed_nodes
+    for edge in edges:
+        dirty.update((edge.from_ref, edge.to_ref))
+    for merge in merges:
+        dirty.update((merge.merged_ref, merge.into_ref))
+    return dirty
 
 
 def _write_nodes(
     conn: Connection, t: Client360Tables, facts: list[NodeFact], attributes: list[AttributeFact]
-) -> None:
+) -> set[str]:
+    """Read, merge and write back the nodes the facts name; returns the refs of those whose row
+    changed."""
     refs = sorted({f.node_ref for f in facts} | {a.node_ref for a in attributes})
     if not refs:
-        return
+        return set()
     nodes = t.nodes
+    names = [c.name for c in nodes.columns]
     rows: dict[str, dict[str, Any]] = {}
     for part in chunks(refs):
         for found in conn.execute(select(nodes).where(one_of(conn, nodes.c.node_ref, part))):
-            rows[found.node_ref] = dict(found._mapping)
+            rows[found[0]] = dict(zip(names, found, strict=True))
     before = {ref: dict(row) for ref, row in rows.items()}
     merged: dict[str, dict[str, list[str | None]]] = {
         ref: json.loads(row["attributes"]) for ref, row in rows.items()
@@ -167,6 +176,7 @@ def _write_nodes(
         if before.get(ref) != row:
             changed.append(row)
     replace_rows(conn, nodes, changed)
+    return {row["node_ref"] for row in changed}
 
 
 def _write_edges(conn: Connection, t: Client360Tables, facts: list[EdgeFact]) -> None:

@@ -121,9 +121,7 @@ class Client360Store(OffsetsStore[Client360Tables]):
                     for r in rejections
                 ],
             )
-            old_into = write_facts(conn, t, fresh)
-            # Merges re-pointed away from a ref change that ref's class too.
-            dirty = {r for p in fresh for r in p.client_refs | p.graph_refs} | old_into
+            dirty = write_facts(conn, t, fresh)
             if dirty:
                 conn.execute(t.dirty.insert().values(refs=json.dumps(sorted(dirty))))
             save_offsets(conn, t.offsets, next_offsets)

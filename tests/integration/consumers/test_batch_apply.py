@@ -1,0 +1,164 @@
+"""One batch, many facts: repeated keys, last writer wins inside the batch, clients mixed, and
+dirty marks only for what changed. On SQLite and PostgreSQL (no broker: the store only)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import select
+
+from consumers.client360.facts import (
+    AttributeFact,
+    EdgeFact,
+    InteractionFact,
+    NodeFact,
+    Projection,
+    stamp,
+    to_micros,
+)
+from consumers.client360.store import Client360Store
+
+T0 = datetime(2026, 4, 18, 9, 30, tzinfo=UTC)
+TOPIC = "it.interaction-bundle.accepted.v1"
+MakeStore = Callable[..., Client360Store]
+
+
+def _interaction(event: str, client: str, bundle: str, minute: int, summary: str) -> Projection:
+    moment = T0 + timedelta(minutes=minute)
+    fact = InteractionFact(client, bundle, "CALL", to_micros(moment), summary, stamp(moment, event))
+    return Projection(event, "InteractionBundle", interactions=(fact,))
+
+
+def _person(event: str, ref: str, minute: int, **attributes: str) -> Projection:
+    moment = T0 + timedelta(minutes=minute)
+    at = stamp(moment, event)
+    return Projection(
+        event,
+        "ClientGraphDelta",
+        nodes=(NodeFact(ref, "PERSON", True, at, event),),
+        attributes=tuple(
+            AttributeFact(ref, name, value, stamp(moment, event, i + 1), event)
+            for i, (name, value) in enumerate(sorted(attributes.items()))
+        ),
+    )
+
+
+def _link(event: str, person: str, client: str, minute: int) -> Projection:
+    moment = T0 + timedelta(minutes=minute)
+    edge = EdgeFact(person, client, "CONTACT_OF", True, (), stamp(moment, event), event)
+    return Projection(event, "ClientGraphDelta", clients=(client,), edges=(edge,))
+
+
+def _summaries(store: Client360Store) -> dict[tuple[str, str], str]:
+    t = store.tables.interactions
+    with store.engine.connect() as conn:
+        rows = conn.execute(select(t.c.client_ref, t.c.bundle_ref, t.c.summary))
+        return {(client, bundle): summary for client, bundle, summary in rows}
+
+
+def _dirty_refs(store: Client360Store) -> set[str]:
+    with store.engine.connect() as conn:
+        marks = conn.execute(select(store.tables.dirty.c.refs)).scalars().all()
+    return {ref for mark in marks for ref in json.loads(mark)}
+
+
+def _without_offsets(store: Client360Store) -> dict[str, object]:
+    return {name: rows for name, rows in store.dump().items() if name != "offsets"}
+
+
+def test_repeated_keys_in_one_batch_keep_the_newest_in_any_order(
+    client360_store: MakeStore,
+) -> None:
+    batch = [
+        _interaction("art:1", "client:a", "bundle:1", 1, "first"),
+        _interaction("art:3", "client:a", "bundle:1", 3, "third"),
+        _interaction("art:2", "client:a", "bundle:1", 2, "second"),
+        _person("art:p1", "person:p", 1, email="old@example.com", phone="1"),
+        _person("art:p2", "person:p", 2, email="new@example.com"),
+    ]
+    stores = []
+    for order in (batch, batch[::-1], [batch[1], batch[4], batch[0], batch[3], batch[2]]):
+        store = client360_store()
+        result = store.apply(order, {(TOPIC, 0): 5})
+        assert (result.applied, result.duplicates) == (5, 0)
+        store.refresh_all()
+        stores.append(store)
+    assert _summaries(stores[0]) == {("client:a", "bundle:1"): "third"}
+    nodes = stores[0].tables.nodes
+    with stores[0].engine.connect() as conn:
+        shown = conn.execute(select(nodes.c.shown).where(nodes.c.node_ref == "person:p")).scalar()
+    # The newer node fact states the whole set: the phone of the older one is gone.
+    assert json.loads(str(shown)) == {"email": "new@example.com"}
+    first = _without_offsets(stores[0])
+    for other in stores[1:]:
+        assert _without_offsets(other) == first
+
+
+def test_a_redelivered_event_inside_its_own_batch_is_applied_once(
+    client360_store: MakeStore,
+) -> None:
+    once = client360_store()
+    once.apply([_interaction("art:1", "client:a", "bundle:1", 1, "only")], {(TOPIC, 0): 1})
+    twice = client360_store()
+    event = _interaction("art:1", "client:a", "bundle:1", 1, "only")
+    result = twice.apply([event, event], {(TOPIC, 0): 2})
+    assert (result.applied, result.duplicates) == (1, 1)
+    again = twice.apply([event], {(TOPIC, 0): 3})
+    assert (again.applied, again.duplicates, again.dirty) == (0, 1, 0)
+    assert _without_offsets(once) == _without_offsets(twice)
+    assert twice.offsets() == {(TOPIC, 0): 3}
+
+
+def test_a_batch_mixing_clients_rebuilds_each_touched_client_once(
+    client360_store: MakeStore,
+) -> None:
+    store = client360_store()
+    batch = [
+        _person("art:p", "person:p", 0, given_name="Ada", family_name="Lovelace"),
+        _link("art:l", "person:p", "client:b", 0),
+    ]
+    for client in ("client:a", "client:b", "client:c"):
+        for n in range(4):
+            batch.append(_interaction(f"art:{client}:{n}", client, f"bundle:{client}:{n}", n, ""))
+    store.apply(batch, {(TOPIC, 0): len(batch)})
+    assert _dirty_refs(store) == {"client:a", "client:b", "client:c", "person:p"}
+    result = store.refresh_all()
+    assert result.rebuilt == 3  # one build per client, however many of its events the batch held
+    assert sorted(result.changed_refs) == ["client:a", "client:b", "client:c"]
+    for client in ("client:a", "client:b", "client:c"):
+        snapshot = store.snapshot(client)
+        assert snapshot is not None
+        shown = sorted(i.bundle_ref for i in snapshot.recent_interactions)
+        assert shown == [f"bundle:{client}:{n}" for n in range(4)]
+    b = store.snapshot("client:b")
+    assert b is not None and b.identity.display_name == "Ada Lovelace"
+    assert store.refresh_all().rebuilt == 0  # nothing dirty is left
+
+
+def test_a_node_fact_older_than_the_stored_node_leaves_no_dirty_mark(
+    client360_store: MakeStore,
+) -> None:
+    store = client360_store()
+    store.apply(
+        [
+            _person("art:p2", "person:p", 2, given_name="New"),
+            _link("art:l", "person:p", "client:a", 0),
+        ],
+        {(TOPIC, 0): 2},
+    )
+    store.refresh_all()
+    before = store.dump()["nodes"]
+    # An older statement of the same node arrives late: it changes no row, so no snapshot.
+    result = store.apply([_person("art:p1", "person:p", 1, given_name="Old")], {(TOPIC, 0): 3})
+    assert (result.applied, result.dirty) == (1, 0)
+    assert _dirty_refs(store) == set()
+    assert store.dump()["nodes"] == before
+    # A newer one changes the row and marks it; the refresh reaches the linked client.
+    store.apply([_person("art:p3", "person:p", 3, given_name="Newer")], {(TOPIC, 0): 4})
+    assert _dirty_refs(store) == {"person:p"}
+    refreshed = store.refresh_all()
+    assert refreshed.changed_refs == ("client:a",)
+    snapshot = store.snapshot("client:a")
+    assert snapshot is not None and snapshot.identity.display_name == "Newer"
