@@ -14,6 +14,7 @@ from typing import Annotated, Any
 from urllib.parse import parse_qs, quote
 
 from fastapi import APIRouter, Depends, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
@@ -556,6 +557,21 @@ async def replay_dead_letter(
 ) -> Response:
     form = await read_form(request)
     services.directory.check_form_token(reviewer, form.get("form_token"))
+    # Reading the dead letter and its audit log and replaying it are blocking Kafka round trips
+    # (seconds): they run in the thread pool, never on the event loop the other requests share.
+    return await run_in_threadpool(
+        _replay_and_show, request, reviewer, services, partition, offset, form
+    )
+
+
+def _replay_and_show(
+    request: Request,
+    reviewer: Reviewer,
+    services: ReviewServices,
+    partition: int,
+    offset: int,
+    form: dict[str, str],
+) -> Response:
     desk = services.dead_letter_desk
     if desk is None:
         return _dead_letter_page(request, reviewer, services, partition, offset)
