@@ -24,6 +24,7 @@ from sqlalchemy import (
     MetaData,
     String,
     Table,
+    Text,
     and_,
     any_,
     bindparam,
@@ -256,6 +257,18 @@ def merges_table(metadata: MetaData, name: str, *columns: SchemaItem) -> Table:
         Column("merged_ref", String, primary_key=True),
         Column("into_ref", String, nullable=False),
         *columns,
+    )
+
+
+def rejects_table(metadata: MetaData, name: str) -> Table:
+    """Records a worker could not read, by position, with a reason code: kept so that a rebuild
+    reports the same ones and an operator can find them."""
+    return Table(
+        name,
+        metadata,
+        *position_columns(primary_key=True),
+        Column("reason", String, nullable=False),
+        Column("detail", Text, nullable=False),
     )
 
 

@@ -17,7 +17,7 @@ from consumers.storage import (
     edges_table,
     merges_table,
     offsets_table,
-    position_columns,
+    rejects_table,
     table_names,
 )
 
@@ -49,13 +49,7 @@ def client360_tables(prefix: str = "") -> Client360Tables:
             Column("family", String, nullable=False),
         ),
         # Records that could not be read; kept so a rebuild reports the same ones.
-        rejects=Table(
-            name("rejects"),
-            md,
-            *position_columns(primary_key=True),
-            Column("reason", String, nullable=False),
-            Column("detail", Text, nullable=False),
-        ),
+        rejects=rejects_table(md, name("rejects")),
         clients=Table(name("clients"), md, Column("client_ref", String, primary_key=True)),
         # One row per node; ``attributes`` is a JSON object name -> [value or null, stamp,
         # source ref], merged attribute by attribute, newest stamp first (fact_writer.py).

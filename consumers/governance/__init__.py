@@ -1,0 +1,1 @@
+"""governance store: see tables.py."""

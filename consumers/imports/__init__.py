@@ -1,0 +1,1 @@
+"""imports store: see tables.py."""

@@ -1,0 +1,1 @@
+"""intel store: see tables.py."""
