@@ -62,7 +62,8 @@ class Upsert:
 class Writes:
     """What one consumed record asks of the store. ``upserts`` may also hold plain
     ``(table, row)`` pairs: LWW when the table has a ``stamp`` column, else REPLACE.
-    ``extra`` carries anything a consumer's own apply hook needs beyond rows."""
+    ``extra`` carries anything a consumer's own apply hook needs beyond rows; the runner
+    checks only the upserts' text values (no NUL), so a hook checks what it writes of it."""
 
     upserts: Sequence[Upsert | tuple[Table, Row]] = ()
     extra: tuple[Any, ...] = ()
