@@ -227,7 +227,8 @@ def _run_sink(args: argparse.Namespace) -> int:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_FAILED
     except SQLAlchemyError as error:  # the store: unreachable, refused, out of space
-        first = str(error.orig if getattr(error, "orig", None) else error).splitlines()[0]
+        cause = getattr(error, "orig", None) or error  # the driver's own message if any
+        first = (str(cause).splitlines() or [""])[0]
         print(f"error: {entry.name} store: {type(error).__name__}: {first}", file=sys.stderr)
         return EXIT_FAILED
     print(
