@@ -8,9 +8,13 @@ Every test that takes ``store_url`` runs once per database. PostgreSQL is the on
 from __future__ import annotations
 
 import os
+import signal
+import subprocess
+import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +23,8 @@ from sqlalchemy import Engine, text
 
 from consumers.client360.store import Client360Store
 from consumers.committer.store import GraphStore
-from consumers.storage import open_engine
+from consumers.sink import Sink, SinkOptions, SinkRunner, SinkStats, SinkStore, sink_entry
+from consumers.storage import OffsetsStore, open_engine
 from tests.unit.consumers.events import commit
 from velocity_stream.contracts.catalog import Catalog, load_catalog
 from velocity_stream.contracts.metadata import Artifact
@@ -190,6 +195,126 @@ def graph_store(engine: Engine) -> Iterator[GraphStore]:
     store.create()
     yield store
     store.drop()
+
+
+@dataclass
+class SinkUnderTest:
+    """A sink consumer's parts and its store (the tables the test reads)."""
+
+    sink: Sink
+    store: SinkStore
+
+    @property
+    def prefix(self) -> str:
+        return self.store.tables.offsets.name.removesuffix(f"{self.sink.mapper.name}_offsets")
+
+    def run(
+        self,
+        settings: Settings,
+        catalog: Catalog,
+        serde: AvroSerde,
+        batch_size: int = 500,
+        max_idle_s: float = 1.5,
+    ) -> SinkStats:
+        """Consume until the topics are idle."""
+        options = SinkOptions(batch_size=batch_size)
+        runner = SinkRunner(settings, catalog, serde, self.sink.mapper, self.store, options)
+        return runner.run(max_idle_s=max_idle_s)
+
+
+@pytest.fixture
+def sink_store(engine: Engine) -> Iterator[Callable[..., SinkUnderTest]]:
+    """``sink_store("intel", prefix=None)`` -> that sink consumer with its created store
+    (its own apply hook included); the tables are dropped afterwards."""
+    made: list[SinkStore] = []
+
+    def make(name: str, prefix: str | None = None) -> SinkUnderTest:
+        sink = sink_entry(name).load(prefix or fresh_prefix())
+        store = SinkStore(engine, sink.tables, sink.apply)
+        store.create()
+        made.append(store)
+        return SinkUnderTest(sink, store)
+
+    yield make
+    for store in made:
+        store.drop()
+
+
+def without_offsets(dump: dict[str, list[tuple[Any, ...]]]) -> dict[str, Any]:
+    return {name: rows for name, rows in dump.items() if name != "offsets"}
+
+
+def consume_worker(
+    settings: Settings,
+    store_url: str,
+    worker: str,
+    prefix: str,
+    batch_size: int = 40,
+    max_idle_s: float = 3,
+) -> subprocess.Popen[bytes]:
+    """``velocity-stream consume WORKER`` as a subprocess on this test's Kafka and topics (no
+    registry: it builds the same fixed id table as the ``serde`` fixture)."""
+    env = {k: v for k, v in os.environ.items() if k != "SCHEMA_REGISTRY_URL"}
+    env.update(
+        {
+            "KAFKA_BOOTSTRAP_SERVERS": settings.kafka_bootstrap_servers or "",
+            "VELOCITY_TOPIC_PREFIX": settings.topic_prefix,
+            "VELOCITY_SESSION_TIMEOUT_MS": str(settings.session_timeout_ms),
+            "VELOCITY_FETCH_WAIT_MAX_MS": str(settings.fetch_wait_max_ms),
+        }
+    )
+    command = [
+        sys.executable,
+        "-m",
+        "velocity_stream.cli.consumers_cmd",
+        "consume",
+        worker,
+        "--store-url",
+        store_url,
+        "--table-prefix",
+        prefix,
+        "--batch-size",
+        str(batch_size),
+        "--max-idle",
+        str(max_idle_s),
+        "--log-level",
+        "warning",
+    ]
+    return subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+
+
+def kill_then_restart(
+    settings: Settings,
+    store_url: str,
+    worker: str,
+    store: OffsetsStore[Any],
+    prefix: str,
+    ends: dict[tuple[str, int], int],
+    batch_size: int = 40,
+) -> None:
+    """Run ``consume WORKER`` on the topics' backlog (``ends``: their end offsets), kill -9 it
+    once it has committed a fifth, check the kill landed mid-backlog, then run it again to the
+    end and check it stored every end offset."""
+    total = sum(ends.values())
+
+    def consumed() -> int:
+        return sum(store.offsets().values())
+
+    process = consume_worker(settings, store_url, worker, prefix, batch_size=batch_size)
+    try:
+        assert wait_until(lambda: consumed() >= total // 5, timeout=120), "no progress"
+        process.send_signal(signal.SIGKILL)
+        process.wait(10)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == -signal.SIGKILL
+    at_kill = consumed()
+    assert 0 < at_kill < total, f"the kill did not land mid-backlog ({at_kill} of {total})"
+    restarted = consume_worker(settings, store_url, worker, prefix)
+    output, _ = restarted.communicate(timeout=300)
+    assert restarted.returncode == 0, output.decode()
+    assert store.offsets() == ends
 
 
 def wait_until(check: Callable[[], bool], timeout: float, interval: float = 0.05) -> bool:
