@@ -1,0 +1,702 @@
+"""``Lineage(engine, prefix).trace(ref)``: read the stores (SQLAlchemy Core, reads only) and
+follow a ref to where it came from.
+
+The stores are the committer's graph tables, Client360's, and the import, governance and
+intel stores, all named with one table prefix. A store that was never run has no tables; its
+tables read as empty, so a trail over a partial deployment stops at the refs no store holds
+(``missing`` hops) instead of failing.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import deque
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Connection, Engine, Table, inspect, select
+from sqlalchemy.sql.elements import ColumnElement
+
+from consumers.client360.tables import client360_tables
+from consumers.committer.tables import graph_tables
+from consumers.governance.tables import governance_tables
+from consumers.imports.tables import import_tables
+from consumers.intel.tables import intel_tables
+from consumers.lineage.trail import Hop, HopKind, Scalar, Trail, UnknownRef, hop_id
+
+MAX_HOPS = 400
+MAX_FANOUT = 50  # links of one kind from one hop (a client's interactions, a batch's proposals)
+FIELD_SEPARATOR = "#"
+
+Link = tuple[HopKind | None, str, str]  # kind (None: find out), ref, relation
+
+
+@dataclass(frozen=True)
+class Found:
+    """A resolver's answer: the hop (without its place on the trail) and its links."""
+
+    hop: Hop
+    upstream: list[Link]
+    downstream: list[Link]
+
+
+def _when(ms: int | None) -> str | None:
+    if ms is None:
+        return None
+    return datetime.fromtimestamp(ms / 1000, tz=UTC).isoformat(timespec="milliseconds")
+
+
+def _json(text: str | None, default: Any) -> Any:
+    if not text:
+        return default
+    try:
+        return json.loads(text)
+    except ValueError:
+        return default
+
+
+class _Reader:
+    """One connection's reads; a table that does not exist reads as empty."""
+
+    def __init__(self, conn: Connection, existing: set[str]) -> None:
+        self.conn = conn
+        self.existing = existing
+
+    def rows(
+        self,
+        table: Table,
+        where: ColumnElement[bool],
+        *,
+        order: Sequence[Any] = (),
+        limit: int | None = None,
+    ) -> list[dict[str, Any]]:
+        if table.name not in self.existing:
+            return []
+        query = select(table).where(where).order_by(*order)
+        if limit is not None:
+            query = query.limit(limit)
+        return [dict(row._mapping) for row in self.conn.execute(query)]
+
+    def one(self, table: Table, where: ColumnElement[bool]) -> dict[str, Any] | None:
+        found = self.rows(table, where, limit=1)
+        return found[0] if found else None
+
+
+class Lineage:
+    """Trails over the stores of one database and one table prefix."""
+
+    def __init__(self, engine: Engine, prefix: str = "") -> None:
+        self.engine = engine
+        self.graph = graph_tables(prefix)
+        self.c360 = client360_tables(prefix)
+        self.gov = governance_tables(prefix)
+        self.imports = import_tables(prefix)
+        self.intel = intel_tables(prefix)
+        self._resolvers: dict[HopKind, Callable[[_Reader, str], Found | None]] = {
+            HopKind.FIELD: self._field,
+            HopKind.NODE: self._node,
+            HopKind.CHANGE: self._change,
+            HopKind.DECISION: self._decision,
+            HopKind.PROPOSAL: self._proposal,
+            HopKind.IMPORT_ROW: self._row,
+            HopKind.IMPORT_BATCH: self._batch,
+            HopKind.MANIFEST: self._manifest,
+            HopKind.INTERACTION: self._interaction,
+            HopKind.TRANSCRIPT: self._transcript,
+            HopKind.SIGNAL: self._signal,
+        }
+
+    def trace(self, ref: str, field: str | None = None) -> Trail:
+        """The trail of ``ref`` (``node#field`` or ``field`` names one field of a node);
+        :class:`UnknownRef` when no store knows it."""
+        ref = ref.strip()
+        if field is None and FIELD_SEPARATOR in ref:
+            head, _, tail = ref.rpartition(FIELD_SEPARATOR)
+            ref, field = head, tail or None
+        with self.engine.connect() as conn:
+            reader = _Reader(conn, set(inspect(conn).get_table_names()))
+            if field is not None:
+                starts = self._field_starts(reader, ref, field)
+            else:
+                starts = self.identify(reader, ref)
+            if not starts:
+                raise UnknownRef(ref)
+            return self._walk(reader, ref, starts)
+
+    # --- the walk ---------------------------------------------------------------------------
+
+    def _walk(self, reader: _Reader, ref: str, starts: list[tuple[HopKind, str]]) -> Trail:
+        hops: dict[str, Hop] = {}
+        # (kind, ref, via, relation, depth, upstream?, downstream?)
+        queue: deque[tuple[HopKind | None, str, str | None, str, int, bool, bool]] = deque(
+            (kind, key, None, "", 0, True, True) for kind, key in starts
+        )
+        truncated = False
+        while queue:
+            kind, key, via, relation, depth, up, down = queue.popleft()
+            targets = [(kind, key)] if kind is not None else self._kinds_for_link(reader, key)
+            for found_kind, key in targets:
+                if hop_id(found_kind, key) in hops:
+                    continue
+                if len(hops) >= MAX_HOPS:
+                    truncated = True
+                    break
+                found = self._resolve(reader, found_kind, key)
+                hop = replace(found.hop, via=via, relation=relation, depth=depth)
+                hops[hop.id] = hop
+                links = (found.upstream if up else []) + (found.downstream if down else [])
+                for link_kind, link_ref, link_relation in links:
+                    is_up = (link_kind, link_ref, link_relation) in found.upstream
+                    queue.append(
+                        (link_kind, link_ref, hop.id, link_relation, depth + 1, is_up, not is_up)
+                    )
+        return Trail(ref=ref, hops=_tree_order(list(hops.values())), truncated=truncated)
+
+    def _resolve(self, reader: _Reader, kind: HopKind, key: str) -> Found:
+        resolver = self._resolvers.get(kind)
+        found = resolver(reader, key) if resolver is not None else None
+        if found is None and kind is HopKind.MISSING:
+            return Found(Hop(HopKind.MISSING, key, "not in any store"), [], [])
+        if found is None:
+            return Found(
+                Hop(
+                    HopKind.MISSING,
+                    key,
+                    f"not in any store (expected: {kind.value.replace('_', ' ')})",
+                    {"expected": kind.value},
+                ),
+                [],
+                [],
+            )
+        return found
+
+    def _kinds_for_link(self, reader: _Reader, ref: str) -> list[tuple[HopKind, str]]:
+        """What a ref another hop names is; a commit's change id is also its decision id,
+        and the change is the hop that leads on to the decision."""
+        found = self.identify(reader, ref)
+        if (HopKind.CHANGE, ref) in found and (HopKind.DECISION, ref) in found:
+            found.remove((HopKind.DECISION, ref))
+        return found or [(HopKind.MISSING, ref)]
+
+    # --- what a ref is ----------------------------------------------------------------------
+
+    def identify(self, reader: _Reader, ref: str) -> list[tuple[HopKind, str]]:
+        """Every (kind, key) the stores know ``ref`` as: a domain id, or an artifact id."""
+        g, c, gov, imp, intel = self.graph, self.c360, self.gov, self.imports, self.intel
+        by_id: list[tuple[HopKind, Table, ColumnElement[Any]]] = [
+            (HopKind.NODE, g.nodes, g.nodes.c.node_ref),
+            (HopKind.NODE, c.nodes, c.nodes.c.node_ref),
+            (HopKind.NODE, c.clients, c.clients.c.client_ref),
+            (HopKind.NODE, intel.interactions, intel.interactions.c.client_ref),
+            (HopKind.NODE, intel.signals, intel.signals.c.client_ref),
+            (HopKind.CHANGE, g.changes, g.changes.c.change_id),
+            (HopKind.CHANGE, gov.commits, gov.commits.c.change_id),
+            (HopKind.DECISION, gov.decisions, gov.decisions.c.decision_id),
+            (HopKind.PROPOSAL, gov.proposals, gov.proposals.c.proposal_id),
+            (HopKind.IMPORT_ROW, imp.rows, imp.rows.c.row_id),
+            (HopKind.IMPORT_BATCH, imp.batches, imp.batches.c.batch_id),
+            (HopKind.MANIFEST, imp.manifests, imp.manifests.c.manifest_id),
+            (HopKind.INTERACTION, intel.interactions, intel.interactions.c.bundle_id),
+            (HopKind.INTERACTION, c.interactions, c.interactions.c.bundle_ref),
+            (HopKind.TRANSCRIPT, intel.transcripts, intel.transcripts.c.transcript_id),
+            (HopKind.SIGNAL, intel.signals, intel.signals.c.signal_id),
+            (HopKind.SIGNAL, c.signals, c.signals.c.signal_ref),
+        ]
+        found: list[tuple[HopKind, str]] = []
+        for kind, table, column in by_id:
+            if (kind, ref) not in found and reader.one(table, column == ref) is not None:
+                found.append((kind, ref))
+        if found:
+            return found
+        by_artifact: list[tuple[HopKind, Table, str]] = [
+            (HopKind.PROPOSAL, gov.proposals, "proposal_id"),
+            (HopKind.DECISION, gov.decisions, "decision_id"),
+            (HopKind.IMPORT_ROW, imp.rows, "row_id"),
+            (HopKind.IMPORT_BATCH, imp.batches, "batch_id"),
+            (HopKind.MANIFEST, imp.manifests, "manifest_id"),
+            (HopKind.INTERACTION, intel.interactions, "bundle_id"),
+            (HopKind.TRANSCRIPT, intel.transcripts, "transcript_id"),
+            (HopKind.SIGNAL, intel.signals, "signal_id"),
+            (HopKind.NODE, c.snapshots, "client_ref"),
+        ]
+        for kind, table, key in by_artifact:
+            row = reader.one(table, table.c.artifact_id == ref)
+            if row is not None:
+                found.append((kind, str(row[key])))
+        applied = ref.removeprefix("applied:")
+        if not found and applied != ref and reader.one(g.changes, g.changes.c.change_id == applied):
+            found.append((HopKind.CHANGE, applied))
+        return found
+
+    def _field_starts(self, reader: _Reader, ref: str, name: str) -> list[tuple[HopKind, str]]:
+        """The field's own node when it has one, else the nodes next to it that do (a
+        client's email is its person's)."""
+        if self._field_value(reader, ref, name) is not None:
+            return [(HopKind.FIELD, f"{ref}{FIELD_SEPARATOR}{name}")]
+        neighbours: list[str] = []
+        for edges in (self.graph.edges, self.c360.edges):
+            for row in reader.rows(edges, edges.c.from_ref == ref, limit=MAX_FANOUT):
+                neighbours.append(row["to_ref"])
+            for row in reader.rows(edges, edges.c.to_ref == ref, limit=MAX_FANOUT):
+                neighbours.append(row["from_ref"])
+        starts = [
+            (HopKind.FIELD, f"{node}{FIELD_SEPARATOR}{name}")
+            for node in dict.fromkeys(neighbours)
+            if self._field_value(reader, node, name) is not None
+        ]
+        if not starts and self.identify(reader, ref):
+            raise UnknownRef(ref, f"{ref!r} has no field {name!r} (nor have the nodes next to it)")
+        return starts
+
+    def _field_value(self, reader: _Reader, node: str, name: str) -> list[Any] | None:
+        """[value, stamp, source] of a Client360 attribute, or [value, None, updated_by] of
+        the committed node's when Client360 has not seen it."""
+        row = reader.one(self.c360.nodes, self.c360.nodes.c.node_ref == node)
+        if row is not None:
+            known = _json(row["attributes"], {}).get(name)
+            if isinstance(known, list) and len(known) == 3:
+                return known
+        graph = reader.one(self.graph.nodes, self.graph.nodes.c.node_ref == node)
+        if graph is not None:
+            value = _json(graph["attributes"], {}).get(name)
+            if value is not None:
+                return [value, None, graph["updated_by"]]
+        return None
+
+    # --- one resolver per kind --------------------------------------------------------------
+
+    def _field(self, reader: _Reader, key: str) -> Found | None:
+        node, _, name = key.rpartition(FIELD_SEPARATOR)
+        known = self._field_value(reader, node, name)
+        if known is None:
+            return None
+        value, stamp, source = known
+        graph = reader.one(self.graph.nodes, self.graph.nodes.c.node_ref == node)
+        committed = _json(graph["attributes"], {}).get(name) if graph else None
+        facts: dict[str, Scalar] = {
+            "node": node,
+            "field": name,
+            "value": value,
+            "committed value": committed,
+            "source": source,
+            "stamp": stamp,
+        }
+        hop = Hop(HopKind.FIELD, key, f"{name} of {node} = {value!r}", facts)
+        up: list[Link] = [(HopKind.NODE, node, "field of")]
+        if source:
+            up.insert(0, (None, str(source), "written by"))
+        return Found(hop, up, [])
+
+    def _node(self, reader: _Reader, ref: str) -> Found | None:
+        g, c = self.graph, self.c360
+        graph = reader.one(g.nodes, g.nodes.c.node_ref == ref)
+        shown = reader.one(c.nodes, c.nodes.c.node_ref == ref)
+        snapshot = reader.one(c.snapshots, c.snapshots.c.client_ref == ref)
+        interactions = reader.rows(
+            self.intel.interactions,
+            self.intel.interactions.c.client_ref == ref,
+            order=[self.intel.interactions.c.occurred_at_ms.desc()],
+            limit=MAX_FANOUT,
+        )
+        signals = reader.rows(
+            self.intel.signals, self.intel.signals.c.client_ref == ref, limit=MAX_FANOUT
+        )
+        if not (graph or shown or snapshot or interactions or signals) and not reader.one(
+            c.clients, c.clients.c.client_ref == ref
+        ):
+            return None
+        facts: dict[str, Scalar] = {}
+        up: list[Link] = []
+        items: list[dict[str, Scalar]] = []
+        if graph is not None:
+            facts |= {
+                "type": graph["node_type"],
+                "status": graph["status"],
+                "merged into": graph["merged_into"],
+                "created by": graph["created_by"],
+                "updated by": graph["updated_by"],
+            }
+            up += [(HopKind.CHANGE, graph["created_by"], "created by")]
+            up += [(HopKind.CHANGE, graph["updated_by"], "last updated by")]
+        if shown is not None:
+            facts.setdefault("type", shown["node_type"])
+            attributes = _json(shown["attributes"], {})
+            for name in sorted(attributes):
+                value, _stamp, source = attributes[name]
+                items.append({"field": name, "value": value, "source": source})
+                if source:
+                    up.append((None, str(source), f"wrote {name}"))
+        elif graph is not None:
+            for name, value in sorted(_json(graph["attributes"], {}).items()):
+                items.append({"field": name, "value": value, "source": graph["updated_by"]})
+        if snapshot is not None:
+            facts["snapshot as of"] = _when(snapshot["as_of_us"] // 1000)
+            facts["snapshot artifact"] = snapshot["artifact_id"]
+        up += [(HopKind.INTERACTION, row["bundle_id"], "interaction") for row in interactions]
+        up += [(HopKind.SIGNAL, row["signal_id"], "signal") for row in signals]
+        kind = facts.get("type") or "node"
+        hop = Hop(HopKind.NODE, ref, f"{str(kind).lower()} {ref}", facts, tuple(items))
+        return Found(hop, up, [])
+
+    def _change(self, reader: _Reader, change_id: str) -> Found | None:
+        g, gov = self.graph, self.gov
+        change = reader.one(g.changes, g.changes.c.change_id == change_id)
+        commit = reader.one(gov.commits, gov.commits.c.change_id == change_id)
+        if change is None and commit is None:
+            return None
+        facts: dict[str, Scalar] = {}
+        up: list[Link] = []
+        if change is not None:
+            facts |= {
+                "outcome": change["outcome"],
+                "source family": change["source_family"],
+                "applied at": _when(change["applied_at_ms"]),
+                "operations": change["operations"],
+                "reason": change["reason"],
+                "proposal": change["proposal_ref"],
+                "decision": change["decision_ref"],
+                "read from": f"{change['topic']}[{change['partition']}]@{change['offset']}",
+            }
+            if change["decision_ref"]:
+                up.append((HopKind.DECISION, change["decision_ref"], "approved by"))
+            if change["proposal_ref"]:
+                up.append((HopKind.PROPOSAL, change["proposal_ref"], "proposed in"))
+        if commit is not None:
+            facts.setdefault("outcome", commit["outcome"])
+            facts.setdefault("reason", commit["reason"])
+            facts["recorded by governance at"] = _when(commit["at_ms"])
+            if commit["decision_id"]:
+                up.append((HopKind.DECISION, commit["decision_id"], "approved by"))
+            up.append((HopKind.PROPOSAL, commit["proposal_id"], "proposed in"))
+        nodes = reader.rows(g.nodes, g.nodes.c.updated_by == change_id, limit=MAX_FANOUT)
+        nodes += reader.rows(g.nodes, g.nodes.c.created_by == change_id, limit=MAX_FANOUT)
+        down: list[Link] = [(HopKind.NODE, row["node_ref"], "wrote") for row in nodes]
+        title = f"change {facts.get('outcome', '')}".strip()
+        return Found(Hop(HopKind.CHANGE, change_id, title, facts), _unique(up), _unique(down))
+
+    def _decision(self, reader: _Reader, decision_id: str) -> Found | None:
+        gov = self.gov
+        row = reader.one(gov.decisions, gov.decisions.c.decision_id == decision_id)
+        if row is None:
+            return None
+        facts: dict[str, Scalar] = {
+            "outcome": row["outcome"],
+            "reviewer": row["reviewer"],
+            "rule": row["rule"],
+            "decided at": _when(row["decided_at_ms"]),
+            "notes": row["notes"],
+            "proposal": row["proposal_id"],
+            "artifact": row["artifact_id"],
+        }
+        title = f"{row['outcome']} by {row['reviewer']}"
+        down: list[Link] = [
+            (HopKind.CHANGE, c["change_id"], "committed as")
+            for c in reader.rows(gov.commits, gov.commits.c.decision_id == decision_id)
+        ]
+        down += [
+            (HopKind.CHANGE, c["change_id"], "committed as")
+            for c in reader.rows(
+                self.graph.changes, self.graph.changes.c.decision_ref == decision_id
+            )
+        ]
+        up: list[Link] = [(HopKind.PROPOSAL, row["proposal_id"], "decides")]
+        return Found(Hop(HopKind.DECISION, decision_id, title, facts), up, _unique(down))
+
+    def _proposal(self, reader: _Reader, proposal_id: str) -> Found | None:
+        gov = self.gov
+        row = reader.one(gov.proposals, gov.proposals.c.proposal_id == proposal_id)
+        if row is None:
+            return None
+        facts: dict[str, Scalar] = {
+            "family": row["family"],
+            "operation": row["operation"],
+            "target": row["target_ref"],
+            "target type": row["target_type"],
+            "proposer": row["proposer"],
+            "confidence": row["confidence"],
+            "created at": _when(row["created_at_ms"]),
+            "state": row["state"],
+            "batch": row["batch_id"],
+            "artifact": row["artifact_id"],
+        }
+        states = reader.rows(
+            gov.states, gov.states.c.proposal_id == proposal_id, order=[gov.states.c.at_ms]
+        )
+        items = tuple(
+            {
+                "state": s["state"],
+                "at": _when(s["at_ms"]),
+                "cause": s["cause_ref"],
+                "reason": s["reason"],
+            }
+            for s in states
+        )
+        up: list[Link] = [
+            (None, str(ref), "evidence") for ref in _json(row["evidence_refs"], []) if ref
+        ]
+        if row["batch_id"]:
+            up.append((HopKind.IMPORT_BATCH, row["batch_id"], "imported in"))
+        down: list[Link] = [
+            (HopKind.DECISION, d["decision_id"], "decided by")
+            for d in reader.rows(gov.decisions, gov.decisions.c.proposal_id == proposal_id)
+        ]
+        down += [
+            (HopKind.CHANGE, c["change_id"], "committed as")
+            for c in reader.rows(gov.commits, gov.commits.c.proposal_id == proposal_id)
+        ]
+        down += [
+            (HopKind.CHANGE, c["change_id"], "committed as")
+            for c in reader.rows(
+                self.graph.changes, self.graph.changes.c.proposal_ref == proposal_id
+            )
+        ]
+        title = f"{row['operation']} {row['target_ref']} ({row['family']}, {row['state']})"
+        hop = Hop(HopKind.PROPOSAL, proposal_id, title, facts, items)
+        return Found(hop, _unique(up), _unique(down))
+
+    def _citing(self, reader: _Reader, ref: str) -> list[Link]:
+        """Proposals that name ``ref`` among their evidence."""
+        proposals = self.gov.proposals
+        quoted = json.dumps(ref)
+        rows = reader.rows(
+            proposals, proposals.c.evidence_refs.contains(quoted, autoescape=True), limit=MAX_FANOUT
+        )
+        return [
+            (HopKind.PROPOSAL, r["proposal_id"], "evidence of")
+            for r in rows
+            if ref in _json(r["evidence_refs"], [])
+        ]
+
+    def _row(self, reader: _Reader, row_id: str) -> Found | None:
+        imp = self.imports
+        row = reader.one(imp.rows, imp.rows.c.row_id == row_id)
+        if row is None:
+            return None
+        fates = {
+            c["source_column"]: c
+            for c in reader.rows(
+                imp.manifest_columns, imp.manifest_columns.c.batch_id == row["batch_id"]
+            )
+        }
+        items = tuple(
+            {
+                "column": column,
+                "value": value if isinstance(value, (str, int, float, bool)) else json.dumps(value),
+                "fate": fates[column]["fate"] if column in fates else None,
+                "maps to": fates[column]["field_path"] if column in fates else None,
+            }
+            for column, value in _json(row["raw_values"], {}).items()
+        )
+        facts: dict[str, Scalar] = {
+            "batch": row["batch_id"],
+            "row number": row["row_number"],
+            "source system": row["source_system"],
+            "created at": _when(row["created_at_ms"]),
+            "content sha256": row["content_sha256"],
+            "artifact": row["artifact_id"],
+        }
+        title = f"row {row['row_number']} of {row['batch_id']}"
+        up: list[Link] = [(HopKind.IMPORT_BATCH, row["batch_id"], "row of")]
+        return Found(
+            Hop(HopKind.IMPORT_ROW, row_id, title, facts, items), up, self._citing(reader, row_id)
+        )
+
+    def _batch(self, reader: _Reader, batch_id: str) -> Found | None:
+        imp = self.imports
+        row = reader.one(imp.batches, imp.batches.c.batch_id == batch_id)
+        if row is None:
+            return None
+        facts: dict[str, Scalar] = {
+            "file": row["uploaded_filename"],
+            "mime type": row["mime_type"],
+            "uploaded by": row["uploaded_by"],
+            "source system": row["source_system"],
+            "created at": _when(row["created_at_ms"]),
+            "rows": row["row_count"],
+            "content sha256": row["content_sha256"],
+            "stored at": row["storage_ref"],
+            "artifact": row["artifact_id"],
+        }
+        down: list[Link] = [
+            (HopKind.MANIFEST, m["manifest_id"], "mapped by")
+            for m in reader.rows(imp.manifests, imp.manifests.c.batch_id == batch_id)
+        ]
+        proposals = self.gov.proposals
+        down += [
+            (HopKind.PROPOSAL, p["proposal_id"], "proposed from")
+            for p in reader.rows(proposals, proposals.c.batch_id == batch_id, limit=MAX_FANOUT)
+        ]
+        title = f"{row['uploaded_filename']} from {row['source_system']}"
+        return Found(Hop(HopKind.IMPORT_BATCH, batch_id, title, facts), [], down)
+
+    def _manifest(self, reader: _Reader, manifest_id: str) -> Found | None:
+        imp = self.imports
+        row = reader.one(imp.manifests, imp.manifests.c.manifest_id == manifest_id)
+        if row is None:
+            return None
+        columns = reader.rows(
+            imp.manifest_columns,
+            imp.manifest_columns.c.manifest_id == manifest_id,
+            order=[imp.manifest_columns.c.source_column],
+        )
+        items = tuple(
+            {
+                "column": c["source_column"],
+                "fate": c["fate"],
+                "maps to": c["field_path"],
+                "confidence": c["confidence"],
+            }
+            for c in columns
+        )
+        facts: dict[str, Scalar] = {
+            "batch": row["batch_id"],
+            "source profile": row["source_profile"],
+            "source system": row["source_system"],
+            "created at": _when(row["created_at_ms"]),
+            "artifact": row["artifact_id"],
+        }
+        up: list[Link] = [(HopKind.IMPORT_BATCH, row["batch_id"], "maps")]
+        title = f"mapping of {row['batch_id']} ({len(columns)} columns)"
+        return Found(Hop(HopKind.MANIFEST, manifest_id, title, facts, items), up, [])
+
+    def _interaction(self, reader: _Reader, bundle_id: str) -> Found | None:
+        intel, c = self.intel, self.c360
+        row = reader.one(intel.interactions, intel.interactions.c.bundle_id == bundle_id)
+        evidence = intel.evidence
+        down: list[Link] = [
+            (HopKind.SIGNAL, e["signal_id"], "evidence of")
+            for e in reader.rows(evidence, evidence.c.ref == bundle_id, limit=MAX_FANOUT)
+        ] + self._citing(reader, bundle_id)
+        if row is None:
+            shown = reader.one(c.interactions, c.interactions.c.bundle_ref == bundle_id)
+            if shown is None:
+                return None
+            facts: dict[str, Scalar] = {
+                "client": shown["client_ref"],
+                "channel": shown["channel"],
+                "occurred at": _when(shown["occurred_us"] // 1000),
+                "summary": shown["summary"],
+                "from": "Client360 (the intel store has no copy)",
+            }
+            title = f"{shown['channel'].lower()} with {shown['client_ref']}"
+            return Found(Hop(HopKind.INTERACTION, bundle_id, title, facts), [], down)
+        facts = {
+            "client": row["client_ref"],
+            "channel": row["channel"],
+            "occurred at": _when(row["occurred_at_ms"]),
+            "summary": row["summary"],
+            "thread": row["thread_ref"],
+            "source system": row["source_system"],
+            "events": ", ".join(_json(row["event_refs"], [])) or None,
+            "artifact": row["artifact_id"],
+        }
+        up: list[Link] = [
+            (HopKind.TRANSCRIPT, t["transcript_id"], "transcript")
+            for t in reader.rows(
+                intel.transcripts,
+                intel.transcripts.c.interaction_ref == bundle_id,
+                limit=MAX_FANOUT,
+            )
+        ]
+        title = f"{row['channel'].lower()} with {row['client_ref']}"
+        return Found(Hop(HopKind.INTERACTION, bundle_id, title, facts), up, down)
+
+    def _transcript(self, reader: _Reader, transcript_id: str) -> Found | None:
+        intel = self.intel
+        row = reader.one(intel.transcripts, intel.transcripts.c.transcript_id == transcript_id)
+        if row is None:
+            return None
+        segments = reader.rows(
+            intel.segments,
+            intel.segments.c.transcript_id == transcript_id,
+            order=[intel.segments.c.seq],
+        )
+        items = tuple(
+            {
+                "speaker": s["speaker"],
+                "start ms": s["start_ms"],
+                "end ms": s["end_ms"],
+                "text": s["text"],
+            }
+            for s in segments
+        )
+        facts: dict[str, Scalar] = {
+            "interaction": row["interaction_ref"],
+            "media": row["media_ref"],
+            "language": row["language"],
+            "duration ms": row["duration_ms"],
+            "created at": _when(row["created_at_ms"]),
+            "source system": row["source_system"],
+            "artifact": row["artifact_id"],
+        }
+        up: list[Link] = [(HopKind.INTERACTION, row["interaction_ref"], "transcript of")]
+        title = f"transcript of {row['interaction_ref']} ({len(segments)} segments)"
+        hop = Hop(HopKind.TRANSCRIPT, transcript_id, title, facts, items)
+        return Found(hop, up, self._citing(reader, transcript_id))
+
+    def _signal(self, reader: _Reader, signal_id: str) -> Found | None:
+        intel, c = self.intel, self.c360
+        row = reader.one(intel.signals, intel.signals.c.signal_id == signal_id)
+        down = self._citing(reader, signal_id)
+        if row is None:
+            shown = reader.one(c.signals, c.signals.c.signal_ref == signal_id)
+            if shown is None:
+                return None
+            refs = [str(r) for r in _json(shown["evidence_refs"], [])]
+            facts: dict[str, Scalar] = {
+                "client": shown["client_ref"],
+                "score type": shown["score_type"],
+                "value": shown["value"],
+                "window end": _when(shown["window_end_us"] // 1000),
+                "from": "Client360 (the intel store has no copy)",
+            }
+            title = f"{shown['score_type']} = {shown['value']} for {shown['client_ref']}"
+            up: list[Link] = [(None, ref, "evidence") for ref in refs]
+            return Found(Hop(HopKind.SIGNAL, signal_id, title, facts), up, down)
+        refs = [
+            e["ref"]
+            for e in reader.rows(
+                intel.evidence,
+                intel.evidence.c.signal_id == signal_id,
+                order=[intel.evidence.c.ref],
+            )
+        ]
+        facts = {
+            "client": row["client_ref"],
+            "score type": row["score_type"],
+            "value": row["value"],
+            "window": f"{_when(row['window_start_ms'])} .. {_when(row['window_end_ms'])}",
+            "operator": row["operator_ref"],
+            "source": row["source_ref"],
+            "source system": row["source_system"],
+            "artifact": row["artifact_id"],
+        }
+        up = [(None, ref, "evidence") for ref in refs]
+        if row["source_ref"] and row["source_ref"] not in refs:
+            up.append((None, row["source_ref"], "source"))
+        title = f"{row['score_type']} = {row['value']} for {row['client_ref']}"
+        return Found(Hop(HopKind.SIGNAL, signal_id, title, facts), up, down)
+
+
+def _tree_order(hops: list[Hop]) -> tuple[Hop, ...]:
+    """Each hop followed by the hops reached from it (depth first, in the order found), so a
+    printed trail reads as a tree."""
+    children: dict[str | None, list[Hop]] = {}
+    for hop in hops:
+        children.setdefault(hop.via, []).append(hop)
+    ordered: list[Hop] = []
+    stack = list(reversed(children.get(None, [])))
+    while stack:
+        hop = stack.pop()
+        ordered.append(hop)
+        stack.extend(reversed(children.get(hop.id, [])))
+    return tuple(ordered)
+
+
+def _unique(links: Iterable[Link]) -> list[Link]:
+    seen: dict[tuple[HopKind | None, str], Link] = {}
+    for link in links:
+        seen.setdefault((link[0], link[1]), link)
+    return list(seen.values())
