@@ -68,7 +68,8 @@ def _all_tables(prefix: str) -> list[Any]:
 def _put(engine: Engine, table: Table, *rows: dict[str, Any]) -> None:
     with engine.begin() as conn:
         for row in rows:  # one by one: the rows leave out different optional columns
-            conn.execute(insert(table), row)
+            # Only the table's columns: a store may add columns (a seed names them all).
+            conn.execute(insert(table), {k: v for k, v in row.items() if k in table.c})
 
 
 def seed(engine: Engine, prefix: str, *, stores: tuple[str, ...] = ("all",)) -> None:
@@ -258,6 +259,7 @@ def seed(engine: Engine, prefix: str, *, stores: tuple[str, ...] = ("all",)) -> 
                 "created_at_ms": 1_769_990_000_002,
                 "source_profile": "hubspot-contacts",
                 "schema_version": "1.0.0",
+                "notes": "[]",
                 **POS,
             },
         )
