@@ -11,12 +11,11 @@ from __future__ import annotations
 
 import json
 from collections import deque
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Table, inspect, select
+from sqlalchemy import Engine, Table, inspect
 from sqlalchemy.sql.elements import ColumnElement
 
 from consumers.client360.tables import client360_tables
@@ -24,6 +23,24 @@ from consumers.committer.tables import graph_tables
 from consumers.governance.tables import governance_tables
 from consumers.imports.tables import import_tables
 from consumers.intel.tables import intel_tables
+from consumers.lineage.rows import (
+    BATCH_FACTS,
+    CHANGE_FACTS,
+    COLUMN_ITEMS,
+    DECISION_FACTS,
+    INTERACTION_FACTS,
+    MANIFEST_FACTS,
+    PROPOSAL_FACTS,
+    ROW_FACTS,
+    SEGMENT_ITEMS,
+    SIGNAL_FACTS,
+    STATE_ITEMS,
+    TRANSCRIPT_FACTS,
+    Reader,
+    parse_json,
+    pick,
+    when,
+)
 from consumers.lineage.trail import Hop, HopKind, Scalar, Trail, UnknownRef, hop_id
 
 MAX_HOPS = 400
@@ -42,48 +59,6 @@ class Found:
     downstream: list[Link]
 
 
-def _when(ms: int | None) -> str | None:
-    if ms is None:
-        return None
-    return datetime.fromtimestamp(ms / 1000, tz=UTC).isoformat(timespec="milliseconds")
-
-
-def _json(text: str | None, default: Any) -> Any:
-    if not text:
-        return default
-    try:
-        return json.loads(text)
-    except ValueError:
-        return default
-
-
-class _Reader:
-    """One connection's reads; a table that does not exist reads as empty."""
-
-    def __init__(self, conn: Connection, existing: set[str]) -> None:
-        self.conn = conn
-        self.existing = existing
-
-    def rows(
-        self,
-        table: Table,
-        where: ColumnElement[bool],
-        *,
-        order: Sequence[Any] = (),
-        limit: int | None = None,
-    ) -> list[dict[str, Any]]:
-        if table.name not in self.existing:
-            return []
-        query = select(table).where(where).order_by(*order)
-        if limit is not None:
-            query = query.limit(limit)
-        return [dict(row._mapping) for row in self.conn.execute(query)]
-
-    def one(self, table: Table, where: ColumnElement[bool]) -> dict[str, Any] | None:
-        found = self.rows(table, where, limit=1)
-        return found[0] if found else None
-
-
 class Lineage:
     """Trails over the stores of one database and one table prefix."""
 
@@ -94,7 +69,7 @@ class Lineage:
         self.gov = governance_tables(prefix)
         self.imports = import_tables(prefix)
         self.intel = intel_tables(prefix)
-        self._resolvers: dict[HopKind, Callable[[_Reader, str], Found | None]] = {
+        self._resolvers: dict[HopKind, Callable[[Reader, str], Found | None]] = {
             HopKind.FIELD: self._field,
             HopKind.NODE: self._node,
             HopKind.CHANGE: self._change,
@@ -116,7 +91,7 @@ class Lineage:
             head, _, tail = ref.rpartition(FIELD_SEPARATOR)
             ref, field = head, tail or None
         with self.engine.connect() as conn:
-            reader = _Reader(conn, set(inspect(conn).get_table_names()))
+            reader = Reader(conn, set(inspect(conn).get_table_names()))
             if field is not None:
                 starts = self._field_starts(reader, ref, field)
             else:
@@ -127,7 +102,7 @@ class Lineage:
 
     # --- the walk ---------------------------------------------------------------------------
 
-    def _walk(self, reader: _Reader, ref: str, starts: list[tuple[HopKind, str]]) -> Trail:
+    def _walk(self, reader: Reader, ref: str, starts: list[tuple[HopKind, str]]) -> Trail:
         hops: dict[str, Hop] = {}
         # (kind, ref, via, relation, depth, upstream?, downstream?)
         queue: deque[tuple[HopKind | None, str, str | None, str, int, bool, bool]] = deque(
@@ -154,7 +129,7 @@ class Lineage:
                     )
         return Trail(ref=ref, hops=_tree_order(list(hops.values())), truncated=truncated)
 
-    def _resolve(self, reader: _Reader, kind: HopKind, key: str) -> Found:
+    def _resolve(self, reader: Reader, kind: HopKind, key: str) -> Found:
         resolver = self._resolvers.get(kind)
         found = resolver(reader, key) if resolver is not None else None
         if found is None and kind is HopKind.MISSING:
@@ -172,7 +147,7 @@ class Lineage:
             )
         return found
 
-    def _kinds_for_link(self, reader: _Reader, ref: str) -> list[tuple[HopKind, str]]:
+    def _kinds_for_link(self, reader: Reader, ref: str) -> list[tuple[HopKind, str]]:
         """What a ref another hop names is; a commit's change id is also its decision id,
         and the change is the hop that leads on to the decision."""
         found = self.identify(reader, ref)
@@ -182,7 +157,7 @@ class Lineage:
 
     # --- what a ref is ----------------------------------------------------------------------
 
-    def identify(self, reader: _Reader, ref: str) -> list[tuple[HopKind, str]]:
+    def identify(self, reader: Reader, ref: str) -> list[tuple[HopKind, str]]:
         """Every (kind, key) the stores know ``ref`` as: a domain id, or an artifact id."""
         g, c, gov, imp, intel = self.graph, self.c360, self.gov, self.imports, self.intel
         by_id: list[tuple[HopKind, Table, ColumnElement[Any]]] = [
@@ -230,7 +205,7 @@ class Lineage:
             found.append((HopKind.CHANGE, applied))
         return found
 
-    def _field_starts(self, reader: _Reader, ref: str, name: str) -> list[tuple[HopKind, str]]:
+    def _field_starts(self, reader: Reader, ref: str, name: str) -> list[tuple[HopKind, str]]:
         """The field's own node when it has one, else the nodes next to it that do (a
         client's email is its person's)."""
         if self._field_value(reader, ref, name) is not None:
@@ -250,31 +225,31 @@ class Lineage:
             raise UnknownRef(ref, f"{ref!r} has no field {name!r} (nor have the nodes next to it)")
         return starts
 
-    def _field_value(self, reader: _Reader, node: str, name: str) -> list[Any] | None:
+    def _field_value(self, reader: Reader, node: str, name: str) -> list[Any] | None:
         """[value, stamp, source] of a Client360 attribute, or [value, None, updated_by] of
         the committed node's when Client360 has not seen it."""
         row = reader.one(self.c360.nodes, self.c360.nodes.c.node_ref == node)
         if row is not None:
-            known = _json(row["attributes"], {}).get(name)
+            known = parse_json(row["attributes"], {}).get(name)
             if isinstance(known, list) and len(known) == 3:
                 return known
         graph = reader.one(self.graph.nodes, self.graph.nodes.c.node_ref == node)
         if graph is not None:
-            value = _json(graph["attributes"], {}).get(name)
+            value = parse_json(graph["attributes"], {}).get(name)
             if value is not None:
                 return [value, None, graph["updated_by"]]
         return None
 
     # --- one resolver per kind --------------------------------------------------------------
 
-    def _field(self, reader: _Reader, key: str) -> Found | None:
+    def _field(self, reader: Reader, key: str) -> Found | None:
         node, _, name = key.rpartition(FIELD_SEPARATOR)
         known = self._field_value(reader, node, name)
         if known is None:
             return None
         value, stamp, source = known
         graph = reader.one(self.graph.nodes, self.graph.nodes.c.node_ref == node)
-        committed = _json(graph["attributes"], {}).get(name) if graph else None
+        committed = parse_json(graph["attributes"], {}).get(name) if graph else None
         facts: dict[str, Scalar] = {
             "node": node,
             "field": name,
@@ -289,7 +264,7 @@ class Lineage:
             up.insert(0, (None, str(source), "written by"))
         return Found(hop, up, [])
 
-    def _node(self, reader: _Reader, ref: str) -> Found | None:
+    def _node(self, reader: Reader, ref: str) -> Found | None:
         g, c = self.graph, self.c360
         graph = reader.one(g.nodes, g.nodes.c.node_ref == ref)
         shown = reader.one(c.nodes, c.nodes.c.node_ref == ref)
@@ -322,17 +297,17 @@ class Lineage:
             up += [(HopKind.CHANGE, graph["updated_by"], "last updated by")]
         if shown is not None:
             facts.setdefault("type", shown["node_type"])
-            attributes = _json(shown["attributes"], {})
+            attributes = parse_json(shown["attributes"], {})
             for name in sorted(attributes):
                 value, _stamp, source = attributes[name]
                 items.append({"field": name, "value": value, "source": source})
                 if source:
                     up.append((None, str(source), f"wrote {name}"))
         elif graph is not None:
-            for name, value in sorted(_json(graph["attributes"], {}).items()):
+            for name, value in sorted(parse_json(graph["attributes"], {}).items()):
                 items.append({"field": name, "value": value, "source": graph["updated_by"]})
         if snapshot is not None:
-            facts["snapshot as of"] = _when(snapshot["as_of_us"] // 1000)
+            facts["snapshot as of"] = when(snapshot["as_of_us"] // 1000)
             facts["snapshot artifact"] = snapshot["artifact_id"]
         up += [(HopKind.INTERACTION, row["bundle_id"], "interaction") for row in interactions]
         up += [(HopKind.SIGNAL, row["signal_id"], "signal") for row in signals]
@@ -340,7 +315,7 @@ class Lineage:
         hop = Hop(HopKind.NODE, ref, f"{str(kind).lower()} {ref}", facts, tuple(items))
         return Found(hop, up, [])
 
-    def _change(self, reader: _Reader, change_id: str) -> Found | None:
+    def _change(self, reader: Reader, change_id: str) -> Found | None:
         g, gov = self.graph, self.gov
         change = reader.one(g.changes, g.changes.c.change_id == change_id)
         commit = reader.one(gov.commits, gov.commits.c.change_id == change_id)
@@ -349,16 +324,8 @@ class Lineage:
         facts: dict[str, Scalar] = {}
         up: list[Link] = []
         if change is not None:
-            facts |= {
-                "outcome": change["outcome"],
-                "source family": change["source_family"],
-                "applied at": _when(change["applied_at_ms"]),
-                "operations": change["operations"],
-                "reason": change["reason"],
-                "proposal": change["proposal_ref"],
-                "decision": change["decision_ref"],
-                "read from": f"{change['topic']}[{change['partition']}]@{change['offset']}",
-            }
+            facts |= pick(change, CHANGE_FACTS)
+            facts["read from"] = f"{change['topic']}[{change['partition']}]@{change['offset']}"
             if change["decision_ref"]:
                 up.append((HopKind.DECISION, change["decision_ref"], "approved by"))
             if change["proposal_ref"]:
@@ -366,7 +333,7 @@ class Lineage:
         if commit is not None:
             facts.setdefault("outcome", commit["outcome"])
             facts.setdefault("reason", commit["reason"])
-            facts["recorded by governance at"] = _when(commit["at_ms"])
+            facts["recorded by governance at"] = when(commit["at_ms"])
             if commit["decision_id"]:
                 up.append((HopKind.DECISION, commit["decision_id"], "approved by"))
             up.append((HopKind.PROPOSAL, commit["proposal_id"], "proposed in"))
@@ -376,20 +343,12 @@ class Lineage:
         title = f"change {facts.get('outcome', '')}".strip()
         return Found(Hop(HopKind.CHANGE, change_id, title, facts), _unique(up), _unique(down))
 
-    def _decision(self, reader: _Reader, decision_id: str) -> Found | None:
+    def _decision(self, reader: Reader, decision_id: str) -> Found | None:
         gov = self.gov
         row = reader.one(gov.decisions, gov.decisions.c.decision_id == decision_id)
         if row is None:
             return None
-        facts: dict[str, Scalar] = {
-            "outcome": row["outcome"],
-            "reviewer": row["reviewer"],
-            "rule": row["rule"],
-            "decided at": _when(row["decided_at_ms"]),
-            "notes": row["notes"],
-            "proposal": row["proposal_id"],
-            "artifact": row["artifact_id"],
-        }
+        facts = pick(row, DECISION_FACTS)
         title = f"{row['outcome']} by {row['reviewer']}"
         down: list[Link] = [
             (HopKind.CHANGE, c["change_id"], "committed as")
@@ -404,37 +363,18 @@ class Lineage:
         up: list[Link] = [(HopKind.PROPOSAL, row["proposal_id"], "decides")]
         return Found(Hop(HopKind.DECISION, decision_id, title, facts), up, _unique(down))
 
-    def _proposal(self, reader: _Reader, proposal_id: str) -> Found | None:
+    def _proposal(self, reader: Reader, proposal_id: str) -> Found | None:
         gov = self.gov
         row = reader.one(gov.proposals, gov.proposals.c.proposal_id == proposal_id)
         if row is None:
             return None
-        facts: dict[str, Scalar] = {
-            "family": row["family"],
-            "operation": row["operation"],
-            "target": row["target_ref"],
-            "target type": row["target_type"],
-            "proposer": row["proposer"],
-            "confidence": row["confidence"],
-            "created at": _when(row["created_at_ms"]),
-            "state": row["state"],
-            "batch": row["batch_id"],
-            "artifact": row["artifact_id"],
-        }
+        facts = pick(row, PROPOSAL_FACTS)
         states = reader.rows(
             gov.states, gov.states.c.proposal_id == proposal_id, order=[gov.states.c.at_ms]
         )
-        items = tuple(
-            {
-                "state": s["state"],
-                "at": _when(s["at_ms"]),
-                "cause": s["cause_ref"],
-                "reason": s["reason"],
-            }
-            for s in states
-        )
+        items = tuple(pick(state, STATE_ITEMS) for state in states)
         up: list[Link] = [
-            (None, str(ref), "evidence") for ref in _json(row["evidence_refs"], []) if ref
+            (None, str(ref), "evidence") for ref in parse_json(row["evidence_refs"], []) if ref
         ]
         if row["batch_id"]:
             up.append((HopKind.IMPORT_BATCH, row["batch_id"], "imported in"))
@@ -456,7 +396,7 @@ class Lineage:
         hop = Hop(HopKind.PROPOSAL, proposal_id, title, facts, items)
         return Found(hop, _unique(up), _unique(down))
 
-    def _citing(self, reader: _Reader, ref: str) -> list[Link]:
+    def _citing(self, reader: Reader, ref: str) -> list[Link]:
         """Proposals that name ``ref`` among their evidence."""
         proposals = self.gov.proposals
         quoted = json.dumps(ref)
@@ -466,10 +406,10 @@ class Lineage:
         return [
             (HopKind.PROPOSAL, r["proposal_id"], "evidence of")
             for r in rows
-            if ref in _json(r["evidence_refs"], [])
+            if ref in parse_json(r["evidence_refs"], [])
         ]
 
-    def _row(self, reader: _Reader, row_id: str) -> Found | None:
+    def _row(self, reader: Reader, row_id: str) -> Found | None:
         imp = self.imports
         row = reader.one(imp.rows, imp.rows.c.row_id == row_id)
         if row is None:
@@ -487,38 +427,21 @@ class Lineage:
                 "fate": fates[column]["fate"] if column in fates else None,
                 "maps to": fates[column]["field_path"] if column in fates else None,
             }
-            for column, value in _json(row["raw_values"], {}).items()
+            for column, value in parse_json(row["raw_values"], {}).items()
         )
-        facts: dict[str, Scalar] = {
-            "batch": row["batch_id"],
-            "row number": row["row_number"],
-            "source system": row["source_system"],
-            "created at": _when(row["created_at_ms"]),
-            "content sha256": row["content_sha256"],
-            "artifact": row["artifact_id"],
-        }
+        facts = pick(row, ROW_FACTS)
         title = f"row {row['row_number']} of {row['batch_id']}"
         up: list[Link] = [(HopKind.IMPORT_BATCH, row["batch_id"], "row of")]
         return Found(
             Hop(HopKind.IMPORT_ROW, row_id, title, facts, items), up, self._citing(reader, row_id)
         )
 
-    def _batch(self, reader: _Reader, batch_id: str) -> Found | None:
+    def _batch(self, reader: Reader, batch_id: str) -> Found | None:
         imp = self.imports
         row = reader.one(imp.batches, imp.batches.c.batch_id == batch_id)
         if row is None:
             return None
-        facts: dict[str, Scalar] = {
-            "file": row["uploaded_filename"],
-            "mime type": row["mime_type"],
-            "uploaded by": row["uploaded_by"],
-            "source system": row["source_system"],
-            "created at": _when(row["created_at_ms"]),
-            "rows": row["row_count"],
-            "content sha256": row["content_sha256"],
-            "stored at": row["storage_ref"],
-            "artifact": row["artifact_id"],
-        }
+        facts = pick(row, BATCH_FACTS)
         down: list[Link] = [
             (HopKind.MANIFEST, m["manifest_id"], "mapped by")
             for m in reader.rows(imp.manifests, imp.manifests.c.batch_id == batch_id)
@@ -531,7 +454,7 @@ class Lineage:
         title = f"{row['uploaded_filename']} from {row['source_system']}"
         return Found(Hop(HopKind.IMPORT_BATCH, batch_id, title, facts), [], down)
 
-    def _manifest(self, reader: _Reader, manifest_id: str) -> Found | None:
+    def _manifest(self, reader: Reader, manifest_id: str) -> Found | None:
         imp = self.imports
         row = reader.one(imp.manifests, imp.manifests.c.manifest_id == manifest_id)
         if row is None:
@@ -541,27 +464,13 @@ class Lineage:
             imp.manifest_columns.c.manifest_id == manifest_id,
             order=[imp.manifest_columns.c.source_column],
         )
-        items = tuple(
-            {
-                "column": c["source_column"],
-                "fate": c["fate"],
-                "maps to": c["field_path"],
-                "confidence": c["confidence"],
-            }
-            for c in columns
-        )
-        facts: dict[str, Scalar] = {
-            "batch": row["batch_id"],
-            "source profile": row["source_profile"],
-            "source system": row["source_system"],
-            "created at": _when(row["created_at_ms"]),
-            "artifact": row["artifact_id"],
-        }
+        items = tuple(pick(column, COLUMN_ITEMS) for column in columns)
+        facts = pick(row, MANIFEST_FACTS)
         up: list[Link] = [(HopKind.IMPORT_BATCH, row["batch_id"], "maps")]
         title = f"mapping of {row['batch_id']} ({len(columns)} columns)"
         return Found(Hop(HopKind.MANIFEST, manifest_id, title, facts, items), up, [])
 
-    def _interaction(self, reader: _Reader, bundle_id: str) -> Found | None:
+    def _interaction(self, reader: Reader, bundle_id: str) -> Found | None:
         intel, c = self.intel, self.c360
         row = reader.one(intel.interactions, intel.interactions.c.bundle_id == bundle_id)
         evidence = intel.evidence
@@ -576,22 +485,14 @@ class Lineage:
             facts: dict[str, Scalar] = {
                 "client": shown["client_ref"],
                 "channel": shown["channel"],
-                "occurred at": _when(shown["occurred_us"] // 1000),
+                "occurred at": when(shown["occurred_us"] // 1000),
                 "summary": shown["summary"],
                 "from": "Client360 (the intel store has no copy)",
             }
             title = f"{shown['channel'].lower()} with {shown['client_ref']}"
             return Found(Hop(HopKind.INTERACTION, bundle_id, title, facts), [], down)
-        facts = {
-            "client": row["client_ref"],
-            "channel": row["channel"],
-            "occurred at": _when(row["occurred_at_ms"]),
-            "summary": row["summary"],
-            "thread": row["thread_ref"],
-            "source system": row["source_system"],
-            "events": ", ".join(_json(row["event_refs"], [])) or None,
-            "artifact": row["artifact_id"],
-        }
+        facts = pick(row, INTERACTION_FACTS)
+        facts["events"] = ", ".join(parse_json(row["event_refs"], [])) or None
         up: list[Link] = [
             (HopKind.TRANSCRIPT, t["transcript_id"], "transcript")
             for t in reader.rows(
@@ -603,7 +504,7 @@ class Lineage:
         title = f"{row['channel'].lower()} with {row['client_ref']}"
         return Found(Hop(HopKind.INTERACTION, bundle_id, title, facts), up, down)
 
-    def _transcript(self, reader: _Reader, transcript_id: str) -> Found | None:
+    def _transcript(self, reader: Reader, transcript_id: str) -> Found | None:
         intel = self.intel
         row = reader.one(intel.transcripts, intel.transcripts.c.transcript_id == transcript_id)
         if row is None:
@@ -613,30 +514,14 @@ class Lineage:
             intel.segments.c.transcript_id == transcript_id,
             order=[intel.segments.c.seq],
         )
-        items = tuple(
-            {
-                "speaker": s["speaker"],
-                "start ms": s["start_ms"],
-                "end ms": s["end_ms"],
-                "text": s["text"],
-            }
-            for s in segments
-        )
-        facts: dict[str, Scalar] = {
-            "interaction": row["interaction_ref"],
-            "media": row["media_ref"],
-            "language": row["language"],
-            "duration ms": row["duration_ms"],
-            "created at": _when(row["created_at_ms"]),
-            "source system": row["source_system"],
-            "artifact": row["artifact_id"],
-        }
+        items = tuple(pick(segment, SEGMENT_ITEMS) for segment in segments)
+        facts = pick(row, TRANSCRIPT_FACTS)
         up: list[Link] = [(HopKind.INTERACTION, row["interaction_ref"], "transcript of")]
         title = f"transcript of {row['interaction_ref']} ({len(segments)} segments)"
         hop = Hop(HopKind.TRANSCRIPT, transcript_id, title, facts, items)
         return Found(hop, up, self._citing(reader, transcript_id))
 
-    def _signal(self, reader: _Reader, signal_id: str) -> Found | None:
+    def _signal(self, reader: Reader, signal_id: str) -> Found | None:
         intel, c = self.intel, self.c360
         row = reader.one(intel.signals, intel.signals.c.signal_id == signal_id)
         down = self._citing(reader, signal_id)
@@ -644,12 +529,12 @@ class Lineage:
             shown = reader.one(c.signals, c.signals.c.signal_ref == signal_id)
             if shown is None:
                 return None
-            refs = [str(r) for r in _json(shown["evidence_refs"], [])]
+            refs = [str(r) for r in parse_json(shown["evidence_refs"], [])]
             facts: dict[str, Scalar] = {
                 "client": shown["client_ref"],
                 "score type": shown["score_type"],
                 "value": shown["value"],
-                "window end": _when(shown["window_end_us"] // 1000),
+                "window end": when(shown["window_end_us"] // 1000),
                 "from": "Client360 (the intel store has no copy)",
             }
             title = f"{shown['score_type']} = {shown['value']} for {shown['client_ref']}"
@@ -663,16 +548,7 @@ class Lineage:
                 order=[intel.evidence.c.ref],
             )
         ]
-        facts = {
-            "client": row["client_ref"],
-            "score type": row["score_type"],
-            "value": row["value"],
-            "window": f"{_when(row['window_start_ms'])} .. {_when(row['window_end_ms'])}",
-            "operator": row["operator_ref"],
-            "source": row["source_ref"],
-            "source system": row["source_system"],
-            "artifact": row["artifact_id"],
-        }
+        facts = pick(row, SIGNAL_FACTS)
         up = [(None, ref, "evidence") for ref in refs]
         if row["source_ref"] and row["source_ref"] not in refs:
             up.append((None, row["source_ref"], "source"))
