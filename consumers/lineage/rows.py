@@ -146,12 +146,22 @@ SIGNAL_FACTS: Spec = (
 
 
 def parse_json(text: str | None, default: Any) -> Any:
+    """The JSON a store keeps in a text column, or ``default`` when it is missing, not JSON or
+    not of the default's type (a store is read, never trusted to hold what it should)."""
     if not text:
         return default
     try:
-        return json.loads(text)
+        found = json.loads(text)
     except ValueError:
         return default
+    return found if isinstance(found, type(default)) else default
+
+
+def scalar(value: Any) -> Scalar:
+    """A value as a hop shows it: JSON text for anything but a scalar."""
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    return json.dumps(value, sort_keys=True, ensure_ascii=False)
 
 
 class Reader:

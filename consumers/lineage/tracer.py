@@ -39,6 +39,7 @@ from consumers.lineage.rows import (
     Reader,
     parse_json,
     pick,
+    scalar,
     when,
 )
 from consumers.lineage.trail import Hop, HopKind, Scalar, Trail, UnknownRef, hop_id
@@ -253,15 +254,15 @@ class Lineage:
         facts: dict[str, Scalar] = {
             "node": node,
             "field": name,
-            "value": value,
-            "committed value": committed,
-            "source": source,
-            "stamp": stamp,
+            "value": scalar(value),
+            "committed value": scalar(committed),
+            "source": scalar(source),
+            "stamp": scalar(stamp),
         }
         hop = Hop(HopKind.FIELD, key, f"{name} of {node} = {value!r}", facts)
         up: list[Link] = [(HopKind.NODE, node, "field of")]
         if source:
-            up.insert(0, (None, str(source), "written by"))
+            up.insert(0, (None, str(scalar(source)), "written by"))
         return Found(hop, up, [])
 
     def _node(self, reader: Reader, ref: str) -> Found | None:
@@ -299,13 +300,16 @@ class Lineage:
             facts.setdefault("type", shown["node_type"])
             attributes = parse_json(shown["attributes"], {})
             for name in sorted(attributes):
-                value, _stamp, source = attributes[name]
-                items.append({"field": name, "value": value, "source": source})
+                known = attributes[name]
+                if not (isinstance(known, list) and len(known) == 3):
+                    continue  # not what Client360 writes: nothing to show or follow
+                value, _stamp, source = known
+                items.append({"field": name, "value": scalar(value), "source": scalar(source)})
                 if source:
-                    up.append((None, str(source), f"wrote {name}"))
+                    up.append((None, str(scalar(source)), f"wrote {name}"))
         elif graph is not None:
             for name, value in sorted(parse_json(graph["attributes"], {}).items()):
-                items.append({"field": name, "value": value, "source": graph["updated_by"]})
+                items.append({"field": name, "value": scalar(value), "source": graph["updated_by"]})
         if snapshot is not None:
             facts["snapshot as of"] = when(snapshot["as_of_us"] // 1000)
             facts["snapshot artifact"] = snapshot["artifact_id"]
@@ -374,7 +378,9 @@ class Lineage:
         )
         items = tuple(pick(state, STATE_ITEMS) for state in states)
         up: list[Link] = [
-            (None, str(ref), "evidence") for ref in parse_json(row["evidence_refs"], []) if ref
+            (None, str(scalar(ref)), "evidence")
+            for ref in parse_json(row["evidence_refs"], [])
+            if ref
         ]
         if row["batch_id"]:
             up.append((HopKind.IMPORT_BATCH, row["batch_id"], "imported in"))
@@ -423,7 +429,7 @@ class Lineage:
         items = tuple(
             {
                 "column": column,
-                "value": value if isinstance(value, (str, int, float, bool)) else json.dumps(value),
+                "value": scalar(value),
                 "fate": fates[column]["fate"] if column in fates else None,
                 "maps to": fates[column]["field_path"] if column in fates else None,
             }
@@ -492,7 +498,7 @@ class Lineage:
             title = f"{shown['channel'].lower()} with {shown['client_ref']}"
             return Found(Hop(HopKind.INTERACTION, bundle_id, title, facts), [], down)
         facts = pick(row, INTERACTION_FACTS)
-        facts["events"] = ", ".join(parse_json(row["event_refs"], [])) or None
+        facts["events"] = ", ".join(map(str, parse_json(row["event_refs"], []))) or None
         up: list[Link] = [
             (HopKind.TRANSCRIPT, t["transcript_id"], "transcript")
             for t in reader.rows(
@@ -529,7 +535,7 @@ class Lineage:
             shown = reader.one(c.signals, c.signals.c.signal_ref == signal_id)
             if shown is None:
                 return None
-            refs = [str(r) for r in parse_json(shown["evidence_refs"], [])]
+            refs = [str(scalar(r)) for r in parse_json(shown["evidence_refs"], [])]
             facts: dict[str, Scalar] = {
                 "client": shown["client_ref"],
                 "score type": shown["score_type"],

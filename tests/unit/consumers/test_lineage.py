@@ -491,3 +491,54 @@ def test_refs_with_like_wildcards_match_only_themselves(engine):
         )
     trail = Lineage(made, prefix).trace(ROW)
     assert not [h for h in trail.hops if h.ref == "proposal:wild"]
+
+
+def test_rows_no_worker_would_write_do_not_break_a_trace(engine):
+    """Stores are read, not trusted: JSON columns that are not JSON, JSON of the wrong shape,
+    attribute triples cut short, refs that are numbers or objects."""
+    made, prefix = engine
+    seed(made, prefix)
+    c, gov, imp = client360_tables(prefix), governance_tables(prefix), import_tables(prefix)
+    with made.begin() as conn:
+        conn.execute(
+            c.nodes.update()
+            .where(c.nodes.c.node_ref == PERSON)
+            .values(
+                attributes=json.dumps(
+                    {
+                        "email": ["priya@acme.example", "s1", DECISION],
+                        "broken": ["only", "two"],
+                        "nested": [{"a": 1}, "s1", {"not": "a ref"}],
+                        "odd": "not a triple",
+                    }
+                )
+            )
+        )
+        conn.execute(
+            gov.proposals.update()
+            .where(gov.proposals.c.proposal_id == PROPOSAL)
+            .values(evidence_refs=json.dumps([ROW, 7, {"x": 1}, None, ""]))
+        )
+        conn.execute(
+            gov.proposals.update()
+            .where(gov.proposals.c.proposal_id == WRITEBACK)
+            .values(evidence_refs='"a string, not a list"')
+        )
+        conn.execute(
+            imp.rows.update().where(imp.rows.c.row_id == ROW).values(raw_values="{not json")
+        )
+    lineage = Lineage(made, prefix)
+    trail = lineage.trace(PERSON)
+    node = hop(trail, HopKind.NODE, PERSON)
+    assert {item["field"] for item in node.items} == {"email", "nested"}
+    assert json.loads(json.dumps(trail.to_json()))  # still plain data
+    nested = lineage.trace(f"{PERSON}#nested")
+    assert nested.hops[0].facts["value"] == '{"a": 1}'
+    assert hop(nested, HopKind.MISSING, '{"not": "a ref"}')
+    proposal_trail = lineage.trace(PROPOSAL)
+    assert hop(proposal_trail, HopKind.IMPORT_ROW, ROW).items == ()
+    assert hop(proposal_trail, HopKind.MISSING, "7")
+    assert lineage.trace(WRITEBACK).hops[0].kind is HopKind.PROPOSAL
+    with pytest.raises(UnknownRef):
+        lineage.trace(f"{PERSON}#broken")
+    render_text(proposal_trail)
