@@ -164,6 +164,9 @@ def scalar(value: Any) -> Scalar:
     return json.dumps(value, sort_keys=True, ensure_ascii=False)
 
 
+Lookup = tuple[Table, "ColumnElement[Any]", "ColumnElement[bool]"]
+
+
 class Reader:
     """One connection's reads; a table that does not exist reads as empty."""
 
@@ -189,3 +192,24 @@ class Reader:
     def one(self, table: Table, where: ColumnElement[bool]) -> dict[str, Any] | None:
         found = self.rows(table, where, limit=1)
         return found[0] if found else None
+
+    def first_values(self, lookups: Sequence[Lookup]) -> list[Any]:
+        """For each (table, column, where): the column of the first row that matches, or None;
+        all in one statement (one scalar subquery each)."""
+        values: list[Any] = [None] * len(lookups)
+        present = [
+            (n, column, where)
+            for n, (table, column, where) in enumerate(lookups)
+            if table.name in self.existing
+        ]
+        if not present:
+            return values
+        query = select(
+            *(
+                select(column).where(where).limit(1).scalar_subquery().label(f"v{n}")
+                for n, column, where in present
+            )
+        )
+        for (n, _, _), value in zip(present, self.conn.execute(query).one(), strict=True):
+            values[n] = value
+        return values

@@ -53,11 +53,11 @@ Link = tuple[HopKind | None, str, str]  # kind (None: find out), ref, relation
 
 @dataclass(frozen=True)
 class Found:
-    """A resolver's answer: the hop (without its place on the trail) and its links."""
+    """A resolver's answer: the hop (without its place on the trail) and where it came from.
+    What was made from it (downstream) is read only when the walk goes that way."""
 
     hop: Hop
     upstream: list[Link]
-    downstream: list[Link]
 
 
 class Lineage:
@@ -82,6 +82,51 @@ class Lineage:
             HopKind.INTERACTION: self._interaction,
             HopKind.TRANSCRIPT: self._transcript,
             HopKind.SIGNAL: self._signal,
+        }
+        g, c, gov, imp, intel = self.graph, self.c360, self.gov, self.imports, self.intel
+        # Where a ref can be found by its own id (a client ref has interactions and signals
+        # before any node), and by an artifact id (then the domain id of that row).
+        self._by_id: list[tuple[HopKind, Table, ColumnElement[Any]]] = [
+            (HopKind.NODE, g.nodes, g.nodes.c.node_ref),
+            (HopKind.NODE, c.nodes, c.nodes.c.node_ref),
+            (HopKind.NODE, c.clients, c.clients.c.client_ref),
+            (HopKind.NODE, intel.interactions, intel.interactions.c.client_ref),
+            (HopKind.NODE, intel.signals, intel.signals.c.client_ref),
+            (HopKind.CHANGE, g.changes, g.changes.c.change_id),
+            (HopKind.CHANGE, gov.commits, gov.commits.c.change_id),
+            (HopKind.DECISION, gov.decisions, gov.decisions.c.decision_id),
+            (HopKind.PROPOSAL, gov.proposals, gov.proposals.c.proposal_id),
+            (HopKind.IMPORT_ROW, imp.rows, imp.rows.c.row_id),
+            (HopKind.IMPORT_BATCH, imp.batches, imp.batches.c.batch_id),
+            (HopKind.MANIFEST, imp.manifests, imp.manifests.c.manifest_id),
+            (HopKind.INTERACTION, intel.interactions, intel.interactions.c.bundle_id),
+            (HopKind.INTERACTION, c.interactions, c.interactions.c.bundle_ref),
+            (HopKind.TRANSCRIPT, intel.transcripts, intel.transcripts.c.transcript_id),
+            (HopKind.SIGNAL, intel.signals, intel.signals.c.signal_id),
+            (HopKind.SIGNAL, c.signals, c.signals.c.signal_ref),
+        ]
+        self._by_artifact: list[tuple[HopKind, Table, str]] = [
+            (HopKind.PROPOSAL, gov.proposals, "proposal_id"),
+            (HopKind.DECISION, gov.decisions, "decision_id"),
+            (HopKind.IMPORT_ROW, imp.rows, "row_id"),
+            (HopKind.IMPORT_BATCH, imp.batches, "batch_id"),
+            (HopKind.MANIFEST, imp.manifests, "manifest_id"),
+            (HopKind.INTERACTION, intel.interactions, "bundle_id"),
+            (HopKind.TRANSCRIPT, intel.transcripts, "transcript_id"),
+            (HopKind.SIGNAL, intel.signals, "signal_id"),
+            (HopKind.NODE, c.snapshots, "client_ref"),
+        ]
+        # What was made from a hop: read for the starting hop(s) and those reached from them
+        # downstream only (the reads scan columns the stores do not index).
+        self._followers: dict[HopKind, Callable[[Reader, str], list[Link]]] = {
+            HopKind.CHANGE: self._change_down,
+            HopKind.DECISION: self._decision_down,
+            HopKind.PROPOSAL: self._proposal_down,
+            HopKind.IMPORT_ROW: self._citing,
+            HopKind.IMPORT_BATCH: self._batch_down,
+            HopKind.INTERACTION: self._interaction_down,
+            HopKind.TRANSCRIPT: self._citing,
+            HopKind.SIGNAL: self._citing,
         }
 
     def trace(self, ref: str, field: str | None = None) -> Trail:
@@ -122,19 +167,28 @@ class Lineage:
                 found = self._resolve(reader, found_kind, key)
                 hop = replace(found.hop, via=via, relation=relation, depth=depth)
                 hops[hop.id] = hop
-                links = (found.upstream if up else []) + (found.downstream if down else [])
-                for link_kind, link_ref, link_relation in links:
-                    is_up = (link_kind, link_ref, link_relation) in found.upstream
-                    queue.append(
-                        (link_kind, link_ref, hop.id, link_relation, depth + 1, is_up, not is_up)
-                    )
+                follow = self._followers.get(hop.kind)
+                downstream = follow(reader, key) if down and follow is not None else []
+                for links, is_up in ((found.upstream if up else [], True), (downstream, False)):
+                    for link_kind, link_ref, link_relation in _unique(links):
+                        queue.append(
+                            (
+                                link_kind,
+                                link_ref,
+                                hop.id,
+                                link_relation,
+                                depth + 1,
+                                is_up,
+                                not is_up,
+                            )
+                        )
         return Trail(ref=ref, hops=_tree_order(list(hops.values())), truncated=truncated)
 
     def _resolve(self, reader: Reader, kind: HopKind, key: str) -> Found:
         resolver = self._resolvers.get(kind)
         found = resolver(reader, key) if resolver is not None else None
         if found is None and kind is HopKind.MISSING:
-            return Found(Hop(HopKind.MISSING, key, "not in any store"), [], [])
+            return Found(Hop(HopKind.MISSING, key, "not in any store"), [])
         if found is None:
             return Found(
                 Hop(
@@ -143,7 +197,6 @@ class Lineage:
                     f"not in any store (expected: {kind.value.replace('_', ' ')})",
                     {"expected": kind.value},
                 ),
-                [],
                 [],
             )
         return found
@@ -160,51 +213,24 @@ class Lineage:
 
     def identify(self, reader: Reader, ref: str) -> list[tuple[HopKind, str]]:
         """Every (kind, key) the stores know ``ref`` as: a domain id, or an artifact id."""
-        g, c, gov, imp, intel = self.graph, self.c360, self.gov, self.imports, self.intel
-        by_id: list[tuple[HopKind, Table, ColumnElement[Any]]] = [
-            (HopKind.NODE, g.nodes, g.nodes.c.node_ref),
-            (HopKind.NODE, c.nodes, c.nodes.c.node_ref),
-            (HopKind.NODE, c.clients, c.clients.c.client_ref),
-            (HopKind.NODE, intel.interactions, intel.interactions.c.client_ref),
-            (HopKind.NODE, intel.signals, intel.signals.c.client_ref),
-            (HopKind.CHANGE, g.changes, g.changes.c.change_id),
-            (HopKind.CHANGE, gov.commits, gov.commits.c.change_id),
-            (HopKind.DECISION, gov.decisions, gov.decisions.c.decision_id),
-            (HopKind.PROPOSAL, gov.proposals, gov.proposals.c.proposal_id),
-            (HopKind.IMPORT_ROW, imp.rows, imp.rows.c.row_id),
-            (HopKind.IMPORT_BATCH, imp.batches, imp.batches.c.batch_id),
-            (HopKind.MANIFEST, imp.manifests, imp.manifests.c.manifest_id),
-            (HopKind.INTERACTION, intel.interactions, intel.interactions.c.bundle_id),
-            (HopKind.INTERACTION, c.interactions, c.interactions.c.bundle_ref),
-            (HopKind.TRANSCRIPT, intel.transcripts, intel.transcripts.c.transcript_id),
-            (HopKind.SIGNAL, intel.signals, intel.signals.c.signal_id),
-            (HopKind.SIGNAL, c.signals, c.signals.c.signal_ref),
-        ]
         found: list[tuple[HopKind, str]] = []
-        for kind, table, column in by_id:
-            if (kind, ref) not in found and reader.one(table, column == ref) is not None:
+        lookups = [(table, column, column == ref) for _, table, column in self._by_id]
+        for (kind, _, _), value in zip(self._by_id, reader.first_values(lookups), strict=True):
+            if value is not None and (kind, ref) not in found:
                 found.append((kind, ref))
         if found:
             return found
-        by_artifact: list[tuple[HopKind, Table, str]] = [
-            (HopKind.PROPOSAL, gov.proposals, "proposal_id"),
-            (HopKind.DECISION, gov.decisions, "decision_id"),
-            (HopKind.IMPORT_ROW, imp.rows, "row_id"),
-            (HopKind.IMPORT_BATCH, imp.batches, "batch_id"),
-            (HopKind.MANIFEST, imp.manifests, "manifest_id"),
-            (HopKind.INTERACTION, intel.interactions, "bundle_id"),
-            (HopKind.TRANSCRIPT, intel.transcripts, "transcript_id"),
-            (HopKind.SIGNAL, intel.signals, "signal_id"),
-            (HopKind.NODE, c.snapshots, "client_ref"),
+        changes = self.graph.changes
+        lookups = [
+            (table, table.c[key], table.c.artifact_id == ref) for _, table, key in self._by_artifact
         ]
-        for kind, table, key in by_artifact:
-            row = reader.one(table, table.c.artifact_id == ref)
-            if row is not None:
-                found.append((kind, str(row[key])))
-        applied = ref.removeprefix("applied:")
-        if not found and applied != ref and reader.one(g.changes, g.changes.c.change_id == applied):
-            found.append((HopKind.CHANGE, applied))
-        return found
+        lookups.append((changes, changes.c.change_id, changes.c.change_id == _applied(ref)))
+        kinds = [kind for kind, _, _ in self._by_artifact] + [HopKind.CHANGE]
+        return [
+            (kind, str(value))
+            for kind, value in zip(kinds, reader.first_values(lookups), strict=True)
+            if value is not None
+        ]
 
     def _field_starts(self, reader: Reader, ref: str, name: str) -> list[tuple[HopKind, str]]:
         """The field's own node when it has one, else the nodes next to it that do (a
@@ -263,7 +289,7 @@ class Lineage:
         up: list[Link] = [(HopKind.NODE, node, "field of")]
         if source:
             up.insert(0, (None, str(scalar(source)), "written by"))
-        return Found(hop, up, [])
+        return Found(hop, up)
 
     def _node(self, reader: Reader, ref: str) -> Found | None:
         g, c = self.graph, self.c360
@@ -317,7 +343,7 @@ class Lineage:
         up += [(HopKind.SIGNAL, row["signal_id"], "signal") for row in signals]
         kind = facts.get("type") or "node"
         hop = Hop(HopKind.NODE, ref, f"{str(kind).lower()} {ref}", facts, tuple(items))
-        return Found(hop, up, [])
+        return Found(hop, up)
 
     def _change(self, reader: Reader, change_id: str) -> Found | None:
         g, gov = self.graph, self.gov
@@ -341,38 +367,40 @@ class Lineage:
             if commit["decision_id"]:
                 up.append((HopKind.DECISION, commit["decision_id"], "approved by"))
             up.append((HopKind.PROPOSAL, commit["proposal_id"], "proposed in"))
-        nodes = reader.rows(g.nodes, g.nodes.c.updated_by == change_id, limit=MAX_FANOUT)
-        nodes += reader.rows(g.nodes, g.nodes.c.created_by == change_id, limit=MAX_FANOUT)
-        down: list[Link] = [(HopKind.NODE, row["node_ref"], "wrote") for row in nodes]
         title = f"change {facts.get('outcome', '')}".strip()
-        return Found(Hop(HopKind.CHANGE, change_id, title, facts), _unique(up), _unique(down))
+        return Found(Hop(HopKind.CHANGE, change_id, title, facts), up)
+
+    def _change_down(self, reader: Reader, change_id: str) -> list[Link]:
+        nodes = self.graph.nodes
+        written = reader.rows(nodes, nodes.c.updated_by == change_id, limit=MAX_FANOUT)
+        written += reader.rows(nodes, nodes.c.created_by == change_id, limit=MAX_FANOUT)
+        return [(HopKind.NODE, row["node_ref"], "wrote") for row in written]
 
     def _decision(self, reader: Reader, decision_id: str) -> Found | None:
         gov = self.gov
         row = reader.one(gov.decisions, gov.decisions.c.decision_id == decision_id)
         if row is None:
             return None
-        facts = pick(row, DECISION_FACTS)
         title = f"{row['outcome']} by {row['reviewer']}"
-        down: list[Link] = [
-            (HopKind.CHANGE, c["change_id"], "committed as")
-            for c in reader.rows(gov.commits, gov.commits.c.decision_id == decision_id)
-        ]
-        down += [
-            (HopKind.CHANGE, c["change_id"], "committed as")
-            for c in reader.rows(
-                self.graph.changes, self.graph.changes.c.decision_ref == decision_id
-            )
-        ]
-        up: list[Link] = [(HopKind.PROPOSAL, row["proposal_id"], "decides")]
-        return Found(Hop(HopKind.DECISION, decision_id, title, facts), up, _unique(down))
+        hop = Hop(HopKind.DECISION, decision_id, title, pick(row, DECISION_FACTS))
+        return Found(hop, [(HopKind.PROPOSAL, row["proposal_id"], "decides")])
+
+    def _decision_down(self, reader: Reader, decision_id: str) -> list[Link]:
+        commits, changes = self.gov.commits, self.graph.changes
+        return self._changes(
+            reader.rows(commits, commits.c.decision_id == decision_id)
+            + reader.rows(changes, changes.c.decision_ref == decision_id)
+        )
+
+    @staticmethod
+    def _changes(rows: list[dict[str, Any]]) -> list[Link]:
+        return [(HopKind.CHANGE, row["change_id"], "committed as") for row in rows]
 
     def _proposal(self, reader: Reader, proposal_id: str) -> Found | None:
         gov = self.gov
         row = reader.one(gov.proposals, gov.proposals.c.proposal_id == proposal_id)
         if row is None:
             return None
-        facts = pick(row, PROPOSAL_FACTS)
         states = reader.rows(
             gov.states, gov.states.c.proposal_id == proposal_id, order=[gov.states.c.at_ms]
         )
@@ -384,23 +412,20 @@ class Lineage:
         ]
         if row["batch_id"]:
             up.append((HopKind.IMPORT_BATCH, row["batch_id"], "imported in"))
+        title = f"{row['operation']} {row['target_ref']} ({row['family']}, {row['state']})"
+        hop = Hop(HopKind.PROPOSAL, proposal_id, title, pick(row, PROPOSAL_FACTS), items)
+        return Found(hop, up)
+
+    def _proposal_down(self, reader: Reader, proposal_id: str) -> list[Link]:
+        decisions, commits, changes = self.gov.decisions, self.gov.commits, self.graph.changes
         down: list[Link] = [
             (HopKind.DECISION, d["decision_id"], "decided by")
-            for d in reader.rows(gov.decisions, gov.decisions.c.proposal_id == proposal_id)
+            for d in reader.rows(decisions, decisions.c.proposal_id == proposal_id)
         ]
-        down += [
-            (HopKind.CHANGE, c["change_id"], "committed as")
-            for c in reader.rows(gov.commits, gov.commits.c.proposal_id == proposal_id)
-        ]
-        down += [
-            (HopKind.CHANGE, c["change_id"], "committed as")
-            for c in reader.rows(
-                self.graph.changes, self.graph.changes.c.proposal_ref == proposal_id
-            )
-        ]
-        title = f"{row['operation']} {row['target_ref']} ({row['family']}, {row['state']})"
-        hop = Hop(HopKind.PROPOSAL, proposal_id, title, facts, items)
-        return Found(hop, _unique(up), _unique(down))
+        return down + self._changes(
+            reader.rows(commits, commits.c.proposal_id == proposal_id)
+            + reader.rows(changes, changes.c.proposal_ref == proposal_id)
+        )
 
     def _citing(self, reader: Reader, ref: str) -> list[Link]:
         """Proposals that name ``ref`` among their evidence."""
@@ -438,27 +463,26 @@ class Lineage:
         facts = pick(row, ROW_FACTS)
         title = f"row {row['row_number']} of {row['batch_id']}"
         up: list[Link] = [(HopKind.IMPORT_BATCH, row["batch_id"], "row of")]
-        return Found(
-            Hop(HopKind.IMPORT_ROW, row_id, title, facts, items), up, self._citing(reader, row_id)
-        )
+        return Found(Hop(HopKind.IMPORT_ROW, row_id, title, facts, items), up)
 
     def _batch(self, reader: Reader, batch_id: str) -> Found | None:
         imp = self.imports
         row = reader.one(imp.batches, imp.batches.c.batch_id == batch_id)
         if row is None:
             return None
-        facts = pick(row, BATCH_FACTS)
+        title = f"{row['uploaded_filename']} from {row['source_system']}"
+        return Found(Hop(HopKind.IMPORT_BATCH, batch_id, title, pick(row, BATCH_FACTS)), [])
+
+    def _batch_down(self, reader: Reader, batch_id: str) -> list[Link]:
+        manifests, proposals = self.imports.manifests, self.gov.proposals
         down: list[Link] = [
             (HopKind.MANIFEST, m["manifest_id"], "mapped by")
-            for m in reader.rows(imp.manifests, imp.manifests.c.batch_id == batch_id)
+            for m in reader.rows(manifests, manifests.c.batch_id == batch_id)
         ]
-        proposals = self.gov.proposals
-        down += [
+        return down + [
             (HopKind.PROPOSAL, p["proposal_id"], "proposed from")
             for p in reader.rows(proposals, proposals.c.batch_id == batch_id, limit=MAX_FANOUT)
         ]
-        title = f"{row['uploaded_filename']} from {row['source_system']}"
-        return Found(Hop(HopKind.IMPORT_BATCH, batch_id, title, facts), [], down)
 
     def _manifest(self, reader: Reader, manifest_id: str) -> Found | None:
         imp = self.imports
@@ -474,16 +498,11 @@ class Lineage:
         facts = pick(row, MANIFEST_FACTS)
         up: list[Link] = [(HopKind.IMPORT_BATCH, row["batch_id"], "maps")]
         title = f"mapping of {row['batch_id']} ({len(columns)} columns)"
-        return Found(Hop(HopKind.MANIFEST, manifest_id, title, facts, items), up, [])
+        return Found(Hop(HopKind.MANIFEST, manifest_id, title, facts, items), up)
 
     def _interaction(self, reader: Reader, bundle_id: str) -> Found | None:
         intel, c = self.intel, self.c360
         row = reader.one(intel.interactions, intel.interactions.c.bundle_id == bundle_id)
-        evidence = intel.evidence
-        down: list[Link] = [
-            (HopKind.SIGNAL, e["signal_id"], "evidence of")
-            for e in reader.rows(evidence, evidence.c.ref == bundle_id, limit=MAX_FANOUT)
-        ] + self._citing(reader, bundle_id)
         if row is None:
             shown = reader.one(c.interactions, c.interactions.c.bundle_ref == bundle_id)
             if shown is None:
@@ -496,7 +515,7 @@ class Lineage:
                 "from": "Client360 (the intel store has no copy)",
             }
             title = f"{shown['channel'].lower()} with {shown['client_ref']}"
-            return Found(Hop(HopKind.INTERACTION, bundle_id, title, facts), [], down)
+            return Found(Hop(HopKind.INTERACTION, bundle_id, title, facts), [])
         facts = pick(row, INTERACTION_FACTS)
         facts["events"] = ", ".join(map(str, parse_json(row["event_refs"], []))) or None
         up: list[Link] = [
@@ -508,7 +527,15 @@ class Lineage:
             )
         ]
         title = f"{row['channel'].lower()} with {row['client_ref']}"
-        return Found(Hop(HopKind.INTERACTION, bundle_id, title, facts), up, down)
+        return Found(Hop(HopKind.INTERACTION, bundle_id, title, facts), up)
+
+    def _interaction_down(self, reader: Reader, bundle_id: str) -> list[Link]:
+        evidence = self.intel.evidence
+        down: list[Link] = [
+            (HopKind.SIGNAL, e["signal_id"], "evidence of")
+            for e in reader.rows(evidence, evidence.c.ref == bundle_id, limit=MAX_FANOUT)
+        ]
+        return down + self._citing(reader, bundle_id)
 
     def _transcript(self, reader: Reader, transcript_id: str) -> Found | None:
         intel = self.intel
@@ -525,12 +552,11 @@ class Lineage:
         up: list[Link] = [(HopKind.INTERACTION, row["interaction_ref"], "transcript of")]
         title = f"transcript of {row['interaction_ref']} ({len(segments)} segments)"
         hop = Hop(HopKind.TRANSCRIPT, transcript_id, title, facts, items)
-        return Found(hop, up, self._citing(reader, transcript_id))
+        return Found(hop, up)
 
     def _signal(self, reader: Reader, signal_id: str) -> Found | None:
         intel, c = self.intel, self.c360
         row = reader.one(intel.signals, intel.signals.c.signal_id == signal_id)
-        down = self._citing(reader, signal_id)
         if row is None:
             shown = reader.one(c.signals, c.signals.c.signal_ref == signal_id)
             if shown is None:
@@ -545,7 +571,7 @@ class Lineage:
             }
             title = f"{shown['score_type']} = {shown['value']} for {shown['client_ref']}"
             up: list[Link] = [(None, ref, "evidence") for ref in refs]
-            return Found(Hop(HopKind.SIGNAL, signal_id, title, facts), up, down)
+            return Found(Hop(HopKind.SIGNAL, signal_id, title, facts), up)
         refs = [
             e["ref"]
             for e in reader.rows(
@@ -559,7 +585,13 @@ class Lineage:
         if row["source_ref"] and row["source_ref"] not in refs:
             up.append((None, row["source_ref"], "source"))
         title = f"{row['score_type']} = {row['value']} for {row['client_ref']}"
-        return Found(Hop(HopKind.SIGNAL, signal_id, title, facts), up, down)
+        return Found(Hop(HopKind.SIGNAL, signal_id, title, facts), up)
+
+
+def _applied(ref: str) -> str | None:
+    """The change id of an applied record's artifact id (``applied:<change id>``)."""
+    change = ref.removeprefix("applied:")
+    return change if change != ref else None
 
 
 def _tree_order(hops: list[Hop]) -> tuple[Hop, ...]:
