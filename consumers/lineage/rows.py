@@ -9,7 +9,7 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Table, select
+from sqlalchemy import Connection, Select, Table, select
 from sqlalchemy.sql.elements import ColumnElement
 
 from consumers.lineage.trail import Scalar
@@ -193,23 +193,30 @@ class Reader:
         found = self.rows(table, where, limit=1)
         return found[0] if found else None
 
-    def first_values(self, lookups: Sequence[Lookup]) -> list[Any]:
-        """For each (table, column, where): the column of the first row that matches, or None;
-        all in one statement (one scalar subquery each)."""
-        values: list[Any] = [None] * len(lookups)
-        present = [
-            (n, column, where)
-            for n, (table, column, where) in enumerate(lookups)
-            if table.name in self.existing
-        ]
-        if not present:
-            return values
-        query = select(
-            *(
+
+class Lookups:
+    """Lookups (table, column, where) run as ONE statement, a scalar subquery each: for each,
+    the column of the first row that matches, or None (also for a table not there). The
+    statement is built once per set of tables present; the values come from the params."""
+
+    def __init__(self, lookups: Sequence[Lookup]) -> None:
+        self.lookups = list(lookups)
+        self._built: dict[frozenset[str], tuple[Select[Any] | None, list[int]]] = {}
+
+    def first_values(self, reader: Reader, params: dict[str, Any]) -> list[Any]:
+        tables = frozenset(reader.existing)
+        built = self._built.get(tables)
+        if built is None:
+            present = [n for n, (table, _, _) in enumerate(self.lookups) if table.name in tables]
+            parts = [
                 select(column).where(where).limit(1).scalar_subquery().label(f"v{n}")
-                for n, column, where in present
-            )
-        )
-        for (n, _, _), value in zip(present, self.conn.execute(query).one(), strict=True):
-            values[n] = value
+                for n, (_, column, where) in enumerate(self.lookups)
+                if n in present
+            ]
+            built = self._built[tables] = (select(*parts) if parts else None, present)
+        query, present = built
+        values: list[Any] = [None] * len(self.lookups)
+        if query is not None:
+            for n, value in zip(present, reader.conn.execute(query, params).one(), strict=True):
+                values[n] = value
         return values

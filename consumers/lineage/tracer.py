@@ -15,8 +15,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from typing import Any
 
-from sqlalchemy import Engine, Table, inspect
-from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy import Engine, String, Table, bindparam, inspect
 
 from consumers.client360.tables import client360_tables
 from consumers.committer.tables import graph_tables
@@ -36,6 +35,7 @@ from consumers.lineage.rows import (
     SIGNAL_FACTS,
     STATE_ITEMS,
     TRANSCRIPT_FACTS,
+    Lookups,
     Reader,
     parse_json,
     pick,
@@ -86,26 +86,27 @@ class Lineage:
         g, c, gov, imp, intel = self.graph, self.c360, self.gov, self.imports, self.intel
         # Where a ref can be found by its own id (a client ref has interactions and signals
         # before any node), and by an artifact id (then the domain id of that row).
-        self._by_id: list[tuple[HopKind, Table, ColumnElement[Any]]] = [
-            (HopKind.NODE, g.nodes, g.nodes.c.node_ref),
-            (HopKind.NODE, c.nodes, c.nodes.c.node_ref),
-            (HopKind.NODE, c.clients, c.clients.c.client_ref),
-            (HopKind.NODE, intel.interactions, intel.interactions.c.client_ref),
-            (HopKind.NODE, intel.signals, intel.signals.c.client_ref),
-            (HopKind.CHANGE, g.changes, g.changes.c.change_id),
-            (HopKind.CHANGE, gov.commits, gov.commits.c.change_id),
-            (HopKind.DECISION, gov.decisions, gov.decisions.c.decision_id),
-            (HopKind.PROPOSAL, gov.proposals, gov.proposals.c.proposal_id),
-            (HopKind.IMPORT_ROW, imp.rows, imp.rows.c.row_id),
-            (HopKind.IMPORT_BATCH, imp.batches, imp.batches.c.batch_id),
-            (HopKind.MANIFEST, imp.manifests, imp.manifests.c.manifest_id),
-            (HopKind.INTERACTION, intel.interactions, intel.interactions.c.bundle_id),
-            (HopKind.INTERACTION, c.interactions, c.interactions.c.bundle_ref),
-            (HopKind.TRANSCRIPT, intel.transcripts, intel.transcripts.c.transcript_id),
-            (HopKind.SIGNAL, intel.signals, intel.signals.c.signal_id),
-            (HopKind.SIGNAL, c.signals, c.signals.c.signal_ref),
+        ref = bindparam("ref", type_=String)
+        by_id: list[tuple[HopKind, Table, str]] = [
+            (HopKind.NODE, g.nodes, "node_ref"),
+            (HopKind.NODE, c.nodes, "node_ref"),
+            (HopKind.NODE, c.clients, "client_ref"),
+            (HopKind.NODE, intel.interactions, "client_ref"),
+            (HopKind.NODE, intel.signals, "client_ref"),
+            (HopKind.CHANGE, g.changes, "change_id"),
+            (HopKind.CHANGE, gov.commits, "change_id"),
+            (HopKind.DECISION, gov.decisions, "decision_id"),
+            (HopKind.PROPOSAL, gov.proposals, "proposal_id"),
+            (HopKind.IMPORT_ROW, imp.rows, "row_id"),
+            (HopKind.IMPORT_BATCH, imp.batches, "batch_id"),
+            (HopKind.MANIFEST, imp.manifests, "manifest_id"),
+            (HopKind.INTERACTION, intel.interactions, "bundle_id"),
+            (HopKind.INTERACTION, c.interactions, "bundle_ref"),
+            (HopKind.TRANSCRIPT, intel.transcripts, "transcript_id"),
+            (HopKind.SIGNAL, intel.signals, "signal_id"),
+            (HopKind.SIGNAL, c.signals, "signal_ref"),
         ]
-        self._by_artifact: list[tuple[HopKind, Table, str]] = [
+        by_artifact: list[tuple[HopKind, Table, str]] = [
             (HopKind.PROPOSAL, gov.proposals, "proposal_id"),
             (HopKind.DECISION, gov.decisions, "decision_id"),
             (HopKind.IMPORT_ROW, imp.rows, "row_id"),
@@ -116,6 +117,14 @@ class Lineage:
             (HopKind.SIGNAL, intel.signals, "signal_id"),
             (HopKind.NODE, c.snapshots, "client_ref"),
         ]
+        self._id_kinds = [kind for kind, _, _ in by_id]
+        self._by_id = Lookups([(t, t.c[key], t.c[key] == ref) for _, t, key in by_id])
+        applied = g.changes.c.change_id
+        self._artifact_kinds = [kind for kind, _, _ in by_artifact] + [HopKind.CHANGE]
+        self._by_artifact = Lookups(
+            [(t, t.c[key], t.c.artifact_id == ref) for _, t, key in by_artifact]
+            + [(g.changes, applied, applied == bindparam("change", type_=String))]
+        )
         # What was made from a hop: read for the starting hop(s) and those reached from them
         # downstream only (the reads scan columns the stores do not index).
         self._followers: dict[HopKind, Callable[[Reader, str], list[Link]]] = {
@@ -214,21 +223,16 @@ class Lineage:
     def identify(self, reader: Reader, ref: str) -> list[tuple[HopKind, str]]:
         """Every (kind, key) the stores know ``ref`` as: a domain id, or an artifact id."""
         found: list[tuple[HopKind, str]] = []
-        lookups = [(table, column, column == ref) for _, table, column in self._by_id]
-        for (kind, _, _), value in zip(self._by_id, reader.first_values(lookups), strict=True):
+        values = self._by_id.first_values(reader, {"ref": ref})
+        for kind, value in zip(self._id_kinds, values, strict=True):
             if value is not None and (kind, ref) not in found:
                 found.append((kind, ref))
         if found:
             return found
-        changes = self.graph.changes
-        lookups = [
-            (table, table.c[key], table.c.artifact_id == ref) for _, table, key in self._by_artifact
-        ]
-        lookups.append((changes, changes.c.change_id, changes.c.change_id == _applied(ref)))
-        kinds = [kind for kind, _, _ in self._by_artifact] + [HopKind.CHANGE]
+        values = self._by_artifact.first_values(reader, {"ref": ref, "change": _applied(ref)})
         return [
             (kind, str(value))
-            for kind, value in zip(kinds, reader.first_values(lookups), strict=True)
+            for kind, value in zip(self._artifact_kinds, values, strict=True)
             if value is not None
         ]
 
