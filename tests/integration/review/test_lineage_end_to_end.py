@@ -77,9 +77,10 @@ def _lead_committed(stack: DevStack) -> bool:
 
 
 @pytest.fixture(scope="module")
-def filled(dev_stack: DevStack) -> DevStack:
+def filled(request: pytest.FixtureRequest) -> DevStack:
     if importlib.util.find_spec("consumers.sink") is None:
         pytest.skip("the store consumers of issue 16 are not on this branch (consumers.sink)")
+    dev_stack: DevStack = request.getfixturevalue("dev_stack")  # only once it is needed
     eventually(lambda: _lead_committed(dev_stack), timeout=120, every=1.0)
     for name in SINKS:
         if _runs_in_stack(dev_stack, name):
