@@ -23,12 +23,12 @@ times, and the store derives the current one from all of them (``current_state``
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from consumers.governance.tables import ProposalState
+from consumers.governance.states import ProposalState
 from consumers.reading import ArtifactReader, UnreadableRecord
 from velocity_stream.contracts.applied_graph_change import AppliedGraphChange
 from velocity_stream.contracts.approval import RULE_PREFIX, ApprovalDecision
@@ -47,25 +47,6 @@ COMMIT_REFUSED = "REFUSED"
 
 Row = dict[str, Any]
 
-# Precedence of a proposal's states: the highest rank is its current state; within a rank the
-# later one wins (a tie goes to the first in this order), never the order of arrival.
-_RANK = {
-    ProposalState.COMMITTED: 3,
-    ProposalState.REFUSED: 3,
-    ProposalState.APPROVED: 2,
-    ProposalState.REJECTED: 2,
-    ProposalState.AUTO_APPROVED: 1,
-    ProposalState.PENDING: 0,
-}
-_TIE = [
-    ProposalState.COMMITTED,
-    ProposalState.REFUSED,
-    ProposalState.APPROVED,
-    ProposalState.REJECTED,
-    ProposalState.AUTO_APPROVED,
-    ProposalState.PENDING,
-]
-
 
 @dataclass(frozen=True, slots=True)
 class GovWrites:
@@ -81,18 +62,6 @@ class GovWrites:
 
 
 NOTHING = GovWrites()
-
-
-def current_state(states: Iterable[tuple[str, int, str]]) -> tuple[str, int] | None:
-    """``(state, at_ms)`` of the state that is current among ``(state, at_ms, cause_ref)``."""
-    best: tuple[Any, ...] | None = None
-    chosen: tuple[str, int] | None = None
-    for state, at_ms, cause in states:
-        known = ProposalState(state)
-        order = (_RANK[known], at_ms, -_TIE.index(known), cause)
-        if best is None or order > best:
-            best, chosen = order, (known.value, at_ms)
-    return chosen
 
 
 def to_ms(value: datetime) -> int:
@@ -125,13 +94,10 @@ def _int(value: bytes | None) -> int | None:
         return None
 
 
-class GovernanceMapper:
-    """Records of the governance sources -> :class:`GovWrites`."""
-
-    name = NAME
+class Routes:
+    """The topics the governance store reads, for one catalog and topic prefix."""
 
     def __init__(self, catalog: Catalog, topic_prefix: str) -> None:
-        self.catalog = catalog
         self.approvals_topic = catalog.approvals_topic(topic_prefix)
         self.dead_letter_topic = catalog.dead_letter_topic(topic_prefix)
         self.commits_topic = catalog.commits_topic(topic_prefix)
@@ -162,33 +128,55 @@ class GovernanceMapper:
             }
         )
 
-    def map(self, message: InboundMessage, reader: ArtifactReader) -> GovWrites:
+
+class GovernanceRows:
+    """Records of the governance sources -> :class:`GovWrites` (``sink.GovernanceMapper``
+    carries them to the store's apply hook as the framework's ``Writes.extra``)."""
+
+    name = NAME
+
+    def __init__(self) -> None:
+        self._routes: dict[tuple[int, str], Routes] = {}
+
+    def routes(self, catalog: Catalog, topic_prefix: str) -> Routes:
+        key = (id(catalog), topic_prefix)
+        if key not in self._routes:
+            self._routes[key] = Routes(catalog, topic_prefix)
+        return self._routes[key]
+
+    def topics(self, catalog: Catalog, topic_prefix: str) -> list[str]:
+        return self.routes(catalog, topic_prefix).topics()
+
+    def rows(self, message: InboundMessage, reader: ArtifactReader) -> GovWrites:
         """The rows ``message`` asks for; UnreadableRecord for a record of ours that breaks
         its contract; NOTHING for a record that is not about a proposal."""
+        routes = self.routes(reader.catalog, reader.prefix)
         topic = message.topic
-        if topic == self.approvals_topic:
-            return self._proposal(message, reader)
-        if topic in self.decision_topics:
-            family, major = self.decision_topics[topic]
+        if topic == routes.approvals_topic:
+            return self._proposal(routes, message, reader)
+        if topic in routes.decision_topics:
+            family, major = routes.decision_topics[topic]
             decision = reader.read(message.value, family, major)
             assert isinstance(decision, ApprovalDecision)
             return self._decision(message, decision)
-        if topic in self.applied_topics:
-            family, major = self.applied_topics[topic]
+        if topic in routes.applied_topics:
+            family, major = routes.applied_topics[topic]
             applied = reader.read_internal(message.key, message.value, family, major)
             assert isinstance(applied, AppliedGraphChange)
             return self._applied(message, applied)
-        if topic == self.dead_letter_topic:
-            return self._dead_letter(message, reader)
+        if topic == routes.dead_letter_topic:
+            return self._dead_letter(routes, message, reader)
         return NOTHING
 
     # --- proposals --------------------------------------------------------------------------
 
-    def _proposal(self, message: InboundMessage, reader: ArtifactReader) -> GovWrites:
+    def _proposal(
+        self, routes: Routes, message: InboundMessage, reader: ArtifactReader
+    ) -> GovWrites:
         # The gateway names the ingress topic the proposal came from and forwards its bytes
         # unchanged: that topic says which family and major wrote them.
         found = message.header_text()
-        target = self.proposal_topics.get(found.get(h.SOURCE_TOPIC, ""))
+        target = routes.proposal_topics.get(found.get(h.SOURCE_TOPIC, ""))
         if target is None:
             raise UnreadableRecord(
                 ReasonCode.DECODE_UNKNOWN_TOPIC,
@@ -285,9 +273,11 @@ class GovernanceMapper:
             ],
         )
 
-    def _dead_letter(self, message: InboundMessage, reader: ArtifactReader) -> GovWrites:
+    def _dead_letter(
+        self, routes: Routes, message: InboundMessage, reader: ArtifactReader
+    ) -> GovWrites:
         block = last_block(message.headers, h.DLQ_REASON)
-        if block.get(h.DLQ_SOURCE_TOPIC) != self.commits_topic.encode("utf-8"):
+        if block.get(h.DLQ_SOURCE_TOPIC) != routes.commits_topic.encode("utf-8"):
             return NOTHING  # the gateway's, or another worker's: not about a commit
         reason = block[h.DLQ_REASON].decode("utf-8", "replace")
         partition = _int(block.get(h.DLQ_SOURCE_PARTITION))
@@ -302,7 +292,7 @@ class GovernanceMapper:
             ) from None
         # The refused commit's own coordinates: the same on every copy the committer may
         # write of one refusal (a crash before its offsets were stored).
-        cause = f"{self.commits_topic}:{partition}:{offset}"
+        cause = f"{routes.commits_topic}:{partition}:{offset}"
         return GovWrites(
             commits=[
                 {

@@ -3,19 +3,21 @@
 Every write is idempotent and independent of arrival order: proposals, states and decisions
 are insert-if-absent (a redelivered record is the same row), a commit row APPLIED wins over a
 REFUSED one of the same change, and each touched proposal's current state is derived again
-from *all* its stored states (``mapping.current_state``). A decision or commit whose proposal
+from *all* its stored states (``states.current_state``). A decision or commit whose proposal
 is not stored yet keeps its state row; the proposal picks it up when it arrives.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, select, update
 
-from consumers.governance.mapping import COMMIT_APPLIED, GovWrites, Row, current_state
+from consumers.governance.mapping import COMMIT_APPLIED, GovWrites, Row
+from consumers.governance.states import current_state
 from consumers.governance.tables import GovernanceTables
+from consumers.sink.writes import Writes
 from consumers.storage import chunks, insert_ignore, one_of, write_rows
 
 
@@ -37,7 +39,20 @@ def _applied_first(rows: Iterable[Row]) -> list[Row]:
     return list(found.values())
 
 
-def apply_writes(conn: Connection, tables: GovernanceTables, batch: Sequence[GovWrites]) -> None:
+def governance_applier(tables: GovernanceTables) -> Callable[[Connection, Sequence[Writes]], int]:
+    """The sink framework's apply hook: the GovWrites each record's ``Writes.extra`` carries,
+    written by :func:`apply_rows`; returns 0 (unchanged rows are not counted)."""
+
+    def apply(conn: Connection, batch: Sequence[Writes]) -> int:
+        apply_rows(
+            conn, tables, [rows for w in batch for rows in w.extra if isinstance(rows, GovWrites)]
+        )
+        return 0
+
+    return apply
+
+
+def apply_rows(conn: Connection, tables: GovernanceTables, batch: Sequence[GovWrites]) -> None:
     """Write ``batch`` (the rows of several records) in the caller's transaction."""
     proposals = _unique((r for w in batch for r in w.proposals), ["proposal_id"])
     states = _unique((r for w in batch for r in w.states), ["proposal_id", "state", "cause_ref"])

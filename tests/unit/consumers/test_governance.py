@@ -12,9 +12,11 @@ import pytest
 from consumers.applied import applied_change
 from consumers.committer.graph import Refusal
 from consumers.committer.runner import dead_letter_headers
-from consumers.governance.mapping import NOTHING, GovernanceMapper, current_state
+from consumers.governance.mapping import NOTHING
 from consumers.governance.queries import audit_trail, proposal_history
-from consumers.governance.store import apply_writes
+from consumers.governance.sink import GovernanceMapper
+from consumers.governance.states import current_state
+from consumers.governance.store import apply_rows
 from consumers.governance.tables import GovernanceTables, governance_tables
 from consumers.reading import ArtifactReader, UnreadableRecord
 from consumers.storage import OffsetsStore, open_engine
@@ -32,7 +34,8 @@ from velocity_stream.settings import Settings
 
 PREFIX = "unit"
 CATALOG = load_catalog(Settings().schemas_dir)
-MAPPER = GovernanceMapper(CATALOG, PREFIX)
+MAPPER = GovernanceMapper()
+ROUTES = MAPPER.routes(CATALOG, PREFIX)
 DECISIONS = CATALOG.family("ApprovalDecision")
 DECISION_TOPIC = DECISIONS.accepted_topic(PREFIX)
 APPLIED_TOPIC = CATALOG.family("AppliedGraphChange").ingress_topic(PREFIX)
@@ -53,7 +56,7 @@ def reader(serde: AvroSerde) -> ArtifactReader:
 class Store(OffsetsStore[GovernanceTables]):
     def apply(self, messages: Sequence[InboundMessage], reader: ArtifactReader) -> None:
         with self.engine.begin() as conn:
-            apply_writes(conn, self.tables, [MAPPER.map(m, reader) for m in messages])
+            apply_rows(conn, self.tables, [MAPPER.rows(m, reader) for m in messages])
 
 
 @pytest.fixture
@@ -80,7 +83,7 @@ def proposed(serde: AvroSerde, proposal: Artifact, rule: str | None = None) -> I
             (h.APPROVAL_RULE, rule.encode()),
         ]
     pid = str(getattr(proposal, "proposal_id"))  # noqa: B009
-    return _message(MAPPER.approvals_topic, pid, serde.encode(proposal), tuple(headers), 1000)
+    return _message(ROUTES.approvals_topic, pid, serde.encode(proposal), tuple(headers), 1000)
 
 
 def decision(
@@ -125,11 +128,11 @@ def refused(serde: AvroSerde, proposal: Artifact, did: str, minute: int) -> Inbo
     topic = CATALOG.family(proposal.FAMILY).ingress_topic(PREFIX)
     record = ev.commit(proposal, serde.encode(proposal), topic, did, minute)
     commit = InboundMessage(
-        MAPPER.commits_topic, 2, 41, record.proposal_id.encode(), serde.encode(record), (), 7000
+        ROUTES.commits_topic, 2, 41, record.proposal_id.encode(), serde.encode(record), (), 7000
     )
     refusal = Refusal(ReasonCode.PERSISTENCE_UNSUPPORTED_CHANGE, "no", "proposal_family")
     headers = dead_letter_headers(commit, refusal)
-    return _message(MAPPER.dead_letter_topic, record.proposal_id, commit.value or b"", headers)
+    return _message(ROUTES.dead_letter_topic, record.proposal_id, commit.value or b"", headers)
 
 
 WB = ev.writeback("w1", "opportunity:o1", stage=("A", "B"))
@@ -137,11 +140,11 @@ NEP = ev.entity_proposal("e1", "person:p1", given_name="Ada")
 
 
 def test_the_mapper_reads_only_the_topics_the_gateway_or_committer_alone_writes() -> None:
-    topics = MAPPER.topics()
-    assert MAPPER.approvals_topic in topics and DECISION_TOPIC in topics
-    assert APPLIED_TOPIC in topics and MAPPER.dead_letter_topic in topics
+    topics = MAPPER.topics(CATALOG, PREFIX)
+    assert ROUTES.approvals_topic in topics and DECISION_TOPIC in topics
+    assert APPLIED_TOPIC in topics and ROUTES.dead_letter_topic in topics
     assert DECISIONS.ingress_topic(PREFIX) not in topics  # anyone may write there
-    assert MAPPER.commits_topic not in topics
+    assert ROUTES.commits_topic not in topics
 
 
 def test_a_pending_proposal_is_stored_with_its_fields(store, serde, reader) -> None:
@@ -251,28 +254,28 @@ def test_a_forged_commit_dead_letter_through_the_gateway_is_ignored(store, serde
     forged = InboundMessage(
         genuine.topic, 0, 99, genuine.key, genuine.value, genuine.headers + gateway_block, 0
     )
-    assert MAPPER.map(forged, reader) is NOTHING
+    assert MAPPER.rows(forged, reader) is NOTHING
     store.apply([proposed(serde, WB), decided(serde, decision(WB, "d1", 5)), forged], reader)
     with store.engine.connect() as conn:
         assert proposal_history(conn, store.tables, "proposal:w1").state == "APPROVED"
 
 
 def test_a_dead_letter_of_anything_else_is_ignored(serde, reader) -> None:
-    plain = _message(MAPPER.dead_letter_topic, "k", b"\x00garbage", ((h.DLQ_REASON, b"x"),))
-    assert MAPPER.map(plain, reader) is NOTHING
-    assert MAPPER.map(_message(MAPPER.dead_letter_topic, "k", b"", ()), reader) is NOTHING
+    plain = _message(ROUTES.dead_letter_topic, "k", b"\x00garbage", ((h.DLQ_REASON, b"x"),))
+    assert MAPPER.rows(plain, reader) is NOTHING
+    assert MAPPER.rows(_message(ROUTES.dead_letter_topic, "k", b"", ()), reader) is NOTHING
 
 
 def test_a_committer_dead_letter_with_a_broken_commit_record_is_refused(serde, reader) -> None:
     genuine = refused(serde, WB, "d1", 5)
     broken = InboundMessage(genuine.topic, 0, 5, genuine.key, b"\x00\x00", genuine.headers, 0)
     with pytest.raises(UnreadableRecord):
-        MAPPER.map(broken, reader)
+        MAPPER.rows(broken, reader)
 
 
 def test_a_decision_on_the_ingress_topic_is_never_read(serde, reader) -> None:
     forged = decided(serde, decision(WB, "d9", 5), topic=DECISIONS.ingress_topic(PREFIX))
-    assert MAPPER.map(forged, reader) is NOTHING
+    assert MAPPER.rows(forged, reader) is NOTHING
 
 
 @pytest.mark.parametrize(
@@ -294,14 +297,14 @@ def test_hostile_approvals_records_are_refused_with_a_code(serde, reader, tamper
         key = b"proposal:other"
     hostile = InboundMessage(good.topic, 0, 1, key, value, headers, 0)
     with pytest.raises(UnreadableRecord) as refused_:
-        MAPPER.map(hostile, reader)
+        MAPPER.rows(hostile, reader)
     assert refused_.value.code in set(ReasonCode)
 
 
 def test_an_importer_delta_applied_is_not_a_proposal_commit(serde, reader) -> None:
     record = applied_change("delta:1", None, None, OPS, 1000)
     message = _message(APPLIED_TOPIC, record.change_id, serde.encode(record))
-    assert MAPPER.map(message, reader) is NOTHING
+    assert MAPPER.rows(message, reader) is NOTHING
 
 
 def test_an_applied_record_from_another_producer_is_refused(serde, reader) -> None:
@@ -310,7 +313,7 @@ def test_an_applied_record_from_another_producer_is_refused(serde, reader) -> No
     forged = validate_artifact(AppliedGraphChange, data)
     message = _message(APPLIED_TOPIC, "d1", serde.encode(forged))
     with pytest.raises(UnreadableRecord) as refused_:
-        MAPPER.map(message, reader)
+        MAPPER.rows(message, reader)
     assert refused_.value.code is ReasonCode.AUTH_NOT_OWNER
 
 

@@ -1,0 +1,339 @@
+"""The governance consumer on the real broker and both databases.
+
+The demo data goes through the real gateway pipeline (in memory, signed decisions): a
+reviewer approves every pending proposal but one, which they reject, and approves a writeback
+of an entity that does not exist. The gateway's outputs go to the broker as it would write
+them; the real committer reads the commit records, applies or refuses them (applied records,
+dead letters); then the governance consumer reads the approvals, accepted-decision, applied
+and dead-letter topics into its tables."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine
+
+from consumers.committer.runner import CommitterRunner
+from consumers.governance.queries import audit_trail, proposal_history
+from consumers.governance.sink import governance_sink
+from consumers.sink.runner import SinkOptions, SinkRunner
+from consumers.sink.store import SinkStore
+from tests import signing
+from tests.integration.consumers.conftest import fresh_prefix, wait_until
+from tests.unit.consumers import events as ev
+from tests.unit.devstack.test_demo_downstream import approval
+from velocity_stream.contracts.approval import proposal_digest
+from velocity_stream.contracts.catalog import Catalog
+from velocity_stream.contracts.metadata import Artifact
+from velocity_stream.devstack.seed import DemoData, demo_data
+from velocity_stream.errors import ReasonCode
+from velocity_stream.gateway import MemoryRunner, Pipeline
+from velocity_stream.kafka.producer import ArtifactProducer
+from velocity_stream.protocol import headers as h
+from velocity_stream.serde import AvroSerde
+from velocity_stream.settings import Settings
+
+pytestmark = pytest.mark.integration
+NOW = datetime(2026, 4, 20, 12, 0, tzinfo=UTC)
+IDLE_S = 1.5
+PROPOSALS = ("NormalizedEntityProposal", "OracleWritebackProposal")
+GHOST = ev.writeback("ghost", "opportunity:ghost", stage=("A", "B"))
+
+
+class Flow:
+    """The gateway in memory, its outputs sent to the broker as it would write them."""
+
+    def __init__(self, settings: Settings, catalog: Catalog, serde: AvroSerde) -> None:
+        self.prefix = settings.topic_prefix
+        self.catalog = catalog
+        self.serde = serde
+        pipeline = Pipeline(
+            catalog,
+            serde,
+            self.prefix,
+            gateway_version="t",
+            clock=lambda: 0,
+            verify_keys=signing.KEYRING,
+            rule_signer=signing.RULE_KEY,
+        )
+        self.runner = MemoryRunner(pipeline)
+        self.sent: dict[str, int] = {}
+
+    def send(self, artifact: Artifact, timestamp_ms: int = 1_000) -> None:
+        family = self.catalog.family(artifact.FAMILY)
+        key = str(getattr(artifact, family.key_field)).encode()
+        topic = family.ingress_topic(self.prefix)
+        value = self.serde.encode(artifact)
+        headers: tuple[tuple[str, bytes], ...] = ()
+        if artifact.FAMILY == "ApprovalDecision":
+            headers = signing.with_signature(headers, topic, key, value, artifact.source_system)
+        self.runner.send(topic, key, value, headers, timestamp_ms)
+
+    def decide(self, proposal: Artifact, outcome: str = "APPROVED") -> None:
+        pid = str(getattr(proposal, "proposal_id"))  # noqa: B009
+        made = approval(proposal.FAMILY, pid, proposal_digest(self.serde.encode(proposal)))
+        if outcome != "APPROVED":
+            changed = {**made.model_dump(), "decision": outcome, "decision_notes": "not now"}
+            made = type(made).model_validate(changed)
+        self.send(made, 2_000)
+
+    def publish(self, producer: ArtifactProducer, only: str | None = None) -> int:
+        """Write every output the gateway made since the last call (not its ingress feedback),
+        or only those of topic ``only``."""
+        ingress = set(self.runner.pipeline.ingress_topics())
+        futures = []
+        for topic, outputs in sorted(self.runner.produced.items()):
+            if topic in ingress or only not in (None, topic):
+                continue
+            start = self.sent.get(topic, 0)
+            for out in outputs[start:]:
+                futures.append(producer.publish_raw(topic, out.key, out.value, out.headers))
+            self.sent[topic] = len(outputs)
+        for future in futures:
+            future.result(30)
+        return len(futures)
+
+
+@pytest.fixture(scope="module")
+def data() -> DemoData:
+    return demo_data(NOW)
+
+
+def _demo_flow(settings: Settings, catalog: Catalog, serde: AvroSerde, data: DemoData) -> Flow:
+    flow = Flow(settings, catalog, serde)
+    for artifact in (*data.artifacts, *data.refused):
+        flow.send(artifact)
+    flow.send(GHOST)
+    proposals = {(a.FAMILY, str(getattr(a, "proposal_id", ""))): a for a in data.artifacts}
+    pending = list(data.pending)
+    for index, (family, pid) in enumerate(pending):
+        flow.decide(proposals[(family, pid)], "REJECTED" if index == 0 else "APPROVED")
+    flow.decide(GHOST)
+    return flow
+
+
+@pytest.fixture
+def governance_store(engine: Engine) -> Iterator[Callable[..., SinkStore]]:
+    made: list[SinkStore] = []
+
+    def make(prefix: str | None = None) -> SinkStore:
+        sink = governance_sink(prefix or fresh_prefix())
+        store = SinkStore(engine, sink.tables, sink.apply)
+        store.create()
+        made.append(store)
+        return store
+
+    yield make
+    for store in made:
+        store.drop()
+
+
+def _consume(settings: Settings, catalog: Catalog, serde: AvroSerde, store: SinkStore, **kw: Any):
+    sink = governance_sink()
+    options = SinkOptions(batch_size=kw.get("batch_size", 200))
+    return SinkRunner(settings, catalog, serde, sink.mapper, store, options).run(max_idle_s=IDLE_S)
+
+
+@pytest.fixture
+def demo(provisioned, catalog, serde, producer, graph_store, data) -> Flow:
+    flow = _demo_flow(provisioned, catalog, serde, data)
+    committer = CommitterRunner(provisioned, catalog, serde, graph_store, producer)
+    # The CRM's graph first (the committer reads deltas and commits in any order).
+    deltas = catalog.family("ClientGraphDelta").accepted_topic(provisioned.topic_prefix)
+    assert flow.publish(producer, only=deltas) > 0
+    assert committer.run(max_idle_s=IDLE_S).refused == 0
+    assert flow.publish(producer) > 0
+    stats = committer.run(max_idle_s=IDLE_S)
+    assert stats.refused == 1 and stats.applied > 0, stats
+    return flow
+
+
+def _tables(store: SinkStore) -> Any:
+    return store.tables
+
+
+def test_the_demo_lands_with_every_state_decision_and_commit(
+    provisioned, catalog, serde, demo, data, governance_store
+):
+    store = governance_store()
+    stats = _consume(provisioned, catalog, serde, store)
+    assert stats.rejected == 0, stats
+    expected = {
+        str(getattr(a, "proposal_id"))  # noqa: B009
+        for a in (*data.artifacts, GHOST)
+        if a.FAMILY in PROPOSALS
+    }
+    tables = _tables(store)
+    with store.engine.connect() as conn:
+        histories = {pid: proposal_history(conn, tables, pid) for pid in expected}
+        trail = audit_trail(conn, tables)
+    states = {pid: history.state for pid, history in histories.items()}
+    rejected_pid = data.pending[0][1]
+    assert states.pop(rejected_pid) == "REJECTED"
+    assert states.pop(GHOST.proposal_id) == "REFUSED"  # type: ignore[attr-defined]
+    assert set(states.values()) == {"COMMITTED"}, states  # reviewed or auto-approved
+    ghost = histories[GHOST.proposal_id]  # type: ignore[attr-defined]
+    assert [(c.outcome, c.reason) for c in ghost.commits] == [
+        ("REFUSED", ReasonCode.PERSISTENCE_ENTITY_NOT_FOUND.value)
+    ]
+    auto = [d for d in trail if d.rule is not None]
+    assert auto and all(d.reviewer == f"rule:{d.rule}" for d in auto)
+    people = {d.proposal_id for d in trail if d.reviewer == "human:demo-reviewer"}
+    assert people == {pid for _, pid in data.pending} | {GHOST.proposal_id}  # type: ignore[attr-defined]
+    for pid in expected - {rejected_pid, GHOST.proposal_id}:  # type: ignore[attr-defined]
+        assert [s.state for s in histories[pid].states][-1] == "COMMITTED"
+    # the gateway's own dead letters (the demo's refused and garbage records) are not ours
+    assert store.dump()["rejects"] == []
+
+
+def test_redelivery_changes_nothing_and_a_rebuild_equals_the_incremental_run(
+    provisioned, catalog, serde, demo, governance_store
+):
+    incremental = governance_store()
+    _consume(provisioned, catalog, serde, incremental, batch_size=7)
+    once = incremental.dump()
+    # Redelivery: forget the offsets, read everything again into the same tables.
+    with incremental.engine.begin() as conn:
+        conn.execute(incremental.tables.offsets.delete())
+    _consume(provisioned, catalog, serde, incremental, batch_size=50)
+    assert incremental.dump() == once
+    rebuilt = governance_store()
+    _consume(provisioned, catalog, serde, rebuilt, batch_size=1000)
+    assert rebuilt.dump() == once
+
+
+def test_hostile_records_become_rejects_and_never_stop_the_worker(
+    provisioned, catalog, serde, demo, producer, governance_store
+):
+    prefix = provisioned.topic_prefix
+    approvals = catalog.approvals_topic(prefix)
+    decisions = catalog.family("ApprovalDecision").accepted_topic(prefix)
+    applied = catalog.family("AppliedGraphChange").ingress_topic(prefix)
+    dead_letters = catalog.dead_letter_topic(prefix)
+    ingress = catalog.family(GHOST.FAMILY).ingress_topic(prefix)
+    ghost_bytes = serde.encode(GHOST)
+    wrong_family = serde.encode(ev.interaction("client:x", 1))
+    # a decision forged onto the ingress topic (never read) and one that approves the
+    # rejected proposal with a made-up schema id on the accepted topic (refused)
+    good = demo.runner.topic(decisions)[0]
+    bad_id = good.value[:1] + (999_999).to_bytes(4, "big") + good.value[5:]  # type: ignore[index]
+    forged_block = (
+        (h.DLQ_REASON, b"x"),
+        (h.DLQ_SOURCE_TOPIC, catalog.commits_topic(prefix).encode()),
+    )
+    gateway_block = (
+        (h.DLQ_REASON, b"decode.bad_magic_byte"),
+        (h.DLQ_SOURCE_TOPIC, ingress.encode()),
+    )
+    hostile = [
+        (approvals, b"k", b"\xff\x00garbage", ((h.SOURCE_TOPIC, ingress.encode()),)),
+        (
+            approvals,
+            GHOST.proposal_id.encode(),
+            ghost_bytes[:9],
+            ((h.SOURCE_TOPIC, ingress.encode()),),
+        ),  # type: ignore[attr-defined]
+        (decisions, good.key, bad_id, ()),
+        (decisions, b"client:x", wrong_family, ()),
+        (applied, b"x", b"\x00\x00\x00", ()),
+        (dead_letters, b"k", ghost_bytes, (*forged_block, *gateway_block)),
+        (
+            dead_letters,
+            b"k",
+            b"\x00garbage",
+            ((h.DLQ_REASON, b"y"), (h.DLQ_SOURCE_TOPIC, catalog.commits_topic(prefix).encode())),
+        ),
+    ]
+    for topic, key, value, headers in hostile:
+        producer.publish_raw(topic, key, value, headers).result(30)
+    store = governance_store()
+    stats = _consume(provisioned, catalog, serde, store)
+    rejects = store.dump()["rejects"]
+    assert stats.rejected == len(rejects) == 6, rejects  # the forged-through-gateway one is ignored
+    assert all(reason for *_pos, reason, _detail in rejects)
+    assert {r[0] for r in rejects} == {approvals, decisions, applied, dead_letters}
+    with store.engine.connect() as conn:
+        # nothing hostile changed a state: the same as the demo alone
+        assert proposal_history(conn, store.tables, GHOST.proposal_id).state == "REFUSED"  # type: ignore[attr-defined]
+
+
+def _worker(settings: Settings, store_url: str, prefix: str) -> subprocess.Popen[bytes]:
+    env = {k: v for k, v in os.environ.items() if k != "SCHEMA_REGISTRY_URL"}
+    env.update(
+        {
+            "KAFKA_BOOTSTRAP_SERVERS": settings.kafka_bootstrap_servers or "",
+            "VELOCITY_TOPIC_PREFIX": settings.topic_prefix,
+            "VELOCITY_SESSION_TIMEOUT_MS": str(settings.session_timeout_ms),
+            "VELOCITY_FETCH_WAIT_MAX_MS": str(settings.fetch_wait_max_ms),
+        }
+    )
+    command = [
+        sys.executable,
+        "-m",
+        "velocity_stream.cli.consumers_cmd",
+        "consume",
+        "governance",
+        "--store-url",
+        store_url,
+        "--table-prefix",
+        prefix,
+        "--batch-size",
+        "5",
+        "--max-idle",
+        "3",
+        "--log-level",
+        "warning",
+    ]
+    return subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+
+
+def test_kill_9_mid_backlog_then_restart_equals_an_uninterrupted_run(
+    provisioned, catalog, serde, demo, producer, governance_store, store_url
+):
+    # A longer backlog: many writeback proposals, half of them decided.
+    extra = [ev.writeback(f"bulk{n}", f"opportunity:bulk{n}", stage=("A", "B")) for n in range(300)]
+    for proposal in extra:
+        demo.send(proposal)
+    for proposal in extra[::2]:
+        demo.decide(proposal, "REJECTED")
+    demo.publish(producer)
+    crashed = governance_store()
+    prefix = crashed.tables.offsets.name.removesuffix("gov_offsets")
+    total = sum(
+        1
+        for topic in governance_sink().mapper.topics(catalog, provisioned.topic_prefix)
+        for _ in demo.runner.topic(topic)
+    )
+
+    def consumed() -> int:
+        return sum(crashed.offsets().values())
+
+    worker = _worker(provisioned, store_url, prefix)
+    try:
+        assert wait_until(lambda: consumed() >= total // 4, timeout=120), "no progress"
+        worker.send_signal(signal.SIGKILL)
+        worker.wait(10)
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+    assert worker.returncode == -signal.SIGKILL
+    at_kill = consumed()
+    restarted = _worker(provisioned, store_url, prefix)
+    output, _ = restarted.communicate(timeout=300)
+    assert restarted.returncode == 0, output.decode()
+    assert at_kill < consumed(), f"the kill did not land mid-backlog ({at_kill})"
+
+    uninterrupted = governance_store()
+    _consume(provisioned, catalog, serde, uninterrupted, batch_size=500)
+    assert crashed.dump() == uninterrupted.dump()
+    assert (
+        len([r for r in uninterrupted.dump()["proposals"] if r[0].startswith("proposal:bulk")])
+        == 300
+    )
