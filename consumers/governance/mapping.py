@@ -30,9 +30,10 @@ from typing import Any
 
 from consumers.governance.states import ProposalState
 from consumers.reading import ArtifactReader, UnreadableRecord
+from consumers.sink.topics import accepted_topics
 from velocity_stream.contracts.applied_graph_change import AppliedGraphChange
 from velocity_stream.contracts.approval import RULE_PREFIX, ApprovalDecision
-from velocity_stream.contracts.catalog import Catalog, Family, Route
+from velocity_stream.contracts.catalog import Catalog, Route
 from velocity_stream.contracts.entity_proposal import NormalizedEntityProposal
 from velocity_stream.contracts.metadata import Artifact
 from velocity_stream.contracts.writeback import OracleWritebackProposal
@@ -106,17 +107,9 @@ class Routes:
             for topic, target in catalog.ingress_topics(topic_prefix).items()
             if target[0].route is Route.PROPOSAL
         }
-        self.decision_topics: dict[str, tuple[Family, int]] = {
-            family.accepted_topic(topic_prefix, major): (family, major)
-            for family in catalog
-            if family.route is Route.DECISION
-            for major in family.majors()
-        }
-        self.applied_topics: dict[str, tuple[Family, int]] = {
-            topic: target
-            for topic, target in catalog.internal_topics(topic_prefix).items()
-            if target[0].name == APPLIED_FAMILY
-        }
+        decisions = [family.name for family in catalog if family.route is Route.DECISION]
+        self.decision_topics = accepted_topics(catalog, topic_prefix, decisions)
+        self.applied_topics = accepted_topics(catalog, topic_prefix, [APPLIED_FAMILY])
 
     def topics(self) -> list[str]:
         return sorted(
