@@ -58,7 +58,6 @@ def apply_rows(conn: Connection, tables: GovernanceTables, batch: Sequence[GovWr
     states = _unique((r for w in batch for r in w.states), ["proposal_id", "state", "cause_ref"])
     decisions = _unique((r for w in batch for r in w.decisions), ["decision_id"])
     commits = _applied_first(r for w in batch for r in w.commits)
-    insert_ignore(conn, tables.proposals, proposals)
     insert_ignore(conn, tables.states, states)
     insert_ignore(conn, tables.decisions, decisions)
     if commits:
@@ -76,36 +75,49 @@ def apply_rows(conn: Connection, tables: GovernanceTables, batch: Sequence[GovWr
         write_rows(conn, commits_table, commits, applied_wins)
     touched = {r["proposal_id"] for r in proposals} | {r["proposal_id"] for r in states}
     if touched:
-        refresh_states(conn, tables, sorted(touched))
+        write_proposals(conn, tables, proposals, sorted(touched))
 
 
-def refresh_states(conn: Connection, tables: GovernanceTables, proposal_ids: list[str]) -> None:
-    """Set ``proposals.state`` of the stored ones among ``proposal_ids`` from their states."""
+def write_proposals(
+    conn: Connection, tables: GovernanceTables, proposals: list[Row], touched: list[str]
+) -> None:
+    """Insert the new ``proposals`` with their current state, and set the state of the stored
+    ones among ``touched`` again, from all their states (the batch's already written)."""
     p, s = tables.proposals, tables.states
+    incoming = {r["proposal_id"]: r for r in proposals}
     updates: list[dict[str, Any]] = []
-    for part in chunks(proposal_ids):
+    fresh: list[Row] = []
+    for part in chunks(touched):
         stored = {
-            pid: (state, at)
+            pid: (state, int(at))
             for pid, state, at in conn.execute(
                 select(p.c.proposal_id, p.c.state, p.c.state_at_ms).where(
                     one_of(conn, p.c.proposal_id, part)
                 )
             )
         }
-        if not stored:
+        known = [pid for pid in part if pid in stored or pid in incoming]
+        if not known:
             continue
         found: dict[str, list[tuple[str, int, str]]] = {}
         rows = conn.execute(
             select(s.c.proposal_id, s.c.state, s.c.at_ms, s.c.cause_ref).where(
-                one_of(conn, s.c.proposal_id, list(stored))
+                one_of(conn, s.c.proposal_id, known)
             )
         )
         for pid, state, at_ms, cause in rows:
             found.setdefault(pid, []).append((state, int(at_ms), cause))
-        for pid, before in stored.items():
+        for pid in known:
             now = current_state(found.get(pid, ()))
-            if now is not None and now != (before[0], int(before[1])):
-                updates.append({"pid": pid, "new_state": now[0], "new_at": now[1]})
+            if pid in stored:
+                if now is not None and now != stored[pid]:
+                    updates.append({"pid": pid, "new_state": now[0], "new_at": now[1]})
+            else:
+                row = incoming[pid]
+                if now is not None:
+                    row = {**row, "state": now[0], "state_at_ms": now[1]}
+                fresh.append(row)
+    insert_ignore(conn, p, fresh)
     if updates:
         conn.execute(
             update(p)

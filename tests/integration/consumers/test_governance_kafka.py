@@ -9,24 +9,19 @@ and dead-letter topics into its tables."""
 
 from __future__ import annotations
 
-import os
 import signal
-import subprocess
-import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
 
 import pytest
-from sqlalchemy import Engine
 
 from consumers.committer.runner import CommitterRunner
 from consumers.governance.queries import audit_trail, proposal_history
 from consumers.governance.sink import governance_sink
-from consumers.sink.runner import SinkOptions, SinkRunner
+from consumers.sink.runner import SinkOptions, SinkRunner, SinkStats
 from consumers.sink.store import SinkStore
 from tests import signing
-from tests.integration.consumers.conftest import fresh_prefix, wait_until
+from tests.integration.consumers.conftest import SinkUnderTest, consume_worker, wait_until
 from tests.unit.consumers import events as ev
 from tests.unit.devstack.test_demo_downstream import approval
 from velocity_stream.contracts.approval import proposal_digest
@@ -120,25 +115,16 @@ def _demo_flow(settings: Settings, catalog: Catalog, serde: AvroSerde, data: Dem
 
 
 @pytest.fixture
-def governance_store(engine: Engine) -> Iterator[Callable[..., SinkStore]]:
-    made: list[SinkStore] = []
-
-    def make(prefix: str | None = None) -> SinkStore:
-        sink = governance_sink(prefix or fresh_prefix())
-        store = SinkStore(engine, sink.tables, sink.apply)
-        store.create()
-        made.append(store)
-        return store
-
-    yield make
-    for store in made:
-        store.drop()
+def governance_store(sink_store: Callable[..., SinkUnderTest]) -> Callable[[], SinkStore]:
+    return lambda: sink_store("governance").store
 
 
-def _consume(settings: Settings, catalog: Catalog, serde: AvroSerde, store: SinkStore, **kw: Any):
-    sink = governance_sink()
-    options = SinkOptions(batch_size=kw.get("batch_size", 200))
-    return SinkRunner(settings, catalog, serde, sink.mapper, store, options).run(max_idle_s=IDLE_S)
+def _consume(
+    settings: Settings, catalog: Catalog, serde: AvroSerde, store: SinkStore, batch_size: int = 200
+) -> SinkStats:
+    options = SinkOptions(batch_size=batch_size)
+    mapper = governance_sink().mapper
+    return SinkRunner(settings, catalog, serde, mapper, store, options).run(max_idle_s=IDLE_S)
 
 
 @pytest.fixture
@@ -155,10 +141,6 @@ def demo(provisioned, catalog, serde, producer, graph_store, data) -> Flow:
     return flow
 
 
-def _tables(store: SinkStore) -> Any:
-    return store.tables
-
-
 def test_the_demo_lands_with_every_state_decision_and_commit(
     provisioned, catalog, serde, demo, data, governance_store
 ):
@@ -170,7 +152,7 @@ def test_the_demo_lands_with_every_state_decision_and_commit(
         for a in (*data.artifacts, GHOST)
         if a.FAMILY in PROPOSALS
     }
-    tables = _tables(store)
+    tables = store.tables
     with store.engine.connect() as conn:
         histories = {pid: proposal_history(conn, tables, pid) for pid in expected}
         trail = audit_trail(conn, tables)
@@ -264,36 +246,6 @@ def test_hostile_records_become_rejects_and_never_stop_the_worker(
         assert proposal_history(conn, store.tables, GHOST.proposal_id).state == "REFUSED"  # type: ignore[attr-defined]
 
 
-def _worker(settings: Settings, store_url: str, prefix: str) -> subprocess.Popen[bytes]:
-    env = {k: v for k, v in os.environ.items() if k != "SCHEMA_REGISTRY_URL"}
-    env.update(
-        {
-            "KAFKA_BOOTSTRAP_SERVERS": settings.kafka_bootstrap_servers or "",
-            "VELOCITY_TOPIC_PREFIX": settings.topic_prefix,
-            "VELOCITY_SESSION_TIMEOUT_MS": str(settings.session_timeout_ms),
-            "VELOCITY_FETCH_WAIT_MAX_MS": str(settings.fetch_wait_max_ms),
-        }
-    )
-    command = [
-        sys.executable,
-        "-m",
-        "velocity_stream.cli.consumers_cmd",
-        "consume",
-        "governance",
-        "--store-url",
-        store_url,
-        "--table-prefix",
-        prefix,
-        "--batch-size",
-        "5",
-        "--max-idle",
-        "3",
-        "--log-level",
-        "warning",
-    ]
-    return subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-
-
 def test_kill_9_mid_backlog_then_restart_equals_an_uninterrupted_run(
     provisioned, catalog, serde, demo, producer, governance_store, store_url
 ):
@@ -315,7 +267,7 @@ def test_kill_9_mid_backlog_then_restart_equals_an_uninterrupted_run(
     def consumed() -> int:
         return sum(crashed.offsets().values())
 
-    worker = _worker(provisioned, store_url, prefix)
+    worker = consume_worker(provisioned, store_url, "governance", prefix, batch_size=5)
     try:
         assert wait_until(lambda: consumed() >= total // 4, timeout=120), "no progress"
         worker.send_signal(signal.SIGKILL)
@@ -325,7 +277,7 @@ def test_kill_9_mid_backlog_then_restart_equals_an_uninterrupted_run(
             worker.kill()
     assert worker.returncode == -signal.SIGKILL
     at_kill = consumed()
-    restarted = _worker(provisioned, store_url, prefix)
+    restarted = consume_worker(provisioned, store_url, "governance", prefix, batch_size=5)
     output, _ = restarted.communicate(timeout=300)
     assert restarted.returncode == 0, output.decode()
     assert at_kill < consumed(), f"the kill did not land mid-backlog ({at_kill})"
