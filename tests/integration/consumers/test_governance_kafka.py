@@ -192,7 +192,7 @@ def test_redelivery_changes_nothing_and_a_rebuild_equals_the_incremental_run(
 
 
 def test_hostile_records_become_rejects_and_never_stop_the_worker(
-    provisioned, catalog, serde, demo, producer, governance_store
+    provisioned, catalog, serde, demo, producer, governance_store, data
 ):
     prefix = provisioned.topic_prefix
     approvals = catalog.approvals_topic(prefix)
@@ -202,8 +202,7 @@ def test_hostile_records_become_rejects_and_never_stop_the_worker(
     ingress = catalog.family(GHOST.FAMILY).ingress_topic(prefix)
     ghost_bytes = serde.encode(GHOST)
     wrong_family = serde.encode(ev.interaction("client:x", 1))
-    # a decision forged onto the ingress topic (never read) and one that approves the
-    # rejected proposal with a made-up schema id on the accepted topic (refused)
+    # a decision with a made-up schema id on the accepted topic (refused)
     good = demo.runner.topic(decisions)[0]
     bad_id = good.value[:1] + (999_999).to_bytes(4, "big") + good.value[5:]  # type: ignore[index]
     forged_block = (
@@ -233,6 +232,16 @@ def test_hostile_records_become_rejects_and_never_stop_the_worker(
             ((h.DLQ_REASON, b"y"), (h.DLQ_SOURCE_TOPIC, catalog.commits_topic(prefix).encode())),
         ),
     ]
+    # A well-formed, signed approval of the rejected proposal, written straight to the decision
+    # ingress topic (the gateway is not running to check it): never read by the store.
+    family, rejected_pid = data.pending[0]
+    forged = approval(family, rejected_pid, "0" * 64).model_copy(
+        update={"decision_id": "decision:forged", "artifact_id": "art:decision:forged"}
+    )
+    forged_topic = catalog.family("ApprovalDecision").ingress_topic(prefix)
+    forged_value = serde.encode(forged)
+    signed = signing.with_signature((), forged_topic, b"k", forged_value, forged.source_system)
+    hostile.append((forged_topic, rejected_pid.encode(), forged_value, signed))
     for topic, key, value, headers in hostile:
         producer.publish_raw(topic, key, value, headers).result(30)
     store = governance_store()
@@ -244,6 +253,9 @@ def test_hostile_records_become_rejects_and_never_stop_the_worker(
     with store.engine.connect() as conn:
         # nothing hostile changed a state: the same as the demo alone
         assert proposal_history(conn, store.tables, GHOST.proposal_id).state == "REFUSED"  # type: ignore[attr-defined]
+        rejected = proposal_history(conn, store.tables, rejected_pid)
+    assert rejected.state == "REJECTED"
+    assert "decision:forged" not in {d.decision_id for d in rejected.decisions}
 
 
 def test_kill_9_mid_backlog_then_restart_equals_an_uninterrupted_run(
