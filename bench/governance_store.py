@@ -1,42 +1,31 @@
 """Governance store: records applied per second into SQLite and PostgreSQL, against plain
-executemany of the same rows in the same run.
+executemany of the same rows in the same run; bench/stores.py's measurement (its run_sink,
+run_baseline and run_store_only, so the method is the same as every sink's) on a workload
+bench/stores.py cannot express: proposals arrive on the approvals topic with the gateway's
+headers, not as artifacts on an accepted topic.
 
 Workload: ``--proposals`` writeback proposals, each as the gateway routes it (its approvals
 record), a person's decision on the decision family's accepted topic and the committer's
 applied record; in that order per proposal, or ``--shuffle``d (decisions and commits before
-their proposals). Measured: the sink runner's batch path without the broker (decode with the
-contract, map, the governance apply hook: insert-if-absent rows, each touched proposal's
-state derived again from all its states, rejects and offsets, one transaction per batch).
-Baseline, same run, same database: the same decode and mapping, then plain executemany
-INSERTs of the same rows into copies of the tables without keys or indexes, one transaction
-per batch: the floor of writing those rows at all. Figures are medians of ``--runs`` runs;
-the ratio is the median of each run's rate over the baseline of the same run.
+their proposals, across batches). The apply path includes the governance apply hook
+(insert-if-absent rows, each touched proposal's state derived again from all its states).
 
-Run: ``python bench/governance_store.py [--proposals 3000] [--runs 3] [--batch 1000]
-[--shuffle] [--cpu] [--postgres URL] [--no-sqlite]`` (``--postgres ''`` skips PostgreSQL).
+Run from the repository root: ``python -m bench.governance_store [--proposals 3000]
+[--runs 3] [--batch 1000] [--shuffle] [--postgres URL] [--no-sqlite]`` (``--postgres ''``
+skips PostgreSQL).
 """
 
 from __future__ import annotations
 
 import argparse
-import os
 import random
 import statistics
 import tempfile
-import time
-import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import Column, MetaData, Table
-
+from bench import stores
 from consumers.applied import applied_change
-from consumers.governance.mapping import GovWrites
-from consumers.governance.sink import governance_sink
-from consumers.reading import ArtifactReader
-from consumers.sink.runner import SinkOptions, SinkRunner
-from consumers.sink.store import SinkStore
-from consumers.storage import open_engine
 from velocity_stream.contracts import example, validate_artifact
 from velocity_stream.contracts.catalog import Catalog, load_catalog
 from velocity_stream.contracts.metadata import Artifact
@@ -45,10 +34,7 @@ from velocity_stream.protocol.records import InboundMessage
 from velocity_stream.serde import AvroSerde, InMemorySchemaResolver
 from velocity_stream.settings import Settings
 
-PREFIX = "bench"
-# Wall time, or (``--cpu``) this process's CPU time, which a busy machine disturbs far less;
-# with SQLite the database runs in this process too, with PostgreSQL it does not.
-clock = time.perf_counter
+NAME = "governance"
 T0 = datetime(2026, 4, 18, 9, 30, tzinfo=UTC)
 REVIEWER = "human:bench"
 
@@ -62,10 +48,10 @@ def _made(family: str, changes: dict[str, object]) -> Artifact:
 def workload(
     catalog: Catalog, serde: AvroSerde, proposals: int, shuffle: bool
 ) -> list[InboundMessage]:
-    approvals = catalog.approvals_topic(PREFIX)
-    source = catalog.family("OracleWritebackProposal").ingress_topic(PREFIX).encode()
-    decisions = catalog.family("ApprovalDecision").accepted_topic(PREFIX)
-    applied_topic = catalog.family("AppliedGraphChange").ingress_topic(PREFIX)
+    approvals = catalog.approvals_topic(stores.PREFIX)
+    source = catalog.family("OracleWritebackProposal").ingress_topic(stores.PREFIX).encode()
+    decisions = catalog.family("ApprovalDecision").accepted_topic(stores.PREFIX)
+    applied_topic = catalog.family("AppliedGraphChange").ingress_topic(stores.PREFIX)
     triples: list[tuple[str, bytes, bytes, tuple[tuple[str, bytes], ...]]] = []
     for i in range(proposals):
         pid = f"proposal:bench:{i:06d}"
@@ -104,63 +90,6 @@ def workload(
     ]
 
 
-def run_store(
-    url: str, messages: list[InboundMessage], catalog: Catalog, serde: AvroSerde, batch: int
-) -> float:
-    sink = governance_sink(f"b{uuid.uuid4().hex[:8]}_")
-    engine = open_engine(url)
-    store = SinkStore(engine, sink.tables, sink.apply)
-    store.create()
-    runner = SinkRunner(
-        Settings(topic_prefix=PREFIX), catalog, serde, sink.mapper, store, SinkOptions(batch)
-    )
-    start = clock()
-    for first in range(0, len(messages), batch):
-        result = runner.handle(messages[first : first + batch])
-        assert result.rejected == 0
-    rate = len(messages) / (clock() - start)
-    store.drop()
-    engine.dispose()
-    return rate
-
-
-def run_baseline(
-    url: str, messages: list[InboundMessage], catalog: Catalog, serde: AvroSerde, batch: int
-) -> float:
-    """The same decode and mapping, then plain executemany into keyless copies."""
-    sink = governance_sink()
-    mapper = sink.mapper
-    reader = ArtifactReader(catalog, serde, PREFIX)
-    engine = open_engine(url)
-    md = MetaData()
-    tag = uuid.uuid4().hex[:8]
-    tables = sink.tables
-    plain = {
-        name: Table(
-            f"b{tag}_{name}",
-            md,
-            *(Column(c.name, c.type) for c in getattr(tables, name).columns),
-        )
-        for name in ("proposals", "states", "decisions", "commits")
-    }
-    md.create_all(engine)
-    start = clock()
-    for first in range(0, len(messages), batch):
-        found: list[GovWrites] = [
-            mapper.rows(m, reader)
-            for m in messages[first : first + batch]  # type: ignore[attr-defined]
-        ]
-        with engine.begin() as conn:
-            for name, table in plain.items():
-                rows = [r for w in found for r in getattr(w, name)]
-                if rows:
-                    conn.execute(table.insert(), rows)
-    rate = len(messages) / (clock() - start)
-    md.drop_all(engine)
-    engine.dispose()
-    return rate
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--proposals", type=int, default=3000)
@@ -169,37 +98,42 @@ def main() -> None:
     parser.add_argument("--shuffle", action="store_true")
     parser.add_argument("--postgres", default="postgresql+psycopg://postgres@127.0.0.1:5432/test")
     parser.add_argument("--no-sqlite", action="store_true")
-    parser.add_argument("--cpu", action="store_true", help="rates in process CPU time")
     args = parser.parse_args()
-    global clock
-    if args.cpu:
-        clock = time.process_time
     catalog = load_catalog(Settings().schemas_dir)
-    serde = AvroSerde(catalog, InMemorySchemaResolver(), PREFIX)
+    serde = AvroSerde(catalog, InMemorySchemaResolver(), stores.PREFIX)
     messages = workload(catalog, serde, args.proposals, args.shuffle)
     order = "shuffled" if args.shuffle else "proposal, decision, commit"
     print(
         f"governance: {len(messages)} records ({order}) for {args.proposals} proposals, "
-        f"batches of {args.batch}, median of {args.runs} runs, "
-        f"{'CPU' if args.cpu else 'wall'} time, "
-        f"load average {os.getloadavg()[0]:.2f}"
+        f"batches of {args.batch}, median of {args.runs} runs; load average {stores._load()}"
     )
     with tempfile.TemporaryDirectory() as folder:
         targets = [] if args.no_sqlite else [("sqlite", f"sqlite:///{Path(folder) / 'bench.db'}")]
         if args.postgres:
             targets.append(("postgresql", args.postgres))
-        for name, url in targets:
-            rates, baselines = [], []
+        for target, url in targets:
+            rates, baselines, alone_rates, alone_ratios = [], [], [], []
             for _ in range(args.runs):
-                rates.append(run_store(url, messages, catalog, serde, args.batch))
-                baselines.append(run_baseline(url, messages, catalog, serde, args.batch))
+                rate, _rows = stores.run_sink(NAME, url, messages, catalog, serde, args.batch)
+                rates.append(rate)
+                baselines.append(
+                    stores.run_baseline(NAME, url, messages, catalog, serde, args.batch)
+                )
+                alone, floor = stores.run_store_only(
+                    NAME, url, messages, catalog, serde, args.batch
+                )
+                alone_rates.append(alone)
+                alone_ratios.append(alone / floor)
             ratios = [r / b for r, b in zip(rates, baselines, strict=True)]
             print(
-                f"{name:<10} apply {statistics.median(rates):6.0f} records/s "
+                f"  {target:<10} apply {statistics.median(rates):6.0f} records/s "
                 f"(baseline executemany {statistics.median(baselines):6.0f} records/s); "
                 f"ratio {statistics.median(ratios):.2f}x "
                 f"(runs {', '.join(f'{r:.2f}' for r in ratios)}); "
-                f"load average {os.getloadavg()[0]:.2f}"
+                f"load average {stores._load()}\n"
+                f"  {'':<10} writes alone {statistics.median(alone_rates):6.0f} records/s; "
+                f"ratio {statistics.median(alone_ratios):.2f}x "
+                f"(runs {', '.join(f'{r:.2f}' for r in alone_ratios)})"
             )
 
 

@@ -40,13 +40,22 @@ def _applied_first(rows: Iterable[Row]) -> list[Row]:
 
 
 def governance_applier(tables: GovernanceTables) -> Callable[[Connection, Sequence[Writes]], int]:
-    """The sink framework's apply hook: the GovWrites each record's ``Writes.extra`` carries,
-    written by :func:`apply_rows`; returns 0 (unchanged rows are not counted)."""
+    """The sink framework's apply hook: the batch's upserts (GovernanceMapper makes them, one
+    per row) grouped back by table and written by :func:`apply_rows`; returns 0 (unchanged
+    rows are not counted)."""
+    names = {
+        tables.proposals: "proposals",
+        tables.states: "states",
+        tables.decisions: "decisions",
+        tables.commits: "commits",
+    }
 
     def apply(conn: Connection, batch: Sequence[Writes]) -> int:
-        apply_rows(
-            conn, tables, [rows for w in batch for rows in w.extra if isinstance(rows, GovWrites)]
-        )
+        found = GovWrites()
+        for writes in batch:
+            for upsert in writes.normalized():
+                getattr(found, names[upsert.table]).append(dict(upsert.row))
+        apply_rows(conn, tables, [found])
         return 0
 
     return apply

@@ -34,7 +34,7 @@ from velocity_stream.settings import Settings
 
 PREFIX = "unit"
 CATALOG = load_catalog(Settings().schemas_dir)
-MAPPER = GovernanceMapper()
+MAPPER = GovernanceMapper(governance_tables("unit_"))
 ROUTES = MAPPER.routes(CATALOG, PREFIX)
 DECISIONS = CATALOG.family("ApprovalDecision")
 DECISION_TOPIC = DECISIONS.accepted_topic(PREFIX)
@@ -358,3 +358,27 @@ def test_the_audit_trail_filters_by_target_reviewer_and_time(store, serde, reade
         trail = audit_trail(conn, t, reviewer="human:ravi")
     assert trail[0].target_ref == "opportunity:o2" and trail[0].outcome == "REJECTED"
     assert audit_trail.__doc__
+
+
+def test_the_sink_path_writes_what_the_rows_say(store, serde, reader) -> None:
+    """map() -> the framework's SinkStore with the governance apply hook gives the same tables
+    as the rows written directly."""
+    from consumers.governance.sink import governance_sink
+    from consumers.sink.store import SinkStore
+
+    items = [
+        decided(serde, decision(WB, "d1", 5)),
+        proposed(serde, WB),
+        applied(serde, WB, "d1", 6),
+        refused(serde, NEP, "d2", 4),
+        proposed(serde, NEP, rule="trusted-import"),
+    ]
+    store.apply(items, reader)
+    sink = governance_sink("unit_")
+    through = SinkStore(open_engine("sqlite://"), sink.tables, sink.apply)
+    through.create()
+    mapper = sink.mapper
+    mapper.topics(CATALOG, PREFIX)
+    through.apply([mapper.map(m, reader) for m in items[:2]], [], {})
+    through.apply([mapper.map(m, reader) for m in items[2:]], [], {})
+    assert through.dump() == store.dump()
