@@ -9,7 +9,6 @@ and dead-letter topics into its tables."""
 
 from __future__ import annotations
 
-import signal
 from collections.abc import Callable
 from datetime import UTC, datetime
 
@@ -17,11 +16,9 @@ import pytest
 
 from consumers.committer.runner import CommitterRunner
 from consumers.governance.queries import audit_trail, proposal_history
-from consumers.governance.sink import governance_sink
-from consumers.sink.runner import SinkOptions, SinkRunner, SinkStats
-from consumers.sink.store import SinkStore
+from consumers.sink.runner import SinkStats
 from tests import signing
-from tests.integration.consumers.conftest import SinkUnderTest, consume_worker, wait_until
+from tests.integration.consumers.conftest import SinkUnderTest, kill_then_restart
 from tests.unit.consumers import events as ev
 from tests.unit.devstack.test_demo_downstream import approval
 from velocity_stream.contracts.approval import proposal_digest
@@ -115,16 +112,18 @@ def _demo_flow(settings: Settings, catalog: Catalog, serde: AvroSerde, data: Dem
 
 
 @pytest.fixture
-def governance_store(sink_store: Callable[..., SinkUnderTest]) -> Callable[[], SinkStore]:
-    return lambda: sink_store("governance").store
+def governance_store(sink_store: Callable[..., SinkUnderTest]) -> Callable[[], SinkUnderTest]:
+    return lambda: sink_store("governance")
 
 
 def _consume(
-    settings: Settings, catalog: Catalog, serde: AvroSerde, store: SinkStore, batch_size: int = 200
+    settings: Settings,
+    catalog: Catalog,
+    serde: AvroSerde,
+    made: SinkUnderTest,
+    batch_size: int = 200,
 ) -> SinkStats:
-    options = SinkOptions(batch_size=batch_size)
-    mapper = governance_sink().mapper
-    return SinkRunner(settings, catalog, serde, mapper, store, options).run(max_idle_s=IDLE_S)
+    return made.run(settings, catalog, serde, batch_size=batch_size)
 
 
 @pytest.fixture
@@ -144,8 +143,9 @@ def demo(provisioned, catalog, serde, producer, graph_store, data) -> Flow:
 def test_the_demo_lands_with_every_state_decision_and_commit(
     provisioned, catalog, serde, demo, data, governance_store
 ):
-    store = governance_store()
-    stats = _consume(provisioned, catalog, serde, store)
+    store_sink = governance_store()
+    store = store_sink.store
+    stats = _consume(provisioned, catalog, serde, store_sink)
     assert stats.rejected == 0, stats
     expected = {
         str(getattr(a, "proposal_id"))  # noqa: B009
@@ -178,16 +178,18 @@ def test_the_demo_lands_with_every_state_decision_and_commit(
 def test_redelivery_changes_nothing_and_a_rebuild_equals_the_incremental_run(
     provisioned, catalog, serde, demo, governance_store
 ):
-    incremental = governance_store()
-    _consume(provisioned, catalog, serde, incremental, batch_size=7)
+    incremental_sink = governance_store()
+    incremental = incremental_sink.store
+    _consume(provisioned, catalog, serde, incremental_sink, batch_size=7)
     once = incremental.dump()
     # Redelivery: forget the offsets, read everything again into the same tables.
     with incremental.engine.begin() as conn:
         conn.execute(incremental.tables.offsets.delete())
-    _consume(provisioned, catalog, serde, incremental, batch_size=50)
+    _consume(provisioned, catalog, serde, incremental_sink, batch_size=50)
     assert incremental.dump() == once
-    rebuilt = governance_store()
-    _consume(provisioned, catalog, serde, rebuilt, batch_size=1000)
+    rebuilt_sink = governance_store()
+    rebuilt = rebuilt_sink.store
+    _consume(provisioned, catalog, serde, rebuilt_sink, batch_size=1000)
     assert rebuilt.dump() == once
 
 
@@ -244,8 +246,9 @@ def test_hostile_records_become_rejects_and_never_stop_the_worker(
     hostile.append((forged_topic, rejected_pid.encode(), forged_value, signed))
     for topic, key, value, headers in hostile:
         producer.publish_raw(topic, key, value, headers).result(30)
-    store = governance_store()
-    stats = _consume(provisioned, catalog, serde, store)
+    store_sink = governance_store()
+    store = store_sink.store
+    stats = _consume(provisioned, catalog, serde, store_sink)
     rejects = store.dump()["rejects"]
     assert stats.rejected == len(rejects) == 6, rejects  # the forged-through-gateway one is ignored
     assert all(reason for *_pos, reason, _detail in rejects)
@@ -268,34 +271,15 @@ def test_kill_9_mid_backlog_then_restart_equals_an_uninterrupted_run(
     for proposal in extra[::2]:
         demo.decide(proposal, "REJECTED")
     demo.publish(producer)
-    crashed = governance_store()
+    uninterrupted_sink = governance_store()
+    uninterrupted = uninterrupted_sink.store
+    _consume(provisioned, catalog, serde, uninterrupted_sink, batch_size=500)
+    ends = uninterrupted.offsets()  # every partition's end: nothing more is written
+    crashed_sink = governance_store()
+    crashed = crashed_sink.store
+    # the tables are gov_*, not governance_* (SinkUnderTest.prefix assumes the mapper's name)
     prefix = crashed.tables.offsets.name.removesuffix("gov_offsets")
-    total = sum(
-        1
-        for topic in governance_sink().mapper.topics(catalog, provisioned.topic_prefix)
-        for _ in demo.runner.topic(topic)
-    )
-
-    def consumed() -> int:
-        return sum(crashed.offsets().values())
-
-    worker = consume_worker(provisioned, store_url, "governance", prefix, batch_size=5)
-    try:
-        assert wait_until(lambda: consumed() >= total // 4, timeout=120), "no progress"
-        worker.send_signal(signal.SIGKILL)
-        worker.wait(10)
-    finally:
-        if worker.poll() is None:
-            worker.kill()
-    assert worker.returncode == -signal.SIGKILL
-    at_kill = consumed()
-    restarted = consume_worker(provisioned, store_url, "governance", prefix, batch_size=5)
-    output, _ = restarted.communicate(timeout=300)
-    assert restarted.returncode == 0, output.decode()
-    assert at_kill < consumed(), f"the kill did not land mid-backlog ({at_kill})"
-
-    uninterrupted = governance_store()
-    _consume(provisioned, catalog, serde, uninterrupted, batch_size=500)
+    kill_then_restart(provisioned, store_url, "governance", crashed, prefix, ends, 5)
     assert crashed.dump() == uninterrupted.dump()
     assert (
         len([r for r in uninterrupted.dump()["proposals"] if r[0].startswith("proposal:bulk")])
