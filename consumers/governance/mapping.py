@@ -6,8 +6,8 @@ governance store trusts"):
 - the approvals topic (written only by the gateway, which drops producers' copies of its
   headers): a proposal, PENDING or AUTO_APPROVED by the rule its header names;
 - the decision family's *accepted* topics (written only by the gateway, after the contract,
-  signature and reviewer checks; never the ingress topic, where anyone may write): a decision,
-  and the APPROVED or REJECTED state it gives its proposal;
+  signature and reviewer checks; never the ingress topic, which nothing has checked yet): a
+  decision, and the APPROVED or REJECTED state it gives its proposal;
 - the applied topic (the committer's internal family, read with its contract and producer
   check): COMMITTED, for a change that came from a proposal (an importer's delta has none);
 - the dead-letter topic, only for the dead letters whose *last* reason block (the one the
@@ -124,7 +124,7 @@ class Routes:
 
 class GovernanceRows:
     """Records of the governance sources -> :class:`GovWrites` (``sink.GovernanceMapper``
-    carries them to the store's apply hook as the framework's ``Writes.extra``)."""
+    hands them to the store's apply hook as the framework's upserts, one per row)."""
 
     name = NAME
 
