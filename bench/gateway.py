@@ -11,7 +11,10 @@ In one run, on one broker (KAFKA_BOOTSTRAP_SERVERS, else the embedded Tansu brok
 2. end-to-end latency (producer send -> accepted output consumed) at ``--rate`` artifacts/s;
 3. the gateway worker's peak RSS after ``--pending`` OracleWritebackProposals are pending in
    its tables;
-4. scaling: one gateway worker, then ``--workers`` workers in one consumer group, on the same
+4. the pure pipeline in this process, µs per record on the accept route: as built (one pass,
+   the compiled reader to the model) against the two passes it replaced (the plain record,
+   then pydantic), alternating, median of ``--runs`` x 5 rounds;
+5. scaling: one gateway worker, then ``--workers`` workers in one consumer group, on the same
    backlog (``--scale-count`` records), alternating, each the median of ``--runs`` runs, with
    the ratio and the load average before and after.
 
@@ -25,6 +28,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import statistics
 import subprocess
 import sys
@@ -38,8 +42,9 @@ from pathlib import Path
 from confluent_kafka import Consumer, Producer, TopicPartition
 
 from velocity_stream.contracts import example
-from velocity_stream.contracts.catalog import Catalog, load_catalog
-from velocity_stream.contracts.metadata import Artifact
+from velocity_stream.contracts.catalog import Catalog, Family, load_catalog
+from velocity_stream.contracts.metadata import Artifact, validate_artifact
+from velocity_stream.gateway import GatewayState, InboundMessage, Pipeline
 from velocity_stream.kafka.topics import TopicAdmin, apply
 from velocity_stream.registry.resolvers import preregistered_resolver
 from velocity_stream.serde import AvroSerde
@@ -159,7 +164,9 @@ class Artifacts:
         artifact: Artifact = self.base.model_copy(
             update={
                 "artifact_id": f"art:bench:{uuid.uuid4().hex}",
-                "client_ref": f"client:{i % 997}",
+                # As many clients as records: the six partitions get equal shares (with 997
+                # keys murmur2 split them so that two workers got 54 % and 46 %).
+                "client_ref": f"client:{i}",
             }
         )
         return artifact.client_ref.encode(), self.serde.encode(artifact)  # type: ignore[attr-defined]
@@ -479,7 +486,7 @@ def main(argv: list[str] | None = None) -> int:
         "--skip",
         action="append",
         default=[],
-        choices=("throughput", "latency", "memory", "scaling"),
+        choices=("throughput", "latency", "memory", "pipeline", "scaling"),
     )
     parser.add_argument("--workers", type=int, default=2, help="workers of the scaling run")
     parser.add_argument(
@@ -558,6 +565,8 @@ def main(argv: list[str] | None = None) -> int:
                 f"worker RSS: {idle / 2**20:.0f} MB idle, peak {peak / 2**20:.0f} MB with "
                 f"{args.pending:,} pending ~1 KB proposals (target < 500 MB)"
             )
+        if "pipeline" not in args.skip:
+            figures.update(measure_pipeline(catalog, args.runs))
         if "scaling" not in args.skip:
             figures.update(report_scaling(measure_scaling(bootstrap, catalog, args, work), args))
     figures["load_after"] = load()
@@ -565,6 +574,44 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         args.json.write_text(json.dumps(figures, indent=2))
     return 0
+
+
+class _TwoPassSerde(AvroSerde):
+    """The decode the gateway used before: the plain reader-schema record, then pydantic."""
+
+    def decode(self, payload: bytes | None, family: Family, major: int | None = None) -> Artifact:
+        decoded = self.decode_record(payload, family, major)
+        return validate_artifact(self.model(family.name, decoded.major), decoded.record)
+
+
+def measure_pipeline(catalog: Catalog, runs: int, count: int = 20_000) -> dict[str, object]:
+    """µs per record of ``Pipeline.process`` on valid ~1 KB InteractionBundles."""
+    prefix = "benchpipe"
+    artifacts = Artifacts(catalog, prefix)
+    messages = [
+        InboundMessage(artifacts.ingress, i % 6, i, key, value, (), 0)
+        for i, (key, value) in enumerate(artifacts.one(i) for i in range(count))
+    ]
+    pipelines = {}
+    for name, kind in (("one_pass", AvroSerde), ("two_pass", _TwoPassSerde)):
+        serde = kind(catalog, artifacts.serde.resolver, prefix)
+        pipelines[name] = Pipeline(catalog, serde, prefix, gateway_version="bench", clock=lambda: 0)
+    times: dict[str, list[float]] = {name: [] for name in pipelines}
+    for _ in range(runs * 5):
+        for name, pipeline in pipelines.items():
+            state = GatewayState()
+            started = time.perf_counter()
+            for message in messages:
+                pipeline.process(message, state)
+            times[name].append((time.perf_counter() - started) / count * 1e6)
+    one, two = (statistics.median(times[n]) for n in ("one_pass", "two_pass"))
+    print(f"pipeline in-process, accept route, median of {runs * 5} rounds of {count:,}:")
+    print(f"  one pass (as built)   {one:6.1f} µs/record")
+    print(f"  two passes (before)   {two:6.1f} µs/record   ratio {one / two:.2f}x")
+    return {
+        "pipeline_us_per_record": {"one_pass": round(one, 1), "two_pass": round(two, 1)},
+        "pipeline_ratio": round(one / two, 2),
+    }
 
 
 def load() -> tuple[float, float, float]:
@@ -660,7 +707,8 @@ def measure_one(
         # A worker logs an assignment per rebalance: more than one each means the group
         # rebalanced during the run, and the figure includes that pause.
         joins = [_assignments(path) for path in logs]
-        extra = f"  (assignments per worker: {joins})"
+        shares = [_inputs(path) for path in logs]
+        extra = f"  (assignments per worker: {joins}, inputs per worker: {shares})"
     log(
         f"run {run + 1}/{runs} {label:12s} {count:7d} records {rate:10,.0f} msg/s{extra}; "
         f"CPU µs/record {LAST_CPU}"
@@ -670,6 +718,12 @@ def measure_one(
 
 
 LAST_CPU: dict[str, object] = {}
+
+
+def _inputs(path: Path) -> int:
+    """How many inputs a worker routed (its stop summary; 0 when it wrote none)."""
+    found = re.findall(r"(\d+) inputs in \d+ batches", path.read_text(errors="replace"))
+    return int(found[-1]) if found else 0
 
 
 def _assignments(path: Path) -> int:
