@@ -13,7 +13,9 @@ In one run, on one broker (KAFKA_BOOTSTRAP_SERVERS, else the embedded Tansu brok
    its tables;
 4. the pure pipeline in this process, µs per record on the accept route: as built (one pass,
    the compiled reader to the model) against the two passes it replaced (the plain record,
-   then pydantic), alternating, median of ``--runs`` x 5 rounds;
+   then pydantic), alternating, median of ``--runs`` x 5 rounds; the same in instructions,
+   immune to load: ``valgrind --tool=callgrind python bench/gateway.py --pipeline-loop
+   one_pass N`` (and ``two_pass``), each for N = 0 and 2000, (I(2000) - I(0)) / 2000;
 5. scaling: one gateway worker, then ``--workers`` workers in one consumer group, on the same
    backlog (``--scale-count`` records), alternating, each the median of ``--runs`` runs, with
    the ratio and the load average before and after.
@@ -584,8 +586,10 @@ class _TwoPassSerde(AvroSerde):
         return validate_artifact(self.model(family.name, decoded.major), decoded.record)
 
 
-def measure_pipeline(catalog: Catalog, runs: int, count: int = 20_000) -> dict[str, object]:
-    """µs per record of ``Pipeline.process`` on valid ~1 KB InteractionBundles."""
+def pipelines_and_messages(
+    catalog: Catalog, count: int
+) -> tuple[dict[str, Pipeline], list[InboundMessage]]:
+    """The pipeline as built and with the two-pass decode, and ``count`` valid inputs."""
     prefix = "benchpipe"
     artifacts = Artifacts(catalog, prefix)
     messages = [
@@ -596,6 +600,23 @@ def measure_pipeline(catalog: Catalog, runs: int, count: int = 20_000) -> dict[s
     for name, kind in (("one_pass", AvroSerde), ("two_pass", _TwoPassSerde)):
         serde = kind(catalog, artifacts.serde.resolver, prefix)
         pipelines[name] = Pipeline(catalog, serde, prefix, gateway_version="bench", clock=lambda: 0)
+    return pipelines, messages
+
+
+def pipeline_loop(name: str, count: int) -> None:
+    """Route the first ``count`` of 2,001 inputs (one more warms the reader): run under
+    ``valgrind --tool=callgrind`` with ``count`` 0 and N, the difference / N is the
+    instructions a record, whatever the load (see the module docstring)."""
+    pipelines, messages = pipelines_and_messages(load_catalog(DEFAULT_SCHEMAS_DIR), 2001)
+    pipeline, state = pipelines[name], GatewayState()
+    pipeline.process(messages[-1], state)
+    for message in messages[:count]:
+        pipeline.process(message, state)
+
+
+def measure_pipeline(catalog: Catalog, runs: int, count: int = 20_000) -> dict[str, object]:
+    """µs per record of ``Pipeline.process`` on valid ~1 KB InteractionBundles."""
+    pipelines, messages = pipelines_and_messages(catalog, count)
     times: dict[str, list[float]] = {name: [] for name in pipelines}
     for _ in range(runs * 5):
         for name, pipeline in pipelines.items():
@@ -781,6 +802,9 @@ def report_scaling(result: Scaling, args: argparse.Namespace) -> dict[str, objec
 
 
 if __name__ == "__main__":
+    if sys.argv[1:2] == ["--pipeline-loop"]:
+        pipeline_loop(sys.argv[2], int(sys.argv[3]))
+        sys.exit(0)
     if sys.argv[1:2] == ["--raw-loop"]:
         source, target, partitions, count = sys.argv[2:6]
         raw_loop(os.environ["KAFKA_BOOTSTRAP_SERVERS"], source, target, int(partitions), int(count))
