@@ -11,7 +11,7 @@ In one run, on one broker (KAFKA_BOOTSTRAP_SERVERS, else the embedded Tansu brok
 2. end-to-end latency (producer send -> accepted output consumed) at ``--rate`` artifacts/s;
 3. the gateway worker's peak RSS after ``--pending`` OracleWritebackProposals are pending in
    its tables;
-4. the pure pipeline in this process, µs per record on the accept route: as built (one pass,
+4. the pure pipeline in this process, CPU µs per record on the accept route: as built (one pass,
    the compiled reader to the model) against the two passes it replaced (the plain record,
    then pydantic), alternating, median of ``--runs`` x 5 rounds; the same in instructions,
    immune to load: ``valgrind --tool=callgrind python bench/gateway.py --pipeline-loop
@@ -21,9 +21,15 @@ In one run, on one broker (KAFKA_BOOTSTRAP_SERVERS, else the embedded Tansu brok
    backlog (``--scale-count`` records), alternating, each the median of ``--runs`` runs, with
    the ratio and the load average before and after.
 
-    python bench/gateway.py                    # full run (~3-4 minutes here)
+Every run through Kafka also prints the CPU µs per record of the broker, the reader and each
+process under test between the first and the last output (``/proc/<pid>/stat``): on a busy
+machine these move far less than the rates do. ``BENCH_PROFILE=1`` runs each gateway worker
+under cProfile (a ``.prof`` beside its log).
+
+    python bench/gateway.py                    # everything (~15 minutes on a quiet machine)
     python bench/gateway.py --quick            # smaller, for a smoke check
-    python bench/gateway.py --skip throughput --skip latency --skip memory   # scaling only
+    python bench/gateway.py --skip throughput --skip latency --skip memory --skip pipeline
+                                               # scaling only
 """
 
 from __future__ import annotations
