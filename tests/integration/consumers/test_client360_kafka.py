@@ -8,12 +8,12 @@ import pytest
 
 from consumers.client360.runner import Client360Runner, RunnerOptions, RunStats
 from consumers.client360.store import Client360Store
-from consumers.partitions import PartitionSource
 from tests.integration.consumers.conftest import Gateway, kill_then_restart, without_offsets
 from tests.unit.consumers import events as ev
 from velocity_stream.contracts.catalog import Catalog
 from velocity_stream.contracts.client360 import Client360Snapshot
 from velocity_stream.kafka.producer import ArtifactProducer
+from velocity_stream.kafka.reader import TopicReader
 from velocity_stream.serde import AvroSerde
 from velocity_stream.settings import Settings
 
@@ -40,16 +40,13 @@ def _published(settings: Settings, catalog: Catalog, serde: AvroSerde) -> list[C
     family = catalog.family("Client360Snapshot")
     topic = family.ingress_topic(settings.topic_prefix)
     found: list[Client360Snapshot] = []
-    with PartitionSource(settings, [topic], {}, client_id="it-snapshot-reader") as source:
-        idle = 0
-        while idle < 4:
-            batch = source.poll_batch(500, 0.5)
-            idle = 0 if batch else idle + 1
-            for message in batch:
-                snapshot = serde.decode(message.value, family)
-                assert isinstance(snapshot, Client360Snapshot)
-                assert message.key == snapshot.client_ref.encode()
-                found.append(snapshot)
+    # Up to the end the fetch responses report: the runner waits for every delivery.
+    with TopicReader(settings, role="it-snapshot-reader", stall_timeout=30) as reader:
+        for message in reader.read_all(topic):
+            snapshot = serde.decode(message.value, family)
+            assert isinstance(snapshot, Client360Snapshot)
+            assert message.key == snapshot.client_ref.encode()
+            found.append(snapshot)
     return found
 
 
