@@ -25,6 +25,7 @@ from consumers.client360.store import Client360Store
 from consumers.committer.store import GraphStore
 from consumers.sink import Sink, SinkOptions, SinkRunner, SinkStats, SinkStore, sink_entry
 from consumers.storage import OffsetsStore, open_engine
+from tests.integration.consumers.to_end import run_to_end
 from tests.unit.consumers.events import commit
 from velocity_stream.contracts.catalog import Catalog, load_catalog
 from velocity_stream.contracts.metadata import Artifact
@@ -216,10 +217,11 @@ class SinkUnderTest:
         batch_size: int = 500,
         max_idle_s: float = 1.5,
     ) -> SinkStats:
-        """Consume until the topics are idle."""
+        """Consume to the topics' end (tests/integration/consumers/to_end.py)."""
         options = SinkOptions(batch_size=batch_size)
         runner = SinkRunner(settings, catalog, serde, self.sink.mapper, self.store, options)
-        return runner.run(max_idle_s=max_idle_s)
+        stats: SinkStats = run_to_end(runner, self.store, settings, max_idle_s)
+        return stats
 
 
 @pytest.fixture

@@ -13,6 +13,7 @@ from consumers.applied import COMMITTER, applied_id
 from consumers.committer.runner import CommitterRunner
 from consumers.committer.store import GraphStore
 from tests.integration.consumers.conftest import Gateway
+from tests.integration.consumers.to_end import run_to_end
 from tests.unit.consumers import events as ev
 from velocity_stream.contracts.applied_graph_change import AppliedGraphChange
 from velocity_stream.contracts.commit_record import CommitRecord
@@ -68,16 +69,16 @@ def test_committer_applies_approved_changes_and_dead_letters_refusals(
     )
     gateway.publish([seed])
     runner = CommitterRunner(provisioned, catalog, serde, graph_store, producer)
-    first = runner.run(max_idle_s=1.5)
+    first = run_to_end(runner, graph_store, provisioned)
     assert (first.applied, first.refused) == (1, 0)
 
     merge = ev.entity_proposal("e1", "person:priya", merge=("person:p-dup",), family_name="Raman")
     merge_again = ev.entity_proposal("e2", "person:priya", merge=("person:p-dup",))
     ghost = ev.writeback("w1", "opportunity:ghost", stage=("A", "B"))
     gateway.publish([(merge, "decision:e1", 1)])
-    runner.run(max_idle_s=1.5)  # the first merge lands before the second is read
+    run_to_end(runner, graph_store, provisioned)  # the first merge lands before the second is read
     gateway.publish([(merge_again, "decision:e2", 2), (ghost, "decision:w1", 3)])
-    second = runner.run(max_idle_s=1.5)
+    second = run_to_end(runner, graph_store, provisioned)
     assert (second.applied, second.refused) == (0, 2)
 
     survivor, merged = graph_store.node("person:priya"), graph_store.node("person:p-dup")
@@ -118,7 +119,7 @@ def test_committer_applies_approved_changes_and_dead_letters_refusals(
     # Redelivered commit records (a gateway retry) apply nothing and dead-letter nothing new.
     before = graph_store.dump()
     gateway.publish([(merge, "decision:e1", 1), (ghost, "decision:w1", 3)])
-    third = runner.run(max_idle_s=1.5)
+    third = run_to_end(runner, graph_store, provisioned)
     assert (third.applied, third.refused, third.duplicates) == (0, 0, 2)
     after = graph_store.dump()
     assert {k: v for k, v in after.items() if k != "offsets"} == {
@@ -139,7 +140,7 @@ def test_commit_records_that_break_their_contract_are_dead_lettered_and_change_n
     seed = ev.delta("seed", ev.upsert_node(CLIENT, "CLIENT", name="Acme"))
     gateway.publish([seed])
     runner = CommitterRunner(provisioned, catalog, serde, graph_store, producer)
-    assert runner.run(max_idle_s=1.5).applied == 1
+    assert run_to_end(runner, graph_store, provisioned).applied == 1
     before = graph_store.dump()
 
     entity = ev.entity_proposal("e1", "person:forged")
@@ -170,7 +171,7 @@ def test_commit_records_that_break_their_contract_are_dead_lettered_and_change_n
     futures = [producer.publish_raw(commits, b"proposal:e1", value) for value, _ in bad.values()]
     for future in futures:
         future.result(30)
-    refused = runner.run(max_idle_s=1.5)
+    refused = run_to_end(runner, graph_store, provisioned)
     assert (refused.applied, refused.refused) == (0, len(bad))
 
     # No graph row, no applied change, nothing in the outbox: only the change log's line per
@@ -193,5 +194,5 @@ def test_commit_records_that_break_their_contract_are_dead_lettered_and_change_n
 
     # And it keeps going: the real commit record after them applies.
     gateway.publish([(entity, "decision:e1", 0)])
-    assert runner.run(max_idle_s=1.5).applied == 1
+    assert run_to_end(runner, graph_store, provisioned).applied == 1
     assert graph_store.node("person:forged") is not None

@@ -19,6 +19,7 @@ from consumers.governance.queries import audit_trail, proposal_history
 from consumers.sink.runner import SinkStats
 from tests import signing
 from tests.integration.consumers.conftest import SinkUnderTest, kill_then_restart
+from tests.integration.consumers.to_end import run_to_end
 from tests.unit.consumers import events as ev
 from tests.unit.devstack.test_demo_downstream import approval
 from velocity_stream.contracts.approval import proposal_digest
@@ -133,9 +134,9 @@ def demo(provisioned, catalog, serde, producer, graph_store, data) -> Flow:
     # The CRM's graph first (the committer reads deltas and commits in any order).
     deltas = catalog.family("ClientGraphDelta").accepted_topic(provisioned.topic_prefix)
     assert flow.publish(producer, only=deltas) > 0
-    assert committer.run(max_idle_s=IDLE_S).refused == 0
+    assert run_to_end(committer, graph_store, provisioned, IDLE_S).refused == 0
     assert flow.publish(producer) > 0
-    stats = committer.run(max_idle_s=IDLE_S)
+    stats = run_to_end(committer, graph_store, provisioned, IDLE_S)
     assert stats.refused == 1 and stats.applied > 0, stats
     return flow
 

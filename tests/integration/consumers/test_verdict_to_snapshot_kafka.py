@@ -12,6 +12,7 @@ from consumers.applied import applied_id
 from consumers.client360.runner import Client360Runner, RunnerOptions
 from consumers.committer.runner import CommitterRunner
 from tests.integration.consumers.conftest import Gateway
+from tests.integration.consumers.to_end import run_to_end
 from tests.unit.consumers import events as ev
 
 pytestmark = pytest.mark.integration
@@ -27,7 +28,7 @@ def test_a_refused_change_is_absent_from_the_snapshot_and_an_applied_one_present
 
     def settle(applied: int, refused: int) -> None:
         """Commit what was published, project the applied records."""
-        stats = committer.run(max_idle_s=IDLE_S)
+        stats = run_to_end(committer, graph_store, provisioned, IDLE_S)
         assert (stats.applied, stats.refused, stats.published) == (applied, refused, applied)
         Client360Runner(
             provisioned, catalog, serde, read_model, None, RunnerOptions(batch_size=100)
