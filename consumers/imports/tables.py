@@ -99,6 +99,8 @@ def import_tables(prefix: str = "") -> ImportTables:
             Column("created_at_ms", BigInteger, nullable=False),
             Column("source_profile", String, nullable=False),
             Column("schema_version", String, nullable=False),
+            # JSON array of the resolver's notes on no one column (those on a column are on it).
+            Column("notes", Text, nullable=False),
             *position_columns(),
         ),
         # Every source column of a manifest with its fate; a MAPPED column names its target.
