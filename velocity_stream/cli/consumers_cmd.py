@@ -1,4 +1,5 @@
-"""``velocity-stream consume client360|committer``: run a read-model or committer worker.
+"""``velocity-stream consume client360|committer|<sink>``: run a read-model, committer or sink
+worker (the sinks, such as ``intel``, come from the table in consumers/sink/registry.py).
 
 Kafka, the topic prefix, the registry and the store come from the environment
 (velocity_stream.settings: KAFKA_BOOTSTRAP_SERVERS, VELOCITY_TOPIC_PREFIX, SCHEMA_REGISTRY_URL,
@@ -17,6 +18,7 @@ from collections.abc import Sequence
 from types import FrameType
 from typing import TYPE_CHECKING
 
+from consumers.sink.registry import SINKS
 from velocity_stream.errors import VelocityError
 from velocity_stream.settings import Settings, load_settings
 
@@ -55,7 +57,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "applied change to the AppliedGraphChange topic.",
     )
     committer.set_defaults(handler=_run_committer, batch_default=500)
-    for worker in (client360, committer):
+    sinks = [
+        workers.add_parser(entry.name, help=entry.help, description=entry.description)
+        for entry in SINKS
+    ]
+    for entry, sink in zip(SINKS, sinks, strict=True):
+        sink.set_defaults(handler=_run_sink, sink=entry.name, batch_default=entry.batch_size)
+    for worker in (client360, committer, *sinks):
         worker.add_argument("--store-url", help="SQLAlchemy URL (default VELOCITY_STORE_URL)")
         worker.add_argument(
             "--table-prefix", default="", help="prefix of this worker's table names"
@@ -182,6 +190,43 @@ def _run_committer(args: argparse.Namespace) -> int:
     print(
         f"committer: {stats.records} records, {stats.applied} applied, {stats.refused} "
         f"refused (dead-lettered), {stats.duplicates} duplicates",
+        file=sys.stderr,
+    )
+    return EXIT_OK
+
+
+def _run_sink(args: argparse.Namespace) -> int:
+    from consumers.sink.registry import sink_entry
+    from consumers.sink.runner import SinkOptions, SinkRunner
+    from consumers.sink.store import SinkStore
+    from consumers.storage import open_engine
+
+    entry = sink_entry(args.sink)
+    try:
+        settings, catalog, serde = _prepare(args, entry.name)
+        sink = entry.load(args.table_prefix)
+        engine = open_engine(settings.store_url)
+        store = SinkStore(engine, sink.tables, sink.apply)
+        if args.rebuild:
+            store.drop()
+        store.create()
+        options = SinkOptions(batch_size=args.batch_size or args.batch_default)
+        runner = SinkRunner(settings, catalog, serde, sink.mapper, store, options)
+        print(
+            f"{entry.name}: {len(runner.topics())} topics -> {engine.url.render_as_string()}",
+            file=sys.stderr,
+            flush=True,
+        )
+        try:
+            stats = runner.run(stop=_stop_on_signals(), max_idle_s=args.max_idle)
+        finally:
+            engine.dispose()
+    except VelocityError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_FAILED
+    print(
+        f"{entry.name}: {stats.records} records, {stats.applied} applied, {stats.unchanged} "
+        f"unchanged writes, {stats.rejected} rejected",
         file=sys.stderr,
     )
     return EXIT_OK

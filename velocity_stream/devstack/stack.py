@@ -7,8 +7,9 @@ Order, and where each part runs:
 2. the catalog's topics (created, never altered);
 3. the schema registry, in a thread of this process (its state is a Kafka topic), unless
    SCHEMA_REGISTRY_URL is set; 4. the catalog registered in it;
-5. the gateway worker (`velocity-stream gateway`) and 6. the Client360 consumer and the
-   committer (`velocity-stream consume ...`), each a child process: faust owns its process
+5. the gateway worker (`velocity-stream gateway`) and 6. the Client360 consumer, the
+   committer and every sink consumer of consumers/sink/registry.py (intel, ...)
+   (`velocity-stream consume ...`), each a child process: faust owns its process
    (event loop, signal handlers), and these are the commands a deployment runs, so a crash or
    a `kill -9` of one behaves here as it would there;
 7. the review app, in this process (topic tails, producer and HTTP server in threads);
@@ -45,6 +46,7 @@ from typing import TYPE_CHECKING, TextIO
 
 from pydantic import SecretStr
 
+from consumers.sink.registry import SINKS
 from velocity_stream.contracts.catalog import Catalog, load_catalog
 from velocity_stream.devstack.processes import Child, cli_child
 from velocity_stream.devstack.progress import Progress, Step
@@ -81,7 +83,7 @@ class PortBusy(StackFailed):
 
 # The workers `dev` starts that serve metrics, in the order they are started (each gets the
 # configured metrics port plus its index among the children; the embedded broker comes first).
-METRICS_WORKERS = ("gateway", "client360", "committer")
+METRICS_WORKERS = ("gateway", "client360", "committer", *(entry.name for entry in SINKS))
 
 
 def ports_to_bind(
@@ -267,9 +269,11 @@ class DevStack:
                 )
             )
         with p.step("read-model consumers") as step:
-            client360 = self._spawn("client360", "consume", "client360", "--log-level", "warning")
-            committer = self._spawn("committer", "consume", "committer", "--log-level", "warning")
-            step.done(f"client360 {client360}, committer {committer}")
+            started = [
+                f"{name} {self._spawn(name, 'consume', name, '--log-level', 'warning')}"
+                for name in ("client360", "committer", *(entry.name for entry in SINKS))
+            ]
+            step.done(", ".join(started))
         with p.step("review app") as step:
             self._review(step)
         with p.step("demo data" if self.options.seed else "demo data (skipped)") as step:

@@ -16,6 +16,7 @@ import pytest
 import yaml
 from pydantic import AliasChoices
 
+from consumers.sink.registry import SINKS
 from tests.compose import COMPOSE_FILE, REPO, VARIABLE, compose, env_file
 from velocity_stream.cli.main import build_parser
 from velocity_stream.contracts.catalog import load_catalog
@@ -118,6 +119,12 @@ def test_the_roles_run_what_their_names_say(services):
     assert commands["client360"] == ["consume", "client360"]
     assert commands["committer"] == ["consume", "committer"]
     assert commands["review"][0] == "serve"
+
+
+def test_every_sink_consumer_has_its_service(services):
+    commands = {name: s["command"] for name, s in _ours(services)}
+    for entry in SINKS:
+        assert commands.get(entry.name) == ["consume", entry.name], entry.name
 
 
 def _role_settings(monkeypatch: pytest.MonkeyPatch, service: Mapping[str, Any]) -> Settings:

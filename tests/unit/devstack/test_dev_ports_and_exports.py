@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 from pydantic import SecretStr
 
+from consumers.sink.registry import SINKS
 from velocity_stream.devstack.stack import (
     DevOptions,
     PortBusy,
@@ -43,9 +44,12 @@ def test_the_review_port_and_each_workers_metrics_port_are_checked() -> None:
         ("gateway metrics", "127.0.0.1", 9501),  # the broker child comes first
         ("client360 metrics", "127.0.0.1", 9502),
         ("committer metrics", "127.0.0.1", 9503),
+        # then every sink consumer, in the order of their table
+        *((f"{entry.name} metrics", "127.0.0.1", 9504 + i) for i, entry in enumerate(SINKS)),
     ]
     given_kafka = ports_to_bind(settings, options, embedded_broker=False)
-    assert [port for _, _, port in given_kafka] == [8089, 9500, 9501, 9502]
+    ports = [port for _, _, port in given_kafka]
+    assert ports == [8089, 9500, 9501, 9502, *(9503 + i for i in range(len(SINKS)))]
     off = Settings(VELOCITY_METRICS_ENABLED="false")
     assert ports_to_bind(off, options, embedded_broker=True) == [("review app", "127.0.0.1", 8089)]
 

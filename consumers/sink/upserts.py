@@ -1,0 +1,117 @@
+"""The generic apply of a sink: a batch of Writes as upserts, inside the store's transaction.
+
+consumers/sink/writes.py says what each mode and the children mean; this module does it with
+one SELECT of the stored keys per table and mode, and bulk statements (storage.write_rows).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from sqlalchemy import Connection, Table, and_, delete, select
+
+from consumers.sink.writes import STAMP, Key, Mode, Row, Upsert, Writes
+from consumers.storage import chunks, insert_ignore, lww_upsert, one_of, replace_rows
+
+
+def apply_writes(conn: Connection, batch: Sequence[Writes]) -> int:
+    """Apply every upsert of ``batch`` (in order) in ``conn``'s transaction; returns how many
+    upserts changed nothing (an older or repeated copy)."""
+    groups: dict[tuple[Table, Mode], dict[Key, Upsert]] = {}
+    total = 0
+    for writes in batch:
+        for upsert in writes.normalized():
+            total += 1
+            chosen = groups.setdefault((upsert.table, upsert.mode), {})
+            key = upsert.key()
+            held = chosen.get(key)
+            if held is None or _beats(upsert, held):
+                chosen[key] = upsert
+    effective = 0
+    for (table, mode), chosen in groups.items():
+        winners = sorted(_winners(conn, table, mode, chosen), key=Upsert.key)
+        effective += len(winners)
+        # Only the winners are written (one writer per store); the statements still guard
+        # themselves (newer stamp, absent key) so they can never undo a newer row.
+        _write(conn, table, mode, [u.row for u in winners])
+        _replace_children(conn, table, winners)
+    return total - effective
+
+
+def _beats(incoming: Upsert, held: Upsert) -> bool:
+    """Within one batch: does ``incoming`` displace the copy already chosen for its key?"""
+    if incoming.mode is Mode.LWW:
+        return bool(incoming.row[STAMP] > held.row[STAMP])
+    return incoming.mode is Mode.REPLACE  # REPLACE: the later one; KEEP: the first one
+
+
+def _winners(conn: Connection, table: Table, mode: Mode, chosen: dict[Key, Upsert]) -> list[Upsert]:
+    """The batch's copies that will change the stored row."""
+    if mode is Mode.REPLACE:
+        return list(chosen.values())
+    stored = _stored(conn, table, chosen.keys(), with_stamp=mode is Mode.LWW)
+    if mode is Mode.KEEP:
+        return [u for key, u in chosen.items() if key not in stored]
+    return [u for key, u in chosen.items() if key not in stored or u.row[STAMP] > stored[key]]
+
+
+def _stored(
+    conn: Connection, table: Table, keys: Iterable[Key], *, with_stamp: bool
+) -> dict[Key, Any]:
+    """Stored key -> stamp (None without ``with_stamp``) for those of ``keys`` present."""
+    key_columns = list(table.primary_key.columns)
+    first = key_columns[0]
+    wanted = set(keys)
+    found: dict[Key, Any] = {}
+    selected = [*key_columns, table.c[STAMP]] if with_stamp else key_columns
+    for part in chunks(sorted({str(k[0]) for k in wanted})):
+        rows = conn.execute(select(*selected).where(one_of(conn, first, part)))
+        for row in rows:
+            key = tuple(row[: len(key_columns)])
+            if key in wanted:
+                found[key] = row[-1] if with_stamp else None
+    return found
+
+
+def _write(conn: Connection, table: Table, mode: Mode, rows: list[Row]) -> None:
+    if not rows:
+        return
+    shaped = _same_columns(rows)
+    if mode is Mode.LWW:
+        lww_upsert(conn, table, shaped)
+    elif mode is Mode.REPLACE:
+        replace_rows(conn, table, shaped)
+    else:
+        insert_ignore(conn, table, shaped)
+
+
+def _same_columns(rows: Sequence[Row]) -> list[dict[str, Any]]:
+    """Rows with the union of their columns (a missing one is NULL): one statement needs one
+    column list."""
+    names: dict[str, None] = {}
+    for row in rows:
+        names.update(dict.fromkeys(row))
+    return [{name: row.get(name) for name in names} for row in rows]
+
+
+def _replace_children(conn: Connection, parent: Table, winners: Sequence[Upsert]) -> None:
+    owning = [u for u in winners if u.children]
+    if not owning:
+        return
+    key_names = [c.name for c in parent.primary_key.columns]
+    by_child: dict[Table, list[Upsert]] = {}
+    for upsert in owning:
+        for child in upsert.children:
+            by_child.setdefault(child, []).append(upsert)
+    for child, parents in by_child.items():
+        if len(key_names) == 1:
+            column = child.c[key_names[0]]
+            for part in chunks(sorted({str(u.key()[0]) for u in parents})):
+                conn.execute(delete(child).where(one_of(conn, column, part)))
+        else:
+            for upsert in parents:
+                match = [child.c[n] == v for n, v in zip(key_names, upsert.key(), strict=True)]
+                conn.execute(delete(child).where(and_(*match)))
+        rows = [row for u in parents for row in u.children[child]]
+        insert_ignore(conn, child, _same_columns(rows))
