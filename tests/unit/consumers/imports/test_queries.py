@@ -3,8 +3,7 @@ under the batch's latest manifest whatever order things arrived in."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import Engine
@@ -12,27 +11,13 @@ from sqlalchemy import Engine
 from consumers.imports.copies import ImportCopy, import_copy
 from consumers.imports.queries import latest_manifest_id, mapped_fields, unresolved_rows
 from consumers.imports.store import apply_copies
-from consumers.imports.tables import ImportTables, import_tables
-from consumers.storage import open_engine
+from consumers.imports.tables import ImportTables
+from tests.unit.consumers.imports.conftest import START
 from velocity_stream.contracts.import_manifest import ImportMappingManifest
 from velocity_stream.contracts.metadata import Artifact
 from velocity_stream.devstack.demo_intake import IntakeDemo
 
-START = datetime(2026, 4, 18, 9, 0, tzinfo=UTC)
 BATCH, OTHER = "batch:q-01", "batch:q-02"
-
-
-@pytest.fixture
-def tables() -> ImportTables:
-    return import_tables("q_")
-
-
-@pytest.fixture
-def engine(tables: ImportTables) -> Iterator[Engine]:
-    made = open_engine("sqlite://")
-    tables.metadata.create_all(made)
-    yield made
-    made.dispose()
 
 
 def store(engine: Engine, tables: ImportTables, artifacts: list[Artifact]) -> None:

@@ -4,16 +4,15 @@ a different copy is one conflict per position; columns get their fates, rows the
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
-from datetime import UTC, datetime
+from collections.abc import Sequence
 
-import pytest
 from sqlalchemy import Engine, select
 
 from consumers.imports.copies import ImportCopy, Position, import_copy, manifest_copy
 from consumers.imports.store import CopyResult, apply_copies
-from consumers.imports.tables import ImportTables, import_tables
+from consumers.imports.tables import ImportTables
 from consumers.storage import open_engine
+from tests.unit.consumers.imports.conftest import START
 from velocity_stream.contracts.example_intake import import_mapping_manifest_v1
 from velocity_stream.contracts.import_manifest import ImportMappingManifest
 from velocity_stream.contracts.imports import ImportRowRecord, row_content_sha256
@@ -22,20 +21,6 @@ from velocity_stream.contracts.upgrades import upgraded_artifact
 from velocity_stream.devstack.demo_intake import IntakeDemo
 
 BATCH = "batch:unit-01"
-START = datetime(2026, 4, 18, 9, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def tables() -> ImportTables:
-    return import_tables("unit_")
-
-
-@pytest.fixture
-def engine(tables: ImportTables) -> Iterator[Engine]:
-    made = open_engine("sqlite://")
-    tables.metadata.create_all(made)
-    yield made
-    made.dispose()
 
 
 def copy_at(artifact: Artifact, offset: int, topic: str = "t") -> ImportCopy:
