@@ -8,9 +8,12 @@ Every test that takes ``store_url`` runs once per database. PostgreSQL is the on
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +22,7 @@ from sqlalchemy import Engine, text
 
 from consumers.client360.store import Client360Store
 from consumers.committer.store import GraphStore
+from consumers.sink import Sink, SinkOptions, SinkRunner, SinkStats, SinkStore, sink_entry
 from consumers.storage import open_engine
 from tests.unit.consumers.events import commit
 from velocity_stream.contracts.catalog import Catalog, load_catalog
@@ -190,6 +194,92 @@ def graph_store(engine: Engine) -> Iterator[GraphStore]:
     store.create()
     yield store
     store.drop()
+
+
+@dataclass
+class SinkUnderTest:
+    """A sink consumer's parts and its store (the tables the test reads)."""
+
+    sink: Sink
+    store: SinkStore
+
+    @property
+    def prefix(self) -> str:
+        return self.store.tables.offsets.name.removesuffix(f"{self.sink.mapper.name}_offsets")
+
+    def run(
+        self,
+        settings: Settings,
+        catalog: Catalog,
+        serde: AvroSerde,
+        batch_size: int = 500,
+        max_idle_s: float = 1.5,
+    ) -> SinkStats:
+        """Consume until the topics are idle."""
+        options = SinkOptions(batch_size=batch_size)
+        runner = SinkRunner(settings, catalog, serde, self.sink.mapper, self.store, options)
+        return runner.run(max_idle_s=max_idle_s)
+
+
+@pytest.fixture
+def sink_store(engine: Engine) -> Iterator[Callable[..., SinkUnderTest]]:
+    """``sink_store("intel", prefix=None)`` -> that sink consumer with its created store
+    (its own apply hook included); the tables are dropped afterwards."""
+    made: list[SinkStore] = []
+
+    def make(name: str, prefix: str | None = None) -> SinkUnderTest:
+        sink = sink_entry(name).load(prefix or fresh_prefix())
+        store = SinkStore(engine, sink.tables, sink.apply)
+        store.create()
+        made.append(store)
+        return SinkUnderTest(sink, store)
+
+    yield make
+    for store in made:
+        store.drop()
+
+
+def without_offsets(dump: dict[str, list[tuple[Any, ...]]]) -> dict[str, Any]:
+    return {name: rows for name, rows in dump.items() if name != "offsets"}
+
+
+def consume_worker(
+    settings: Settings,
+    store_url: str,
+    worker: str,
+    prefix: str,
+    batch_size: int = 40,
+    max_idle_s: float = 3,
+) -> subprocess.Popen[bytes]:
+    """``velocity-stream consume WORKER`` as a subprocess on this test's Kafka and topics (no
+    registry: it builds the same fixed id table as the ``serde`` fixture)."""
+    env = {k: v for k, v in os.environ.items() if k != "SCHEMA_REGISTRY_URL"}
+    env.update(
+        {
+            "KAFKA_BOOTSTRAP_SERVERS": settings.kafka_bootstrap_servers or "",
+            "VELOCITY_TOPIC_PREFIX": settings.topic_prefix,
+            "VELOCITY_SESSION_TIMEOUT_MS": str(settings.session_timeout_ms),
+            "VELOCITY_FETCH_WAIT_MAX_MS": str(settings.fetch_wait_max_ms),
+        }
+    )
+    command = [
+        sys.executable,
+        "-m",
+        "velocity_stream.cli.consumers_cmd",
+        "consume",
+        worker,
+        "--store-url",
+        store_url,
+        "--table-prefix",
+        prefix,
+        "--batch-size",
+        str(batch_size),
+        "--max-idle",
+        str(max_idle_s),
+        "--log-level",
+        "warning",
+    ]
+    return subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
 
 
 def wait_until(check: Callable[[], bool], timeout: float, interval: float = 0.05) -> bool:

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import signal
-import subprocess
-import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -14,7 +11,7 @@ import pytest
 from consumers.client360.runner import Client360Runner, RunnerOptions, RunStats
 from consumers.client360.store import Client360Store
 from consumers.partitions import PartitionSource
-from tests.integration.consumers.conftest import Gateway, wait_until
+from tests.integration.consumers.conftest import Gateway, consume_worker, wait_until
 from tests.unit.consumers import events as ev
 from velocity_stream.contracts.catalog import Catalog
 from velocity_stream.contracts.client360 import Client360Snapshot
@@ -121,36 +118,6 @@ def test_rebuild_from_the_earliest_offsets_equals_the_incremental_run(
     assert incremental.dump() == expected
 
 
-def _worker(settings: Settings, store_url: str, prefix: str) -> subprocess.Popen[bytes]:
-    env = {k: v for k, v in os.environ.items() if k != "SCHEMA_REGISTRY_URL"}
-    env.update(
-        {
-            "KAFKA_BOOTSTRAP_SERVERS": settings.kafka_bootstrap_servers or "",
-            "VELOCITY_TOPIC_PREFIX": settings.topic_prefix,
-            "VELOCITY_SESSION_TIMEOUT_MS": str(settings.session_timeout_ms),
-            "VELOCITY_FETCH_WAIT_MAX_MS": str(settings.fetch_wait_max_ms),
-        }
-    )
-    command = [
-        sys.executable,
-        "-m",
-        "velocity_stream.cli.consumers_cmd",
-        "consume",
-        "client360",
-        "--store-url",
-        store_url,
-        "--table-prefix",
-        prefix,
-        "--batch-size",
-        "40",
-        "--max-idle",
-        "3",
-        "--log-level",
-        "warning",
-    ]
-    return subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-
-
 def test_kill_9_mid_stream_then_restart_gives_the_tables_of_an_uninterrupted_run(
     provisioned,
     catalog,
@@ -169,7 +136,7 @@ def test_kill_9_mid_stream_then_restart_gives_the_tables_of_an_uninterrupted_run
     def consumed() -> int:
         return sum(crashed.offsets().values())
 
-    worker = _worker(provisioned, store_url, prefix)
+    worker = consume_worker(provisioned, store_url, "client360", prefix)
     try:
         assert wait_until(lambda: consumed() >= total // 5, timeout=120), "no progress"
         worker.send_signal(signal.SIGKILL)
@@ -181,7 +148,7 @@ def test_kill_9_mid_stream_then_restart_gives_the_tables_of_an_uninterrupted_run
     at_kill = consumed()
     assert 0 < at_kill < total, f"the kill did not land mid-stream ({at_kill} of {total})"
 
-    restarted = _worker(provisioned, store_url, prefix)
+    restarted = consume_worker(provisioned, store_url, "client360", prefix)
     output, _ = restarted.communicate(timeout=300)
     assert restarted.returncode == 0, output.decode()
     assert crashed.offsets() == ends

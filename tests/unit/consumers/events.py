@@ -28,6 +28,7 @@ from velocity_stream.contracts.graph_delta import ClientGraphDelta
 from velocity_stream.contracts.interaction import InteractionBundle
 from velocity_stream.contracts.metadata import Artifact
 from velocity_stream.contracts.qd_signal import QdSignalBundle
+from velocity_stream.contracts.transcript import TranscriptBundle
 from velocity_stream.gateway.commits import CommitRecord, commit_record
 from velocity_stream.protocol.records import InboundMessage
 
@@ -83,6 +84,49 @@ def signal(
     )
     assert isinstance(made, QdSignalBundle)
     return made
+
+
+def transcript(
+    bundle_id: str, minute: int = 0, lines: Sequence[str] = ("hello", "hi"), copy: str = ""
+) -> TranscriptBundle:
+    """A transcript of ``bundle_id``'s call, one segment per line (speakers alternate);
+    ``copy`` makes a different artifact of the same transcript."""
+    segments, start = [], 0
+    for index, text in enumerate(lines):
+        speaker = "human:sagnik" if index % 2 == 0 else "person:caller"
+        segments.append(
+            {"speaker": speaker, "start_ms": start, "end_ms": start + 1000, "text": text}
+        )
+        start += 1200
+    made = _build(
+        "TranscriptBundle",
+        {
+            "artifact_id": f"art:tr:{bundle_id}{copy}",
+            "created_at": at(minute),
+            "transcript_id": f"transcript:{bundle_id}",
+            "interaction_ref": bundle_id,
+            "duration_ms": start,
+            "text": " ".join(lines),
+            "speaker_segments": segments,
+        },
+    )
+    assert isinstance(made, TranscriptBundle)
+    return made
+
+
+def intel_history(count: int) -> list[Artifact]:
+    """``count`` calls: each an interaction, its transcript and a QD signal, for 1 + count//4
+    clients."""
+    found: list[Artifact] = []
+    for n in range(count):
+        client = f"client:{n % (1 + count // 4)}"
+        bundle = interaction(client, n, minute=n)
+        found += [
+            bundle,
+            transcript(bundle.bundle_id, minute=n, lines=[f"line {i} of {n}" for i in range(3)]),
+            signal(client, n, minute=n, value=n / max(count, 1)),
+        ]
+    return found
 
 
 def upsert_node(ref: str, node_type: str, **attributes: str) -> dict[str, Any]:
