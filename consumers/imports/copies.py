@@ -58,10 +58,14 @@ class ImportCopy:
 
 
 def copy_content(kind: CopyKind, record: Row, details: Sequence[Row]) -> dict[str, Any]:
-    """What two copies of one id are compared on: the record's fields and, for a manifest,
-    each column's fate (``columns.<name>``). A row's indexed values follow from its
-    ``raw_values``, so they add nothing to compare."""
+    """What two copies of one id are compared on: the record's fields, a row's cells one by
+    one (``raw_values.<column>``, so a conflict names the cells that differ) and a manifest's
+    columns one by one (``columns.<column>``: fate, target, kind, transform, confidence,
+    notes). A row's indexed values follow from its cells and add nothing to compare."""
     found = {name: value for name, value in record.items() if name not in _POSITION}
+    if kind is CopyKind.ROW:
+        for column, value in json.loads(found.pop("raw_values")).items():
+            found[f"raw_values.{column}"] = value
     if kind is CopyKind.MANIFEST:
         for column in details:
             found[f"columns.{column['source_column']}"] = {

@@ -8,7 +8,8 @@ keep (KEEP: the first copy stays), so the framework's checks see every value it 
 
 from __future__ import annotations
 
-from consumers.imports.copies import IMPORT_FAMILIES, CopyKind, ImportCopy, import_copy
+from consumers.imports.copies import IMPORT_FAMILIES, ImportCopy, import_copy
+from consumers.imports.store import copy_tables
 from consumers.imports.tables import ImportTables
 from consumers.reading import ArtifactReader
 from consumers.sink.topics import accepted_topics
@@ -38,13 +39,6 @@ class ImportsMapper:
         return Writes((self.upsert(copy),), (copy,))
 
     def upsert(self, copy: ImportCopy) -> Upsert:
-        t = self.tables
-        if copy.kind is CopyKind.BATCH:
-            return Upsert(t.batches, copy.stored_row(), Mode.KEEP)
-        details = t.row_values if copy.kind is CopyKind.ROW else t.manifest_columns
-        return Upsert(
-            t.rows if copy.kind is CopyKind.ROW else t.manifests,
-            copy.stored_row(),
-            Mode.KEEP,
-            {details: copy.details},
-        )
+        table, details = copy_tables(self.tables, copy.kind)
+        children = {details: copy.details} if details is not None else {}
+        return Upsert(table, copy.stored_row(), Mode.KEEP, children)

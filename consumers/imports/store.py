@@ -17,7 +17,7 @@ partition (every copy of a batch id, the topics' key) is the first by offset.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection, Table, select
@@ -49,10 +49,12 @@ class CopyResult:
 @dataclass(frozen=True, slots=True)
 class _Kept:
     position: Position
-    content: dict[str, Any] = field(hash=False)
+    content: dict[str, Any]
 
 
-def _tables(tables: ImportTables, kind: CopyKind) -> tuple[Table, Table | None]:
+def copy_tables(tables: ImportTables, kind: CopyKind) -> tuple[Table, Table | None]:
+    """The table a kind of copy is kept in, and the table of its details (a row's indexed
+    values, a manifest's columns; a batch has none)."""
     if kind is CopyKind.BATCH:
         return tables.batches, None
     if kind is CopyKind.ROW:
@@ -64,7 +66,7 @@ def _stored(
     conn: Connection, tables: ImportTables, kind: CopyKind, refs: Sequence[str]
 ) -> dict[str, _Kept]:
     """The kept copy of each of ``refs`` that is stored, with its content."""
-    table, details = _tables(tables, kind)
+    table, details = copy_tables(tables, kind)
     key = table.primary_key.columns.values()[0]
     found: dict[str, _Kept] = {}
     for part in chunks(refs):
@@ -127,7 +129,7 @@ def _apply_kind(
             }
         )
         result.conflicts += 1
-    table, details = _tables(tables, kind)
+    table, details = copy_tables(tables, kind)
     insert_ignore(conn, table, [c.stored_row() for c in new])
     if details is not None:
         insert_ignore(conn, details, [dict(d) for c in new for d in c.details])

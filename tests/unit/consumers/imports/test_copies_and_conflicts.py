@@ -133,7 +133,8 @@ def test_a_conflict_inside_one_batch_keeps_the_first_read(
         ).scalar_one()
         diff = json.loads(conn.execute(select(tables.conflicts.c.differences)).scalar_one())
     assert email == intake.rows[0]["Email"]
-    assert set(diff) == {"content_sha256", "raw_values"}
+    assert set(diff) == {"content_sha256", "raw_values.Email"}
+    assert diff["raw_values.Email"] == [intake.rows[0]["Email"], "someone@else.example"]
 
 
 def test_manifest_columns_carry_their_fate_target_and_notes(
@@ -232,3 +233,18 @@ def test_a_row_with_no_cells_indexes_nothing(engine: Engine, tables: ImportTable
     apply(engine, tables, [copy_at(row, 0)])
     found = dump(engine, tables)
     assert len(found[tables.rows.name]) == 1 and found[tables.row_values.name] == []
+
+
+def test_a_row_copy_with_one_more_cell_names_that_cell(
+    engine: Engine, tables: ImportTables
+) -> None:
+    intake = demo()
+    row = intake.row(1, intake.rows[0])
+    values = {**intake.rows[0], "Extra": "x"}
+    other = row.model_copy(
+        update={"raw_values": values, "content_sha256": row_content_sha256(values)}
+    )
+    apply(engine, tables, [copy_at(row, 0), copy_at(other, 1)])
+    with engine.connect() as conn:
+        diff = json.loads(conn.execute(select(tables.conflicts.c.differences)).scalar_one())
+    assert diff["raw_values.Extra"] == [None, "x"]
