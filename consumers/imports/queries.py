@@ -101,3 +101,45 @@ def mapped_fields(conn: Connection, tables: ImportTables, row_id: str) -> list[M
         .order_by(columns.c.entity_type, columns.c.field_path, values.c.source_column)
     )
     return [MappedField(*row) for row in conn.execute(query)]
+
+
+@dataclass(frozen=True, slots=True)
+class RowCell:
+    """One cell of a row and what the batch's latest manifest does with its column: a fate
+    (None while the batch has no manifest, or when the manifest does not know the column) and,
+    for a MAPPED column, its target."""
+
+    source_column: str
+    value: str
+    fate: str | None
+    entity_type: str | None
+    field_path: str | None
+    manifest_id: str | None
+
+
+def row_cells(conn: Connection, tables: ImportTables, row_id: str) -> list[RowCell]:
+    """Every cell of row ``row_id``, by column, with its fate under the batch's latest
+    manifest (the lineage view of a raw row)."""
+    values, columns = tables.row_values, tables.manifest_columns
+    query = (
+        select(
+            values.c.source_column,
+            values.c.value,
+            columns.c.fate,
+            columns.c.entity_type,
+            columns.c.field_path,
+            columns.c.manifest_id,
+        )
+        .select_from(values)
+        .outerjoin(
+            columns,
+            and_(
+                columns.c.source_column == values.c.source_column,
+                columns.c.manifest_id
+                == _latest_manifest(tables, values.c.batch_id).scalar_subquery(),
+            ),
+        )
+        .where(values.c.row_id == row_id)
+        .order_by(values.c.source_column)
+    )
+    return [RowCell(*row) for row in conn.execute(query)]

@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from consumers.imports.queries import mapped_fields, unresolved_rows
+from consumers.imports.queries import mapped_fields, row_cells, unresolved_rows
 from consumers.imports.tables import ImportTables
 from tests.integration.consumers.conftest import (
     Gateway,
@@ -80,6 +80,7 @@ def test_demo_import_lands_and_answers_its_questions(
         assert [r.value for r in pending] == ["Warm", "Hot", "Warm", "Cold", "New", "New"]
         assert {r.manifest_id for r in pending} == {manifest.manifest_id}
         mapped = mapped_fields(conn, t, pending[3].row_id)
+        cells = {c.source_column: c.fate for c in row_cells(conn, t, pending[3].row_id)}
         upgraded = conn.execute(
             select(t.manifest_columns.c.source_column, t.manifest_columns.c.fate).where(
                 t.manifest_columns.c.manifest_id == v1.manifest_id
@@ -88,6 +89,11 @@ def test_demo_import_lands_and_answers_its_questions(
     assert {(f.entity_type, f.field_path): f.value for f in mapped}[("PERSON", "phone")] == (
         "033 2455 0199"
     )
+    assert cells == {
+        **dict.fromkeys(("First Name", "Last Name", "Email", "Phone", "Company"), "MAPPED"),
+        "Lead Status": "UNRESOLVED",
+        "Notes": "IGNORED",
+    }
     assert dict(upgraded)["Email"] == "MAPPED" and dict(upgraded)["Lead Status"] == "UNRESOLVED"
 
 

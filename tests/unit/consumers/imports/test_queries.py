@@ -9,7 +9,12 @@ import pytest
 from sqlalchemy import Engine
 
 from consumers.imports.copies import ImportCopy, import_copy
-from consumers.imports.queries import latest_manifest_id, mapped_fields, unresolved_rows
+from consumers.imports.queries import (
+    latest_manifest_id,
+    mapped_fields,
+    row_cells,
+    unresolved_rows,
+)
 from consumers.imports.store import apply_copies
 from consumers.imports.tables import ImportTables
 from tests.unit.consumers.imports.conftest import START
@@ -140,3 +145,28 @@ def test_manifests_created_at_the_same_moment_tie_on_the_greater_id(
     store(engine, tables, [twin, first])
     with engine.connect() as conn:
         assert latest_manifest_id(conn, tables, BATCH) == max(first.manifest_id, twin.manifest_id)
+
+
+def test_row_cells_carry_their_fate_under_the_latest_manifest(
+    engine: Engine, tables: ImportTables
+) -> None:
+    intake = IntakeDemo(START, BATCH)
+    first = intake.manifest()
+    store(engine, tables, [intake.row(4, intake.rows[3])])
+    with engine.connect() as conn:
+        before = row_cells(conn, tables, f"{BATCH}/row/4")
+    assert len(before) == 7 and {c.fate for c in before} == {None}  # no manifest yet
+    store(engine, tables, [first, remap_status(first, minutes=30)])
+    with engine.connect() as conn:
+        cells = {c.source_column: c for c in row_cells(conn, tables, f"{BATCH}/row/4")}
+    assert (cells["Phone"].value, cells["Phone"].fate) == ("033 2455 0199", "UNRESOLVED")
+    status = cells["Lead Status"]
+    assert (status.fate, status.entity_type, status.field_path) == (
+        "MAPPED",
+        "OPPORTUNITY",
+        "stage",
+    )
+    assert cells["Notes"].fate == "IGNORED" and cells["Notes"].entity_type is None
+    assert {c.manifest_id for c in cells.values()} == {f"{first.manifest_id}:v2"}
+    with engine.connect() as conn:
+        assert row_cells(conn, tables, "no-such-row") == []
