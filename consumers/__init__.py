@@ -1,5 +1,5 @@
-"""Stream consumers: the Client360 read model and the graph committer.
+"""Stream consumers: the Client360 read model, the graph committer and the table sinks.
 
-Both keep their Kafka offsets in their own SQL database, written in the same transaction as
+Each keeps its Kafka offsets in its own SQL database, written in the same transaction as
 the rows those offsets produced; see consumers/README.md for what lives where.
 """

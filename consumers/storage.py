@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
@@ -42,7 +42,7 @@ from sqlalchemy.pool import ConnectionPoolEntry
 from sqlalchemy.sql.schema import SchemaItem
 from sqlalchemy.sql.selectable import Select
 
-from velocity_stream.errors import ConfigError
+from velocity_stream.errors import ConfigError, ReasonCode
 
 SUPPORTED_DIALECTS = ("sqlite", "postgresql")
 # Keys per lookup statement (they travel as one array parameter, see one_of).
@@ -139,7 +139,7 @@ OnConflict = Callable[[Any], Any]  # the dialect's Insert in, with its ON CONFLI
 
 
 def write_rows(
-    conn: Connection, table: Table, rows: Sequence[dict[str, Any]], on_conflict: OnConflict
+    conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]], on_conflict: OnConflict
 ) -> None:
     """INSERT ``rows`` (all with the same keys) with an ON CONFLICT clause, in one statement.
 
@@ -165,7 +165,7 @@ def write_rows(
 
 
 def lww_upsert(
-    conn: Connection, table: Table, rows: Sequence[dict[str, Any]], stamp: str = "stamp"
+    conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]], stamp: str = "stamp"
 ) -> None:
     """Insert ``rows``; on a key conflict overwrite only when the row's ``stamp`` is newer.
 
@@ -185,7 +185,7 @@ def lww_upsert(
     write_rows(conn, table, rows, newer_wins)
 
 
-def replace_rows(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> None:
+def replace_rows(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
     """Insert ``rows``; on a key conflict overwrite the columns the rows carry."""
     keys = [c.name for c in table.primary_key.columns]
 
@@ -199,7 +199,7 @@ def replace_rows(conn: Connection, table: Table, rows: Sequence[dict[str, Any]])
     write_rows(conn, table, rows, overwrite)
 
 
-def insert_ignore(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> None:
+def insert_ignore(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
     """Insert ``rows``, skipping any whose key already exists."""
     write_rows(conn, table, rows, lambda statement: statement.on_conflict_do_nothing())
 
@@ -269,6 +269,36 @@ def rejects_table(metadata: MetaData, name: str) -> Table:
         *position_columns(primary_key=True),
         Column("reason", String, nullable=False),
         Column("detail", Text, nullable=False),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Rejection:
+    """A consumed record a worker could not read; stored, and its offset still advances."""
+
+    topic: str
+    partition: int
+    offset: int
+    reason: ReasonCode
+    detail: str
+
+
+def save_rejects(conn: Connection, table: Table, rejections: Sequence[Rejection]) -> None:
+    """Insert ``rejections`` into a rejects table (rejects_table); a position already there
+    (a redelivered record) is kept as it is."""
+    insert_ignore(
+        conn,
+        table,
+        [
+            {
+                "topic": r.topic,
+                "partition": r.partition,
+                "offset": r.offset,
+                "reason": r.reason.value,
+                "detail": r.detail,
+            }
+            for r in rejections
+        ],
     )
 
 

@@ -21,9 +21,10 @@ from dataclasses import dataclass
 from consumers.client360.facts import Projection
 from consumers.client360.projector import project, projected_families
 from consumers.client360.publisher import SnapshotPublisher
-from consumers.client360.store import ApplyResult, Client360Store, RefreshResult, Rejection
+from consumers.client360.store import ApplyResult, Client360Store, RefreshResult
 from consumers.partitions import PartitionSource, next_offsets
 from consumers.reading import ArtifactReader, UnreadableRecord
+from consumers.storage import Rejection
 from velocity_stream.contracts.catalog import Catalog, Family
 from velocity_stream.kafka.producer import ArtifactProducer
 from velocity_stream.kafka.stage_topics import TopicStage, family_topics

@@ -33,25 +33,15 @@ from consumers.client360.tables import Client360Tables, client360_tables
 from consumers.client360.views import EdgeCache, client_rows, load_views
 from consumers.storage import (
     OffsetsStore,
+    Rejection,
     chunks,
     insert_ignore,
     one_of,
     replace_rows,
     save_offsets,
+    save_rejects,
 )
 from velocity_stream.contracts.client360 import Client360Snapshot
-from velocity_stream.errors import ReasonCode
-
-
-@dataclass(frozen=True, slots=True)
-class Rejection:
-    """A consumed record that could not be read; stored, and its offset still advances."""
-
-    topic: str
-    partition: int
-    offset: int
-    reason: ReasonCode
-    detail: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,20 +97,7 @@ class Client360Store(OffsetsStore[Client360Tables]):
             insert_ignore(
                 conn, applied, [{"event_id": p.event_id, "family": p.family} for p in fresh]
             )
-            insert_ignore(
-                conn,
-                t.rejects,
-                [
-                    {
-                        "topic": r.topic,
-                        "partition": r.partition,
-                        "offset": r.offset,
-                        "reason": r.reason.value,
-                        "detail": r.detail,
-                    }
-                    for r in rejections
-                ],
-            )
+            save_rejects(conn, t.rejects, rejections)
             dirty = write_facts(conn, t, fresh)
             if dirty:
                 conn.execute(t.dirty.insert().values(refs=json.dumps(sorted(dirty))))

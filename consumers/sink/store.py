@@ -17,23 +17,13 @@ from sqlalchemy import Connection, Engine, Table
 
 from consumers.sink.upserts import apply_writes
 from consumers.sink.writes import Writes
-from consumers.storage import OffsetsStore, StoreTables, insert_ignore, save_offsets
-from velocity_stream.errors import ReasonCode
+from consumers.storage import OffsetsStore, Rejection, StoreTables, save_offsets, save_rejects
 
 # What a consumer does with a batch's writes inside the store's transaction; returns how many
 # writes changed nothing (older or repeated copies), for the duplicates metric.
 Applier = Callable[[Connection, Sequence[Writes]], int]
 
-
-@dataclass(frozen=True, slots=True)
-class Rejection:
-    """A consumed record the mapper refused; stored, and its offset still advances."""
-
-    topic: str
-    partition: int
-    offset: int
-    reason: ReasonCode
-    detail: str
+__all__ = ["Applier", "Rejection", "SinkResult", "SinkStore"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,19 +53,6 @@ class SinkStore(OffsetsStore[StoreTables]):
         """Apply one batch's writes, its rejects and its next offsets in one transaction."""
         with self.engine.begin() as conn:
             unchanged = self._apply(conn, batch) if batch else 0
-            insert_ignore(
-                conn,
-                self.rejects,
-                [
-                    {
-                        "topic": r.topic,
-                        "partition": r.partition,
-                        "offset": r.offset,
-                        "reason": r.reason.value,
-                        "detail": r.detail,
-                    }
-                    for r in rejections
-                ],
-            )
+            save_rejects(conn, self.rejects, rejections)
             save_offsets(conn, self.tables.offsets, next_offsets)
         return SinkResult(len(batch), unchanged, len(rejections))

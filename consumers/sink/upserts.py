@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Table, and_, delete, select
 
-from consumers.sink.writes import STAMP, Key, Mode, Row, Upsert, Writes
+from consumers.sink.writes import STAMP, Key, Mode, Row, Upsert, Writes, key_names
 from consumers.storage import chunks, insert_ignore, lww_upsert, one_of, replace_rows
 
 
@@ -30,12 +30,12 @@ def apply_writes(conn: Connection, batch: Sequence[Writes]) -> int:
                 chosen[key] = upsert
     effective = 0
     for (table, mode), chosen in groups.items():
-        winners = sorted(_winners(conn, table, mode, chosen), key=Upsert.key)
+        winners, replaced = _winners(conn, table, mode, chosen)
         effective += len(winners)
         # Only the winners are written (one writer per store); the statements still guard
         # themselves (newer stamp, absent key) so they can never undo a newer row.
-        _write(conn, table, mode, [u.row for u in winners])
-        _replace_children(conn, table, winners)
+        _write(conn, table, mode, [chosen[key].row for key in winners])
+        _replace_children(conn, table, [chosen[key] for key in winners], replaced)
     return total - effective
 
 
@@ -46,29 +46,36 @@ def _beats(incoming: Upsert, held: Upsert) -> bool:
     return incoming.mode is Mode.REPLACE  # REPLACE: the later one; KEEP: the first one
 
 
-def _winners(conn: Connection, table: Table, mode: Mode, chosen: dict[Key, Upsert]) -> list[Upsert]:
-    """The batch's copies that will change the stored row."""
+def _winners(
+    conn: Connection, table: Table, mode: Mode, chosen: dict[Key, Upsert]
+) -> tuple[list[Key], list[Key]]:
+    """The keys whose batch copy will change the stored row (sorted: a fixed lock order), and
+    those of them that replace a stored row (whose owned rows must go first)."""
     if mode is Mode.REPLACE:
-        return list(chosen.values())
+        everything = sorted(chosen)
+        return everything, everything
     stored = _stored(conn, table, chosen.keys(), with_stamp=mode is Mode.LWW)
     if mode is Mode.KEEP:
-        return [u for key, u in chosen.items() if key not in stored]
-    return [u for key, u in chosen.items() if key not in stored or u.row[STAMP] > stored[key]]
+        return sorted(key for key in chosen if key not in stored), []
+    winners = sorted(
+        key for key, u in chosen.items() if key not in stored or u.row[STAMP] > stored[key]
+    )
+    return winners, [key for key in winners if key in stored]
 
 
 def _stored(
     conn: Connection, table: Table, keys: Iterable[Key], *, with_stamp: bool
 ) -> dict[Key, Any]:
     """Stored key -> stamp (None without ``with_stamp``) for those of ``keys`` present."""
-    key_columns = list(table.primary_key.columns)
-    first = key_columns[0]
+    key_columns = [table.c[name] for name in key_names(table)]
     wanted = set(keys)
     found: dict[Key, Any] = {}
     selected = [*key_columns, table.c[STAMP]] if with_stamp else key_columns
+    width = len(key_columns)
     for part in chunks(sorted({str(k[0]) for k in wanted})):
-        rows = conn.execute(select(*selected).where(one_of(conn, first, part)))
+        rows = conn.execute(select(*selected).where(one_of(conn, key_columns[0], part)))
         for row in rows:
-            key = tuple(row[: len(key_columns)])
+            key = tuple(row[:width])
             if key in wanted:
                 found[key] = row[-1] if with_stamp else None
     return found
@@ -86,32 +93,36 @@ def _write(conn: Connection, table: Table, mode: Mode, rows: list[Row]) -> None:
         insert_ignore(conn, table, shaped)
 
 
-def _same_columns(rows: Sequence[Row]) -> list[dict[str, Any]]:
+def _same_columns(rows: Sequence[Row]) -> Sequence[Row]:
     """Rows with the union of their columns (a missing one is NULL): one statement needs one
-    column list."""
+    column list. Rows that already share theirs are passed as they are."""
+    first = rows[0].keys()
+    if all(row.keys() == first for row in rows):
+        return rows
     names: dict[str, None] = {}
     for row in rows:
         names.update(dict.fromkeys(row))
     return [{name: row.get(name) for name in names} for row in rows]
 
 
-def _replace_children(conn: Connection, parent: Table, winners: Sequence[Upsert]) -> None:
+def _replace_children(
+    conn: Connection, parent: Table, winners: Sequence[Upsert], replaced: Sequence[Key]
+) -> None:
+    """Delete the owned rows of the ``replaced`` parents, insert the winners' owned rows."""
     owning = [u for u in winners if u.children]
     if not owning:
         return
-    key_names = [c.name for c in parent.primary_key.columns]
-    by_child: dict[Table, list[Upsert]] = {}
-    for upsert in owning:
-        for child in upsert.children:
-            by_child.setdefault(child, []).append(upsert)
-    for child, parents in by_child.items():
-        if len(key_names) == 1:
-            column = child.c[key_names[0]]
-            for part in chunks(sorted({str(u.key()[0]) for u in parents})):
+    names = key_names(parent)
+    tables = {child for u in owning for child in u.children}
+    for child in tables:
+        if len(names) == 1:
+            column = child.c[names[0]]
+            for part in chunks(sorted({str(key[0]) for key in replaced})):
                 conn.execute(delete(child).where(one_of(conn, column, part)))
         else:
-            for upsert in parents:
-                match = [child.c[n] == v for n, v in zip(key_names, upsert.key(), strict=True)]
+            for key in replaced:
+                match = [child.c[n] == v for n, v in zip(names, key, strict=True)]
                 conn.execute(delete(child).where(and_(*match)))
-        rows = [row for u in parents for row in u.children[child]]
-        insert_ignore(conn, child, _same_columns(rows))
+        rows = [row for u in owning for row in u.children.get(child, ())]
+        if rows:
+            insert_ignore(conn, child, _same_columns(rows))

@@ -27,6 +27,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -54,14 +55,15 @@ class Upsert:
     children: Mapping[Table, Sequence[Row]] = field(default_factory=dict)
 
     def key(self) -> Key:
-        return tuple(self.row[c.name] for c in self.table.primary_key.columns)
+        return tuple(self.row[name] for name in key_names(self.table))
 
 
 @dataclass(frozen=True)
 class Writes:
     """What one consumed record asks of the store. ``upserts`` may also hold plain
     ``(table, row)`` pairs: LWW when the table has a ``stamp`` column, else REPLACE.
-    ``extra`` carries anything a consumer's own apply hook needs beyond rows."""
+    ``extra`` carries anything a consumer's own apply hook needs beyond rows; the runner
+    checks only the upserts' text values (no NUL), so a hook checks what it writes of it."""
 
     upserts: Sequence[Upsert | tuple[Table, Row]] = ()
     extra: tuple[Any, ...] = ()
@@ -74,6 +76,12 @@ class Writes:
 
 
 NOTHING = Writes()
+
+
+@lru_cache(maxsize=1024)
+def key_names(table: Table) -> tuple[str, ...]:
+    """The names of ``table``'s primary-key columns, in order."""
+    return tuple(column.name for column in table.primary_key.columns)
 
 
 def as_upsert(item: Upsert | tuple[Table, Row]) -> Upsert:

@@ -196,6 +196,8 @@ def _run_committer(args: argparse.Namespace) -> int:
 
 
 def _run_sink(args: argparse.Namespace) -> int:
+    from sqlalchemy.exc import SQLAlchemyError
+
     from consumers.sink.registry import sink_entry
     from consumers.sink.runner import SinkOptions, SinkRunner
     from consumers.sink.store import SinkStore
@@ -223,6 +225,11 @@ def _run_sink(args: argparse.Namespace) -> int:
             engine.dispose()
     except VelocityError as error:
         print(f"error: {error}", file=sys.stderr)
+        return EXIT_FAILED
+    except SQLAlchemyError as error:  # the store: unreachable, refused, out of space
+        cause = getattr(error, "orig", None) or error  # the driver's own message if any
+        first = (str(cause).splitlines() or [""])[0]
+        print(f"error: {entry.name} store: {type(error).__name__}: {first}", file=sys.stderr)
         return EXIT_FAILED
     print(
         f"{entry.name}: {stats.records} records, {stats.applied} applied, {stats.unchanged} "

@@ -8,6 +8,7 @@ Every test that takes ``store_url`` runs once per database. PostgreSQL is the on
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -23,7 +24,7 @@ from sqlalchemy import Engine, text
 from consumers.client360.store import Client360Store
 from consumers.committer.store import GraphStore
 from consumers.sink import Sink, SinkOptions, SinkRunner, SinkStats, SinkStore, sink_entry
-from consumers.storage import open_engine
+from consumers.storage import OffsetsStore, open_engine
 from tests.unit.consumers.events import commit
 from velocity_stream.contracts.catalog import Catalog, load_catalog
 from velocity_stream.contracts.metadata import Artifact
@@ -280,6 +281,40 @@ def consume_worker(
         "warning",
     ]
     return subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+
+
+def kill_then_restart(
+    settings: Settings,
+    store_url: str,
+    worker: str,
+    store: OffsetsStore[Any],
+    prefix: str,
+    ends: dict[tuple[str, int], int],
+    batch_size: int = 40,
+) -> None:
+    """Run ``consume WORKER`` on the topics' backlog (``ends``: their end offsets), kill -9 it
+    once it has committed a fifth, check the kill landed mid-backlog, then run it again to the
+    end and check it stored every end offset."""
+    total = sum(ends.values())
+
+    def consumed() -> int:
+        return sum(store.offsets().values())
+
+    process = consume_worker(settings, store_url, worker, prefix, batch_size=batch_size)
+    try:
+        assert wait_until(lambda: consumed() >= total // 5, timeout=120), "no progress"
+        process.send_signal(signal.SIGKILL)
+        process.wait(10)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == -signal.SIGKILL
+    at_kill = consumed()
+    assert 0 < at_kill < total, f"the kill did not land mid-backlog ({at_kill} of {total})"
+    restarted = consume_worker(settings, store_url, worker, prefix)
+    output, _ = restarted.communicate(timeout=300)
+    assert restarted.returncode == 0, output.decode()
+    assert store.offsets() == ends
 
 
 def wait_until(check: Callable[[], bool], timeout: float, interval: float = 0.05) -> bool:

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import signal
 from collections.abc import Callable
-from typing import Any
 
 import pytest
 
 from consumers.client360.runner import Client360Runner, RunnerOptions, RunStats
 from consumers.client360.store import Client360Store
 from consumers.partitions import PartitionSource
-from tests.integration.consumers.conftest import Gateway, consume_worker, wait_until
+from tests.integration.consumers.conftest import Gateway, kill_then_restart, without_offsets
 from tests.unit.consumers import events as ev
 from velocity_stream.contracts.catalog import Catalog
 from velocity_stream.contracts.client360 import Client360Snapshot
@@ -36,10 +34,6 @@ def _run(
         settings, catalog, serde, store, producer, RunnerOptions(batch_size=batch_size)
     )
     return runner.run(max_idle_s=IDLE_S)
-
-
-def _without_offsets(dump: dict[str, list[tuple[Any, ...]]]) -> dict[str, Any]:
-    return {name: rows for name, rows in dump.items() if name != "offsets"}
 
 
 def _published(settings: Settings, catalog: Catalog, serde: AvroSerde) -> list[Client360Snapshot]:
@@ -91,12 +85,12 @@ def test_redelivered_records_change_nothing(
     store = client360_store()
     first = _run(provisioned, catalog, serde, store, None)
     assert first.applied == len(history)
-    before = _without_offsets(store.dump())
+    before = without_offsets(store.dump())
     again = history[::3]  # the gateway (or anyone) sends some records a second time
     gateway.publish(again)
     second = _run(provisioned, catalog, serde, store, None)
     assert (second.applied, second.duplicates, second.snapshots_changed) == (0, len(again), 0)
-    assert _without_offsets(store.dump()) == before
+    assert without_offsets(store.dump()) == before
 
 
 def test_rebuild_from_the_earliest_offsets_equals_the_incremental_run(
@@ -129,29 +123,9 @@ def test_kill_9_mid_stream_then_restart_gives_the_tables_of_an_uninterrupted_run
 ):
     history = ev.client_history(250)
     ends = gateway.publish(history)
-    total = sum(ends.values())
     crashed = client360_store()
     prefix = crashed.tables.offsets.name.removesuffix("c360_offsets")
-
-    def consumed() -> int:
-        return sum(crashed.offsets().values())
-
-    worker = consume_worker(provisioned, store_url, "client360", prefix)
-    try:
-        assert wait_until(lambda: consumed() >= total // 5, timeout=120), "no progress"
-        worker.send_signal(signal.SIGKILL)
-        worker.wait(10)
-    finally:
-        if worker.poll() is None:
-            worker.kill()
-    assert worker.returncode == -signal.SIGKILL
-    at_kill = consumed()
-    assert 0 < at_kill < total, f"the kill did not land mid-stream ({at_kill} of {total})"
-
-    restarted = consume_worker(provisioned, store_url, "client360", prefix)
-    output, _ = restarted.communicate(timeout=300)
-    assert restarted.returncode == 0, output.decode()
-    assert crashed.offsets() == ends
+    kill_then_restart(provisioned, store_url, "client360", crashed, prefix, ends)
 
     uninterrupted = client360_store()
     _run(provisioned, catalog, serde, uninterrupted, producer, batch_size=500)

@@ -4,7 +4,6 @@ tables, and hostile records become rejects without stopping the worker."""
 
 from __future__ import annotations
 
-import signal
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -16,8 +15,7 @@ from consumers.intel.tables import IntelTables
 from tests.integration.consumers.conftest import (
     Gateway,
     SinkUnderTest,
-    consume_worker,
-    wait_until,
+    kill_then_restart,
     without_offsets,
 )
 from tests.unit.consumers import events as ev
@@ -155,28 +153,8 @@ def test_kill_9_mid_backlog_then_restart_gives_the_tables_of_an_uninterrupted_ru
 ):
     history = ev.intel_history(700)
     ends = gateway.publish(history)
-    total = sum(ends.values())
     crashed = sink_store("intel")
-
-    def consumed() -> int:
-        return sum(crashed.store.offsets().values())
-
-    worker = consume_worker(provisioned, store_url, "intel", crashed.prefix, batch_size=20)
-    try:
-        assert wait_until(lambda: consumed() >= total // 5, timeout=120), "no progress"
-        worker.send_signal(signal.SIGKILL)
-        worker.wait(10)
-    finally:
-        if worker.poll() is None:
-            worker.kill()
-    assert worker.returncode == -signal.SIGKILL
-    at_kill = consumed()
-    assert 0 < at_kill < total, f"the kill did not land mid-backlog ({at_kill} of {total})"
-
-    restarted = consume_worker(provisioned, store_url, "intel", crashed.prefix)
-    output, _ = restarted.communicate(timeout=300)
-    assert restarted.returncode == 0, output.decode()
-    assert crashed.store.offsets() == ends
+    kill_then_restart(provisioned, store_url, "intel", crashed.store, crashed.prefix, ends, 20)
 
     uninterrupted = sink_store("intel")
     uninterrupted.run(provisioned, catalog, serde)

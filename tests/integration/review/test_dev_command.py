@@ -7,16 +7,21 @@ from __future__ import annotations
 import os
 import re
 import signal
+import sqlite3
 import subprocess
 import sys
 import threading
 import time
 from collections import defaultdict
+from contextlib import closing
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
 import pytest
 
+from consumers.sink.registry import SINKS
+from velocity_stream.devstack.seed import demo_data
 from velocity_stream.devstack.stack import port_is_free
 from velocity_stream.kafka.broker import free_port, pid_is_alive
 
@@ -37,9 +42,7 @@ def free_port_run(count: int) -> int:
     """The first of ``count`` consecutive loopback ports that are all free now."""
     while True:
         base = free_port()
-        if base + count < 65536 and all(
-            port_is_free("127.0.0.1", base + i) for i in range(count)
-        ):
+        if base + count < 65536 and all(port_is_free("127.0.0.1", base + i) for i in range(count)):
             return base
 
 
@@ -88,13 +91,27 @@ class Output:
             time.sleep(0.2)
 
 
+def wait_for_rows(database: Path, table: str, count: int, timeout: float) -> bool:
+    """Whether ``table`` of the SQLite ``database`` holds ``count`` rows within ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with closing(sqlite3.connect(database)) as conn:
+                if conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0] == count:
+                    return True
+        except sqlite3.OperationalError:  # not created yet, or busy
+            pass
+        time.sleep(0.5)
+    return False
+
+
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
 def test_dev_runs_everything_on_embedded_defaults_and_ctrl_c_stops_it_all(tmp_path: Path):
     port = free_port()
     env = {name: value for name, value in os.environ.items() if name not in UNSET}
     # Each worker serves metrics on the port after the previous one's; the default 9400 run
     # may still be held by a process another test is stopping, and dev refuses a busy port.
-    env["VELOCITY_METRICS_PORT"] = str(free_port_run(5))
+    env["VELOCITY_METRICS_PORT"] = str(free_port_run(5 + len(SINKS)))
     process = subprocess.Popen(
         [sys.executable, "-m", "velocity_stream.cli.main", "dev", "--port", str(port)],
         cwd=tmp_path,
@@ -110,8 +127,8 @@ def test_dev_runs_everything_on_embedded_defaults_and_ctrl_c_stops_it_all(tmp_pa
     try:
         output.wait_for("Velocity Stream is running", process, START_TIMEOUT_S)
         started = descendants(process.pid)
-        # broker command + Tansu, gateway, client360, committer
-        assert len(started) >= 5, output.text
+        # broker command + Tansu, gateway, client360, committer, every sink consumer
+        assert len(started) >= 5 + len(SINKS), output.text
         token = re.search(r"log in with\s+(\S+)", output.text)
         workdir = re.search(r"logs\s+(\S+)/\*\.log", output.text)
         assert token and workdir, output.text
@@ -122,6 +139,12 @@ def test_dev_runs_everything_on_embedded_defaults_and_ctrl_c_stops_it_all(tmp_pa
         )
         assert queue.status_code == 200 and len(queue.json()) == 5
         assert Path(workdir.group(1)).is_dir()
+        # the sink consumers run too: the demo's interactions reach the intel store
+        store = Path(workdir.group(1)) / "read_models.db"
+        interactions = sum(
+            1 for a in demo_data(datetime.now(UTC)).artifacts if a.FAMILY == "InteractionBundle"
+        )
+        assert wait_for_rows(store, "intel_interactions", interactions, 60), output.text
 
         os.killpg(process.pid, signal.SIGINT)
         assert process.wait(90) == 0, output.text

@@ -3,17 +3,50 @@ real committer (also in memory), no broker."""
 
 from __future__ import annotations
 
+import io
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
+import fastavro
 import pytest
 
 from consumers.client360.facts import Projection
 from consumers.client360.projector import project
 from consumers.client360.store import Client360Store
+from consumers.reading import ArtifactReader
 from consumers.storage import open_engine
 from tests.unit.consumers.events import MemoryCommitter
+from velocity_stream.contracts.catalog import Catalog, Family, load_catalog
 from velocity_stream.contracts.metadata import Artifact
+from velocity_stream.serde import AvroSerde, InMemorySchemaResolver, frame
+from velocity_stream.settings import Settings
+
+PREFIX = "unit"  # the topic prefix of the offline serde and reader
+
+
+@pytest.fixture(scope="module")
+def catalog() -> Catalog:
+    return load_catalog(Settings().schemas_dir)
+
+
+@pytest.fixture
+def serde(catalog: Catalog) -> AvroSerde:
+    """Schema ids from an in-memory resolver, topics under PREFIX."""
+    return AvroSerde(catalog, InMemorySchemaResolver(), PREFIX)
+
+
+@pytest.fixture
+def reader(catalog: Catalog, serde: AvroSerde) -> ArtifactReader:
+    return ArtifactReader(catalog, serde, PREFIX)
+
+
+def written_with(serde: AvroSerde, family: Family, version: str, record: dict[str, Any]) -> bytes:
+    """``record`` encoded with an older ``version`` of ``family``'s schema, framed with that
+    version's id (what a producer on that version sends)."""
+    schema = family.version(version)
+    buffer = io.BytesIO()
+    fastavro.schemaless_writer(buffer, fastavro.parse_schema(schema.schema), record)
+    return frame(serde.schema_id(schema), buffer.getvalue())
 
 
 def fresh_store() -> Client360Store:

@@ -3,43 +3,22 @@ in-memory SQLite store, records as the broker would hand them over, no broker.""
 
 from __future__ import annotations
 
-import io
 import json
 from collections.abc import Iterator
 
-import fastavro
 import pytest
 
 from consumers.intel.mapper import IntelMapper, stamp
 from consumers.intel.tables import intel_tables
-from consumers.reading import ArtifactReader
 from consumers.sink import SinkRunner, SinkStore, Upsert
 from consumers.storage import open_engine
 from tests.unit.consumers import events as ev
+from tests.unit.consumers.conftest import PREFIX, written_with
 from velocity_stream.contracts import example
-from velocity_stream.contracts.catalog import load_catalog
 from velocity_stream.contracts.metadata import Artifact
 from velocity_stream.kafka.stage_topics import TopicStage, family_topics
 from velocity_stream.protocol.records import InboundMessage
-from velocity_stream.serde import AvroSerde, InMemorySchemaResolver, frame
 from velocity_stream.settings import Settings
-
-PREFIX = "unit"
-
-
-@pytest.fixture(scope="module")
-def catalog():
-    return load_catalog(Settings().schemas_dir)
-
-
-@pytest.fixture
-def serde(catalog):
-    return AvroSerde(catalog, InMemorySchemaResolver(), PREFIX)
-
-
-@pytest.fixture
-def reader(catalog, serde):
-    return ArtifactReader(catalog, serde, PREFIX)
 
 
 @pytest.fixture
@@ -111,10 +90,7 @@ def test_a_batch_stores_rows_an_older_minor_and_rejects_in_one_go(catalog, serde
     record = ev.interaction("client:a", 2).to_avro()
     del record["thread_ref"]  # written by a 1.0.0 producer
     record["schema_version"] = "1.0.0"
-    schema = interactions.version("1.0.0")
-    buffer = io.BytesIO()
-    fastavro.schemaless_writer(buffer, fastavro.parse_schema(schema.schema), record)
-    older = frame(serde.schema_id(schema), buffer.getvalue())
+    older = written_with(serde, interactions, "1.0.0", record)
     batch = [
         InboundMessage(topic, 0, 0, b"k", serde.encode(ev.interaction("client:a", 1))),
         InboundMessage(topic, 0, 1, b"k", b"\x00garbage"),

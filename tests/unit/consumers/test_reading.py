@@ -3,46 +3,19 @@ mappings, and turn unreadable records into reason codes; the runner's batch path
 
 from __future__ import annotations
 
-import io
-
-import fastavro
 import pytest
 
 from consumers.client360.runner import Client360Runner
-from consumers.reading import ArtifactReader, UnreadableRecord
+from consumers.reading import UnreadableRecord
 from tests.unit.consumers import events as ev
+from tests.unit.consumers.conftest import PREFIX, written_with
 from velocity_stream.contracts import example
-from velocity_stream.contracts.catalog import load_catalog
 from velocity_stream.contracts.import_manifest import ImportMappingManifest
 from velocity_stream.contracts.interaction import InteractionBundle
 from velocity_stream.errors import ReasonCode
 from velocity_stream.protocol.records import InboundMessage
-from velocity_stream.serde import AvroSerde, InMemorySchemaResolver, frame
+from velocity_stream.serde import frame
 from velocity_stream.settings import Settings
-
-PREFIX = "unit"
-
-
-@pytest.fixture(scope="module")
-def catalog():
-    return load_catalog(Settings().schemas_dir)
-
-
-@pytest.fixture
-def serde(catalog):
-    return AvroSerde(catalog, InMemorySchemaResolver(), PREFIX)
-
-
-@pytest.fixture
-def reader(catalog, serde):
-    return ArtifactReader(catalog, serde, PREFIX)
-
-
-def _written_with(serde: AvroSerde, family, version: str, record: dict) -> bytes:
-    schema = family.version(version)
-    buffer = io.BytesIO()
-    fastavro.schemaless_writer(buffer, fastavro.parse_schema(schema.schema), record)
-    return frame(serde.schema_id(schema), buffer.getvalue())
 
 
 def test_an_older_minor_is_read_as_the_latest_model_through_schema_resolution(
@@ -52,7 +25,7 @@ def test_an_older_minor_is_read_as_the_latest_model_through_schema_resolution(
     record = ev.interaction("client:a", 1).to_avro()
     del record["thread_ref"]  # 1.0.0 had no thread_ref
     record["schema_version"] = "1.0.0"
-    payload = _written_with(serde, family, "1.0.0", record)
+    payload = written_with(serde, family, "1.0.0", record)
     artifact = reader.read(payload, family, 1)
     assert isinstance(artifact, InteractionBundle)
     assert artifact.thread_ref is None and artifact.bundle_id == "bundle:client:a:1"
