@@ -5,7 +5,6 @@ records become rejects, a rebuild and a kill -9 restart equal an uninterrupted r
 from __future__ import annotations
 
 import json
-import signal
 import struct
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -18,8 +17,7 @@ from consumers.imports.tables import ImportTables
 from tests.integration.consumers.conftest import (
     Gateway,
     SinkUnderTest,
-    consume_worker,
-    wait_until,
+    kill_then_restart,
     without_offsets,
 )
 from velocity_stream.contracts.example_intake import import_mapping_manifest_v1
@@ -193,27 +191,8 @@ def test_kill_9_mid_backlog_then_restart_gives_the_tables_of_an_uninterrupted_ru
     provisioned, catalog, serde, gateway: Gateway, sink_store, store_url
 ):
     ends = gateway.publish(load(120))
-    total = sum(ends.values())
     crashed, _ = imports(sink_store)
-
-    def consumed() -> int:
-        return sum(crashed.store.offsets().values())
-
-    worker = consume_worker(provisioned, store_url, "imports", crashed.prefix)
-    try:
-        assert wait_until(lambda: consumed() >= total // 5, timeout=120), "no progress"
-        worker.send_signal(signal.SIGKILL)
-        worker.wait(10)
-    finally:
-        if worker.poll() is None:
-            worker.kill()
-    assert worker.returncode == -signal.SIGKILL
-    at_kill = consumed()
-    assert 0 < at_kill < total, f"the kill did not land mid-backlog ({at_kill} of {total})"
-    restarted = consume_worker(provisioned, store_url, "imports", crashed.prefix)
-    output, _ = restarted.communicate(timeout=300)
-    assert restarted.returncode == 0, output.decode()
-    assert crashed.store.offsets() == ends
+    kill_then_restart(provisioned, store_url, "imports", crashed.store, crashed.prefix, ends)
     uninterrupted, _ = imports(sink_store)
     uninterrupted.run(provisioned, catalog, serde)
     assert crashed.store.dump() == uninterrupted.store.dump()

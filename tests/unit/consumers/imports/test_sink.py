@@ -14,33 +14,17 @@ from consumers.reading import ArtifactReader, UnreadableRecord
 from consumers.sink import Mode, Rejection, SinkStore, sink_entry
 from consumers.sink.runner import refuse_unstorable
 from consumers.storage import open_engine
+from tests.unit.consumers.conftest import PREFIX
 from tests.unit.consumers.imports.conftest import START
-from velocity_stream.contracts.catalog import Catalog, load_catalog
+from velocity_stream.contracts.catalog import Catalog
 from velocity_stream.contracts.example_intake import import_mapping_manifest_v1
 from velocity_stream.contracts.metadata import Artifact
 from velocity_stream.devstack.demo_intake import IntakeDemo
 from velocity_stream.errors import ReasonCode
 from velocity_stream.protocol.records import InboundMessage
-from velocity_stream.serde import AvroSerde, InMemorySchemaResolver
-from velocity_stream.settings import Settings
+from velocity_stream.serde import AvroSerde
 
-PREFIX = "unit"
 BATCH = "batch:sink-01"
-
-
-@pytest.fixture(scope="module")
-def catalog() -> Catalog:
-    return load_catalog(Settings().schemas_dir)
-
-
-@pytest.fixture
-def serde(catalog: Catalog) -> AvroSerde:
-    return AvroSerde(catalog, InMemorySchemaResolver(), PREFIX)
-
-
-@pytest.fixture
-def reader(catalog: Catalog, serde: AvroSerde) -> ArtifactReader:
-    return ArtifactReader(catalog, serde, PREFIX)
 
 
 @pytest.fixture
