@@ -102,18 +102,21 @@ def _apply_kind(
     conn: Connection, tables: ImportTables, kind: CopyKind, copies: Sequence[ImportCopy]
 ) -> CopyResult:
     result = CopyResult()
-    kept = _stored(conn, tables, kind, sorted({c.ref for c in copies}))
-    new: list[ImportCopy] = []
+    stored = _stored(conn, tables, kind, sorted({c.ref for c in copies}))
+    fresh: dict[str, ImportCopy] = {}  # kept by this batch (content worked out only if asked)
     conflicts: list[dict[str, Any]] = []
     for copy in copies:
-        known = kept.get(copy.ref)
+        held = fresh.get(copy.ref)
+        known = stored.get(copy.ref) if held is None else _Kept(held.position, held.content())
         if known is None:
-            kept[copy.ref] = _Kept(copy.position, copy.content())
-            new.append(copy)
+            fresh[copy.ref] = copy
             result.kept += 1
             continue
+        if known.position == copy.position:  # a redelivery of the kept copy itself
+            result.duplicates += 1
+            continue
         found = differences(known.content, copy.content())
-        if known.position == copy.position or not found:
+        if not found:
             result.duplicates += 1
             continue
         topic, partition, offset = copy.position
@@ -130,8 +133,8 @@ def _apply_kind(
         )
         result.conflicts += 1
     table, details = copy_tables(tables, kind)
-    insert_ignore(conn, table, [c.stored_row() for c in new])
+    insert_ignore(conn, table, [c.stored_row() for c in fresh.values()])
     if details is not None:
-        insert_ignore(conn, details, [dict(d) for c in new for d in c.details])
+        insert_ignore(conn, details, [d for c in fresh.values() for d in c.details])
     insert_ignore(conn, tables.conflicts, conflicts)
     return result
