@@ -2,8 +2,8 @@
 
 Each of the three is immutable by id, so a consumed record is a *copy*: the store keeps the
 first copy of an id and compares every later one with it (``store.py``). What two copies are
-compared on is :meth:`ImportCopy.content`: every field the store keeps of the copy. No Kafka and
-no database here.
+compared on is :meth:`ImportCopy.content`: every field the store keeps of the copy. It names
+the tables a copy goes to but opens no connection and reads no Kafka.
 """
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from consumers.imports.tables import ColumnFate
+from consumers.imports.tables import ColumnFate, ImportTables
 from velocity_stream.contracts.import_manifest import (
     ImportMappingManifest,
     ResolverNote,
@@ -23,6 +23,9 @@ from velocity_stream.contracts.import_manifest import (
 )
 from velocity_stream.contracts.imports import ImportRowRecord, RawImportBatch
 from velocity_stream.contracts.metadata import Artifact
+
+if TYPE_CHECKING:
+    from sqlalchemy import Table
 
 Position = tuple[str, int, int]  # topic, partition, offset
 Row = Mapping[str, Any]
@@ -55,6 +58,16 @@ class ImportCopy:
 
     def content(self) -> dict[str, Any]:
         return copy_content(self.kind, self.record, self.details)
+
+
+def copy_tables(tables: ImportTables, kind: CopyKind) -> tuple[Table, Table | None]:
+    """The table a kind of copy is kept in, and the table of its details (a row's indexed
+    values, a manifest's columns; a batch has none)."""
+    if kind is CopyKind.BATCH:
+        return tables.batches, None
+    if kind is CopyKind.ROW:
+        return tables.rows, tables.row_values
+    return tables.manifests, tables.manifest_columns
 
 
 def copy_content(kind: CopyKind, record: Row, details: Sequence[Row]) -> dict[str, Any]:

@@ -8,8 +8,7 @@ keep (KEEP: the first copy stays), so the framework's checks see every value it 
 
 from __future__ import annotations
 
-from consumers.imports.copies import IMPORT_FAMILIES, ImportCopy, import_copy
-from consumers.imports.store import copy_tables
+from consumers.imports.copies import IMPORT_FAMILIES, ImportCopy, copy_tables, import_copy
 from consumers.imports.tables import ImportTables
 from consumers.reading import ArtifactReader
 from consumers.sink.topics import accepted_topics

@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Table, select
+from sqlalchemy import Connection, select
 
 from consumers.imports.copies import (
     CopyKind,
@@ -28,6 +28,7 @@ from consumers.imports.copies import (
     Position,
     canonical_json,
     copy_content,
+    copy_tables,
     differences,
 )
 from consumers.imports.tables import ImportTables
@@ -50,16 +51,6 @@ class CopyResult:
 class _Kept:
     position: Position
     content: dict[str, Any]
-
-
-def copy_tables(tables: ImportTables, kind: CopyKind) -> tuple[Table, Table | None]:
-    """The table a kind of copy is kept in, and the table of its details (a row's indexed
-    values, a manifest's columns; a batch has none)."""
-    if kind is CopyKind.BATCH:
-        return tables.batches, None
-    if kind is CopyKind.ROW:
-        return tables.rows, tables.row_values
-    return tables.manifests, tables.manifest_columns
 
 
 def _stored(
