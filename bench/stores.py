@@ -30,6 +30,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -174,30 +175,39 @@ def encoded(events: list[Artifact], catalog: Catalog, serde: AvroSerde) -> list[
     return messages
 
 
-def run_sink(
-    name: str,
-    url: str,
-    messages: list[InboundMessage],
-    catalog: Catalog,
-    serde: AvroSerde,
-    batch: int,
-) -> tuple[float, int]:
-    """Records per second through the sink runner's batch path; rows stored."""
-    sink = sink_entry(name).load(f"b{uuid.uuid4().hex[:8]}_")
-    store = SinkStore(open_engine(url), sink.tables, sink.apply)
-    store.create()
-    runner = SinkRunner(
-        Settings(topic_prefix=PREFIX), catalog, serde, sink.mapper, store, SinkOptions(batch)
-    )
-    start = time.perf_counter()
-    for first in range(0, len(messages), batch):
-        result = runner.handle(messages[first : first + batch])
-        assert result.rejected == 0, "the workload must be readable"
-    rate = len(messages) / (time.perf_counter() - start)
-    rows = sum(len(found) for found in store.dump().values())
-    store.drop()
-    store.engine.dispose()
-    return rate, rows
+@dataclass(frozen=True)
+class Case:
+    """One sink's workload on one database."""
+
+    name: str
+    url: str
+    messages: list[InboundMessage]
+    catalog: Catalog
+    serde: AvroSerde
+    batch: int
+
+    def sink(self) -> Sink:
+        """The consumer's parts, under a table prefix of their own."""
+        return sink_entry(self.name).load(f"b{uuid.uuid4().hex[:8]}_")
+
+    def chunks(self) -> list[list[InboundMessage]]:
+        return [
+            self.messages[first : first + self.batch]
+            for first in range(0, len(self.messages), self.batch)
+        ]
+
+    def reader(self, sink: Sink) -> ArtifactReader:
+        sink.mapper.topics(self.catalog, PREFIX)
+        return ArtifactReader(self.catalog, self.serde, PREFIX)
+
+
+def plain_copies(sink: Sink) -> tuple[MetaData, dict[str, Table]]:
+    """The sink's tables with their columns only: no key, no index, no constraint."""
+    md = MetaData()
+    return md, {
+        table.name: Table(table.name, md, *(Column(c.name, c.type) for c in table.columns))
+        for table in sink.tables.all()
+    }
 
 
 def mapped_rows(
@@ -213,73 +223,67 @@ def mapped_rows(
     return rows
 
 
-def run_baseline(
-    name: str,
-    url: str,
-    messages: list[InboundMessage],
-    catalog: Catalog,
-    serde: AvroSerde,
-    batch: int,
-) -> float:
-    """Decode + map (as the real run), then plain executemany INSERTs of the same rows."""
-    sink = sink_entry(name).load(f"b{uuid.uuid4().hex[:8]}_")
-    engine = open_engine(url)
-    md = MetaData()
-    plain = {
-        table.name: Table(table.name, md, *(Column(c.name, c.type) for c in table.columns))
-        for table in sink.tables.all()
-    }
-    md.create_all(engine)
-    reader = ArtifactReader(catalog, serde, PREFIX)
-    sink.mapper.topics(catalog, PREFIX)
+def run_sink(case: Case) -> tuple[float, int]:
+    """Records per second through the sink runner's batch path; rows stored."""
+    sink = case.sink()
+    store = SinkStore(open_engine(case.url), sink.tables, sink.apply)
+    store.create()
+    settings = Settings(topic_prefix=PREFIX)
+    options = SinkOptions(case.batch)
+    runner = SinkRunner(settings, case.catalog, case.serde, sink.mapper, store, options)
     start = time.perf_counter()
-    for first in range(0, len(messages), batch):
-        rows = mapped_rows(sink, reader, messages[first : first + batch])
+    for chunk in case.chunks():
+        assert runner.handle(chunk).rejected == 0, "the workload must be readable"
+    rate = len(case.messages) / (time.perf_counter() - start)
+    rows = sum(len(found) for found in store.dump().values())
+    store.drop()
+    store.engine.dispose()
+    return rate, rows
+
+
+def run_baseline(case: Case) -> float:
+    """Decode + map (as the real run), then plain executemany INSERTs of the same rows."""
+    sink = case.sink()
+    engine = open_engine(case.url)
+    md, plain = plain_copies(sink)
+    md.create_all(engine)
+    reader = case.reader(sink)
+    start = time.perf_counter()
+    for chunk in case.chunks():
+        rows = mapped_rows(sink, reader, chunk)
         with engine.begin() as conn:
             for table_name, found in rows.items():
                 conn.execute(plain[table_name].insert(), found)
-    rate = len(messages) / (time.perf_counter() - start)
+    rate = len(case.messages) / (time.perf_counter() - start)
     md.drop_all(engine)
     engine.dispose()
     return rate
 
 
-def run_store_only(
-    name: str,
-    url: str,
-    messages: list[InboundMessage],
-    catalog: Catalog,
-    serde: AvroSerde,
-    batch: int,
-) -> tuple[float, float]:
+def run_store_only(case: Case) -> tuple[float, float]:
     """The writes alone: records per second through the store's apply (one transaction per
     batch, offsets included) and through plain executemany of the same rows, with decoding
     and mapping done before the clock starts."""
-    sink = sink_entry(name).load(f"b{uuid.uuid4().hex[:8]}_")
-    reader = ArtifactReader(catalog, serde, PREFIX)
-    sink.mapper.topics(catalog, PREFIX)
-    chunks = [messages[first : first + batch] for first in range(0, len(messages), batch)]
+    sink = case.sink()
+    reader = case.reader(sink)
+    chunks = case.chunks()
     writes = [[sink.mapper.map(m, reader) for m in chunk] for chunk in chunks]
     rows = [mapped_rows(sink, reader, chunk) for chunk in chunks]
-    store = SinkStore(open_engine(url), sink.tables, sink.apply)
+    store = SinkStore(open_engine(case.url), sink.tables, sink.apply)
     store.create()
     start = time.perf_counter()
     for chunk, mapped in zip(chunks, writes, strict=True):
         store.apply(mapped, [], next_offsets(chunk))
-    applied = len(messages) / (time.perf_counter() - start)
+    applied = len(case.messages) / (time.perf_counter() - start)
     store.drop()
-    md = MetaData()
-    plain = {
-        table.name: Table(table.name, md, *(Column(c.name, c.type) for c in table.columns))
-        for table in sink.tables.all()
-    }
+    md, plain = plain_copies(sink)
     md.create_all(store.engine)
     start = time.perf_counter()
     for found in rows:
         with store.engine.begin() as conn:
             for table_name, table_rows in found.items():
                 conn.execute(plain[table_name].insert(), table_rows)
-    baseline = len(messages) / (time.perf_counter() - start)
+    baseline = len(case.messages) / (time.perf_counter() - start)
     md.drop_all(store.engine)
     store.engine.dispose()
     return applied, baseline
@@ -313,11 +317,12 @@ def main() -> None:
             for target, url in targets:
                 rates, baselines, rows = [], [], 0
                 store_ratios, store_rates = [], []
+                case = Case(name, url, messages, catalog, serde, args.batch)
                 for _ in range(args.runs):
-                    rate, rows = run_sink(name, url, messages, catalog, serde, args.batch)
+                    rate, rows = run_sink(case)
                     rates.append(rate)
-                    baselines.append(run_baseline(name, url, messages, catalog, serde, args.batch))
-                    alone, floor = run_store_only(name, url, messages, catalog, serde, args.batch)
+                    baselines.append(run_baseline(case))
+                    alone, floor = run_store_only(case)
                     store_rates.append(alone)
                     store_ratios.append(alone / floor)
                 ratios = [rate / base for rate, base in zip(rates, baselines, strict=True)]

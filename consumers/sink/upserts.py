@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Table, and_, delete, select
+from sqlalchemy import ColumnElement, Connection, Table, and_, delete, select
 
 from consumers.sink.writes import STAMP, Key, Mode, Row, Upsert, Writes, key_names
 from consumers.storage import chunks, insert_ignore, lww_upsert, one_of, replace_rows
@@ -72,13 +72,21 @@ def _stored(
     found: dict[Key, Any] = {}
     selected = [*key_columns, table.c[STAMP]] if with_stamp else key_columns
     width = len(key_columns)
-    for part in chunks(sorted({str(k[0]) for k in wanted})):
-        rows = conn.execute(select(*selected).where(one_of(conn, key_columns[0], part)))
+    for part in chunks(sorted({k[0] for k in wanted})):
+        rows = conn.execute(select(*selected).where(_among(conn, key_columns[0], part)))
         for row in rows:
             key = tuple(row[:width])
             if key in wanted:
                 found[key] = row[-1] if with_stamp else None
     return found
+
+
+def _among(conn: Connection, column: ColumnElement[Any], values: list[Any]) -> ColumnElement[bool]:
+    """``column IN values``: one array parameter for text keys (storage.one_of), a plain IN
+    list for any other type."""
+    if all(isinstance(value, str) for value in values):
+        return one_of(conn, column, values)
+    return column.in_(values)
 
 
 def _write(conn: Connection, table: Table, mode: Mode, rows: list[Row]) -> None:
@@ -117,8 +125,8 @@ def _replace_children(
     for child in tables:
         if len(names) == 1:
             column = child.c[names[0]]
-            for part in chunks(sorted({str(key[0]) for key in replaced})):
-                conn.execute(delete(child).where(one_of(conn, column, part)))
+            for part in chunks(sorted({key[0] for key in replaced})):
+                conn.execute(delete(child).where(_among(conn, column, part)))
         else:
             for key in replaced:
                 match = [child.c[n] == v for n, v in zip(names, key, strict=True)]

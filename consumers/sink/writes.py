@@ -15,8 +15,8 @@ Children are replaced together with their parent: when a copy wins, every row of
 table that carries the parent's key is deleted and the copy's children inserted; when it
 loses, its children are ignored. A child row carries the parent's primary-key columns under
 the same names. A child table declared with no rows still loses the old copy's rows.
-Primary keys are looked up as text (``storage.one_of``): a parent's first key column, and
-the child column of the same name, hold strings.
+Stored rows are looked up by the first primary-key column (one array parameter when it holds
+text, see ``storage.one_of``), and owned rows by the child columns named like the parent's key.
 
 Redelivering a batch changes nothing: LWW and KEEP copies lose against themselves, REPLACE
 copies write the same values.

@@ -24,6 +24,8 @@ class DemoTables(StoreTables):
     lines: Table
     blobs: Table
     tags: Table
+    calls: Table  # keyed by an integer, owning turns
+    turns: Table
 
 
 def demo_tables(prefix: str = "unit_") -> DemoTables:
@@ -53,6 +55,18 @@ def demo_tables(prefix: str = "unit_") -> DemoTables:
             Column("body", String, nullable=False),
         ),
         tags=Table(name("tags"), md, Column("tag", String, primary_key=True), Column("n", Integer)),
+        calls=Table(
+            name("calls"),
+            md,
+            Column("call_no", Integer, primary_key=True),
+            Column("stamp", String, nullable=False),
+        ),
+        turns=Table(
+            name("turns"),
+            md,
+            Column("call_no", Integer, primary_key=True),
+            Column("seq", Integer, primary_key=True),
+        ),
     )
 
 
@@ -94,23 +108,17 @@ def test_rows_rejects_and_offsets_commit_together(store: SinkStore, tables: Demo
 
 
 def test_a_failing_batch_leaves_rows_rejects_and_offsets_as_they_were(
-    tables: DemoTables,
+    store: SinkStore, tables: DemoTables
 ) -> None:
-    calls: list[int] = []
-
-    def half_then_fail(conn: Connection, batch: Sequence[Writes]) -> int:
+    def write_then_fail(conn: Connection, batch: Sequence[Writes]) -> int:
         apply_writes(conn, batch)  # the rows are written ...
-        calls.append(len(batch))
-        if len(calls) > 1:
-            raise RuntimeError("the database went away")  # ... then the batch fails
-        return 0
+        raise RuntimeError("the database went away")  # ... then the batch fails
 
-    store = SinkStore(open_engine("sqlite://"), tables, half_then_fail)
-    store.create()
     store.apply([doc(tables, "d1", "1", "a")], [reject(0)], {("t", 0): 2})
     before = store.dump()
+    failing = SinkStore(store.engine, tables, write_then_fail)
     with pytest.raises(RuntimeError):
-        store.apply(
+        failing.apply(
             [doc(tables, "d2", "2", "x"), doc(tables, "d1", "9")], [reject(3)], {("t", 0): 5}
         )
     assert store.dump() == before
@@ -153,6 +161,18 @@ def test_within_one_batch_the_newest_copy_wins(store: SinkStore, tables: DemoTab
     assert result.unchanged == 1
     assert rows(store, tables.docs) == [("d1", "d1@5", "5"), ("d2", "d2@1", "1")]
     assert rows(store, tables.lines) == [("d1", 0, "five")]
+
+
+def test_an_integer_key_owns_its_rows_too(store: SinkStore, tables: DemoTables) -> None:
+    def call(stamp: str, turns: int) -> Writes:
+        row = {"call_no": 7, "stamp": stamp}
+        owned = [{"call_no": 7, "seq": i} for i in range(turns)]
+        return Writes([Upsert(tables.calls, row, children={tables.turns: owned})])
+
+    store.apply([call("1", 3)], [], {})
+    store.apply([call("2", 1), call("0", 5)], [], {})
+    assert rows(store, tables.calls) == [(7, "2")]
+    assert rows(store, tables.turns) == [(7, 0)]
 
 
 def test_keep_holds_the_first_copy_and_replace_the_last(
