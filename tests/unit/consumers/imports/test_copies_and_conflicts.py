@@ -42,6 +42,14 @@ def dump(engine: Engine, tables: ImportTables) -> dict[str, list[tuple[object, .
         }
 
 
+def with_cells(row: ImportRowRecord, cells: dict[str, str]) -> ImportRowRecord:
+    """Another copy of ``row`` (same id) whose cells differ by ``cells``."""
+    values = {**row.raw_values, **cells}
+    return row.model_copy(
+        update={"raw_values": values, "content_sha256": row_content_sha256(values)}
+    )
+
+
 def demo() -> IntakeDemo:
     return IntakeDemo(START, BATCH)
 
@@ -120,10 +128,7 @@ def test_a_conflict_inside_one_batch_keeps_the_first_read(
 ) -> None:
     intake = demo()
     row = intake.row(1, intake.rows[0])
-    values = {**intake.rows[0], "Email": "someone@else.example"}
-    other = row.model_copy(
-        update={"raw_values": values, "content_sha256": row_content_sha256(values)}
-    )
+    other = with_cells(row, {"Email": "someone@else.example"})
     assert apply(engine, tables, [copy_at(row, 3), copy_at(other, 4)]) == CopyResult(
         kept=1, conflicts=1
     )
@@ -240,10 +245,7 @@ def test_a_row_copy_with_one_more_cell_names_that_cell(
 ) -> None:
     intake = demo()
     row = intake.row(1, intake.rows[0])
-    values = {**intake.rows[0], "Extra": "x"}
-    other = row.model_copy(
-        update={"raw_values": values, "content_sha256": row_content_sha256(values)}
-    )
+    other = with_cells(row, {"Extra": "x"})
     apply(engine, tables, [copy_at(row, 0), copy_at(other, 1)])
     with engine.connect() as conn:
         diff = json.loads(conn.execute(select(tables.conflicts.c.differences)).scalar_one())
