@@ -1,7 +1,7 @@
 """Pure: one consumed import artifact (batch, row or manifest) as the rows it asks the store for.
 
 Each of the three is immutable by id, so a consumed record is a *copy*: the store keeps the
-first copy of an id and compares every later one with it (``store.py``). What two copies are
+earliest copy of an id and compares every other one with it (``store.py``). What two copies are
 compared on is :meth:`ImportCopy.content`: every field the store keeps of the copy. It names
 the tables a copy goes to but opens no connection and reads no Kafka.
 """

@@ -3,7 +3,8 @@ ImportMappingManifest records (every major, read as the latest model) -> import 
 
 Each record becomes one :class:`~consumers.imports.copies.ImportCopy` (in ``Writes.extra``,
 for the store's hook in ``sink.py``) and, as ``Writes.upserts``, the rows the copy would
-keep (KEEP: the first copy stays), so the framework's checks see every value it stores.
+keep (KEEP: immutable; the hook decides which copy stays), so the framework's checks see every
+value it stores.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The imports consumer as a sink: its tables, its mapper and its own apply hook (first copy
+"""The imports consumer as a sink: its tables, its mapper and its own apply hook (earliest copy
 kept, a different later copy recorded as a conflict: ``store.py``)."""
 
 from __future__ import annotations

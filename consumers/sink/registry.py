@@ -44,7 +44,7 @@ SINKS: tuple[SinkEntry, ...] = (
         "imports",
         "store import batches, rows and mapping manifests in the imports tables",
         "Store accepted RawImportBatch, ImportRowRecord and ImportMappingManifest records "
-        "(every major) in the imports tables of VELOCITY_STORE_URL: the first copy of each id "
+        "(every major) in the imports tables of VELOCITY_STORE_URL: the earliest copy of each id "
         "is kept and a different later copy recorded as a conflict; every cell indexed by "
         "batch and column, every manifest column with its fate (mapped, ignored, unresolved).",
         "consumers.imports.sink:imports_sink",

@@ -3,6 +3,7 @@ a different copy is one conflict per position; columns get their fates, rows the
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections.abc import Sequence
 
@@ -115,7 +116,7 @@ def test_a_different_batch_copy_is_a_conflict_recorded_once(
     found = dump(engine, tables)
     assert found[tables.batches.name][0][7] == 6  # the first copy's row_count is kept
     (conflict,) = found[tables.conflicts.name]
-    topic, partition, offset, kind, ref, _artifact, diff = conflict
+    topic, partition, offset, kind, ref, _artifact, diff, _content = conflict
     assert (topic, partition, offset, kind, ref) == ("t", 0, 5, "batch", BATCH)
     assert json.loads(str(diff)) == {
         "row_count": [6, 7],
@@ -250,3 +251,42 @@ def test_a_row_copy_with_one_more_cell_names_that_cell(
     with engine.connect() as conn:
         diff = json.loads(conn.execute(select(tables.conflicts.c.differences)).scalar_one())
     assert diff["raw_values.Extra"] == [None, "x"]
+
+
+def test_the_earliest_copy_is_kept_whatever_order_the_copies_are_read_in(
+    engine: Engine, tables: ImportTables
+) -> None:
+    """Copies of one row id on different partitions can reach a rebuild in any order: the
+    tables come out the same for every order, in one batch or one copy per batch."""
+    intake = demo()
+    row = intake.row(1, intake.rows[0])
+    other = with_cells(row, {"Email": "someone@else.example"})
+    third = with_cells(row, {"Notes": "changed"})
+    copies = [
+        copy_at_position(copy_at(other, 0), ("t", 1, 4)),
+        copy_at_position(copy_at(row, 0), ("t", 2, 9)),
+        copy_at_position(copy_at(row, 0), ("t", 3, 1)),  # equal to the one at t/2
+        copy_at_position(copy_at(third, 0), ("t", 0, 7)),
+    ]
+    outcomes = []
+    for order in itertools.permutations(copies):
+        for one_batch in (True, False):
+            fresh = open_engine("sqlite://")
+            tables.metadata.create_all(fresh)
+            if one_batch:
+                apply(fresh, tables, order)
+            else:
+                for copy in order:
+                    apply(fresh, tables, [copy])
+                apply(fresh, tables, order)  # and everything redelivered
+            outcomes.append(dump(fresh, tables))
+            fresh.dispose()
+    assert all(found == outcomes[0] for found in outcomes)
+    found = outcomes[0]
+    (kept,) = found[tables.rows.name]
+    assert kept[-3:] == ("t", 0, 7)  # the earliest position: the third copy
+    conflicts = {c[:3]: json.loads(str(c[6])) for c in found[tables.conflicts.name]}
+    assert set(conflicts) == {("t", 1, 4), ("t", 2, 9), ("t", 3, 1)}
+    assert set(conflicts[("t", 1, 4)]) == {"content_sha256", "raw_values.Email", "raw_values.Notes"}
+    values = {r[1]: r[4] for r in found[tables.row_values.name]}
+    assert values["Notes"] == "changed"
