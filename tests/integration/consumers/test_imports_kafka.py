@@ -20,7 +20,10 @@ from tests.integration.consumers.conftest import (
     kill_then_restart,
     without_offsets,
 )
-from velocity_stream.contracts.example_intake import import_mapping_manifest_v1
+from velocity_stream.contracts.example_intake import (
+    import_mapping_manifest,
+    import_mapping_manifest_v1,
+)
 from velocity_stream.contracts.import_manifest import ImportMappingManifest
 from velocity_stream.contracts.imports import ImportRowRecord, row_content_sha256
 from velocity_stream.contracts.metadata import Artifact
@@ -133,13 +136,25 @@ def test_rebuild_from_the_earliest_offsets_equals_the_incremental_run(
 ):
     artifacts = load(30)
     half = len(artifacts) // 2
-    sink, _ = imports(sink_store)
-    gateway.accept(artifacts[:half])
+    # One manifest id on both major topics, with other content: the major-2 copy is read in
+    # the first run, the major-1 copy (the earlier position: its topic sorts first) later.
+    v1 = import_mapping_manifest_v1()
+    v1_topic = catalog.family("ImportMappingManifest").accepted_topic(provisioned.topic_prefix, 1)
+    sink, t = imports(sink_store)
+    gateway.accept([*artifacts[:half], import_mapping_manifest()])
     sink.run(provisioned, catalog, serde, batch_size=37)
     gateway.accept(artifacts[half:])
+    gateway.producer.publish_raw(v1_topic, v1.batch_id, serde.encode(v1)).result(30)
     sink.run(provisioned, catalog, serde, batch_size=37)
     expected = sink.store.dump()
     assert len(expected["rows"]) == 30 * 6
+    with sink.store.engine.connect() as conn:
+        kept = conn.execute(
+            select(t.manifests.c.topic).where(t.manifests.c.manifest_id == v1.manifest_id)
+        ).scalar_one()
+    assert kept == v1_topic  # the later-read major-1 copy displaced the major-2 one
+    (conflict,) = expected["conflicts"]
+    assert conflict[3:5] == ("manifest", v1.manifest_id) and conflict[0] != v1_topic
     # Rebuild in place, as `consume imports --rebuild` does: drop, create, replay.
     sink.store.drop()
     sink.store.create()
