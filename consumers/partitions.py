@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
-from types import TracebackType
 
 from confluent_kafka import OFFSET_BEGINNING, KafkaError, KafkaException, TopicPartition
 
 from velocity_stream.errors import ConfigError
 from velocity_stream.kafka.clients import (
+    OwnedConsumer,
     cached_high_watermark,
     new_consumer,
     to_record,
@@ -27,7 +27,7 @@ from velocity_stream.settings import Settings
 log = logging.getLogger(__name__)
 
 
-class PartitionSource:
+class PartitionSource(OwnedConsumer):
     """Every partition of ``topics``, positioned at ``start`` offsets; never commits to Kafka."""
 
     def __init__(
@@ -39,10 +39,11 @@ class PartitionSource:
         client_id: str,
     ) -> None:
         # librdkafka wants a group id even for assign(); it is never joined nor committed to.
-        self._consumer = new_consumer(
-            settings, f"{client_id}-assign-only", client_id=client_id, on_error=_on_error
+        super().__init__(
+            new_consumer(
+                settings, f"{client_id}-assign-only", client_id=client_id, on_error=_on_error
+            )
         )
-        self._closed = False
         assignment: list[TopicPartition] = []
         for topic in sorted(set(topics)):
             for partition in self._partitions(topic):
@@ -77,22 +78,6 @@ class PartitionSource:
         """The partition's high watermark from the last fetch response, with no broker request
         (ListOffsets is wrong on Tansu; see velocity_stream/observability/lag.py)."""
         return cached_high_watermark(self._consumer, topic, partition)
-
-    def close(self) -> None:
-        if not self._closed:
-            self._closed = True
-            self._consumer.close()
-
-    def __enter__(self) -> PartitionSource:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
 
 def next_offsets(batch: Sequence[InboundMessage]) -> dict[tuple[str, int], int]:

@@ -41,12 +41,22 @@ SINKS: tuple[SinkEntry, ...] = (
         "consumers.intel.sink:intel_sink",
     ),
     SinkEntry(
+        "governance",
+        "store proposals, their states, decisions and commits in the gov tables",
+        "Store every proposal (approvals topic), every decision (the decision family's "
+        "accepted topics), what the committer applied (AppliedGraphChange) or refused (its "
+        "dead letters of commit records) in the gov tables of VELOCITY_STORE_URL; a "
+        "proposal's state is derived from all its states by precedence, never by arrival.",
+        "consumers.governance.sink:governance_sink",
+    ),
+    SinkEntry(
         "imports",
         "store import batches, rows and mapping manifests in the imports tables",
         "Store accepted RawImportBatch, ImportRowRecord and ImportMappingManifest records "
-        "(every major) in the imports tables of VELOCITY_STORE_URL: the earliest copy of each id "
-        "is kept and a different later copy recorded as a conflict; every cell indexed by "
-        "batch and column, every manifest column with its fate (mapped, ignored, unresolved).",
+        "(every major) in the imports tables of VELOCITY_STORE_URL: the earliest copy of each "
+        "id is kept, every other copy that differs recorded as a conflict; every cell indexed "
+        "by batch and column, every manifest column with its fate (mapped, ignored, "
+        "unresolved).",
         "consumers.imports.sink:imports_sink",
     ),
 )

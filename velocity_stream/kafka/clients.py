@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
-from typing import Protocol, TypeVar
+from types import TracebackType
+from typing import Protocol, Self, TypeVar
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
 
@@ -30,6 +31,30 @@ C = TypeVar("C", Consumer, Producer)
 
 # How long a metadata request (which partitions a topic has) may take.
 METADATA_TIMEOUT_S = 10.0
+
+
+class OwnedConsumer:
+    """A class that owns one consumer: it closes it once, and is a context manager."""
+
+    def __init__(self, consumer: Consumer) -> None:
+        self._consumer = consumer
+        self._closed = False
+
+    def close(self) -> None:
+        if not self._closed:
+            self._closed = True
+            self._consumer.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
 
 
 def new_consumer(

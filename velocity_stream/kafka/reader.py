@@ -25,12 +25,12 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from types import TracebackType
 
 from confluent_kafka import OFFSET_BEGINNING, OFFSET_END, KafkaError, KafkaException, TopicPartition
 
 from velocity_stream.errors import VelocityError
 from velocity_stream.kafka.clients import (
+    OwnedConsumer,
     cached_high_watermark,
     new_consumer,
     to_record,
@@ -59,7 +59,7 @@ class _Bounds:
     end: int | None = None  # without follow: where this partition's read stops
 
 
-class TopicReader:
+class TopicReader(OwnedConsumer):
     """A group-less consumer for snapshot and follow reads; a context manager.
 
     ``client_id`` defaults to the settings' client id plus ``-`` and ``role`` (what reads:
@@ -75,15 +75,16 @@ class TopicReader:
         stall_timeout: float = DEFAULT_STALL_TIMEOUT_S,
     ) -> None:
         name = client_id or f"{settings.client_id}-{role}"
-        self._consumer = new_consumer(
-            settings,
-            # Required by librdkafka even though nothing joins or commits with it.
-            f"{name}-{uuid.uuid4().hex[:8]}",
-            client_id=name,
-            overrides={"enable.partition.eof": True},
+        super().__init__(
+            new_consumer(
+                settings,
+                # Required by librdkafka even though nothing joins or commits with it.
+                f"{name}-{uuid.uuid4().hex[:8]}",
+                client_id=name,
+                overrides={"enable.partition.eof": True},
+            )
         )
         self._stall_timeout = stall_timeout
-        self._closed = False
 
     def partitions(self, topic: str) -> list[int]:
         """The topic's partition numbers; TopicReadError when the topic does not exist."""
@@ -232,19 +233,3 @@ class TopicReader:
         finally:
             self._consumer.unassign()
         raise TopicReadError(f"{topic}[{partition}]@{offset}: no answer in time")
-
-    def close(self) -> None:
-        if not self._closed:
-            self._closed = True
-            self._consumer.close()
-
-    def __enter__(self) -> TopicReader:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
