@@ -196,6 +196,13 @@ class Artifact(ContractModel):
                 "provenance.source_refs",
                 f"{self.provenance.origin.value} content must name the sources it was made from",
             )
+        if _holds_nul(self):
+            for path in _nul_paths(self, ""):
+                yield Violation(
+                    ReasonCode.CONTRACT_INVALID_FIELD,
+                    path,
+                    "holds a NUL character (U+0000), which no string of a contract may hold",
+                )
 
     @model_validator(mode="after")
     def _check_rules(self) -> Self:
@@ -212,6 +219,41 @@ class Artifact(ContractModel):
     def to_avro(self) -> dict[str, Any]:
         """The record as fastavro writes it (enums as their symbols, nested models as dicts)."""
         return self.model_dump(mode="python")
+
+
+def _holds_nul(value: object) -> bool:
+    """Whether any string in ``value`` (a model, its nested records, arrays and maps, map
+    keys included) holds U+0000. Avro strings may; PostgreSQL text and JSON cannot store it,
+    and C-string tools cut the text there."""
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, BaseModel):
+        return any(map(_holds_nul, value.__dict__.values()))
+    if isinstance(value, tuple | list):
+        return any(map(_holds_nul, value))
+    if isinstance(value, dict):
+        return any(map(_holds_nul, value)) or any(map(_holds_nul, value.values()))
+    return False
+
+
+def _nul_paths(value: object, path: str) -> Iterator[str]:
+    """The path of every string in ``value`` holding U+0000 (the slow half of _holds_nul)."""
+    if isinstance(value, str):
+        if "\x00" in value:
+            yield path
+        return
+    if isinstance(value, BaseModel):
+        items: Iterator[tuple[object, object]] = iter(value.__dict__.items())
+    elif isinstance(value, tuple | list):
+        items = enumerate(value)
+    elif isinstance(value, dict):
+        items = iter(value.items())
+        if any(map(_holds_nul, value)):
+            yield path  # a map key
+    else:
+        return
+    for name, item in items:
+        yield from _nul_paths(item, f"{path}.{name}" if path else str(name))
 
 
 def _path(loc: tuple[int | str, ...]) -> str:
