@@ -10,10 +10,26 @@ In one run, on one broker (KAFKA_BOOTSTRAP_SERVERS, else the embedded Tansu brok
    each the median of ``--runs`` runs, with the ratios;
 2. end-to-end latency (producer send -> accepted output consumed) at ``--rate`` artifacts/s;
 3. the gateway worker's peak RSS after ``--pending`` OracleWritebackProposals are pending in
-   its tables.
+   its tables;
+4. the pure pipeline in this process, CPU µs per record on the accept route: as built (one pass,
+   the compiled reader to the model) against the two passes it replaced (the plain record,
+   then pydantic), alternating, median of ``--runs`` x 5 rounds; the same in instructions,
+   immune to load: ``valgrind --tool=callgrind python bench/gateway.py --pipeline-loop
+   one_pass N`` (and ``two_pass``), each for N = 0 and 2000, (I(2000) - I(0)) / 2000; and
+   the routes that still decode the plain record as well (a proposal, an immutable batch);
+5. scaling: one gateway worker, then ``--workers`` workers in one consumer group, on the same
+   backlog (``--scale-count`` records), alternating, each the median of ``--runs`` runs, with
+   the ratio and the load average before and after.
 
-    python bench/gateway.py                    # full run (~3-4 minutes here)
+Every run through Kafka also prints the CPU µs per record of the broker, the reader and each
+process under test between the first and the last output (``/proc/<pid>/stat``): on a busy
+machine these move far less than the rates do. ``BENCH_PROFILE=1`` runs each gateway worker
+under cProfile (a ``.prof`` beside its log).
+
+    python bench/gateway.py                    # everything (~15 minutes on a quiet machine)
     python bench/gateway.py --quick            # smaller, for a smoke check
+    python bench/gateway.py --skip throughput --skip latency --skip memory --skip pipeline
+                                               # scaling only
 """
 
 from __future__ import annotations
@@ -21,21 +37,23 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import statistics
 import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 from confluent_kafka import Consumer, Producer, TopicPartition
 
 from velocity_stream.contracts import example
-from velocity_stream.contracts.catalog import Catalog, load_catalog
-from velocity_stream.contracts.metadata import Artifact
+from velocity_stream.contracts.catalog import Catalog, Family, load_catalog
+from velocity_stream.contracts.metadata import Artifact, validate_artifact
+from velocity_stream.gateway import GatewayState, InboundMessage, Pipeline
 from velocity_stream.kafka.topics import TopicAdmin, apply
 from velocity_stream.registry.resolvers import preregistered_resolver
 from velocity_stream.serde import AvroSerde
@@ -50,6 +68,8 @@ FAMILY = "InteractionBundle"
 FETCH_WAIT_MS = int(os.environ.get("BENCH_FETCH_WAIT_MS", "10"))
 GATEWAY_FLAGS: list[str] = os.environ.get("BENCH_GATEWAY_FLAGS", "").split()
 TARGET_BYTES = 1024
+# BENCH_PROFILE=1: every gateway worker runs under cProfile (slower; for where the time goes).
+PROFILE = os.environ.get("BENCH_PROFILE") == "1"
 
 # The baselines of issue 6, measured on the development machines (docs/gateway.md, "Measured").
 EXPECTED_NAIVE = 2_500
@@ -63,6 +83,10 @@ def log(text: str) -> None:
 # --- broker, settings, topics -------------------------------------------------------------
 
 
+# The embedded broker's pid, for its CPU time per run (None on an outside cluster).
+BROKER_PID: list[int] = []
+
+
 @contextmanager
 def kafka() -> Iterator[str]:
     configured = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
@@ -72,7 +96,18 @@ def kafka() -> Iterator[str]:
     from velocity_stream.kafka.broker import EmbeddedBroker
 
     with EmbeddedBroker() as broker:
+        if broker.pid is not None:
+            BROKER_PID.append(broker.pid)
         yield broker.bootstrap_servers
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time a live process has used so far (Linux /proc)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def settings_for(bootstrap: str, prefix: str) -> Settings:
@@ -138,7 +173,9 @@ class Artifacts:
         artifact: Artifact = self.base.model_copy(
             update={
                 "artifact_id": f"art:bench:{uuid.uuid4().hex}",
-                "client_ref": f"client:{i % 997}",
+                # As many clients as records: the six partitions get equal shares (with 997
+                # keys murmur2 split them so that two workers got 54 % and 46 %).
+                "client_ref": f"client:{i}",
             }
         )
         return artifact.client_ref.encode(), self.serde.encode(artifact)  # type: ignore[attr-defined]
@@ -194,9 +231,15 @@ def reader(bootstrap: str, topic: str, partitions: int) -> Consumer:
 
 
 def time_outputs(
-    bootstrap: str, topic: str, partitions: int, expected: int, timeout: float
+    bootstrap: str,
+    topic: str,
+    partitions: int,
+    expected: int,
+    timeout: float,
+    on_first: Callable[[], None] | None = None,
 ) -> float:
-    """Seconds from the first to the last of ``expected`` records on ``topic``."""
+    """Seconds from the first to the last of ``expected`` records on ``topic``;
+    ``on_first`` is called when the first arrives."""
     consumer = reader(bootstrap, topic, partitions)
     seen = 0
     first = last = 0.0
@@ -210,6 +253,8 @@ def time_outputs(
                     continue
                 if not seen:
                     first = time.monotonic()
+                    if on_first is not None:
+                        on_first()
                 seen += 1
                 last = time.monotonic()
     finally:
@@ -447,17 +492,25 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--pending", type=int, default=100_000)
     parser.add_argument("--quick", action="store_true", help="small counts, one run")
     parser.add_argument(
-        "--skip", action="append", default=[], choices=("throughput", "latency", "memory")
+        "--skip",
+        action="append",
+        default=[],
+        choices=("throughput", "latency", "memory", "pipeline", "scaling"),
+    )
+    parser.add_argument("--workers", type=int, default=2, help="workers of the scaling run")
+    parser.add_argument(
+        "--scale-count", type=int, default=100_000, help="artifacts per scaling run"
     )
     parser.add_argument("--json", type=Path, default=None, help="also write the figures here")
     args = parser.parse_args(argv)
     if args.quick:
         args.count, args.naive_count, args.runs = 20_000, 5_000, 1
         args.latency_seconds, args.latency_runs, args.pending = 5.0, 1, 10_000
+        args.scale_count = 20_000
     catalog = load_catalog(DEFAULT_SCHEMAS_DIR)
     work = Path(os.environ.get("BENCH_WORK_DIR", "/tmp")) / f"velocity-bench-{uuid.uuid4().hex[:6]}"
     work.mkdir(parents=True)
-    figures: dict[str, object] = {"cpus": os.cpu_count()}
+    figures: dict[str, object] = {"cpus": os.cpu_count(), "load_before": load()}
     with kafka() as bootstrap:
         log(f"broker {bootstrap}; worker logs in {work}")
         if "throughput" not in args.skip:
@@ -521,9 +574,131 @@ def main(argv: list[str] | None = None) -> int:
                 f"worker RSS: {idle / 2**20:.0f} MB idle, peak {peak / 2**20:.0f} MB with "
                 f"{args.pending:,} pending ~1 KB proposals (target < 500 MB)"
             )
+        if "pipeline" not in args.skip:
+            figures.update(measure_pipeline(catalog, args.runs))
+            figures.update(measure_digesting(catalog, args.runs))
+        if "scaling" not in args.skip:
+            figures.update(report_scaling(measure_scaling(bootstrap, catalog, args, work), args))
+    figures["load_after"] = load()
+    print(f"load average (1, 5, 15 min): before {figures['load_before']}, after {load()}")
     if args.json:
         args.json.write_text(json.dumps(figures, indent=2))
     return 0
+
+
+class _TwoPassSerde(AvroSerde):
+    """The decode the gateway used before: the plain reader-schema record, then pydantic."""
+
+    def decode(self, payload: bytes | None, family: Family, major: int | None = None) -> Artifact:
+        decoded = self.decode_record(payload, family, major)
+        return validate_artifact(self.model(family.name, decoded.major), decoded.record)
+
+
+def pipelines_and_messages(
+    catalog: Catalog, count: int
+) -> tuple[dict[str, Pipeline], list[InboundMessage]]:
+    """The pipeline as built and with the two-pass decode, and ``count`` valid inputs."""
+    prefix = "benchpipe"
+    artifacts = Artifacts(catalog, prefix)
+    messages = [
+        InboundMessage(artifacts.ingress, i % 6, i, key, value, (), 0)
+        for i, (key, value) in enumerate(artifacts.one(i) for i in range(count))
+    ]
+    pipelines = {}
+    for name, kind in (("one_pass", AvroSerde), ("two_pass", _TwoPassSerde)):
+        serde = kind(catalog, artifacts.serde.resolver, prefix)
+        pipelines[name] = Pipeline(catalog, serde, prefix, gateway_version="bench", clock=lambda: 0)
+    return pipelines, messages
+
+
+# Routes that still decode the plain record too (a content digest): a proposal, a batch.
+DIGESTING = ("OracleWritebackProposal", "RawImportBatch")
+
+
+def measure_digesting(catalog: Catalog, runs: int, count: int = 3_000) -> dict[str, object]:
+    """µs per record of ``Pipeline.process`` on the routes that digest content, which decode
+    the model and then the plain record: one pass plus that against the two passes."""
+    prefix = "benchdigest"
+    rules = SigningKey.generate(RULES_SIGNER, "bench-rules")
+    figures: dict[str, object] = {}
+    for name in DIGESTING:
+        family = catalog.family(name)
+        writer = AvroSerde(catalog, preregistered_resolver(catalog, prefix), prefix)
+        base = example(name)
+        messages = []
+        for i in range(count):
+            key = f"{getattr(base, family.key_field)}-{i}"
+            artifact = base.model_copy(
+                update={"artifact_id": f"art:bench:{uuid.uuid4().hex}", family.key_field: key}
+            )
+            value = writer.encode(artifact)
+            topic = family.ingress_topic(prefix)
+            messages.append(InboundMessage(topic, i % 6, i, key.encode(), value, (), 1))
+        times: dict[str, list[float]] = {"one_pass": [], "two_pass": []}
+        pipelines = {
+            label: Pipeline(
+                catalog,
+                kind(catalog, writer.resolver, prefix),
+                prefix,
+                gateway_version="bench",
+                clock=lambda: 0,
+                verify_keys=KeyRing([rules.verify_key]),
+                rule_signer=rules,
+            )
+            for label, kind in (("one_pass", AvroSerde), ("two_pass", _TwoPassSerde))
+        }
+        for _ in range(runs * 3):
+            for label, pipeline in pipelines.items():
+                state = GatewayState()
+                started = time.process_time()
+                for message in messages:
+                    outcome = pipeline.process(message, state)
+                times[label].append((time.process_time() - started) / count * 1e6)
+        one, two = (statistics.median(times[n]) for n in ("one_pass", "two_pass"))
+        print(
+            f"  {name} ({outcome.route.value}): one pass + plain record {one:6.1f} µs/record, "
+            f"two passes {two:6.1f}, ratio {one / two:.2f}x"
+        )
+        figures[name] = {"one_pass": round(one, 1), "two_pass": round(two, 1)}
+    return {"digesting_us_per_record": figures}
+
+
+def pipeline_loop(name: str, count: int) -> None:
+    """Route the first ``count`` of 2,001 inputs (one more warms the reader): run under
+    ``valgrind --tool=callgrind`` with ``count`` 0 and N, the difference / N is the
+    instructions a record, whatever the load (see the module docstring)."""
+    pipelines, messages = pipelines_and_messages(load_catalog(DEFAULT_SCHEMAS_DIR), 2001)
+    pipeline, state = pipelines[name], GatewayState()
+    pipeline.process(messages[-1], state)
+    for message in messages[:count]:
+        pipeline.process(message, state)
+
+
+def measure_pipeline(catalog: Catalog, runs: int, count: int = 20_000) -> dict[str, object]:
+    """CPU µs per record of ``Pipeline.process`` on valid ~1 KB InteractionBundles (process
+    time: a busy machine descheduling this process does not count)."""
+    pipelines, messages = pipelines_and_messages(catalog, count)
+    times: dict[str, list[float]] = {name: [] for name in pipelines}
+    for _ in range(runs * 5):
+        for name, pipeline in pipelines.items():
+            state = GatewayState()
+            started = time.process_time()
+            for message in messages:
+                pipeline.process(message, state)
+            times[name].append((time.process_time() - started) / count * 1e6)
+    one, two = (statistics.median(times[n]) for n in ("one_pass", "two_pass"))
+    print(f"pipeline in-process, CPU time, accept route, median of {runs * 5} x {count:,}:")
+    print(f"  one pass (as built)   {one:6.1f} µs/record")
+    print(f"  two passes (before)   {two:6.1f} µs/record   ratio {one / two:.2f}x")
+    return {
+        "pipeline_us_per_record": {"one_pass": round(one, 1), "two_pass": round(two, 1)},
+        "pipeline_ratio": round(one / two, 2),
+    }
+
+
+def load() -> tuple[float, float, float]:
+    one, five, fifteen = os.getloadavg()
+    return round(one, 2), round(five, 2), round(fifteen, 2)
 
 
 def measure_throughput_split(
@@ -543,9 +718,21 @@ def measure_throughput_split(
 
 
 def measure_one(
-    bootstrap: str, catalog: Catalog, system: str, count: int, run: int, runs: int, work: Path
+    bootstrap: str,
+    catalog: Catalog,
+    system: str,
+    count: int,
+    run: int,
+    runs: int,
+    work: Path,
+    workers: int = 1,
 ) -> float:
-    prefix = f"bench{run}{system}{uuid.uuid4().hex[:6]}"
+    """Records per second through ``system`` on a backlog of ``count``, first to last output.
+
+    ``workers`` > 1 (the gateway only) starts that many worker processes at once, with one
+    environment and so one consumer group; they split the ingress partitions.
+    """
+    prefix = f"bench{run}{system}{workers}w{uuid.uuid4().hex[:6]}"
     settings = settings_for(bootstrap, prefix)
     provision(settings, catalog)
     artifacts = Artifacts(catalog, prefix)
@@ -559,15 +746,126 @@ def measure_one(
         # The raw loop runs in its own process too, so it never shares a GIL with the reader.
         "raw": [sys.executable, __file__, "--raw-loop", *topics, str(count)],
     }
-    with subprocess_running(commands[system], worker_env(settings), work / f"{prefix}.log"):
-        seconds = time_outputs(bootstrap, artifacts.accepted, partitions, count, 900)
+    env = worker_env(settings)
+    logs = [work / f"{prefix}-{n}.log" for n in range(workers)]
+    pids: list[int] = [*BROKER_PID[:1]]
+    at_first: list[float] = []
+
+    def cpu_now() -> list[float]:
+        # The broker, this reader, then each process under test.
+        return [*(cpu_seconds(pid) for pid in pids[:1]), time.process_time()] + [
+            cpu_seconds(pid) for pid in pids[1:]
+        ]
+
+    with ExitStack() as running:
+        for path in logs:
+            command = commands[system]
+            if PROFILE and system == "gateway":
+                # cProfile of each worker, written when it stops (pstats reads it).
+                profile = ["-m", "cProfile", "-o", str(path.with_suffix(".prof"))]
+                command = [command[0], *profile, *command[1:]]
+            process = running.enter_context(subprocess_running(command, env, path))
+            pids.append(process.pid)
+        if not BROKER_PID:
+            pids.insert(0, os.getpid())  # no broker here: a placeholder, reported as 0
+        seconds = time_outputs(
+            bootstrap,
+            artifacts.accepted,
+            partitions,
+            count,
+            900,
+            on_first=lambda: at_first.extend(cpu_now()),
+        )
+        at_last = cpu_now()  # before the stop (ExitStack stops the processes after this)
     rate = count / seconds
-    log(f"run {run + 1}/{runs} {system:8s} {count:7d} records {rate:10,.0f} msg/s")
+    # CPU µs per record between the first and the last output (start-up and recovery left
+    # out): the broker, this reader, each process under test. Immune to load, unlike rates.
+    used = [round((b - a) / count * 1e6, 1) for a, b in zip(at_first, at_last, strict=True)]
+    LAST_CPU.clear()
+    LAST_CPU.update(broker=used[0] if BROKER_PID else 0.0, reader=used[1], workers=used[2:])
+    label = system if workers == 1 else f"{system} x{workers}"
+    extra = ""
+    if system == "gateway":
+        # A worker logs an assignment per rebalance: more than one each means the group
+        # rebalanced during the run, and the figure includes that pause.
+        joins = [_assignments(path) for path in logs]
+        shares = [_inputs(path) for path in logs]
+        extra = f"  (assignments per worker: {joins}, inputs per worker: {shares})"
+    log(
+        f"run {run + 1}/{runs} {label:12s} {count:7d} records {rate:10,.0f} msg/s{extra}; "
+        f"CPU µs/record {LAST_CPU}"
+    )
     delete_topics(settings, catalog, [])
     return rate
 
 
+LAST_CPU: dict[str, object] = {}
+
+
+def _inputs(path: Path) -> int:
+    """How many inputs a worker routed (its stop summary; 0 when it wrote none)."""
+    found = re.findall(r"(\d+) inputs in \d+ batches", path.read_text(errors="replace"))
+    return int(found[-1]) if found else 0
+
+
+def _assignments(path: Path) -> int:
+    text = path.read_text(errors="replace")
+    return text.count("newly assigned partitions")
+
+
+@dataclass
+class Scaling:
+    one: list[float]
+    many: list[float]
+    loads: list[tuple[float, float, float]]
+    cpu: list[dict[str, object]]
+
+
+def measure_scaling(
+    bootstrap: str, catalog: Catalog, args: argparse.Namespace, work: Path
+) -> Scaling:
+    """One worker, then ``args.workers`` in one group, on equal backlogs; alternating, so a
+    change in the machine's load falls on both."""
+    result = Scaling([], [], [load()], [])
+    for run in range(args.runs):
+        for workers in (1, args.workers):
+            rate = measure_one(
+                bootstrap, catalog, "gateway", args.scale_count, run, args.runs, work, workers
+            )
+            (result.one if workers == 1 else result.many).append(rate)
+            result.cpu.append({"workers": workers, **LAST_CPU})
+        result.loads.append(load())
+    return result
+
+
+def report_scaling(result: Scaling, args: argparse.Namespace) -> dict[str, object]:
+    one, many = statistics.median(result.one), statistics.median(result.many)
+    per_run = [round(m / o, 2) for o, m in zip(result.one, result.many, strict=True)]
+    print(
+        f"scaling (median of {args.runs}, {args.scale_count:,} records, "
+        f"1-min load {min(x[0] for x in result.loads)}-{max(x[0] for x in result.loads)}):"
+    )
+    print(f"  one gateway worker   {one:10,.0f} msg/s")
+    print(f"  {args.workers} workers, one group {many:10,.0f} msg/s")
+    print(f"  ratio                {many / one:10.2f}x   target >= 1.6x (runs: {per_run})")
+    return {
+        "scaling": {
+            "workers": args.workers,
+            "one_msgs_per_s": round(one),
+            "many_msgs_per_s": round(many),
+            "ratio": round(many / one, 2),
+            "per_run_ratio": per_run,
+            "runs": {"one": result.one, "many": result.many},
+            "loads": result.loads,
+            "cpu_us_per_record": result.cpu,
+        }
+    }
+
+
 if __name__ == "__main__":
+    if sys.argv[1:2] == ["--pipeline-loop"]:
+        pipeline_loop(sys.argv[2], int(sys.argv[3]))
+        sys.exit(0)
     if sys.argv[1:2] == ["--raw-loop"]:
         source, target, partitions, count = sys.argv[2:6]
         raw_loop(os.environ["KAFKA_BOOTSTRAP_SERVERS"], source, target, int(partitions), int(count))

@@ -37,7 +37,9 @@ from sqlalchemy import (
     select,
 )
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import make_url
 from sqlalchemy.engine.interfaces import DBAPIConnection
+from sqlalchemy.exc import ArgumentError
 from sqlalchemy.pool import ConnectionPoolEntry
 from sqlalchemy.sql.schema import SchemaItem
 from sqlalchemy.sql.selectable import Select
@@ -58,13 +60,18 @@ def open_engine(url: str) -> Engine:
     ``synchronous=NORMAL`` (durable at each checkpoint; a power cut can lose the last
     transactions but never corrupt the file, and the lost offsets go with the lost rows).
     """
-    engine = create_engine(url, future=True)
-    if engine.dialect.name not in SUPPORTED_DIALECTS:
-        engine.dispose()
+    # The dialect is checked on the URL, before SQLAlchemy imports the URL's driver (an
+    # unsupported one is often not installed: that would be a traceback, not this line).
+    try:
+        parsed = make_url(url)
+    except ArgumentError as error:
+        raise ConfigError(f"store URL {url!r}: {error}") from None
+    if parsed.get_backend_name() not in SUPPORTED_DIALECTS:
         raise ConfigError(
-            f"store {engine.url.render_as_string(hide_password=True)}: dialect "
-            f"{engine.dialect.name!r} is not supported (use sqlite or postgresql)"
+            f"store {parsed.render_as_string(hide_password=True)}: dialect "
+            f"{parsed.get_backend_name()!r} is not supported (use sqlite or postgresql)"
         )
+    engine = create_engine(parsed, future=True)
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
     else:

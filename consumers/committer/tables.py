@@ -63,7 +63,7 @@ def graph_tables(prefix: str = "") -> GraphTables:
             Column("merged_into", String),
             Column("attributes", Text, nullable=False),  # canonical JSON object
             Column("created_by", String, nullable=False),  # change id
-            Column("updated_by", String, nullable=False),
+            Column("updated_by", String, nullable=False, index=True),
         ),
         edges=edges_table(
             md,
@@ -78,8 +78,8 @@ def graph_tables(prefix: str = "") -> GraphTables:
             md,
             Column("change_id", String, primary_key=True),
             Column("source_family", String, nullable=False),
-            Column("proposal_ref", String),
-            Column("decision_ref", String),
+            Column("proposal_ref", String, index=True),  # lineage walks from these
+            Column("decision_ref", String, index=True),
             Column("outcome", String(16), nullable=False),
             Column("reason", String),
             Column("detail", Text),

@@ -10,10 +10,10 @@ what" is ``decisions`` joined to ``proposals``, queryable by target, reviewer or
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import StrEnum
 
 from sqlalchemy import BigInteger, Column, Float, Index, String, Table, Text
 
+from consumers.governance.states import ProposalState
 from consumers.storage import (
     StoreTables,
     offsets_table,
@@ -22,14 +22,7 @@ from consumers.storage import (
     table_names,
 )
 
-
-class ProposalState(StrEnum):
-    PENDING = "PENDING"
-    AUTO_APPROVED = "AUTO_APPROVED"
-    APPROVED = "APPROVED"
-    REJECTED = "REJECTED"
-    COMMITTED = "COMMITTED"
-    REFUSED = "REFUSED"  # by the committer
+__all__ = ["GovernanceTables", "ProposalState", "governance_tables"]
 
 
 @dataclass(frozen=True)

@@ -40,6 +40,15 @@ SINKS: tuple[SinkEntry, ...] = (
         "each wins.",
         "consumers.intel.sink:intel_sink",
     ),
+    SinkEntry(
+        "governance",
+        "store proposals, their states, decisions and commits in the gov tables",
+        "Store every proposal (approvals topic), every decision (the decision family's "
+        "accepted topics), what the committer applied (AppliedGraphChange) or refused (its "
+        "dead letters of commit records) in the gov tables of VELOCITY_STORE_URL; a "
+        "proposal's state is derived from all its states by precedence, never by arrival.",
+        "consumers.governance.sink:governance_sink",
+    ),
 )
 
 

@@ -67,6 +67,15 @@ GROUPS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
         "consumers_cmd",
         (("consume", "run a stream consumer: the Client360 read model or the graph committer"),),
     ),
+    (
+        "lineage_cmd",
+        (
+            (
+                "trace",
+                "the lineage of a field, node or artifact: commit, decision, proposal, evidence",
+            ),
+        ),
+    ),
     ("dlq_cmd", (("dlq", "list, inspect and replay the gateway's dead letters"),)),
     ("docs_cmd", (("docs", "generated documentation of the contracts"),)),
     ("keys_cmd", (("keys", "signing keys of approval decisions"),)),

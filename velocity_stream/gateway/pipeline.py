@@ -20,16 +20,16 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Collection
+from typing import Any
 
 from velocity_stream.contracts.catalog import Catalog, Route
-from velocity_stream.contracts.metadata import validate_artifact
 from velocity_stream.contracts.upgrades import mapping_for
 from velocity_stream.errors import ContractError, ReasonCode, RegistryError, SerdeError
 from velocity_stream.gateway.approvals import Approvals
 from velocity_stream.gateway.holding import Holding
 from velocity_stream.gateway.messages import Outcome
 from velocity_stream.gateway.outputs import OutputBuilder, dead_letter_outcome
-from velocity_stream.gateway.routes import GatewayRoutes, ModelLookup
+from velocity_stream.gateway.routes import GatewayRoutes, ModelLookup, TopicPlan
 from velocity_stream.gateway.rules import Checked, StatefulRules
 from velocity_stream.gateway.state import GatewayState
 from velocity_stream.protocol.records import InboundMessage
@@ -113,13 +113,14 @@ class Pipeline:
                 f"topic {message.topic!r} is not an ingress topic of the catalog",
             )
         try:
-            decoded = self.serde.decode_record(message.value, plan.family, plan.major)
+            # One pass: the compiled reader builds the contract model and runs its rules;
+            # a body it does not vouch for goes fastavro's way then pydantic's, so the
+            # refusal (decode.* or contract.*) is the one the two passes would give.
+            artifact = self.serde.decode(message.value, plan.family, plan.major)
         except SerdeError as error:
             return self._dead(message, error.code, str(error))
         except RegistryError as error:
             return self._dead(message, ReasonCode.DECODE_REGISTRY_UNAVAILABLE, str(error))
-        try:
-            artifact = validate_artifact(plan.model, decoded.record)
         except ContractError as error:
             first = error.violations[0] if error.violations else None
             code = first.code if first else ReasonCode.CONTRACT_INVALID_FIELD
@@ -158,7 +159,13 @@ class Pipeline:
                     "source_system" if wrong_signer else "",
                     artifact.artifact_id,
                 )
-        return self.rules.route(Checked(message, plan, artifact, decoded.record, key), state)
+        return self.rules.route(Checked(message, plan, artifact, key, self._record_of), state)
+
+    def _record_of(self, message: InboundMessage, plan: TopicPlan) -> dict[str, Any]:
+        """The reader-schema record of an input already decoded to its model: only the
+        routes that digest content (tracked families, proposals, decisions) or upgrade it to
+        the next major need it, so the accept route never builds it."""
+        return self.serde.decode_record(message.value, plan.family, plan.major).record
 
     def _dead(
         self,

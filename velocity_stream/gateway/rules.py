@@ -14,8 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
 from velocity_stream.contracts.catalog import ApprovedOnlyByCommit, Route
@@ -53,15 +52,35 @@ def content_digest(record: Mapping[str, Any]) -> bytes:
     return hashlib.sha256(text.encode("utf-8")).digest()
 
 
-@dataclass(frozen=True, slots=True)
 class Checked:
-    """An input that decoded, met its contract and passed ownership."""
+    """An input that decoded, met its contract and passed ownership.
 
-    message: InboundMessage
-    plan: TopicPlan
-    artifact: Artifact
-    record: dict[str, Any]
-    key: str
+    ``record`` (the plain reader-schema record) is decoded on first use only: the contract
+    model came straight from the bytes, and most routes never need the dict.
+    """
+
+    __slots__ = ("_decode", "_record", "artifact", "key", "message", "plan")
+
+    def __init__(
+        self,
+        message: InboundMessage,
+        plan: TopicPlan,
+        artifact: Artifact,
+        key: str,
+        decode: Callable[[InboundMessage, TopicPlan], dict[str, Any]],
+    ) -> None:
+        self.message = message
+        self.plan = plan
+        self.artifact = artifact
+        self.key = key
+        self._decode = decode
+        self._record: dict[str, Any] | None = None
+
+    @property
+    def record(self) -> dict[str, Any]:
+        if self._record is None:
+            self._record = self._decode(self.message, self.plan)
+        return self._record
 
     @property
     def artifact_id(self) -> str:

@@ -12,7 +12,8 @@ Who may write a topic decides who can forge what (docs/security.md). The rules:
   and read by its ``consumers``, nobody else; the gateway reads none of them;
 - the gateway owns its consumer group and the changelog topics of its tables (prefixed by its
   app id); the dead-letter topic is written by the gateway and the consumer roles that
-  refuse changes, read by the review app and the DLQ operator, who alone replays (writes the
+  refuse changes, read by the review app, the consumer roles that record refusals (the
+  governance store) and the DLQ operator, who alone replays (writes the
   ingress topics, decisions' excepted: a refused decision is made again in the review app);
   the audit topic is an internal family's (the DLQ operator writes and reads it).
 
@@ -34,6 +35,8 @@ REVIEW_APP = "review-app"
 DLQ_OPERATOR = "dlq-operator"
 # Consumers that dead-letter what they refuse (the graph committer's persistence checks).
 DEAD_LETTER_WRITERS = ("graph-committer",)
+# Consumers that read the dead letters (the governance store: the committer's refusals).
+DEAD_LETTER_READERS = ("governance",)
 
 
 class Operation(StrEnum):
@@ -132,7 +135,8 @@ def plan(catalog: Catalog, prefix: str, gateway_app_id: str) -> AclPlan:
             allow(consumer, Operation.READ, [topic])
     for writer in DEAD_LETTER_WRITERS:
         allow(writer, Operation.WRITE, [dead_letters])
-    allow(REVIEW_APP, Operation.READ, [dead_letters])
+    for reader in (REVIEW_APP, *DEAD_LETTER_READERS):
+        allow(reader, Operation.READ, [dead_letters])
     allow(DLQ_OPERATOR, Operation.READ, [dead_letters])
     # The gateway's tables: faust creates, writes and reads "<app id>-<table>-changelog".
     for operation in (Operation.CREATE, Operation.WRITE, Operation.READ, Operation.DESCRIBE):

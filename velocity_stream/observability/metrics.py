@@ -231,28 +231,54 @@ class GatewayMetrics:
             if future.cancelled() or future.exception() is not None:
                 return
             now = time.time()
+            # A batch's outcomes mostly share a few (family, route) pairs: count them here
+            # and add each pair's total once (a labelled counter takes a lock per add).
+            ins: dict[tuple[str, RouteKind], int] = {}
+            outs: dict[tuple[str, RouteKind], int] = {}
             for outcome in outcomes:
-                self._observe(outcome, self.family_of(outcome), None, now)
+                self._observe(outcome, self.family_of(outcome), None, now, ins, outs)
+            self._add(ins, outs)
 
         stored.add_done_callback(settled)
 
-    def _observe(self, outcome: Outcome, family: str, latency_s: float | None, now: float) -> None:
+    def _add(
+        self, ins: dict[tuple[str, RouteKind], int], outs: dict[tuple[str, RouteKind], int]
+    ) -> None:
+        for key, n in ins.items():
+            counter = self._in.get(key)
+            if counter is None:
+                counter = self._in[key] = self.metrics.messages_in.labels(key[0], key[1].value)
+            counter.inc(n)
+        for key, n in outs.items():
+            counter = self._out.get(key)
+            if counter is None:
+                counter = self._out[key] = self.metrics.messages_out.labels(key[0], key[1].value)
+            counter.inc(n)
+
+    def _observe(
+        self,
+        outcome: Outcome,
+        family: str,
+        latency_s: float | None,
+        now: float,
+        ins: dict[tuple[str, RouteKind], int] | None = None,
+        outs: dict[tuple[str, RouteKind], int] | None = None,
+    ) -> None:
+        """Count ``outcome``; with ``ins`` and ``outs`` given, its message counts are added
+        there for the caller to add to the counters (:meth:`_add`), else at once."""
+        single = ins is None or outs is None
+        if ins is None or outs is None:
+            ins, outs = {}, {}
         route = outcome.route
         key = (family, route)
-        counter = self._in.get(key)
-        if counter is None:
-            counter = self._in[key] = self.metrics.messages_in.labels(family, route.value)
-        counter.inc()
+        ins[key] = ins.get(key, 0) + 1
         # ``outputs`` already holds the released outcomes' outputs (appended last); count
         # each output under the outcome that made it.
         own = len(outcome.outputs)
         if outcome.released:
             own -= sum(len(item.outputs) for item in outcome.released)
         if own > 0:
-            out = self._out.get(key)
-            if out is None:
-                out = self._out[key] = self.metrics.messages_out.labels(family, route.value)
-            out.inc(own)
+            outs[key] = outs.get(key, 0) + own
             seconds = latency_s if latency_s is not None else self._since_produced(outcome, now)
             if seconds is not None:
                 histogram = self._latency.get(key)
@@ -266,7 +292,9 @@ class GatewayMetrics:
             self.metrics.dead_letters.labels(family, reason).inc()
         self._approvals(outcome, now)
         for item in outcome.released:
-            self._observe(item, self.family_of(item), None, now)
+            self._observe(item, self.family_of(item), None, now, ins, outs)
+        if single:
+            self._add(ins, outs)
 
     def _approvals(self, outcome: Outcome, now: float) -> None:
         route = outcome.route

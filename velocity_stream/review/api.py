@@ -53,6 +53,43 @@ class ErrorOut(BaseModel):
     )
 
 
+Scalar = str | int | float | bool | None
+
+
+class HopOut(BaseModel):
+    id: str = Field(description="kind:ref, what other hops name in via")
+    kind: Literal[
+        "field",
+        "node",
+        "change",
+        "decision",
+        "proposal",
+        "import_row",
+        "import_batch",
+        "manifest",
+        "interaction",
+        "transcript",
+        "signal",
+        "missing",
+    ]
+    ref: str
+    title: str
+    facts: dict[str, Scalar]
+    items: list[dict[str, Scalar]] = Field(
+        description="rows under the hop: a transcript's segments, an import row's raw values "
+        "with each column's fate, a proposal's state history, a manifest's columns"
+    )
+    via: str | None = Field(description="the id of the hop this one was reached from")
+    relation: str = Field(description="how it relates to that hop, e.g. 'written by'")
+    depth: int
+
+
+class TrailOut(BaseModel):
+    ref: str
+    truncated: bool = Field(description="more hops were linked than a trail holds")
+    hops: list[HopOut] = Field(description="a tree in reading order: each hop, then its own")
+
+
 class MeOut(BaseModel):
     reviewer_ref: str
 
@@ -410,3 +447,28 @@ def get_client(
     if snapshot is None:
         return _error(404, "review.unknown_client", f"no snapshot of {client_ref!r}")
     return snapshot
+
+
+@router.get(
+    "/api/v1/lineage/{ref:path}",
+    response_model=TrailOut,
+    responses=_errors(404, 503),
+    tags=["lineage"],
+)
+def lineage(
+    ref: str,
+    reviewer: CurrentReviewer,
+    services: Services,
+    field: Annotated[str | None, Query(description="one field of a node or client")] = None,
+) -> TrailOut | JSONResponse:
+    """Where a Client360 field, a committed node or an artifact came from: the change that
+    committed it, the decision and its reviewer, the proposal, its evidence (interactions,
+    transcripts, signals) and the raw import rows. REF is any artifact, proposal, decision,
+    change, client, node, bundle, transcript, signal, import row or batch id."""
+    if services.lineage is None:
+        return _error(503, "review.lineage_unavailable", "this app reads no store")
+    trail = services.lineage.trail(ref, field)
+    if trail is None:
+        what = f"field {field!r} of {ref!r}" if field else repr(ref)
+        return _error(404, "review.unknown_ref", f"no store knows {what}")
+    return TrailOut.model_validate(trail)

@@ -29,6 +29,7 @@ from velocity_stream.review.consumer_groups import GroupReader
 from velocity_stream.review.dead_letter_desk import DeadLetterDesk
 from velocity_stream.review.deadletters import DeadLetterLog
 from velocity_stream.review.decisions import DecisionDesk
+from velocity_stream.review.lineage import LineageReader
 from velocity_stream.review.queue import ApprovalQueue
 from velocity_stream.review.topic_browser import TopicBrowser
 
@@ -61,7 +62,8 @@ def _always_ready() -> Mapping[str, bool]:
 class ReviewServices:
     """Everything the routes use. ``feeds`` says, per followed topic set, if it caught up;
     ``dead_letter_desk`` (detail and replay of one dead letter), ``topic_browser`` and
-    ``groups`` (consumer lag) are None without Kafka."""
+    ``groups`` (consumer lag) are None without Kafka; ``lineage`` (trails over the stores) is
+    None without a store."""
 
     catalog: Catalog
     directory: ReviewerDirectory
@@ -76,6 +78,7 @@ class ReviewServices:
     topic_prefix: str = "velocity"
     topic_browser: TopicBrowser | None = None
     groups: GroupReader | None = None
+    lineage: LineageReader | None = None
 
     def caught_up(self) -> bool:
         return all(self.feeds().values())
@@ -229,6 +232,7 @@ def create_app(services: ReviewServices) -> FastAPI:
             {"name": "decisions", "description": "approve or reject, and the gateway's verdict"},
             {"name": "clients", "description": "Client360 snapshots"},
             {"name": "dead letters", "description": "records the gateway refused"},
+            {"name": "lineage", "description": "where a field, node or artifact came from"},
         ],
     )
     app.state.services = services

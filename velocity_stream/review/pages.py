@@ -32,6 +32,7 @@ from velocity_stream.review.auth import (
 from velocity_stream.review.clients import clients_related, snapshot_refs
 from velocity_stream.review.dead_letter_desk import ReplayOutcome
 from velocity_stream.review.decisions import DecisionProblem, DecisionStatus
+from velocity_stream.review.lineage import lineage_path, page_of
 from velocity_stream.review.listing import (
     QueryProblem,
     QueueQuery,
@@ -86,6 +87,7 @@ templates = Environment(
     lstrip_blocks=True,
 )
 templates.filters.update(when=_when, ago=_ago, pct=_pct, amount=_amount, urlpart=quote)
+templates.globals.update(lineage=lineage_path)
 
 
 def render(
@@ -473,6 +475,51 @@ def client_page(
     ]
     return render(
         request, "client.html", reviewer=reviewer, active="clients", s=snapshot, waiting=waiting
+    )
+
+
+@router.get("/lineage/{ref:path}")
+def lineage_page(
+    ref: str,
+    request: Request,
+    reviewer: CurrentReviewer,
+    services: Services,
+    field: str | None = None,
+) -> Response:
+    """Where a field, node or artifact came from, hop by hop (consumers/lineage)."""
+    what = f"{field} of {ref}" if field else ref
+    if services.lineage is None:
+        return render(
+            request,
+            "message.html",
+            status=503,
+            reviewer=reviewer,
+            active="clients",
+            title="Lineage is not available",
+            text="This app reads no store (it was started without VELOCITY_STORE_URL).",
+        )
+    trail = services.lineage.trail(ref, field or None)
+    if trail is None:
+        return render(
+            request,
+            "message.html",
+            status=404,
+            reviewer=reviewer,
+            active="clients",
+            title="Nothing to trace",
+            text=f"No store knows {what}: check the ref, or whether its consumer has run.",
+        )
+    hops = [
+        {**hop, "page": page_of(hop["kind"], hop["ref"], hop["facts"])} for hop in trail["hops"]
+    ]
+    return render(
+        request,
+        "lineage.html",
+        reviewer=reviewer,
+        active="clients",
+        what=what,
+        trail=trail,
+        hops=hops,
     )
 
 

@@ -32,6 +32,7 @@ from velocity_stream.review.consumer_groups import KafkaGroupReader
 from velocity_stream.review.dead_letter_desk import KafkaDeadLetterDesk
 from velocity_stream.review.deadletters import DeadLetterFeed, DeadLetterLog
 from velocity_stream.review.decisions import REVIEW_APP_SOURCE, DecisionDesk, ProducerPublisher
+from velocity_stream.review.lineage import LineageReader, StoreLineage
 from velocity_stream.review.queue import ApprovalFeed, ApprovalQueue
 from velocity_stream.review.tail import TopicTail
 from velocity_stream.review.topic_browser import KafkaTopicBrowser
@@ -71,6 +72,20 @@ def store_reader(settings: Settings) -> StoreClientReader:
     return StoreClientReader(
         Client360Store(open_engine(settings.store_url)), unavailable=(SQLAlchemyError,)
     )
+
+
+def store_lineage(settings: Settings) -> LineageReader | None:
+    """Trails over the stores in VELOCITY_STORE_URL (tables without a prefix, as ``dev`` and
+    the compose file run the workers); None where the consumers' code is not installed."""
+    try:
+        from sqlalchemy.exc import SQLAlchemyError
+
+        from consumers.lineage import Lineage
+        from consumers.storage import open_engine
+    except ImportError as error:
+        log.warning("lineage is not available here: %s", error)
+        return None
+    return StoreLineage(Lineage(open_engine(settings.store_url)), unavailable=(SQLAlchemyError,))
 
 
 class ReviewRuntime:
@@ -136,6 +151,7 @@ class ReviewRuntime:
             topic_prefix=prefix,
             topic_browser=KafkaTopicBrowser(settings, catalog, serde),
             groups=KafkaGroupReader(settings),
+            lineage=store_lineage(settings),
         )
         self.app = create_app(self.services)
 

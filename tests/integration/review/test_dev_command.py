@@ -145,6 +145,13 @@ def test_dev_runs_everything_on_embedded_defaults_and_ctrl_c_stops_it_all(tmp_pa
             1 for a in demo_data(datetime.now(UTC)).artifacts if a.FAMILY == "InteractionBundle"
         )
         assert wait_for_rows(store, "intel_interactions", interactions, 60), output.text
+        # ...and the demo's proposals reach the governance store
+        proposals = sum(
+            1
+            for a in demo_data(datetime.now(UTC)).artifacts
+            if a.FAMILY in ("NormalizedEntityProposal", "OracleWritebackProposal")
+        )
+        assert wait_for_rows(store, "gov_proposals", proposals, 60), output.text
 
         os.killpg(process.pid, signal.SIGINT)
         assert process.wait(90) == 0, output.text

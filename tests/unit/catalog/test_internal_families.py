@@ -79,10 +79,12 @@ def test_acls_let_only_the_writer_write_and_only_the_readers_read() -> None:
     assert acls.writers(COMMITS) == {"gateway"}
     readers = {a.role for a in acls.acls if a.name == COMMITS and a.operation.value == "Read"}
     assert readers == {"graph-committer"}  # not the gateway, not the review app
-    # Applied graph changes: only the committer writes them, only the read model reads them.
+    # Applied graph changes: only the committer writes them, only the read model and the
+    # governance store read them.
     assert acls.writers(APPLIED) == {"graph-committer"}
     assert {a.role for a in acls.acls if a.name == APPLIED and a.operation.value == "Read"} == {
-        "client360"
+        "client360",
+        "governance",
     }
     # Replay audit records: the DLQ operator's tools alone.
     assert acls.writers(AUDIT) == {"dlq-operator"}

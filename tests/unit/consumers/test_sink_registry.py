@@ -25,7 +25,8 @@ def test_each_sink_loads_and_reads_only_families_that_list_it(entry, catalog: Ca
         acl.name for acl in acls if acl.role == entry.name and acl.operation is Operation.READ
     }
     for topic in topics:
-        assert entry.name in families[topic].consumers, (topic, families[topic].consumers)
+        if topic in families:  # else the gateway's own approvals or dead-letter topic
+            assert entry.name in families[topic].consumers, (topic, families[topic].consumers)
         assert topic in readable
 
 

@@ -292,3 +292,49 @@ def test_proposal_observed_after_its_decision_is_not_pending(metrics, sample):
     assert approvals.count == 0 and sample(PENDING) == 0
     approvals.resync([(b"p-1", 0)])  # but the tables are the truth
     assert approvals.count == 1 and sample(PENDING) == 1
+
+
+def test_a_stored_batch_counts_every_outcome_as_one_at_a_time_would(
+    traffic, gateway_metrics, sample
+):
+    # Counts of a batch are summed per (family, route) before they reach the counters: the
+    # totals must be those of observing each outcome, released ones and dead letters included.
+    batch_id = "batch:2026-04-18-hubspot-02"
+    row = variant(
+        example("ImportRowRecord"),
+        batch_id=batch_id,
+        row_number=1,
+        row_id=f"{batch_id}/row/1",
+        artifact_id="art:row:b1",
+    )
+    batch = variant(example("RawImportBatch"), batch_id=batch_id, artifact_id=f"art:{batch_id}")
+    topic = traffic.catalog.family("QdSignalBundle").ingress_topic(PREFIX)
+    outcomes = [
+        *traffic.send(example("QdSignalBundle")),
+        *traffic.send(example("QdSignalBundle")),
+        *traffic.send(example("InteractionBundle")),
+        *traffic.send(row),  # held
+        *traffic.send(batch),  # accepted, releasing the row
+        traffic.raw(topic, b"\x07not avro"),
+    ]
+
+    async def main() -> None:
+        stored = asyncio.get_running_loop().create_future()
+        gateway_metrics.observe_when_stored(stored, outcomes)
+        stored.set_result(None)
+        await asyncio.sleep(0)
+
+    asyncio.run(main())
+    assert sample(IN, family="QdSignalBundle", route="accepted") == 2
+    assert sample(OUT, family="QdSignalBundle", route="accepted") == 2
+    assert sample(IN, family="InteractionBundle", route="accepted") == 1
+    assert sample(IN, family="ImportRowRecord", route="held") == 1
+    assert sample(OUT, family="ImportRowRecord", route="held") == 0
+    assert sample(IN, family="ImportRowRecord", route="accepted") == 1
+    assert sample(OUT, family="ImportRowRecord", route="accepted") == 1
+    assert sample(IN, family="RawImportBatch", route="accepted") == 1
+    assert sample(OUT, family="RawImportBatch", route="accepted") == 1
+    assert sample(IN, family="QdSignalBundle", route="dead_letter") == 1
+    assert sample(OUT, family="QdSignalBundle", route="dead_letter") == 1
+    assert sample(DEAD, family="QdSignalBundle", reason="decode.bad_magic_byte") == 1
+    assert sample(E2E + "_count", family="QdSignalBundle", route="accepted") == 2
