@@ -43,7 +43,9 @@ from consumers.sink import Sink, SinkOptions, SinkRunner, SinkStore, sink_entry
 from consumers.storage import open_engine
 from velocity_stream.contracts import example, validate_artifact
 from velocity_stream.contracts.catalog import Catalog, load_catalog
+from velocity_stream.contracts.imports import row_content_sha256
 from velocity_stream.contracts.metadata import Artifact
+from velocity_stream.devstack.demo_intake import IntakeDemo
 from velocity_stream.protocol.records import InboundMessage
 from velocity_stream.serde import AvroSerde, InMemorySchemaResolver
 from velocity_stream.settings import Settings
@@ -127,9 +129,39 @@ def _transcript(bundle: str, at: datetime, lines: int, copy: str) -> Artifact:
     )
 
 
+def imports_workload(records: int, seed: int = 7) -> list[Artifact]:
+    """Imports of the demo CSV's columns, 48 rows each (cells varied from the demo's): a
+    RawImportBatch, its rows and its ImportMappingManifest; for one import in ten, the batch
+    sent again (an identical copy) and one row again with another e-mail (a conflict).
+    Shuffled, so rows land before their batch and manifest as often as after."""
+    rng = random.Random(seed)
+    per_import = 48
+    found: list[Artifact] = []
+    for n in range(max(1, records // (per_import + 2))):
+        intake = IntakeDemo(T0 + timedelta(minutes=n), f"batch:b{n:06d}")
+        batch = intake.batch().model_copy(update={"row_count": per_import})
+        rows = []
+        for number in range(1, per_import + 1):
+            values = dict(intake.rows[rng.randrange(len(intake.rows))])
+            values["Email"] = f"lead{n}.{number}@{values['Email'].split('@')[1]}"
+            rows.append(intake.row(number, values))
+        found += [batch, *rows, intake.manifest()]
+        if n % 10 == 0:
+            values = {**rows[0].raw_values, "Email": "someone.else@example.com"}
+            found.append(
+                rows[0].model_copy(
+                    update={"raw_values": values, "content_sha256": row_content_sha256(values)}
+                )
+            )
+            found.append(batch)
+    rng.shuffle(found)
+    return found
+
+
 # The consumers the bench knows how to feed: name -> (record count -> artifacts).
 WORKLOADS: dict[str, Callable[[int], list[Artifact]]] = {
     "intel": intel_workload,
+    "imports": imports_workload,
 }
 
 

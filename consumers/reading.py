@@ -20,12 +20,20 @@ from velocity_stream.serde.avro import AvroSerde
 
 
 class UnreadableRecord(Exception):
-    """A consumed record that cannot become an artifact: why, as a stable reason code."""
+    """A consumed record that cannot become an artifact: why, as a stable reason code.
+
+    The message and field path may quote the record (a map key is part of a path), and the
+    workers store them: any NUL character is spelled out, as PostgreSQL text cannot hold it."""
 
     def __init__(self, code: ReasonCode, message: str, field: str = "") -> None:
         self.code = code
-        self.field = field
-        super().__init__(message)
+        self.field = clean_text(field)
+        super().__init__(clean_text(message))
+
+
+def clean_text(value: str) -> str:
+    """``value`` with every NUL character spelled ``\\x00`` (PostgreSQL text cannot hold it)."""
+    return value.replace("\x00", "\\x00")
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,13 +22,12 @@ from consumers.client360.facts import Projection
 from consumers.client360.projector import project, projected_families
 from consumers.client360.publisher import SnapshotPublisher
 from consumers.client360.store import ApplyResult, Client360Store, RefreshResult
-from consumers.partitions import PartitionSource, next_offsets
-from consumers.reading import ArtifactReader, UnreadableRecord
-from consumers.storage import Rejection
+from consumers.loop import WorkerLoop
+from consumers.partitions import next_offsets
+from consumers.reading import ArtifactReader
 from velocity_stream.contracts.catalog import Catalog, Family
 from velocity_stream.kafka.producer import ArtifactProducer
 from velocity_stream.kafka.stage_topics import TopicStage, family_topics
-from velocity_stream.observability import ConsumerMetrics, LagTracker, message_context
 from velocity_stream.protocol.records import InboundMessage as RawMessage
 from velocity_stream.serde.avro import AvroSerde
 from velocity_stream.settings import Settings
@@ -88,8 +87,7 @@ class Client360Runner:
         self.family_topics: dict[str, tuple[Family, int]] = family_topics(
             catalog, settings.topic_prefix, projected_families(), TopicStage.ACCEPTED
         )
-        self.metrics = ConsumerMetrics(CLIENT_ID)
-        self.lag = LagTracker(CLIENT_ID)
+        self.loop = WorkerLoop(settings, CLIENT_ID, self.options)
         self.publisher = SnapshotPublisher(store, producer) if producer is not None else None
 
     def topics(self) -> list[str]:
@@ -100,29 +98,26 @@ class Client360Runner:
     ) -> RunStats:
         """Run until ``stop`` is set or nothing arrives for ``max_idle_s`` seconds."""
         stats = RunStats()
-        stop = stop or threading.Event()
         self.refresh(stats)  # whatever a crash left dirty or unpublished
         if self.publisher is not None:
             stats.published += self.publisher.publish_pending()
-        with PartitionSource(
-            self.settings, self.topics(), self.store.offsets(), client_id=CLIENT_ID
-        ) as source:
-            idle_since = last_refresh = time.monotonic()
-            dirty = False
-            while not stop.is_set():
-                batch = source.poll_batch(self.options.batch_size, self.options.poll_timeout_s)
-                now = time.monotonic()
-                if batch:
-                    idle_since = now
-                    result = self.handle(batch)
-                    self.lag.update_many(next_offsets(batch), source.high_watermark)
-                    stats.add(len(batch), result)
-                    dirty = dirty or result.dirty > 0
-                if dirty and (not batch or now - last_refresh >= self.options.refresh_interval_s):
-                    self.refresh(stats)
-                    dirty, last_refresh = False, time.monotonic()
-                if not batch and max_idle_s is not None and now - idle_since >= max_idle_s:
-                    break
+        dirty = False
+        last_refresh = time.monotonic()
+
+        def handle(batch: Sequence[RawMessage]) -> None:
+            nonlocal dirty
+            result = self.handle(batch)
+            stats.add(len(batch), result)
+            dirty = dirty or result.dirty > 0
+
+        def after_poll(got_batch: bool, now: float) -> None:
+            # Caught up: at once; behind: at most every refresh_interval_s.
+            nonlocal dirty, last_refresh
+            if dirty and (not got_batch or now - last_refresh >= self.options.refresh_interval_s):
+                self.refresh(stats)
+                dirty, last_refresh = False, time.monotonic()
+
+        self.loop.run(self.topics(), self.store.offsets(), handle, stop, max_idle_s, after_poll)
         return stats
 
     def refresh(self, stats: RunStats | None = None) -> RefreshResult:
@@ -138,38 +133,9 @@ class Client360Runner:
 
     def handle(self, batch: Sequence[RawMessage]) -> ApplyResult:
         """Decode, project and apply one batch with its offsets (one transaction)."""
-        projections: list[Projection] = []
-        rejections: list[Rejection] = []
-        for message in batch:
-            with message_context(message.headers):  # its trace id on any log line
-                try:
-                    projection = self._project(message)
-                except UnreadableRecord as error:
-                    log.warning(
-                        "unreadable record %s[%d]@%d: %s",
-                        message.topic,
-                        message.partition,
-                        message.offset,
-                        error,
-                    )
-                    rejections.append(
-                        Rejection(
-                            message.topic,
-                            message.partition,
-                            message.offset,
-                            error.code,
-                            str(error),
-                        )
-                    )
-                    continue
-            if projection is not None:
-                projections.append(projection)
+        projections, rejections = self.loop.read_each(batch, self._project)
         result = self.store.apply(projections, next_offsets(batch), rejections)
-        # Counted once the batch's transaction committed.
-        self.metrics.applied(result.applied)
-        self.metrics.duplicates(result.duplicates)
-        for rejection in rejections:
-            self.metrics.rejected(rejection.reason)
+        self.loop.counted(result.applied, result.duplicates, (r.reason for r in rejections))
         return result
 
     def _project(self, message: RawMessage) -> Projection | None:

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -25,15 +24,16 @@ from consumers.committer.changes import from_commit, from_delta
 from consumers.committer.graph import Refusal
 from consumers.committer.publisher import AppliedPublisher
 from consumers.committer.store import GraphStore, Incoming, Result, Verdict
+from consumers.loop import WorkerLoop
 from consumers.outbox import send_all
-from consumers.partitions import PartitionSource, next_offsets
+from consumers.partitions import next_offsets
 from consumers.reading import ArtifactReader, UnreadableRecord
 from velocity_stream.contracts.catalog import Catalog, Family
 from velocity_stream.contracts.graph_delta import ClientGraphDelta
 from velocity_stream.errors import ReasonCode
 from velocity_stream.kafka.producer import ArtifactProducer
 from velocity_stream.kafka.stage_topics import TopicStage, family_topics
-from velocity_stream.observability import ConsumerMetrics, LagTracker, message_context
+from velocity_stream.observability import message_context
 from velocity_stream.protocol import headers as envelope
 from velocity_stream.protocol import headers as h
 from velocity_stream.protocol.records import Headers
@@ -122,8 +122,7 @@ class CommitterRunner:
         )
         self.commits_topic = catalog.commits_topic(settings.topic_prefix)
         self.dead_letter_topic = catalog.dead_letter_topic(settings.topic_prefix)
-        self.metrics = ConsumerMetrics(COMMITTER)
-        self.lag = LagTracker(COMMITTER)
+        self.loop = WorkerLoop(settings, COMMITTER, self.options)
         self.publisher = AppliedPublisher(store, producer)
 
     def topics(self) -> list[str]:
@@ -133,41 +132,26 @@ class CommitterRunner:
         self, *, stop: threading.Event | None = None, max_idle_s: float | None = None
     ) -> CommitterStats:
         stats = CommitterStats()
-        stop = stop or threading.Event()
         published_before = self.publisher.published
         self.publisher.publish_pending()  # whatever a crash left in the outbox
-        with PartitionSource(
-            self.settings, self.topics(), self.store.offsets(), client_id=COMMITTER
-        ) as source:
-            idle_since = time.monotonic()
-            while not stop.is_set():
-                batch = source.poll_batch(self.options.batch_size, self.options.poll_timeout_s)
-                if not batch:
-                    if max_idle_s is not None and time.monotonic() - idle_since >= max_idle_s:
-                        break
-                    continue
-                idle_since = time.monotonic()
-                stats.add(self.handle(batch))
-                self.lag.update_many(next_offsets(batch), source.high_watermark)
+
+        def handle(batch: Sequence[RawMessage]) -> None:
+            stats.add(self.handle(batch))
+
+        self.loop.run(self.topics(), self.store.offsets(), handle, stop, max_idle_s)
         stats.published = self.publisher.published - published_before
         return stats
 
     def handle(self, batch: Sequence[RawMessage]) -> list[Result]:
         """Apply one batch (one transaction), then publish what it applied; one result per
         record, in order."""
-        incoming: list[Incoming] = []
-        for message in batch:
-            with message_context(message.headers):  # its trace id on any log line
-                incoming.append(self._incoming(message))
+        incoming, _ = self.loop.read_each(batch, self._incoming)  # refusals are its own
         results = self.store.apply(incoming, next_offsets(batch), self._dead_letter)
-        # Counted once the batch's transaction committed.
-        for result in results:
-            if result.verdict is Verdict.APPLIED:
-                self.metrics.applied()
-            elif result.verdict is Verdict.DUPLICATE:
-                self.metrics.duplicates()
-            elif result.refusal is not None:
-                self.metrics.rejected(result.refusal.code)
+        self.loop.counted(
+            sum(r.verdict is Verdict.APPLIED for r in results),
+            sum(r.verdict is Verdict.DUPLICATE for r in results),
+            (r.refusal.code for r in results if r.refusal is not None),
+        )
         self.publisher.publish_pending()
         return results
 

@@ -1,10 +1,11 @@
 """The import store's tables (SQLAlchemy Core), named ``<prefix>imports_<table>``.
 
-Raw batches and raw rows are immutable: the first copy of a batch id or a row id is kept, and
-a later copy that differs is recorded in ``conflicts`` instead of overwriting it (an identical
-copy is a redelivery and changes nothing). A manifest's columns each get their fate (MAPPED,
-IGNORED, UNRESOLVED), and every raw value of a row is indexed by (batch, column), so "which rows
-of batch X left column Y unresolved" is one join of ``row_values`` and ``manifest_columns``.
+Raw batches and raw rows are immutable: one copy of a batch id or a row id is kept (the
+earliest by position: consumers/imports/store.py), and another copy that differs is recorded in
+``conflicts`` instead of overwriting it (an identical copy is a redelivery and changes
+nothing). A manifest's columns each get their fate (MAPPED, IGNORED, UNRESOLVED), and every raw
+value of a row is indexed by (batch, column), so "which rows of batch X left column Y
+unresolved" is one join of ``row_values`` and ``manifest_columns``.
 """
 
 from __future__ import annotations
@@ -46,7 +47,7 @@ def import_tables(prefix: str = "") -> ImportTables:
         metadata=md,
         offsets=offsets_table(md, name("offsets")),
         rejects=rejects_table(md, name("rejects")),
-        # RawImportBatch: one row per batch id, the first copy read.
+        # RawImportBatch: one row per batch id, the earliest copy read (store.py).
         batches=Table(
             name("batches"),
             md,
@@ -62,7 +63,7 @@ def import_tables(prefix: str = "") -> ImportTables:
             Column("content_sha256", String(64), nullable=False),
             *position_columns(),
         ),
-        # ImportRowRecord: one row per row id, the first copy read.
+        # ImportRowRecord: one row per row id, the earliest copy read.
         rows=Table(
             name("rows"),
             md,
@@ -99,6 +100,8 @@ def import_tables(prefix: str = "") -> ImportTables:
             Column("created_at_ms", BigInteger, nullable=False),
             Column("source_profile", String, nullable=False),
             Column("schema_version", String, nullable=False),
+            # JSON array of the resolver's notes on no one column (those on a column are on it).
+            Column("notes", Text, nullable=False),
             *position_columns(),
         ),
         # Every source column of a manifest with its fate; a MAPPED column names its target.
@@ -126,5 +129,8 @@ def import_tables(prefix: str = "") -> ImportTables:
             Column("ref", String, nullable=False, index=True),  # the batch, row or manifest id
             Column("artifact_id", String, nullable=False),
             Column("differences", Text, nullable=False),  # JSON: field -> [stored, incoming]
+            # JSON: what the copy is compared on (consumers/imports/copies.py), so that the
+            # differences can be worked out again when an earlier copy is read later.
+            Column("content", Text, nullable=False),
         ),
     )

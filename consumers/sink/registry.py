@@ -49,6 +49,16 @@ SINKS: tuple[SinkEntry, ...] = (
         "proposal's state is derived from all its states by precedence, never by arrival.",
         "consumers.governance.sink:governance_sink",
     ),
+    SinkEntry(
+        "imports",
+        "store import batches, rows and mapping manifests in the imports tables",
+        "Store accepted RawImportBatch, ImportRowRecord and ImportMappingManifest records "
+        "(every major) in the imports tables of VELOCITY_STORE_URL: the earliest copy of each "
+        "id is kept, every other copy that differs recorded as a conflict; every cell indexed "
+        "by batch and column, every manifest column with its fate (mapped, ignored, "
+        "unresolved).",
+        "consumers.imports.sink:imports_sink",
+    ),
 )
 
 

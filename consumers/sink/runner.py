@@ -12,27 +12,21 @@ reason code, detail) and its offset advances with the batch.
 
 from __future__ import annotations
 
-import logging
 import threading
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from consumers.partitions import PartitionSource, next_offsets
+from consumers.loop import WorkerLoop
+from consumers.partitions import next_offsets
 from consumers.reading import ArtifactReader, UnreadableRecord
-from consumers.sink.store import Rejection, SinkResult, SinkStore
+from consumers.sink.store import SinkResult, SinkStore
 from consumers.sink.writes import Writes
 from velocity_stream.contracts.catalog import Catalog
 from velocity_stream.errors import ReasonCode
-from velocity_stream.observability import ConsumerMetrics, LagTracker, message_context
 from velocity_stream.protocol.records import InboundMessage
 from velocity_stream.serde.avro import AvroSerde
 from velocity_stream.settings import Settings
-
-log = logging.getLogger(__name__)
-
-DETAIL_CHARS = 2000  # a reject's detail is for an operator, not a copy of the record
 
 
 class Mapper(Protocol):
@@ -91,9 +85,7 @@ class SinkRunner:
         self.store = store
         self.options = options or SinkOptions()
         self.reader = ArtifactReader(catalog, serde, settings.topic_prefix)
-        self.client_id = f"{mapper.name}-sink"
-        self.metrics = ConsumerMetrics(self.client_id)
-        self.lag = LagTracker(self.client_id)
+        self.loop = WorkerLoop(settings, f"{mapper.name}-sink", self.options)
 
     def topics(self) -> list[str]:
         return sorted(set(self.mapper.topics(self.catalog, self.settings.topic_prefix)))
@@ -103,69 +95,31 @@ class SinkRunner:
     ) -> SinkStats:
         """Run until ``stop`` is set or nothing arrives for ``max_idle_s`` seconds."""
         stats = SinkStats()
-        stop = stop or threading.Event()
-        with PartitionSource(
-            self.settings, self.topics(), self.store.offsets(), client_id=self.client_id
-        ) as source:
-            idle_since = time.monotonic()
-            while not stop.is_set():
-                batch = source.poll_batch(self.options.batch_size, self.options.poll_timeout_s)
-                if not batch:
-                    if max_idle_s is not None and time.monotonic() - idle_since >= max_idle_s:
-                        break
-                    continue
-                idle_since = time.monotonic()
-                stats.add(len(batch), self.handle(batch))
-                self.lag.update_many(next_offsets(batch), source.high_watermark)
+
+        def handle(batch: Sequence[InboundMessage]) -> None:
+            stats.add(len(batch), self.handle(batch))
+
+        self.loop.run(self.topics(), self.store.offsets(), handle, stop, max_idle_s)
         return stats
 
     def handle(self, batch: Sequence[InboundMessage]) -> SinkResult:
         """Map and apply one batch with its offsets (one transaction)."""
-        writes: list[Writes] = []
-        rejections: list[Rejection] = []
-        for message in batch:
-            with message_context(message.headers):  # its trace id on any log line
-                try:
-                    mapped = self.mapper.map(message, self.reader)
-                    refuse_unstorable(mapped)
-                except UnreadableRecord as error:
-                    log.warning(
-                        "%s: unreadable record %s[%d]@%d: %s",
-                        self.mapper.name,
-                        message.topic,
-                        message.partition,
-                        message.offset,
-                        error.code.value,
-                    )
-                    rejections.append(rejection(message, error))
-                    continue
-            if mapped:
-                writes.append(mapped)
-        result = self.store.apply(writes, rejections, next_offsets(batch))
-        # Counted once the batch's transaction committed.
-        self.metrics.applied(result.records)
-        self.metrics.duplicates(result.unchanged)
-        for refused in rejections:
-            self.metrics.rejected(refused.reason)
+        mapped, rejections = self.loop.read_each(batch, self._map)
+        result = self.store.apply([w for w in mapped if w], rejections, next_offsets(batch))
+        self.loop.counted(result.records, result.unchanged, (r.reason for r in rejections))
         return result
 
-
-def rejection(message: InboundMessage, error: UnreadableRecord) -> Rejection:
-    detail = clean_text(str(error))
-    if len(detail) > DETAIL_CHARS:
-        detail = detail[: DETAIL_CHARS - 3] + "..."
-    return Rejection(message.topic, message.partition, message.offset, error.code, detail)
-
-
-def clean_text(value: str) -> str:
-    """``value`` without NUL characters (PostgreSQL text cannot hold them)."""
-    return value.replace("\x00", "\\x00")
+    def _map(self, message: InboundMessage) -> Writes:
+        writes = self.mapper.map(message, self.reader)
+        refuse_unstorable(writes)
+        return writes
 
 
 def refuse_unstorable(writes: Writes) -> None:
-    """UnreadableRecord when a text value holds a NUL character: Avro strings may, PostgreSQL
-    text may not, and one such value would fail its whole batch on every retry. Refused on
-    every database, so SQLite and PostgreSQL stores hold the same rows."""
+    """UnreadableRecord when a text value holds a NUL character: PostgreSQL text cannot, and
+    one such value would fail its whole batch on every retry. The contract refuses NUL in
+    every string already (docs/reason-codes.md); this holds a mapper to it for whatever text
+    it makes. Refused on every database, so SQLite and PostgreSQL stores hold the same rows."""
     for upsert in writes.normalized():
         owned = [(child, row) for child, rows in upsert.children.items() for row in rows]
         for table, row in [(upsert.table, upsert.row), *owned]:

@@ -14,19 +14,32 @@ import argparse
 import signal
 import sys
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from types import FrameType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Generic, Protocol, TypeVar
 
 from consumers.sink.registry import SINKS
 from velocity_stream.errors import VelocityError
 from velocity_stream.settings import Settings, load_settings
 
 if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
     from velocity_stream.contracts.catalog import Catalog
     from velocity_stream.serde.avro import AvroSerde
 
 EXIT_OK, EXIT_FAILED = 0, 2
+S = TypeVar("S")
+S_co = TypeVar("S_co", covariant=True)
+
+
+class _Tables(Protocol):
+    """A worker's store: its tables made, or dropped for a rebuild."""
+
+    def create(self) -> None: ...
+
+    def drop(self) -> None: ...
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -115,19 +128,75 @@ def _prepare(args: argparse.Namespace, role: str) -> tuple[Settings, Catalog, Av
     return settings, catalog, serde
 
 
+class _Runner(Protocol[S_co]):
+    def topics(self) -> list[str]: ...
+
+    def run(
+        self, *, stop: threading.Event | None = ..., max_idle_s: float | None = ...
+    ) -> S_co: ...
+
+
+@dataclass
+class _Worker(Generic[S]):
+    """A started worker: its runner, the engine of its store, and what to close after it."""
+
+    runner: _Runner[S]
+    engine: Engine
+    close: Callable[[], None] = lambda: None
+
+
+def _fresh(store: _Tables, rebuild: bool) -> None:
+    if rebuild:
+        store.drop()
+    store.create()
+
+
+def _serve(
+    args: argparse.Namespace,
+    name: str,
+    start: Callable[[Settings, Catalog, AvroSerde], _Worker[S]],
+    summary: Callable[[S], str],
+) -> int:
+    """Start a worker, run it until a signal (or ``--max-idle``), print its summary; an
+    operator-facing failure is one line and EXIT_FAILED, never a traceback."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    try:
+        settings, catalog, serde = _prepare(args, name)
+        worker = start(settings, catalog, serde)
+        print(
+            f"{name}: {len(worker.runner.topics())} topics -> "
+            f"{worker.engine.url.render_as_string()}",
+            file=sys.stderr,
+            flush=True,
+        )
+        try:
+            stats = worker.runner.run(stop=_stop_on_signals(), max_idle_s=args.max_idle)
+        finally:
+            worker.close()
+            worker.engine.dispose()
+    except VelocityError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_FAILED
+    except SQLAlchemyError as error:  # the store: unreachable, refused, out of space
+        cause = getattr(error, "orig", None) or error  # the driver's own message if any
+        first = (str(cause).splitlines() or [""])[0]
+        print(f"error: {name} store: {type(error).__name__}: {first}", file=sys.stderr)
+        return EXIT_FAILED
+    print(f"{name}: {summary(stats)}", file=sys.stderr)
+    return EXIT_OK
+
+
 def _run_client360(args: argparse.Namespace) -> int:
-    from consumers.client360.runner import Client360Runner, RunnerOptions
+    from consumers.client360.runner import Client360Runner, RunnerOptions, RunStats
     from consumers.client360.store import Client360Store
     from consumers.storage import open_engine
     from velocity_stream.kafka.producer import ArtifactProducer
 
-    try:
-        settings, catalog, serde = _prepare(args, "client360")
+    def start(settings: Settings, catalog: Catalog, serde: AvroSerde) -> _Worker[RunStats]:
         engine = open_engine(settings.store_url)
         store = Client360Store(engine, args.table_prefix)
-        if args.rebuild:
-            store.drop()
-        store.create()
+        _fresh(store, args.rebuild)
         producer = (
             None
             if args.no_publish
@@ -135,108 +204,70 @@ def _run_client360(args: argparse.Namespace) -> int:
         )
         options = RunnerOptions(batch_size=args.batch_size or args.batch_default)
         runner = Client360Runner(settings, catalog, serde, store, producer, options)
-        print(
-            f"client360: {len(runner.topics())} topics -> {engine.url.render_as_string()}",
-            file=sys.stderr,
-            flush=True,
+        return _Worker(runner, engine, producer.close if producer is not None else lambda: None)
+
+    def summary(stats: RunStats) -> str:
+        return (
+            f"{stats.records} records, {stats.applied} applied, {stats.duplicates} "
+            f"duplicates, {stats.rejected} rejected, {stats.snapshots_changed} snapshot "
+            f"changes, {stats.published} published"
         )
-        try:
-            stats = runner.run(stop=_stop_on_signals(), max_idle_s=args.max_idle)
-        finally:
-            if producer is not None:
-                producer.close()
-            engine.dispose()
-    except VelocityError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return EXIT_FAILED
-    print(
-        f"client360: {stats.records} records, {stats.applied} applied, {stats.duplicates} "
-        f"duplicates, {stats.rejected} rejected, {stats.snapshots_changed} snapshot changes, "
-        f"{stats.published} published",
-        file=sys.stderr,
-    )
-    return EXIT_OK
+
+    return _serve(args, "client360", start, summary)
 
 
 def _run_committer(args: argparse.Namespace) -> int:
-    from consumers.committer.runner import COMMITTER, CommitterOptions, CommitterRunner
+    from consumers.committer.runner import (
+        COMMITTER,
+        CommitterOptions,
+        CommitterRunner,
+        CommitterStats,
+    )
     from consumers.committer.store import GraphStore
     from consumers.storage import open_engine
     from velocity_stream.kafka.producer import ArtifactProducer
 
-    try:
-        settings, catalog, serde = _prepare(args, "committer")
+    def start(settings: Settings, catalog: Catalog, serde: AvroSerde) -> _Worker[CommitterStats]:
         engine = open_engine(settings.store_url)
         store = GraphStore(engine, args.table_prefix)
-        if args.rebuild:
-            store.drop()
-        store.create()
+        _fresh(store, args.rebuild)
         producer = ArtifactProducer(settings, catalog, serde, producer_name=COMMITTER)
         options = CommitterOptions(batch_size=args.batch_size or args.batch_default)
         runner = CommitterRunner(settings, catalog, serde, store, producer, options)
-        print(
-            f"committer: {len(runner.topics())} topics -> {engine.url.render_as_string()}",
-            file=sys.stderr,
-            flush=True,
+        return _Worker(runner, engine, producer.close)
+
+    def summary(stats: CommitterStats) -> str:
+        return (
+            f"{stats.records} records, {stats.applied} applied, {stats.refused} "
+            f"refused (dead-lettered), {stats.duplicates} duplicates"
         )
-        try:
-            stats = runner.run(stop=_stop_on_signals(), max_idle_s=args.max_idle)
-        finally:
-            producer.close()
-            engine.dispose()
-    except VelocityError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return EXIT_FAILED
-    print(
-        f"committer: {stats.records} records, {stats.applied} applied, {stats.refused} "
-        f"refused (dead-lettered), {stats.duplicates} duplicates",
-        file=sys.stderr,
-    )
-    return EXIT_OK
+
+    return _serve(args, "committer", start, summary)
 
 
 def _run_sink(args: argparse.Namespace) -> int:
-    from sqlalchemy.exc import SQLAlchemyError
-
     from consumers.sink.registry import sink_entry
-    from consumers.sink.runner import SinkOptions, SinkRunner
+    from consumers.sink.runner import SinkOptions, SinkRunner, SinkStats
     from consumers.sink.store import SinkStore
     from consumers.storage import open_engine
 
     entry = sink_entry(args.sink)
-    try:
-        settings, catalog, serde = _prepare(args, entry.name)
+
+    def start(settings: Settings, catalog: Catalog, serde: AvroSerde) -> _Worker[SinkStats]:
         sink = entry.load(args.table_prefix)
         engine = open_engine(settings.store_url)
         store = SinkStore(engine, sink.tables, sink.apply)
-        if args.rebuild:
-            store.drop()
-        store.create()
+        _fresh(store, args.rebuild)
         options = SinkOptions(batch_size=args.batch_size or args.batch_default)
-        runner = SinkRunner(settings, catalog, serde, sink.mapper, store, options)
-        print(
-            f"{entry.name}: {len(runner.topics())} topics -> {engine.url.render_as_string()}",
-            file=sys.stderr,
-            flush=True,
+        return _Worker(SinkRunner(settings, catalog, serde, sink.mapper, store, options), engine)
+
+    def summary(stats: SinkStats) -> str:
+        return (
+            f"{stats.records} records, {stats.applied} applied, {stats.unchanged} "
+            f"unchanged writes, {stats.rejected} rejected"
         )
-        try:
-            stats = runner.run(stop=_stop_on_signals(), max_idle_s=args.max_idle)
-        finally:
-            engine.dispose()
-    except VelocityError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return EXIT_FAILED
-    except SQLAlchemyError as error:  # the store: unreachable, refused, out of space
-        cause = getattr(error, "orig", None) or error  # the driver's own message if any
-        first = (str(cause).splitlines() or [""])[0]
-        print(f"error: {entry.name} store: {type(error).__name__}: {first}", file=sys.stderr)
-        return EXIT_FAILED
-    print(
-        f"{entry.name}: {stats.records} records, {stats.applied} applied, {stats.unchanged} "
-        f"unchanged writes, {stats.rejected} rejected",
-        file=sys.stderr,
-    )
-    return EXIT_OK
+
+    return _serve(args, entry.name, start, summary)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

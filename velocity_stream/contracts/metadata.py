@@ -24,11 +24,12 @@ from pydantic import (
     ValidationError,
     model_validator,
 )
-from pydantic_core import PydanticCustomError
+from pydantic_core import PydanticCustomError, PydanticSerializationError, to_json
 
 from velocity_stream.errors import ContractError, ReasonCode, Violation
 
 _RULE_ERROR = "contract_rule"
+_NUL_JSON = b"\\u0000"  # U+0000 as JSON writes it
 A = TypeVar("A", bound="Artifact")
 _K = TypeVar("_K")
 _V = TypeVar("_V")
@@ -196,6 +197,13 @@ class Artifact(ContractModel):
                 "provenance.source_refs",
                 f"{self.provenance.origin.value} content must name the sources it was made from",
             )
+        if _holds_nul(self):
+            for path in _nul_paths(self, ""):
+                yield Violation(
+                    ReasonCode.CONTRACT_INVALID_FIELD,
+                    path,
+                    "holds a NUL character (U+0000), which no string of a contract may hold",
+                )
 
     @model_validator(mode="after")
     def _check_rules(self) -> Self:
@@ -212,6 +220,40 @@ class Artifact(ContractModel):
     def to_avro(self) -> dict[str, Any]:
         """The record as fastavro writes it (enums as their symbols, nested models as dicts)."""
         return self.model_dump(mode="python")
+
+
+def _holds_nul(artifact: Artifact) -> bool:
+    """Whether a string of ``artifact`` may hold U+0000. Avro strings may; PostgreSQL text and
+    JSON cannot store it, and C-string tools cut the text there.
+
+    Asked of the JSON pydantic writes (a NUL is always escaped ``\\u0000`` there), which is
+    about twice as fast as walking the model in Python; text that spells ``\\u0000`` also
+    matches, so a match is only a reason to walk (_nul_paths)."""
+    try:
+        return _NUL_JSON in to_json(artifact, bytes_mode="base64")
+    except (PydanticSerializationError, ValueError):
+        return True  # cannot tell: walk
+
+
+def _nul_paths(value: object, path: str) -> Iterator[str]:
+    """The path of every string in ``value`` (a model, its nested records, arrays and maps)
+    holding U+0000; a map whose key holds it is named by the map's path."""
+    if isinstance(value, str):
+        if "\x00" in value:
+            yield path
+        return
+    if isinstance(value, BaseModel):
+        items: Iterator[tuple[object, object]] = iter(value.__dict__.items())
+    elif isinstance(value, tuple | list):
+        items = enumerate(value)
+    elif isinstance(value, dict):
+        items = iter(value.items())
+        if any(isinstance(key, str) and "\x00" in key for key in value):
+            yield path  # a map key
+    else:
+        return
+    for name, item in items:
+        yield from _nul_paths(item, f"{path}.{name}" if path else str(name))
 
 
 def _path(loc: tuple[int | str, ...]) -> str:

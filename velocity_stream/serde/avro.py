@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import io
 import json
+import re
 import struct
 import threading
 from collections.abc import Callable
@@ -185,12 +186,12 @@ class AvroSerde:
         try:
             record = fastavro.schemaless_reader(buffer, plan.writer.parsed, plan.reader)
         except SchemaResolutionError as error:
-            raise SerdeError(ReasonCode.DECODE_UNRESOLVABLE, str(error)) from None
+            raise SerdeError(ReasonCode.DECODE_UNRESOLVABLE, _stable(error)) from None
         except _CORRUPT as error:
             raise SerdeError(
                 ReasonCode.DECODE_CORRUPT_BODY,
                 f"Avro body does not match writer schema {schema_id}: "
-                f"{type(error).__name__}: {error}",
+                f"{type(error).__name__}: {_stable(error)}",
             ) from None
         if not isinstance(record, dict):
             raise SerdeError(ReasonCode.DECODE_CORRUPT_BODY, "the writer schema is not a record")
@@ -302,3 +303,12 @@ class AvroSerde:
         with self._lock:
             self._writers[schema_id] = writer
         return writer
+
+
+_OBJECT_ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
+
+
+def _stable(error: Exception) -> str:
+    """``error``'s message without object addresses (fastavro names its buffer in some,
+    ``<_io.BytesIO object at 0x7f...>``): the same bad input gets the same dead letter."""
+    return _OBJECT_ADDRESS.sub("", str(error))

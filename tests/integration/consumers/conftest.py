@@ -242,6 +242,18 @@ def sink_store(engine: Engine) -> Iterator[Callable[..., SinkUnderTest]]:
         store.drop()
 
 
+# Same length, so the Avro string around it stays well formed once the NUL is in.
+NUL_MARK, NUL_BYTES = "MARK-0-NUL", b"MARK-\x00-NUL"
+
+
+def with_nul(serde: AvroSerde, artifact: Artifact) -> bytes:
+    """``artifact``'s bytes with a NUL character where its strings held NUL_MARK: what a
+    writer that skips the contract (or a record accepted before the rule) puts on a topic."""
+    value = serde.encode(artifact)
+    assert NUL_MARK.encode() in value
+    return value.replace(NUL_MARK.encode(), NUL_BYTES)
+
+
 def without_offsets(dump: dict[str, list[tuple[Any, ...]]]) -> dict[str, Any]:
     return {name: rows for name, rows in dump.items() if name != "offsets"}
 

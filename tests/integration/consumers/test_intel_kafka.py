@@ -13,9 +13,11 @@ from sqlalchemy import select
 
 from consumers.intel.tables import IntelTables
 from tests.integration.consumers.conftest import (
+    NUL_MARK,
     Gateway,
     SinkUnderTest,
     kill_then_restart,
+    with_nul,
     without_offsets,
 )
 from tests.unit.consumers import events as ev
@@ -172,7 +174,7 @@ def test_hostile_records_become_rejects_and_the_worker_goes_on(
     good = ev.interaction("client:acme", 1)
     body = serde.encode(good)
     a_signal = serde.encode(ev.signal("client:acme", 1))
-    nul = ev.transcript("bundle:client:acme:1", lines=["before\x00after"])
+    nul = ev.transcript("bundle:client:acme:1", lines=[f"before{NUL_MARK}after"])
     hostile = [
         (interactions, b"not avro at all"),
         (interactions, b""),
@@ -180,7 +182,7 @@ def test_hostile_records_become_rejects_and_the_worker_goes_on(
         (interactions, body[: len(body) // 2]),  # truncated
         (transcripts, body),  # a valid InteractionBundle on the transcript topic
         (signals, a_signal[:-3]),  # truncated at the end
-        (transcripts, serde.encode(nul)),  # a NUL character PostgreSQL text cannot hold
+        (transcripts, with_nul(serde, nul)),  # a NUL character PostgreSQL text cannot hold
     ]
     for topic, value in hostile:
         producer.publish_raw(topic, b"k", value).result(30)

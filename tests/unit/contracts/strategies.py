@@ -16,8 +16,10 @@ from velocity_stream.contracts.imports import row_content_sha256
 
 Data = dict[str, Any]
 
-TEXT = st.text(st.characters(codec="utf-8"), max_size=30)
-WORD = st.text(st.characters(codec="utf-8"), min_size=1, max_size=20)
+# Any UTF-8 text but U+0000, which no contract string may hold (docs/reason-codes.md).
+CHARS = st.characters(codec="utf-8", exclude_characters="\x00")
+TEXT = st.text(CHARS, max_size=30)
+WORD = st.text(CHARS, min_size=1, max_size=20)
 REF = st.from_regex(r"[a-z]{2,10}:[a-z0-9-]{1,16}", fullmatch=True)
 REFS = st.lists(REF, max_size=4).map(tuple)
 SOME_REFS = st.lists(REF, min_size=1, max_size=4).map(tuple)

@@ -8,7 +8,6 @@ our producer would never write (cut short, bytes changed, bytes added, rules bro
 from __future__ import annotations
 
 import random
-import re
 from typing import Any
 
 import pytest
@@ -48,21 +47,13 @@ def _pipeline(
     )
 
 
-# fastavro names its buffer in some errors ("<_io.BytesIO object at 0x7f...>"): an address
-# that differs between two decodes of the same bytes, whichever path runs.
-_ADDRESS = re.compile(rb"0x[0-9a-f]+")
-
-
 def _shape(outcome: Outcome) -> tuple[Any, ...]:
     """What an outcome says, in bytes: route, reason, and every output as it would be sent."""
     return (
         outcome.route,
         outcome.reason,
         outcome.artifact_id,
-        tuple(
-            (o.topic, o.key, o.value, tuple((n, _ADDRESS.sub(b"0x", v)) for n, v in o.headers))
-            for o in outcome.outputs
-        ),
+        tuple((o.topic, o.key, o.value, tuple(o.headers)) for o in outcome.outputs),
     )
 
 
