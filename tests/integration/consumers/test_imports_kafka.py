@@ -15,9 +15,11 @@ from sqlalchemy import select
 from consumers.imports.queries import mapped_fields, row_cells, unresolved_rows
 from consumers.imports.tables import ImportTables
 from tests.integration.consumers.conftest import (
+    NUL_MARK,
     Gateway,
     SinkUnderTest,
     kill_then_restart,
+    with_nul,
     without_offsets,
 )
 from velocity_stream.contracts.example_intake import (
@@ -175,14 +177,14 @@ def test_hostile_records_become_rejects_and_never_stop_the_worker(
     rows_topic = catalog.family("ImportRowRecord").accepted_topic(prefix)
     batches_topic = catalog.family("RawImportBatch").accepted_topic(prefix)
     good = serde.encode(row)
-    nul_row = intake.row(2, {**intake.rows[1], "Notes": "bad\x00byte"})
+    nul_row = intake.row(2, {**intake.rows[1], "Notes": NUL_MARK})
     hostile = {  # what is sent -> the reason it is refused with
         b"\xff\xfe not avro at all": "decode.bad_magic_byte",
         frame(987654, good[5:]): "decode.unknown_schema_id",
         good[:-7]: "decode.corrupt_body",  # truncated
         serde.encode(batch): "decode.wrong_family",  # a valid record of another family
         good + b"\x00\x01": "decode.corrupt_body",  # bytes after the record
-        serde.encode(nul_row): "contract.invalid_field",  # a NUL the store cannot keep
+        with_nul(serde, nul_row): "contract.invalid_field",  # a NUL the store cannot keep
         b"": "decode.empty_payload",
     }
     for value in hostile:
