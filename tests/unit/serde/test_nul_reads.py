@@ -11,8 +11,10 @@ import pytest
 
 from tests.unit.contracts.conftest import changed
 from tests.unit.serde.avro_data import fastavro_read, fastavro_write
+from velocity_stream.contracts import metadata
 from velocity_stream.contracts.catalog import load_catalog
 from velocity_stream.contracts.examples import example
+from velocity_stream.contracts.metadata import validate_artifact
 from velocity_stream.contracts.registry import model_for
 from velocity_stream.errors import ContractError
 from velocity_stream.serde import AvroSerde, InMemorySchemaResolver, frame
@@ -84,3 +86,24 @@ def test_decode_names_the_field_holding_the_nul(dotted: str, value: Any, path: s
     with pytest.raises(ContractError) as raised:
         serde.decode(payload, FAMILY, VERSION.major)
     assert [(v.code.value, v.path) for v in raised.value.violations] == [(INVALID, path)]
+
+
+class Walked(Exception):
+    """Raised by the NUL walk when a test forbids it (pydantic lets it through as it is)."""
+
+
+@RUNNERS
+def test_a_model_the_reader_built_skips_the_walk_validation_still_runs_it(
+    native: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    body = body_with("created_by", "clean")
+    data = changed(example(FAMILY.name))
+    read = model_reader(native)
+
+    def walked(artifact: object) -> bool:
+        raise Walked
+
+    monkeypatch.setattr(metadata, "_holds_nul", walked)
+    assert read(body).created_by == "clean"
+    with pytest.raises(Walked):
+        validate_artifact(model_for(FAMILY.name, VERSION.major), data)
