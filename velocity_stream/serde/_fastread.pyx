@@ -10,7 +10,7 @@ from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes
 from cpython.datetime cimport import_datetime, timedelta_new
 from cpython.unicode cimport PyUnicode_DecodeUTF8, PyUnicode_GET_LENGTH
 from libc.stdint cimport int64_t, uint64_t
-from libc.string cimport memcpy
+from libc.string cimport memchr, memcpy
 
 import uuid
 from datetime import UTC, date, datetime
@@ -53,6 +53,7 @@ cdef struct Cursor:
     const char* data
     Py_ssize_t position
     Py_ssize_t end
+    bint no_nul  # refuse a string holding U+0000 (read_without_nul)
 
 
 cdef int64_t read_long(Cursor* c) except? -1:
@@ -93,7 +94,11 @@ cdef Py_ssize_t read_size(Cursor* c) except -1:
 
 
 cdef object read_string(Cursor* c):
+    # Every string and map key comes through here: with no_nul, one holding U+0000 (a 0x00
+    # byte, which UTF-8 uses for nothing else) is refused, so a built model never holds one.
     cdef Py_ssize_t size = read_size(c)
+    if c.no_nul and memchr(c.data + c.position, 0, size) != NULL:
+        raise Refused("a string holding U+0000")
     value = PyUnicode_DecodeUTF8(c.data + c.position, size, NULL)
     c.position += size
     return value
@@ -215,8 +220,7 @@ cdef object read_value(Cursor* c, tuple instruction):
     return value
 
 
-def read(tuple program, object data, Py_ssize_t start=0):
-    """The value of the Avro body ``data[start:]`` by ``program``; Refused when unproven."""
+cdef object run(tuple program, object data, Py_ssize_t start, bint no_nul):
     cdef Cursor c
     if type(data) is not bytes:
         raise Refused("the body is not bytes")
@@ -225,7 +229,18 @@ def read(tuple program, object data, Py_ssize_t start=0):
     c.data = PyBytes_AS_STRING(data)
     c.position = start
     c.end = PyBytes_GET_SIZE(data)
+    c.no_nul = no_nul
     value = read_value(&c, program)
     if c.position != c.end:
         raise Refused(f"{c.end - c.position} bytes left over")
     return value
+
+
+def read(tuple program, object data, Py_ssize_t start=0):
+    """The value of the Avro body ``data[start:]`` by ``program``; Refused when unproven."""
+    return run(program, data, start, False)
+
+
+def read_without_nul(tuple program, object data, Py_ssize_t start=0):
+    """``read``, refusing a string or map key holding U+0000 too."""
+    return run(program, data, start, True)

@@ -12,7 +12,9 @@ fail or change:
   model built directly (``__dict__``, fields set, private attributes as validation sets
   them);
 - the model's own after-validators (``rules()`` through ``_check_rules``, field validators)
-  run on the built instance, as pydantic runs them;
+  run on the built instance, as pydantic runs them; a validator with an ``__after_read__``
+  attribute names the one to run instead, which may leave out what the runners prove while
+  reading (no string they read holds U+0000: they refuse it);
 - anything else (a pattern, a validator with ``info``, a type the Avro value is converted
   to) is handed to pydantic-core for that part alone, with the model's config, so the
   value is exactly what validation gives.
@@ -50,6 +52,8 @@ _CONFIG = {"title", "extra_fields_behavior"}
 _FIELD = {"type", "schema", "metadata", "frozen", "serialization_alias", "serialization_exclude"}
 # Private attribute defaults that one value can serve for every instance.
 _IMMUTABLE = (bool, int, float, str, type(None))
+# The attribute of an after-validator naming its variant for instances built here.
+_AFTER_READ = "__after_read__"
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +81,8 @@ _NULL = object()  # the null branch of a nullable field: None, as read
 
 class ModelShaper(Shaper):
     """Builds ``model`` (a pydantic model, usually a contract) from a read program."""
+
+    without_nul = True  # what lets an after-validator's ``__after_read__`` variant run
 
     def __init__(self, model: type[BaseModel]) -> None:
         schema = model.__pydantic_core_schema__
@@ -142,6 +148,8 @@ class ModelShaper(Shaper):
             raise UnsupportedSchema(f"the default {value!r} breaks the model: {error}") from None
         if not _frozen(made):
             raise UnsupportedSchema(f"the default {value!r} becomes a mutable {made!r}")
+        if _holds_nul(made):  # the runners prove it of what they read, not of defaults
+            raise UnsupportedSchema(f"the default {value!r} holds U+0000")
         return made
 
     # --- core schemas -----------------------------------------------------------------
@@ -168,7 +176,8 @@ class ModelShaper(Shaper):
                 and schema["function"]["type"] == "no-info"
                 and set(schema) <= _NEUTRAL | {"schema", "function"}
             ):
-                afters.append(schema["function"]["function"])
+                function = schema["function"]["function"]
+                afters.append(getattr(function, _AFTER_READ, function))
                 schema = schema["schema"]
             else:
                 afters.reverse()
@@ -317,6 +326,12 @@ def _frozen(value: Any) -> bool:
     if isinstance(value, tuple):
         return all(map(_frozen, value))
     return isinstance(value, _IMMUTABLE)
+
+
+def _holds_nul(value: Any) -> bool:
+    if isinstance(value, tuple):
+        return any(map(_holds_nul, value))
+    return isinstance(value, str) and "\x00" in value
 
 
 def _plain_default(schema: Mapping[str, Any]) -> bool:

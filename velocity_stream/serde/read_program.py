@@ -141,6 +141,10 @@ class Shaper:
     is opaque here: the shaper's own description of what the position should become.
     """
 
+    # True: the runner refuses a string or map key holding U+0000 (read_without_nul), and
+    # the shaper may count on no value it is given holding one.
+    without_nul = False
+
     def record(
         self, target: Any, name: str, fields: tuple[str, ...]
     ) -> tuple[Build, tuple[Any, ...], Finish | None]:

@@ -65,10 +65,14 @@ def compile_reader(
         native = NATIVE_READER
     if native and not NATIVE_READER:
         raise RuntimeError("the native Avro reader (_fastread) is not built here")
+    if shaper is not None and shaper.without_nul:
+        return functools.partial(
+            _fastread.read_without_nul if native else read_without_nul, program
+        )
     return functools.partial(_fastread.read if native else read, program)
 
 
-__all__ = ["NATIVE_READER", "Reader", "Refused", "compile_reader", "read"]
+__all__ = ["NATIVE_READER", "Reader", "Refused", "compile_reader", "read", "read_without_nul"]
 
 
 # --- the Python runner ------------------------------------------------------------------
@@ -82,10 +86,19 @@ _INT32 = 1 << 31
 
 def read(program: ReadInstruction, data: bytes, start: int = 0) -> Any:
     """Run ``program`` over ``data[start:]``, which must hold exactly one value."""
+    return _run(program, data, start, False)
+
+
+def read_without_nul(program: ReadInstruction, data: bytes, start: int = 0) -> Any:
+    """``read``, refusing a string or map key holding U+0000 too."""
+    return _run(program, data, start, True)
+
+
+def _run(program: ReadInstruction, data: bytes, start: int, no_nul: bool) -> Any:
     if not isinstance(data, bytes):
         raise Refused("the body is not bytes")
     try:
-        value, position = _value(program, data, start)
+        value, position = _value(program, data, start, no_nul)
     except IndexError:
         raise Refused("the body ends inside a value") from None
     if position != len(data):
@@ -115,12 +128,22 @@ def _size(data: bytes, position: int) -> tuple[int, int]:
     return size, position
 
 
-def _value(instruction: ReadInstruction, data: bytes, position: int) -> tuple[Any, int]:
+def _text(data: bytes, position: int, size: int, no_nul: bool) -> str:
+    """The string of ``size`` UTF-8 bytes at ``position``; with ``no_nul``, Refused when one
+    is 0x00 (U+0000, which no contract string may hold: the validated path names the field)."""
+    if no_nul and data.find(0, position, position + size) >= 0:
+        raise Refused("a string holding U+0000")
+    return data[position : position + size].decode()
+
+
+def _value(
+    instruction: ReadInstruction, data: bytes, position: int, no_nul: bool
+) -> tuple[Any, int]:
     op, argument, finish = instruction
     value: Any
     if op == ReadOp.STRING or op == ReadOp.BYTES_STRING or op == ReadOp.UUID:
         size, position = _size(data, position)
-        value = data[position : position + size].decode()
+        value = _text(data, position, size, no_nul)
         position += size
         if op == ReadOp.UUID:
             value = uuid.UUID(value)
@@ -140,7 +163,7 @@ def _value(instruction: ReadInstruction, data: bytes, position: int) -> tuple[An
         steps, defaults, build = argument
         values = list(defaults)
         for slot, step in steps:
-            item, position = _value(step, data, position)
+            item, position = _value(step, data, position, no_nul)
             if slot >= 0:
                 values[slot] = item
         value = build(values)
@@ -148,7 +171,7 @@ def _value(instruction: ReadInstruction, data: bytes, position: int) -> tuple[An
         index, position = _long(data, position)
         if not 0 <= index < len(argument) or argument[index] is None:
             raise Refused(f"union branch {index}")
-        value, position = _value(argument[index], data, position)
+        value, position = _value(argument[index], data, position, no_nul)
     elif op == ReadOp.DOUBLE:
         if position + 8 > len(data):
             raise Refused("a double past the end")
@@ -178,13 +201,13 @@ def _value(instruction: ReadInstruction, data: bytes, position: int) -> tuple[An
                 raise Refused(f"a block of {count} items with {len(data) - position} bytes left")
             for _ in range(count):
                 if op == ReadOp.ARRAY:
-                    item, position = _value(argument, data, position)
+                    item, position = _value(argument, data, position, no_nul)
                     value.append(item)
                 else:
                     size, position = _size(data, position)
-                    key = data[position : position + size].decode()
+                    key = _text(data, position, size, no_nul)
                     position += size
-                    value[key], position = _value(argument, data, position)
+                    value[key], position = _value(argument, data, position, no_nul)
     elif op == ReadOp.BOOLEAN:
         byte = data[position]
         if byte > 1:
