@@ -31,6 +31,8 @@ ENVELOPE = {
     ReasonCode.CONTRACT_SCHEMA_VERSION_MISMATCH.value: "schema_version",
     ReasonCode.CONTRACT_CONFIDENCE_RANGE.value: "confidence",
     ReasonCode.CONTRACT_PROVENANCE_REFS_REQUIRED.value: "provenance.source_refs",
+    # no string anywhere may hold U+0000 (docs/reason-codes.md)
+    ReasonCode.CONTRACT_INVALID_FIELD.value: "*",
 }
 
 
