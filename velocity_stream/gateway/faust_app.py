@@ -34,7 +34,7 @@ import os
 import signal
 import tempfile
 from collections import deque
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping, MutableSet, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
@@ -42,7 +42,9 @@ from typing import Any, cast
 import faust
 from faust.tables.table import Table
 from faust.transport.drivers import aiokafka as aiokafka_driver
-from faust.types import TP, Message
+from faust.types import TP
+from faust.types.tuples import ack_lock
+from mode.utils.futures import notify
 
 from velocity_stream.contracts.catalog import Catalog
 from velocity_stream.errors import ConfigError
@@ -76,9 +78,11 @@ class FaustInternal:
     - ``override``: our subclass's method ``ours`` replaces it; faust (or mode) calls it, with
       parameters ``params`` (``self`` included);
     - ``call``: we call it, with parameters ``params``;
-    - ``attribute``: we read or write it on an instance faust builds (or on the class).
+    - ``attribute``: we read or write it on an instance faust builds (or on the class);
+    - ``mirror``: our code does what this method does without calling it (``source_sha256``
+      pins the version it was written against).
 
-    ``source_sha256`` is the hash of faust's own source of a method our override copies.
+    ``source_sha256`` is the hash of faust's own source of a method our code copies.
     tests/unit/gateway_runtime/test_faust_surface.py checks every entry against the installed
     packages; pyproject.toml pins them to the versions it passed on.
     """
@@ -131,10 +135,61 @@ FAUST_INTERNALS: tuple[FaustInternal, ...] = (
         "the drain copy skips records below each partition's read offset and advances it",
     ),
     FaustInternal(
+        f"{_AIOKAFKA_DRIVER}:Consumer.getmany",
+        "mirror",
+        "faust's per-record fetch iterator; the drain copy does what it does (flow and "
+        "generation checks, paused partitions, end-offset monitor) a fetch at a time",
+        source_sha256="4b168d84882a70d6e3e2f9804430a63b92f8fd117d3187cbb4aeb54305bda34e",
+    ),
+    FaustInternal(
+        f"{_AIOKAFKA_DRIVER}:Consumer._wait_next_records",
+        "call",
+        "what getmany awaits: the next fetch's records by partition, and the active partitions",
+        params=("self", "timeout"),
+    ),
+    FaustInternal(
+        f"{_AIOKAFKA_DRIVER}:Consumer._to_message",
+        "call",
+        "getmany's record -> Message, for the records of other topics (changelogs)",
+        params=("self", "tp", "record"),
+    ),
+    FaustInternal(
+        f"{_AIOKAFKA_DRIVER}:Consumer._buffered_partitions",
+        "attribute",
+        "partitions getmany also takes records of while they are not active",
+    ),
+    FaustInternal(
+        f"{_AIOKAFKA_DRIVER}:Consumer.perform_seek",
+        "call",
+        "what getmany does when the flow is not active (back to the committed offsets)",
+        params=("self",),
+    ),
+    FaustInternal(
         f"{_AIOKAFKA_DRIVER}:Consumer._unacked_messages",
         "attribute",
-        "the drain copy tracks each ingress record in it (Consumer.track_message without its "
-        "sensor call); _BatchSink._fail takes failed records out so the stop does not wait",
+        "faust waits for it to empty before a rebalance or a stop: the drain copy adds each "
+        "fetched batch (_Fetched) as one entry; ack_fetched and _BatchSink._fail take it out",
+    ),
+    FaustInternal(
+        f"{_AIOKAFKA_DRIVER}:Consumer._acked",
+        "attribute",
+        "acked offsets per partition, which commit reads up to the first gap: ack_fetched "
+        "appends a batch's offsets as Consumer.ack appends one",
+    ),
+    FaustInternal(
+        f"{_AIOKAFKA_DRIVER}:Consumer._acked_index",
+        "attribute",
+        "the set view of _acked that Consumer.ack checks for offsets acked twice",
+    ),
+    FaustInternal(
+        f"{_AIOKAFKA_DRIVER}:Consumer._waiting_for_ack",
+        "attribute",
+        "the future wait_empty arms; ack_fetched wakes it as Consumer.ack does",
+    ),
+    FaustInternal(
+        "faust.types.tuples:ack_lock",
+        "attribute",
+        "the lock Consumer.ack holds over its bookkeeping; ack_fetched holds it too",
     ),
     FaustInternal(
         f"{_AIOKAFKA_DRIVER}:Consumer._committed_offset",
@@ -222,12 +277,6 @@ FAUST_INTERNALS: tuple[FaustInternal, ...] = (
         "attribute",
         "the consumer class the transport builds; _Transport sets it to _BatchConsumer",
     ),
-    FaustInternal(
-        "faust.types:Message.tracked",
-        "attribute",
-        "set by the drain copy on each ingress record it tracks, as faust's stream does when "
-        "it tracks one (streams.py), so nothing tracks the record a second time",
-    ),
 )
 
 
@@ -269,6 +318,27 @@ class _FetchWaitConsumerThread(aiokafka_driver.AIOKafkaConsumerThread):
 # --- the batch drain --------------------------------------------------------------------------
 
 
+class _Fetched:
+    """One fetch's ingress records, as the pipeline takes them, and their offsets to ack.
+
+    It stands in faust's set of unacked messages for every record it holds: faust waits for
+    that set to empty before a rebalance completes and before a stop, and this leaves it once
+    the batch's outputs are stored (or the batch failed). faust's own path makes a Message per
+    record, tracks and acks each one; one object per fetch does the same for far less.
+    """
+
+    __slots__ = ("__weakref__", "acked", "inbound", "offsets")
+    refcount = 0  # faust's wait_empty logs (refcount, message) of whatever it waits for
+
+    def __init__(self) -> None:
+        self.acked = False
+        self.inbound: list[InboundMessage] = []
+        self.offsets: dict[TP, list[int]] = {}
+
+    def __repr__(self) -> str:
+        return f"<fetched batch of {len(self.inbound)} ingress records>"
+
+
 class _BatchSink:
     """Receives fetched ingress records a batch at a time; acks them once outputs are stored."""
 
@@ -281,24 +351,26 @@ class _BatchSink:
         self._unacked = 0
         self._started = False
 
-    async def deliver(self, messages: list[Message]) -> None:
+    async def deliver(self, fetched: _Fetched) -> None:
         if not self._started:
             self.processor.output.start()
             self._started = True
-        inbound = [_inbound(m) for m in messages]
+        inbound = fetched.inbound
         try:
             done = await self.processor.process(inbound)
         except Exception as error:  # the producer failed for good: the pipeline never raises
-            self._fail(messages, error)
+            self._fail(fetched, error)
             return
-        self._unacked += len(messages)
-        self._in_flight.append((done, len(messages)))
+        self._unacked += len(inbound)
+        self._in_flight.append((done, len(inbound)))
         lag = self.app.lag
         if lag is not None:
             # aiokafka's highwater is the fetch response's (ListOffsets is wrong on Tansu).
-            positions = {(m.topic, m.partition): m.offset + 1 for m in messages}
+            positions = {
+                (tp.topic, tp.partition): offsets[-1] + 1 for tp, offsets in fetched.offsets.items()
+            }
             lag.update_many(positions, self._highwater)
-        done.add_done_callback(lambda fut: self._settled(fut, messages))
+        done.add_done_callback(lambda fut: self._settled(fut, fetched))
         # Backpressure: a broker slower than the pipeline must not grow memory without bound.
         while self._unacked > self.max_in_flight and self._in_flight:
             oldest, _ = self._in_flight[0]
@@ -315,41 +387,38 @@ class _BatchSink:
         while self._in_flight and self._in_flight[0][0].done():
             self._in_flight.popleft()
 
-    def _settled(self, fut: asyncio.Future[None], messages: list[Message]) -> None:
-        self._unacked -= len(messages)
+    def _settled(self, fut: asyncio.Future[None], fetched: _Fetched) -> None:
+        self._unacked -= len(fetched.inbound)
         self._trim()
         error = fut.exception()
         if error is not None:
-            self._fail(messages, error)
+            self._fail(fetched, error)
             return
-        ack = self.app.consumer.ack
-        for message in messages:
-            ack(message)
+        cast(_BatchConsumer, self.app.consumer).ack_fetched(fetched)
 
-    def _fail(self, messages: list[Message], error: BaseException) -> None:
-        # Never ack: the inputs stay uncommitted and are redelivered after the restart. They
-        # leave faust's in-flight set so the graceful stop below does not wait for them; faust
-        # then commits only offsets below the first unacked one of each partition.
+    def _fail(self, fetched: _Fetched, error: BaseException) -> None:
+        # Never ack: the inputs stay uncommitted and are redelivered after the restart. The
+        # batch leaves faust's in-flight set so the graceful stop below does not wait for it;
+        # faust then commits only offsets below the first unacked one of each partition.
         log.critical("outputs of a batch were not stored, stopping the worker: %s", error)
-        in_flight = cast(Any, self.app.consumer)._unacked_messages
-        for message in messages:
-            in_flight.discard(message)
+        cast(_BatchConsumer, self.app.consumer).forget_fetched(fetched)
         if self.app.failure is None:
             self.app.failure = error
             os.kill(os.getpid(), signal.SIGTERM)
 
 
-def _inbound(message: Message) -> InboundMessage:
-    raw = message.headers
-    timestamp = message.timestamp
+def _inbound(record: Any) -> InboundMessage:
+    """An aiokafka ConsumerRecord as the pipeline's input (``timestamp`` in milliseconds)."""
+    raw = record.headers
+    timestamp = record.timestamp
     return InboundMessage(
-        topic=message.topic,
-        partition=message.partition,
-        offset=message.offset,
-        key=message.key,
-        value=message.value,
-        headers=_headers(raw) if raw else (),
-        timestamp_ms=round(timestamp * 1000) if timestamp is not None else 0,
+        record.topic,
+        record.partition,
+        record.offset,
+        record.key,
+        record.value,
+        _headers(raw) if raw else (),
+        timestamp if timestamp is not None and timestamp >= 0 else 0,
     )
 
 
@@ -367,7 +436,7 @@ def _header_bytes(value: bytes | str | None) -> bytes:
 
 
 class _BatchConsumer(aiokafka_driver.Consumer):
-    """faust's aiokafka consumer, with ingress records drained a batch at a time."""
+    """faust's aiokafka consumer, with ingress records drained a fetch at a time."""
 
     def _new_consumer_thread(self) -> aiokafka_driver.AIOKafkaConsumerThread:
         return _FetchWaitConsumerThread(self, loop=self.loop, beacon=self.beacon)
@@ -378,21 +447,48 @@ class _BatchConsumer(aiokafka_driver.Consumer):
         # the real end on Tansu; these come from fetch responses (runtime/recovery.py).
         return await cast(GatewayApp, self.app).changelog_ends.ends(partitions)
 
+    def ack_fetched(self, fetched: _Fetched) -> None:
+        """faust's ``ack`` for every record of ``fetched`` at once; it leaves the unacked set.
+
+        Per partition, as ``Consumer.ack`` does per message: offsets below the committed one
+        and offsets already acked are skipped, the rest join the acked list the next commit
+        reads (it commits up to the first gap).
+        """
+        with ack_lock:
+            committed_offsets = self._committed_offset
+            for tp, offsets in fetched.offsets.items():
+                committed = committed_offsets[tp]
+                acked_index = self._acked_index[tp]
+                fresh = [
+                    offset
+                    for offset in offsets
+                    if (committed is None or offset >= committed) and offset not in acked_index
+                ]
+                if fresh:
+                    acked_index.update(fresh)
+                    self._acked[tp].extend(fresh)
+                    self._n_acked += len(fresh)
+            fetched.acked = True
+            self._unacked().discard(fetched)
+            notify(self._waiting_for_ack)
+
+    def forget_fetched(self, fetched: _Fetched) -> None:
+        """Take ``fetched`` out of the unacked set without acking it (its outputs failed)."""
+        self._unacked().discard(fetched)
+
+    def _unacked(self) -> MutableSet[Any]:
+        # faust types the set as holding Messages; for the gateway's topics it holds batches.
+        return cast(MutableSet[Any], self._unacked_messages)
+
     async def _drain_messages(self, fetcher: Any) -> None:  # pragma: no cover - loops forever
-        # Mirrors faust's Consumer._drain_messages (read offsets, gaps, commit_every) except
-        # that records of the gateway's topics are collected and handed over per fetch.
-        # Other records (changelogs during recovery) take faust's per-message path.
+        # Mirrors faust's Consumer._drain_messages and Consumer.getmany (read offsets, gaps,
+        # commit_every, flow and generation checks) except that records of the gateway's
+        # topics go to the sink as one batch per fetch, straight from aiokafka's records:
+        # no faust Message, no per-record tracking or ack. Other records (changelogs while
+        # recovering) take faust's per-message path.
         sink = cast(GatewayApp, self.app).sink
-        callback = self.callback
-        getmany = self.getmany
         consumer_should_stop = self._stopped.is_set
         fetcher_should_stop = fetcher._stopped.is_set
-        get_read_offset = self._read_offset.__getitem__
-        set_read_offset = self._read_offset.__setitem__
-        acks_enabled_for = self.app.topics.acks_enabled_for
-        # Consumer.track_message without the per-record sensor call: the set is what
-        # matters, as faust waits for it to empty (all acked) before a rebalance or a stop.
-        track = self._unacked_messages.add
         commit_every = self._commit_every
         gateway_topics = sink.topics
         try:
@@ -400,23 +496,27 @@ class _BatchConsumer(aiokafka_driver.Consumer):
                 await self.sleep(0)
                 if self.should_stop:
                     break
-                batch: list[Message] = []
-                async for tp, message in getmany(timeout=1.0):
-                    offset = message.offset
-                    r_offset = get_read_offset(tp)
-                    if r_offset is not None and offset < r_offset:
-                        continue
-                    if r_offset and offset - r_offset > 1 and acks_enabled_for(message.topic):
-                        await self._add_gap(tp, r_offset + 1, offset)
-                    if message.topic in gateway_topics:
-                        message.tracked = True
-                        track(message)
-                        batch.append(message)
+                records, active = await self._wait_next_records(1.0)
+                if records is None or self.should_stop:
+                    continue
+                if not self.flow_active:
+                    await self._seek_back()
+                    continue
+                fetched = _Fetched()
+                generation = self.app.consumer_generation_id
+                for tp, tp_records in records.items():
+                    if not self.flow_active or self.app.consumer_generation_id != generation:
+                        break  # a rebalance began: faust seeks back to the committed offsets
+                    if not (active is None or tp in active or tp in self._buffered_partitions):
+                        continue  # paused since the fetch (recovering, or revoked)
+                    self.app.monitor.track_tp_end_offset(tp, self.highwater(tp))
+                    if tp.topic in gateway_topics:
+                        await self._take(tp, tp_records, fetched)
                     else:
-                        await self.wait_first(callback(message), self.suspend_flow.wait())
-                    set_read_offset(tp, offset)
-                if batch:
-                    await sink.deliver(batch)
+                        await self._dispatch(tp, tp_records)
+                if fetched.inbound:
+                    self._unacked().add(fetched)
+                    await sink.deliver(fetched)
                 if commit_every is not None and self._n_acked >= commit_every:
                     self._n_acked = 0
                     await self.commit()
@@ -428,6 +528,48 @@ class _BatchConsumer(aiokafka_driver.Consumer):
             if self.transport.app.should_stop:
                 return
             raise
+
+    async def _take(self, tp: TP, records: Sequence[Any], fetched: _Fetched) -> None:
+        """Add ``records`` of a gateway topic to ``fetched``, as faust's loop reads them."""
+        read_offset = self._read_offset[tp]
+        gaps_count = self.app.topics.acks_enabled_for(tp.topic)
+        taken: list[int] = []
+        append = fetched.inbound.append
+        for record in records:
+            offset = record.offset
+            if read_offset is not None:
+                if offset < read_offset:
+                    continue  # already read before a seek: faust skips it too
+                if read_offset and offset - read_offset > 1 and gaps_count:
+                    # compacted or aborted records: a gap the commit may cross
+                    await self._add_gap(tp, read_offset + 1, offset)
+            append(_inbound(record))
+            taken.append(offset)
+            read_offset = offset
+        if taken:
+            self._read_offset[tp] = read_offset
+            fetched.offsets[tp] = taken
+
+    async def _dispatch(self, tp: TP, records: Sequence[Any]) -> None:
+        """faust's per-message path, for records of other topics (changelogs)."""
+        acks_enabled = self.app.topics.acks_enabled_for(tp.topic)
+        for record in records:
+            offset = record.offset
+            read_offset = self._read_offset[tp]
+            if read_offset is not None and offset < read_offset:
+                continue
+            if read_offset and offset - read_offset > 1 and acks_enabled:
+                await self._add_gap(tp, read_offset + 1, offset)
+            message = self._to_message(tp, record)
+            await self.wait_first(self.callback(message), self.suspend_flow.wait())
+            self._read_offset[tp] = offset
+
+    async def _seek_back(self) -> None:
+        # faust's getmany when the flow is not active: back to the committed offsets.
+        try:
+            await self.perform_seek()
+        except Exception as error:
+            log.warning("seeking back to the committed offsets failed: %s", error)
 
 
 class _Transport(aiokafka_driver.Transport):

@@ -166,20 +166,28 @@ def _with_partitions(family, partitions):
 
 
 def test_consumed_records_become_inbound_messages_with_bytes_headers_and_ms():
-    # The attributes faust's ConsumerMessage carries (faust itself is not imported in tests).
-    message = SimpleNamespace(
+    # The attributes aiokafka's ConsumerRecord carries (aiokafka is not imported in tests).
+    record = SimpleNamespace(
         topic="topic",
         partition=3,
         offset=42,
-        timestamp=1_700_000_000.123,
+        timestamp=1_700_000_000_123,
         headers=[("a", b"1"), ("nullable", None)],
         key=b"key",
         value=b"value",
     )
-    inbound = _inbound(message)
+    inbound = _inbound(record)
     assert inbound == InboundMessage(
         "topic", 3, 42, b"key", b"value", (("a", b"1"), ("nullable", b"")), 1_700_000_000_123
     )
+
+
+def test_a_record_without_a_timestamp_has_timestamp_zero():
+    for missing in (None, -1):
+        record = SimpleNamespace(
+            topic="t", partition=0, offset=0, timestamp=missing, headers=[], key=None, value=b""
+        )
+        assert _inbound(record) == InboundMessage("t", 0, 0, None, b"", (), 0)
 
 
 def test_gateway_command_takes_its_flags():
