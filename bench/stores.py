@@ -14,10 +14,12 @@ alone", decodes and maps before the clock starts and times only the store's appl
 the executemany of the same rows: what the store itself costs, without the decoding both
 paths share.
 
-Run: ``python bench/stores.py [--sink intel] [--records 30000] [--runs 3] [--batch 1000]
+Run: ``python bench/stores.py [--workload intel] [--records 30000] [--runs 3] [--batch 1000]
 [--postgres postgresql+psycopg://postgres@127.0.0.1:5432/test] [--no-sqlite]``
 (``--postgres ''`` skips PostgreSQL). A consumer takes part once it has a workload in
-WORKLOADS below: a function of the record count returning the artifacts it reads.
+WORKLOADS below: the sink that reads it and a function of the record count returning the
+records as the runner receives them (most build artifacts and encode them onto their topics;
+governance builds approvals-topic records with the gateway's headers).
 """
 
 from __future__ import annotations
@@ -32,11 +34,13 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Column, MetaData, Table
 
+from consumers.applied import applied_change
 from consumers.partitions import next_offsets
 from consumers.reading import ArtifactReader
 from consumers.sink import Sink, SinkOptions, SinkRunner, SinkStore, sink_entry
@@ -46,6 +50,7 @@ from velocity_stream.contracts.catalog import Catalog, load_catalog
 from velocity_stream.contracts.imports import row_content_sha256
 from velocity_stream.contracts.metadata import Artifact
 from velocity_stream.devstack.demo_intake import IntakeDemo
+from velocity_stream.protocol import headers as h
 from velocity_stream.protocol.records import InboundMessage
 from velocity_stream.serde import AvroSerde, InMemorySchemaResolver
 from velocity_stream.settings import Settings
@@ -158,14 +163,61 @@ def imports_workload(records: int, seed: int = 7) -> list[Artifact]:
     return found
 
 
-# The consumers the bench knows how to feed: name -> (record count -> artifacts).
-WORKLOADS: dict[str, Callable[[int], list[Artifact]]] = {
-    "intel": intel_workload,
-    "imports": imports_workload,
-}
+REVIEWER = "human:bench"
+
+
+def governance_workload(
+    records: int, catalog: Catalog, serde: AvroSerde, shuffle: bool
+) -> list[InboundMessage]:
+    """Writeback proposals, a third of ``records``, each as the gateway routes it (its
+    approvals record, with the source-topic and pending-state headers), a person's decision on
+    the decision family's accepted topic and the committer's applied record; in that order per
+    proposal, or shuffled (decisions and commits before their proposals, across batches)."""
+    approvals = catalog.approvals_topic(PREFIX)
+    source = catalog.family("OracleWritebackProposal").ingress_topic(PREFIX).encode()
+    decisions = catalog.family("ApprovalDecision").accepted_topic(PREFIX)
+    applied_topic = catalog.family("AppliedGraphChange").ingress_topic(PREFIX)
+    triples: list[tuple[str, bytes, bytes, tuple[tuple[str, bytes], ...]]] = []
+    for i in range(max(1, records // 3)):
+        pid = f"proposal:bench:{i:06d}"
+        at = T0 + timedelta(seconds=i)
+        proposal = _made(
+            "OracleWritebackProposal",
+            {"artifact_id": f"art:owp:{i}", "proposal_id": pid, "created_at": at},
+        )
+        decision = _made(
+            "ApprovalDecision",
+            {
+                "artifact_id": f"art:dec:{i}",
+                "decision_id": f"decision:{i}",
+                "proposal_ref": pid,
+                "reviewer_ref": REVIEWER,
+                "created_by": REVIEWER,
+                "decided_at": at + timedelta(minutes=5),
+                "created_at": at + timedelta(minutes=5),
+            },
+        )
+        ops = [{"op": "UPSERT_NODE", "node_ref": f"opportunity:{i}", "node_type": "OPPORTUNITY"}]
+        applied = applied_change(
+            f"decision:{i}", pid, f"decision:{i}", ops, int(at.timestamp() * 1000) + 400_000
+        )
+        headers = ((h.SOURCE_TOPIC, source), (h.APPROVAL_STATE, h.APPROVAL_STATE_PENDING))
+        triples += [
+            (approvals, pid.encode(), serde.encode(proposal), headers),
+            (decisions, pid.encode(), serde.encode(decision), ()),
+            (applied_topic, applied.change_id.encode(), serde.encode(applied), ()),
+        ]
+    if shuffle:
+        random.Random(7).shuffle(triples)
+    return [
+        InboundMessage(topic, 0, offset, key, value, headers, 1_000)
+        for offset, (topic, key, value, headers) in enumerate(triples)
+    ]
 
 
 def encoded(events: list[Artifact], catalog: Catalog, serde: AvroSerde) -> list[InboundMessage]:
+    """Artifacts as records on the topic their consumer reads (accepted, or an internal
+    family's own), spread over four partitions."""
     messages = []
     for offset, artifact in enumerate(events):
         family = catalog.family(artifact.FAMILY)
@@ -175,11 +227,41 @@ def encoded(events: list[Artifact], catalog: Catalog, serde: AvroSerde) -> list[
     return messages
 
 
+Messages = Callable[[int, Catalog, AvroSerde], list[InboundMessage]]
+
+
+def from_artifacts(make: Callable[[int], list[Artifact]]) -> Messages:
+    """A workload of artifacts, encoded as the runner receives them."""
+
+    def messages(records: int, catalog: Catalog, serde: AvroSerde) -> list[InboundMessage]:
+        return encoded(make(records), catalog, serde)
+
+    return messages
+
+
+@dataclass(frozen=True)
+class Workload:
+    """What the bench feeds one sink: its records, ready as the runner receives them, made
+    from the record count."""
+
+    sink: str  # the entry of consumers/sink/registry.py that reads them
+    messages: Messages
+
+
+# The workloads the bench knows how to feed, by name.
+WORKLOADS: dict[str, Workload] = {
+    "intel": Workload("intel", from_artifacts(intel_workload)),
+    "imports": Workload("imports", from_artifacts(imports_workload)),
+    "governance": Workload("governance", partial(governance_workload, shuffle=False)),
+    "governance-shuffled": Workload("governance", partial(governance_workload, shuffle=True)),
+}
+
+
 @dataclass(frozen=True)
 class Case:
     """One sink's workload on one database."""
 
-    name: str
+    consumer: str  # the sink entry's name
     url: str
     messages: list[InboundMessage]
     catalog: Catalog
@@ -188,7 +270,7 @@ class Case:
 
     def sink(self) -> Sink:
         """The consumer's parts, under a table prefix of their own."""
-        return sink_entry(self.name).load(f"b{uuid.uuid4().hex[:8]}_")
+        return sink_entry(self.consumer).load(f"b{uuid.uuid4().hex[:8]}_")
 
     def chunks(self) -> list[list[InboundMessage]]:
         return [
@@ -295,7 +377,13 @@ def _load() -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
-    parser.add_argument("--sink", action="append", choices=sorted(WORKLOADS), help="default: all")
+    parser.add_argument(
+        "--workload",
+        "--sink",
+        action="append",
+        choices=sorted(WORKLOADS),
+        help="repeatable; default: all",
+    )
     parser.add_argument("--records", type=int, default=30_000)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--batch", type=int, default=1000)
@@ -308,8 +396,9 @@ def main() -> None:
         targets = [] if args.no_sqlite else [("sqlite", f"sqlite:///{Path(folder) / 'bench.db'}")]
         if args.postgres:
             targets.append(("postgresql", args.postgres))
-        for name in args.sink or sorted(WORKLOADS):
-            messages = encoded(WORKLOADS[name](args.records), catalog, serde)
+        for name in args.workload or sorted(WORKLOADS):
+            workload = WORKLOADS[name]
+            messages = workload.messages(args.records, catalog, serde)
             print(
                 f"{name}: {len(messages)} records, batches of {args.batch}, median of "
                 f"{args.runs} runs; load average {_load()}"
@@ -317,7 +406,7 @@ def main() -> None:
             for target, url in targets:
                 rates, baselines, rows = [], [], 0
                 store_ratios, store_rates = [], []
-                case = Case(name, url, messages, catalog, serde, args.batch)
+                case = Case(workload.sink, url, messages, catalog, serde, args.batch)
                 for _ in range(args.runs):
                     rate, rows = run_sink(case)
                     rates.append(rate)

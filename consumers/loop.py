@@ -14,7 +14,8 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Protocol, TypeVar
+from dataclasses import dataclass
+from typing import TypeVar
 
 from consumers.partitions import PartitionSource, next_offsets
 from consumers.reading import UnreadableRecord
@@ -29,23 +30,21 @@ T = TypeVar("T")
 DETAIL_CHARS = 2000  # a reject's detail is for an operator, not a copy of the record
 
 
-class Polling(Protocol):
-    """The part of a worker's options the loop reads."""
+@dataclass(frozen=True, slots=True)
+class LoopOptions:
+    """The loop's tuning, the same for every worker; a worker's own options extend it."""
 
-    @property
-    def batch_size(self) -> int: ...
-
-    @property
-    def poll_timeout_s(self) -> float: ...
+    batch_size: int = 1000  # records per poll, and so per transaction
+    poll_timeout_s: float = 0.5  # how long one poll waits for a batch to fill
 
 
 class WorkerLoop:
     """One worker's Kafka client id, metrics and lag gauges, and the loop that feeds it."""
 
-    def __init__(self, settings: Settings, client_id: str, polling: Polling) -> None:
+    def __init__(self, settings: Settings, client_id: str, options: LoopOptions) -> None:
         self.settings = settings
         self.client_id = client_id
-        self.polling = polling
+        self.options = options
         self.metrics = ConsumerMetrics(client_id)
         self.lag = LagTracker(client_id)
 
@@ -65,7 +64,7 @@ class WorkerLoop:
         with PartitionSource(self.settings, topics, offsets, client_id=self.client_id) as source:
             idle_since = time.monotonic()
             while not stop.is_set():
-                batch = source.poll_batch(self.polling.batch_size, self.polling.poll_timeout_s)
+                batch = source.poll_batch(self.options.batch_size, self.options.poll_timeout_s)
                 now = time.monotonic()
                 if batch:
                     idle_since = now

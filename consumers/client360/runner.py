@@ -22,7 +22,7 @@ from consumers.client360.facts import Projection
 from consumers.client360.projector import project, projected_families
 from consumers.client360.publisher import SnapshotPublisher
 from consumers.client360.store import ApplyResult, Client360Store, RefreshResult
-from consumers.loop import WorkerLoop
+from consumers.loop import LoopOptions, WorkerLoop
 from consumers.partitions import next_offsets
 from consumers.reading import ArtifactReader
 from velocity_stream.contracts.catalog import Catalog, Family
@@ -38,9 +38,7 @@ CLIENT_ID = "client360-projector"
 
 
 @dataclass(frozen=True, slots=True)
-class RunnerOptions:
-    batch_size: int = 1000
-    poll_timeout_s: float = 0.5
+class RunnerOptions(LoopOptions):
     # The longest snapshot lag under sustained load. Caught up (an empty poll), snapshots
     # are rebuilt at once; behind, rebuilding at most this often lets a client's burst of
     # events cost one rebuild instead of one per batch.

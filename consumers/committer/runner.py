@@ -24,7 +24,7 @@ from consumers.committer.changes import from_commit, from_delta
 from consumers.committer.graph import Refusal
 from consumers.committer.publisher import AppliedPublisher
 from consumers.committer.store import GraphStore, Incoming, Result, Verdict
-from consumers.loop import WorkerLoop
+from consumers.loop import LoopOptions, WorkerLoop
 from consumers.outbox import send_all
 from consumers.partitions import next_offsets
 from consumers.reading import ArtifactReader, UnreadableRecord
@@ -53,9 +53,8 @@ __all__ = [
 
 
 @dataclass(frozen=True, slots=True)
-class CommitterOptions:
+class CommitterOptions(LoopOptions):
     batch_size: int = 500
-    poll_timeout_s: float = 0.5
 
 
 @dataclass

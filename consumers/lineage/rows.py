@@ -193,6 +193,24 @@ class Reader:
         found = self.rows(table, where, limit=1)
         return found[0] if found else None
 
+    def with_items(
+        self,
+        parent: Table,
+        key: str,
+        value: str,
+        children: Table,
+        order: str,
+        spec: Spec,
+    ) -> tuple[dict[str, Any], tuple[dict[str, Scalar], ...]] | None:
+        """The ``parent`` row whose ``key`` is ``value`` and its rows in ``children`` (the
+        same key column), ordered by ``order`` and shown as ``spec`` items; None when there is
+        no such parent."""
+        row = self.one(parent, parent.c[key] == value)
+        if row is None:
+            return None
+        owned = self.rows(children, children.c[key] == value, order=[children.c[order]])
+        return row, tuple(pick(child, spec) for child in owned)
+
 
 class Lookups:
     """Lookups (table, column, where) run as ONE statement, a scalar subquery each: for each,

@@ -402,13 +402,12 @@ class Lineage:
 
     def _proposal(self, reader: Reader, proposal_id: str) -> Found | None:
         gov = self.gov
-        row = reader.one(gov.proposals, gov.proposals.c.proposal_id == proposal_id)
-        if row is None:
-            return None
-        states = reader.rows(
-            gov.states, gov.states.c.proposal_id == proposal_id, order=[gov.states.c.at_ms]
+        found = reader.with_items(
+            gov.proposals, "proposal_id", proposal_id, gov.states, "at_ms", STATE_ITEMS
         )
-        items = tuple(pick(state, STATE_ITEMS) for state in states)
+        if found is None:
+            return None
+        row, items = found
         up: list[Link] = [
             (None, str(scalar(ref)), "evidence")
             for ref in parse_json(row["evidence_refs"], [])
@@ -490,18 +489,20 @@ class Lineage:
 
     def _manifest(self, reader: Reader, manifest_id: str) -> Found | None:
         imp = self.imports
-        row = reader.one(imp.manifests, imp.manifests.c.manifest_id == manifest_id)
-        if row is None:
-            return None
-        columns = reader.rows(
+        found = reader.with_items(
+            imp.manifests,
+            "manifest_id",
+            manifest_id,
             imp.manifest_columns,
-            imp.manifest_columns.c.manifest_id == manifest_id,
-            order=[imp.manifest_columns.c.source_column],
+            "source_column",
+            COLUMN_ITEMS,
         )
-        items = tuple(pick(column, COLUMN_ITEMS) for column in columns)
+        if found is None:
+            return None
+        row, items = found
         facts = pick(row, MANIFEST_FACTS)
         up: list[Link] = [(HopKind.IMPORT_BATCH, row["batch_id"], "maps")]
-        title = f"mapping of {row['batch_id']} ({len(columns)} columns)"
+        title = f"mapping of {row['batch_id']} ({len(items)} columns)"
         return Found(Hop(HopKind.MANIFEST, manifest_id, title, facts, items), up)
 
     def _interaction(self, reader: Reader, bundle_id: str) -> Found | None:
@@ -543,18 +544,15 @@ class Lineage:
 
     def _transcript(self, reader: Reader, transcript_id: str) -> Found | None:
         intel = self.intel
-        row = reader.one(intel.transcripts, intel.transcripts.c.transcript_id == transcript_id)
-        if row is None:
-            return None
-        segments = reader.rows(
-            intel.segments,
-            intel.segments.c.transcript_id == transcript_id,
-            order=[intel.segments.c.seq],
+        found = reader.with_items(
+            intel.transcripts, "transcript_id", transcript_id, intel.segments, "seq", SEGMENT_ITEMS
         )
-        items = tuple(pick(segment, SEGMENT_ITEMS) for segment in segments)
+        if found is None:
+            return None
+        row, items = found
         facts = pick(row, TRANSCRIPT_FACTS)
         up: list[Link] = [(HopKind.INTERACTION, row["interaction_ref"], "transcript of")]
-        title = f"transcript of {row['interaction_ref']} ({len(segments)} segments)"
+        title = f"transcript of {row['interaction_ref']} ({len(items)} segments)"
         hop = Hop(HopKind.TRANSCRIPT, transcript_id, title, facts, items)
         return Found(hop, up)
 

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from consumers.loop import WorkerLoop
+from consumers.loop import LoopOptions, WorkerLoop
 from consumers.partitions import next_offsets
 from consumers.reading import ArtifactReader, UnreadableRecord
 from consumers.sink.store import SinkResult, SinkStore
@@ -43,10 +43,7 @@ class Mapper(Protocol):
         ...
 
 
-@dataclass(frozen=True, slots=True)
-class SinkOptions:
-    batch_size: int = 1000
-    poll_timeout_s: float = 0.5
+SinkOptions = LoopOptions  # a sink tunes nothing beyond the loop
 
 
 @dataclass

@@ -1,5 +1,5 @@
 """The review web app as a FastAPI application: the services it reads and writes, and the
-assembly of the JSON API (api.py) and the server-rendered pages (pages.py).
+assembly of the JSON API (api.py) and the server-rendered pages (pages/).
 
 :func:`create_app` takes ready-made services, so unit tests build the app over in-memory
 folds and a recording publisher; :mod:`velocity_stream.review.runtime` builds the real ones
