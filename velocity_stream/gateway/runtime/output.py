@@ -214,8 +214,9 @@ class OutputProducer:
         for output in outputs:
             waited = 0.0
             while True:
+                # librdkafka takes a list (or a dict, which would drop repeated names).
                 headers: list[tuple[str, str | bytes | None]] | None = (
-                    [(name, value) for name, value in output.headers] if output.headers else None
+                    list(output.headers) if output.headers else None
                 )
                 try:
                     produce(
