@@ -16,6 +16,9 @@ measured reason (docs/gateway.md):
   output it caused is stored; faust commits acked offsets after flushing the changelogs;
 - table recovery reads each changelog partition to the end a fetch response reports
   (runtime/recovery.py), not to faust's ListOffsets end, which Tansu reports too low;
+- a fetched record that is not routed now (flow stopped, generation changed, partition paused)
+  goes back to the consumer: its partition is rewound to it (runtime/rewind.py), where faust
+  dropped it and rewound only partitions with a committed offset;
 - stopping has a deadline (runtime/shutdown.py): with the broker gone, faust's stop waits on
   timeouts of minutes, so the first stop request arms a timer that ends the process non-zero
   after ``Settings.gateway_shutdown_grace_s``.
@@ -34,7 +37,7 @@ import os
 import signal
 import tempfile
 from collections import deque
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
@@ -51,6 +54,13 @@ from velocity_stream.gateway.pipeline import Pipeline
 from velocity_stream.gateway.runtime.output import OutputProducer
 from velocity_stream.gateway.runtime.processor import BatchProcessor, WriteContext
 from velocity_stream.gateway.runtime.recovery import ChangelogEnds
+from velocity_stream.gateway.runtime.rewind import (
+    FetchedRecords,
+    Unrouted,
+    current_assignment,
+    rewind_positions,
+    routable,
+)
 from velocity_stream.gateway.runtime.shutdown import EXIT_DEADLINE, ShutdownDeadline
 from velocity_stream.gateway.state import GatewayState
 from velocity_stream.kafka.config import AsyncClientOptions
@@ -124,6 +134,95 @@ FAUST_INTERNALS: tuple[FaustInternal, ...] = (
         params=("self", "fetcher"),
         ours=f"{_HERE}:_BatchConsumer._drain_messages",
         source_sha256="44a2500309e83c630493f6828af50166ec8d96a0b3e4fb2bab735f704ae93417",
+    ),
+    FaustInternal(
+        f"{_AIOKAFKA_DRIVER}:Consumer.getmany",
+        "override",
+        "faust's fetch step, which the drain iterates; ours is a copy that gives the records it "
+        "does not route back to the consumer (runtime/rewind.py) instead of dropping them",
+        params=("self", "timeout"),
+        ours=f"{_HERE}:_BatchConsumer.getmany",
+        source_sha256="4b168d84882a70d6e3e2f9804430a63b92f8fd117d3187cbb4aeb54305bda34e",
+    ),
+    FaustInternal(
+        f"{_AIOKAFKA_DRIVER}:Consumer._wait_next_records",
+        "call",
+        "the getmany copy fetches with it: (records, the live set of active partitions)",
+        params=("self", "timeout"),
+    ),
+    FaustInternal(
+        f"{_AIOKAFKA_DRIVER}:Consumer._to_message",
+        "call",
+        "the getmany copy turns each record it routes into a faust Message, as faust's does",
+        params=("self", "tp", "record"),
+    ),
+    FaustInternal(
+        f"{_AIOKAFKA_DRIVER}:Consumer.scheduler",
+        "attribute",
+        "the getmany copy iterates a fetch in faust's round-robin order over partitions",
+    ),
+    FaustInternal(
+        f"{_AIOKAFKA_DRIVER}:Consumer.flow_active",
+        "attribute",
+        "false from the start of a rebalance until recovery resumes the flow: the getmany copy "
+        "routes nothing fetched meanwhile",
+    ),
+    FaustInternal(
+        f"{_AIOKAFKA_DRIVER}:Consumer._buffered_partitions",
+        "attribute",
+        "partitions faust still routes while not active (full buffers); the getmany copy "
+        "routes them as faust's does",
+    ),
+    FaustInternal(
+        f"{_AIOKAFKA_DRIVER}:Consumer._thread",
+        "attribute",
+        "the consumer thread (_FetchWaitConsumerThread) the getmany copy asks to rewind",
+    ),
+    FaustInternal(
+        "faust:App.consumer_generation_id",
+        "attribute",
+        "the group generation faust last saw; a record fetched in another one is not routed",
+    ),
+    FaustInternal(
+        f"{_AIOKAFKA_DRIVER}:AIOKafkaConsumerThread._fetch_records",
+        "override",
+        "runs aiokafka's fetched_records on the consumer thread; ours also notes the "
+        "assignment the records were fetched under (FetchedRecords)",
+        params=("self", "consumer", "active_partitions", "timeout", "max_records"),
+        ours=f"{_HERE}:_FetchWaitConsumerThread._fetch_records",
+    ),
+    FaustInternal(
+        f"{_AIOKAFKA_DRIVER}:AIOKafkaConsumerThread.call_thread",
+        "call",
+        "runs the rewind on the consumer thread's loop (aiokafka is not thread-safe)",
+        params=("self", "fun", "args", "kwargs"),
+    ),
+    FaustInternal(
+        f"{_AIOKAFKA_DRIVER}:AIOKafkaConsumerThread._ensure_consumer",
+        "call",
+        "the aiokafka consumer, for the assignment check and the seeks of the rewind",
+        params=("self",),
+    ),
+    FaustInternal(
+        "aiokafka:AIOKafkaConsumer._subscription",
+        "attribute",
+        "its SubscriptionState: the current Assignment is read from it (runtime/rewind.py)",
+    ),
+    FaustInternal(
+        "aiokafka.consumer.subscription_state:SubscriptionState.subscription",
+        "attribute",
+        "the current Subscription, holding the current Assignment",
+    ),
+    FaustInternal(
+        "aiokafka.consumer.subscription_state:Subscription.assignment",
+        "attribute",
+        "the current Assignment: a new object for every assignment, so identity tells whether "
+        "records were fetched under the current one",
+    ),
+    FaustInternal(
+        "aiokafka.consumer.subscription_state:Assignment.active",
+        "attribute",
+        "false once the assignment was replaced or the consumer unsubscribed: nothing to rewind",
     ),
     FaustInternal(
         f"{_AIOKAFKA_DRIVER}:Consumer._read_offset",
@@ -265,6 +364,27 @@ class _FetchWaitConsumerThread(aiokafka_driver.AIOKafkaConsumerThread):
         consumer._fetch_max_wait_ms = cast(GatewayApp, self.app).fetch_max_wait_ms
         return consumer
 
+    async def _fetch_records(
+        self,
+        consumer: Any,
+        active_partitions: Any,
+        timeout: float | None = None,
+        max_records: int | None = None,
+    ) -> Mapping[TP, list[Any]]:
+        records = await super()._fetch_records(
+            consumer, active_partitions, timeout=timeout, max_records=max_records
+        )
+        # Runs on the consumer's loop, and nothing is awaited between aiokafka handing the
+        # records over and this line: this is the assignment they were fetched under.
+        return FetchedRecords(records, current_assignment(consumer))
+
+    async def rewind(self, assignment: object | None, offsets: Mapping[TP, int]) -> dict[TP, int]:
+        """Seek ``offsets``' partitions back if ``assignment`` is current (runtime/rewind.py)."""
+        return cast(dict[TP, int], await self.call_thread(self._rewind, assignment, dict(offsets)))
+
+    async def _rewind(self, assignment: object | None, offsets: dict[TP, int]) -> dict[TP, int]:
+        return rewind_positions(self._ensure_consumer(), assignment, offsets)
+
 
 # --- the batch drain --------------------------------------------------------------------------
 
@@ -339,6 +459,10 @@ class _BatchSink:
             os.kill(os.getpid(), signal.SIGTERM)
 
 
+def _record_offset(record: Any) -> int:
+    return cast(int, record.offset)
+
+
 def _inbound(message: Message) -> InboundMessage:
     raw = message.headers
     timestamp = message.timestamp
@@ -371,6 +495,43 @@ class _BatchConsumer(aiokafka_driver.Consumer):
 
     def _new_consumer_thread(self) -> aiokafka_driver.AIOKafkaConsumerThread:
         return _FetchWaitConsumerThread(self, loop=self.loop, beacon=self.beacon)
+
+    async def getmany(self, timeout: float) -> AsyncIterator[tuple[TP, Message]]:
+        # Mirrors faust's Consumer.getmany (the records of a fetch in faust's round-robin order;
+        # none routed once the flow stops or the generation changes, none of a partition that
+        # is not active) except that what is not routed goes back to the consumer: faust drops
+        # it, and seeks back (to committed offsets, when the flow stopped) only partitions that
+        # have one. A takeover's first records, on partitions nobody had committed yet, were
+        # lost that way until the next rebalance (runtime/rewind.py).
+        records, active_partitions = await self._wait_next_records(timeout)
+        if records is None or self.should_stop:
+            return
+        app = self.app
+        generation_id = app.consumer_generation_id
+        buffered = self._buffered_partitions
+        unrouted = Unrouted()
+
+        def flowing() -> bool:
+            return self.flow_active and app.consumer_generation_id == generation_id
+
+        def active(tp: TP) -> bool:
+            return active_partitions is None or tp in active_partitions or tp in buffered
+
+        to_message = self._to_message
+        track_end = app.monitor.track_tp_end_offset
+        highwater = self.highwater
+        for tp, record in routable(
+            self.scheduler.iterate(records),
+            unrouted,
+            offset_of=_record_offset,
+            flowing=flowing,
+            active=active,
+        ):
+            track_end(tp, highwater(tp))
+            yield tp, to_message(tp, record)
+        if unrouted:
+            assignment = records.assignment if isinstance(records, FetchedRecords) else None
+            await cast(_FetchWaitConsumerThread, self._thread).rewind(assignment, unrouted.offsets)
 
     async def highwaters(self, *partitions: TP) -> Mapping[TP, int]:
         # Only faust's table recovery asks: it reads each changelog partition up to these
