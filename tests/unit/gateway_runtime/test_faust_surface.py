@@ -23,7 +23,7 @@ from typing import Any
 import pytest
 from packaging.requirements import Requirement
 
-from velocity_stream.gateway.faust_app import FAUST_INTERNALS, FaustInternal
+from velocity_stream.gateway.faust_internals import FAUST_INTERNALS, FaustInternal
 
 PYPROJECT = Path(__file__).resolve().parents[3] / "pyproject.toml"
 PINNED = ("faust-streaming", "aiokafka", "mode-streaming")

@@ -95,7 +95,7 @@ def routable(
 
 def current_assignment(consumer: Any) -> object | None:
     """aiokafka's current ``Assignment`` of ``consumer`` (an ``AIOKafkaConsumer``), or None."""
-    # aiokafka internals (listed in faust_app.FAUST_INTERNALS): the SubscriptionState's
+    # aiokafka internals (listed in gateway/faust_internals.py): the SubscriptionState's
     # Subscription, whose Assignment is replaced, not changed, on every assignment.
     subscription = consumer._subscription.subscription
     return None if subscription is None else subscription.assignment
