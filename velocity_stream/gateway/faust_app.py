@@ -58,6 +58,7 @@ from velocity_stream.gateway.runtime.rewind import (
     FetchedRecords,
     Unrouted,
     current_assignment,
+    positions,
     rewind_positions,
     routable,
 )
@@ -118,15 +119,21 @@ class _FetchWaitConsumerThread(aiokafka_driver.AIOKafkaConsumerThread):
             consumer, active_partitions, timeout=timeout, max_records=max_records
         )
         # Runs on the consumer's loop, and nothing is awaited between aiokafka handing the
-        # records over and this line: this is the assignment they were fetched under.
-        return FetchedRecords(records, current_assignment(consumer))
+        # records over and these lines: the assignment they were fetched under, and where
+        # the hand-over left each partition.
+        assignment = current_assignment(consumer)
+        return FetchedRecords(records, assignment, positions(assignment, records))
 
-    async def rewind(self, assignment: object | None, offsets: Mapping[TP, int]) -> dict[TP, int]:
-        """Seek ``offsets``' partitions back if ``assignment`` is current (runtime/rewind.py)."""
-        return cast(dict[TP, int], await self.call_thread(self._rewind, assignment, dict(offsets)))
+    async def rewind(
+        self, fetched: FetchedRecords[TP, Any], offsets: Mapping[TP, int]
+    ) -> dict[TP, int]:
+        """Seek ``offsets``' partitions back to them, where still right (runtime/rewind.py)."""
+        return cast(dict[TP, int], await self.call_thread(self._rewind, fetched, dict(offsets)))
 
-    async def _rewind(self, assignment: object | None, offsets: dict[TP, int]) -> dict[TP, int]:
-        return rewind_positions(self._ensure_consumer(), assignment, offsets)
+    async def _rewind(
+        self, fetched: FetchedRecords[TP, Any], offsets: dict[TP, int]
+    ) -> dict[TP, int]:
+        return rewind_positions(self._ensure_consumer(), fetched, offsets)
 
 
 # --- the batch drain --------------------------------------------------------------------------
@@ -272,9 +279,8 @@ class _BatchConsumer(aiokafka_driver.Consumer):
         ):
             track_end(tp, highwater(tp))
             yield tp, to_message(tp, record)
-        if unrouted:
-            assignment = records.assignment if isinstance(records, FetchedRecords) else None
-            await cast(_FetchWaitConsumerThread, self._thread).rewind(assignment, unrouted.offsets)
+        if unrouted and isinstance(records, FetchedRecords):
+            await cast(_FetchWaitConsumerThread, self._thread).rewind(records, unrouted.offsets)
 
     async def highwaters(self, *partitions: TP) -> Mapping[TP, int]:
         # Only faust's table recovery asks: it reads each changelog partition up to these

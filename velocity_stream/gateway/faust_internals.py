@@ -159,6 +159,18 @@ FAUST_INTERNALS: tuple[FaustInternal, ...] = (
         "false once the assignment was replaced or the consumer unsubscribed: nothing to rewind",
     ),
     FaustInternal(
+        "aiokafka.consumer.subscription_state:Assignment.state_value",
+        "call",
+        "a partition's TopicPartitionState in the assignment, for its position",
+        params=("self", "tp"),
+    ),
+    FaustInternal(
+        "aiokafka.consumer.subscription_state:TopicPartitionState._position",
+        "attribute",
+        "a partition's position (None while it waits for a committed offset or a reset): the "
+        "rewind skips a partition sought since the fetch",
+    ),
+    FaustInternal(
         f"{_AIOKAFKA_DRIVER}:Consumer._read_offset",
         "attribute",
         "the drain copy skips records below each partition's read offset and advances it",

@@ -19,7 +19,12 @@ from aiokafka.structs import TopicPartition
 from confluent_kafka import Producer
 
 from velocity_stream.contracts.catalog import TopicSpec
-from velocity_stream.gateway.runtime.rewind import current_assignment, rewind_positions
+from velocity_stream.gateway.runtime.rewind import (
+    FetchedRecords,
+    current_assignment,
+    positions,
+    rewind_positions,
+)
 from velocity_stream.kafka.topics import TopicAdmin
 from velocity_stream.settings import Settings
 
@@ -67,15 +72,20 @@ def with_consumer(
 
 async def hand_over(
     consumer: AIOKafkaConsumer, asked: set[TopicPartition], want: set[TopicPartition]
-) -> dict[TopicPartition, list[int]]:
-    """Call ``fetched_records(asked)`` as faust's fetch step does until all of ``want`` came."""
+) -> FetchedRecords[TopicPartition, int]:
+    """Call ``fetched_records(asked)`` as faust's fetch step does until all of ``want`` came.
+
+    The offsets handed over, by partition, noted as the adapter's consumer thread notes them:
+    with the assignment and the positions right after the hand-over.
+    """
     got: dict[TopicPartition, list[int]] = {}
     for _ in range(100):
         fetched = await consumer._fetcher.fetched_records(asked, timeout=0.2)
         for tp, records in fetched.items():
             got.setdefault(tp, []).extend(r.offset for r in records)
         if all(len(got.get(tp, ())) >= RECORDS_PER_PARTITION for tp in want):
-            return got
+            assignment = current_assignment(consumer)
+            return FetchedRecords(got, assignment, positions(assignment, got))
     pytest.fail(f"aiokafka handed over {got}, expected records of {want}")
 
 
@@ -83,7 +93,7 @@ def test_aiokafka_hands_over_every_partition_when_asked_for_none(
     kafka_settings: Settings, two_partitions: str
 ):
     async def body(consumer: AIOKafkaConsumer, partitions: list[TopicPartition]) -> Any:
-        return await hand_over(consumer, set(), set(partitions))
+        return dict(await hand_over(consumer, set(), set(partitions)))
 
     got = with_consumer(kafka_settings.kafka_bootstrap_servers, two_partitions, body)
     # faust's set of active partitions is empty while a takeover recovers its tables: the
@@ -98,14 +108,13 @@ def test_records_not_routed_come_again_after_the_rewind(
 ):
     async def body(consumer: AIOKafkaConsumer, partitions: list[TopicPartition]) -> Any:
         first, second = partitions
-        fetched_under = current_assignment(consumer)
         got = await hand_over(consumer, set(), {first, second})
         assert await consumer.position(first) == RECORDS_PER_PARTITION
         # The worker routed the first partition and not the second (paused when handed over).
-        rewound = rewind_positions(consumer, fetched_under, {second: got[second][0]})
+        rewound = rewind_positions(consumer, got, {second: got[second][0]})
         assert rewound == {second: 0}
         again = await hand_over(consumer, {second}, {second})
-        return got, again, await consumer.position(first)
+        return got, dict(again), await consumer.position(first)
 
     got, again, first_position = with_consumer(
         kafka_settings.kafka_bootstrap_servers, two_partitions, body
@@ -115,15 +124,33 @@ def test_records_not_routed_come_again_after_the_rewind(
     assert first_position == RECORDS_PER_PARTITION  # the routed partition stays where it was
 
 
+def test_a_partition_sought_since_the_hand_over_keeps_that_seek(
+    kafka_settings: Settings, two_partitions: str
+):
+    async def body(consumer: AIOKafkaConsumer, partitions: list[TopicPartition]) -> Any:
+        first, _ = partitions
+        got = await hand_over(consumer, {first}, {first})
+        consumer.seek(first, 1)  # as faust seeks to a committed offset when recovery ends
+        rewound = rewind_positions(consumer, got, {first: 0})
+        for _ in range(100):
+            fetched = await consumer._fetcher.fetched_records({first}, timeout=0.2)
+            if fetched:
+                return rewound, [r.offset for r in fetched[first]]
+        pytest.fail("nothing came after the seek")
+
+    rewound, again = with_consumer(kafka_settings.kafka_bootstrap_servers, two_partitions, body)
+    assert rewound == {}
+    assert again == [1, 2]
+
+
 def test_a_rewind_for_an_assignment_that_was_replaced_moves_nothing(
     kafka_settings: Settings, two_partitions: str
 ):
     async def body(consumer: AIOKafkaConsumer, partitions: list[TopicPartition]) -> Any:
         first, _ = partitions
-        old = current_assignment(consumer)
-        await hand_over(consumer, {first}, {first})
+        old = await hand_over(consumer, {first}, {first})
         consumer.assign(partitions)  # a new assignment: positions start over by themselves
-        assert current_assignment(consumer) is not old
+        assert current_assignment(consumer) is not old.assignment
         await hand_over(consumer, {first}, {first})
         rewound = rewind_positions(consumer, old, {first: 0})
         return rewound, await consumer.position(first)

@@ -66,6 +66,17 @@ def _aiokafka_consumer() -> Any:
     return asyncio.run(build())
 
 
+def _partition_state() -> Any:
+    subscription_state = importlib.import_module("aiokafka.consumer.subscription_state")
+    structs = importlib.import_module("aiokafka.structs")
+
+    async def build() -> Any:  # its futures need a running loop
+        assignment = subscription_state.Assignment([structs.TopicPartition("topic", 0)])
+        return assignment.state_value(structs.TopicPartition("topic", 0))
+
+    return asyncio.run(build())
+
+
 def _message() -> Any:
     tuples = importlib.import_module("faust.types")
     return tuples.Message("topic", 0, 0, 0.0, 0, None, b"key", b"value", None)
@@ -81,6 +92,7 @@ def samples() -> dict[str, Any]:
         "faust.tables.manager:TableManager": app.tables,
         "faust.tables.recovery:Recovery": app.tables.recovery,
         "faust.types:Message": _message(),
+        "aiokafka.consumer.subscription_state:TopicPartitionState": _partition_state(),
     }
 
 

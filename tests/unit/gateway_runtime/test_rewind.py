@@ -20,6 +20,7 @@ from velocity_stream.gateway.faust_app import _BatchConsumer
 from velocity_stream.gateway.runtime.rewind import (
     FetchedRecords,
     Unrouted,
+    positions,
     rewind_positions,
     routable,
 )
@@ -91,9 +92,20 @@ def test_a_fetch_routed_whole_leaves_nothing_to_rewind():
 # --- the rewind itself --------------------------------------------------------------------------
 
 
+class PartitionState:
+    def __init__(self, position: int | None) -> None:
+        self._position = position
+
+
 class Assignment:
-    def __init__(self, active: bool = True) -> None:
+    """aiokafka's Assignment as the rewind sees it: active, and each partition's position."""
+
+    def __init__(self, positions: dict[TP, int | None], active: bool = True) -> None:
+        self.states = {tp: PartitionState(p) for tp, p in positions.items()}
         self.active = active
+
+    def state_value(self, tp: TP) -> PartitionState | None:
+        return self.states.get(tp)
 
 
 class StandInConsumer:
@@ -109,33 +121,52 @@ class StandInConsumer:
         self.sought.append((partition, offset))
 
 
-def test_the_assignment_the_records_came_from_is_rewound():
-    fetched_under = Assignment()
-    consumer = StandInConsumer(fetched_under)
-    assert rewind_positions(consumer, fetched_under, {DECISIONS_3: 0, PROPOSALS_3: 4}) == {
+def handed_over(assignment: Assignment | None) -> FetchedRecords[TP, Record]:
+    """A fetch of 3 records on each of DECISIONS_3 and PROPOSALS_3, as aiokafka left them."""
+    records = {tp: [Record(o) for o in range(3)] for tp in (DECISIONS_3, PROPOSALS_3)}
+    return FetchedRecords(records, assignment, positions(assignment, records))
+
+
+def test_the_partitions_handed_over_are_rewound_to_the_first_unrouted_record():
+    assignment = Assignment({DECISIONS_3: 3, PROPOSALS_3: 3})
+    consumer = StandInConsumer(assignment)
+    fetched = handed_over(assignment)
+    assert rewind_positions(consumer, fetched, {DECISIONS_3: 0, PROPOSALS_3: 1}) == {
         DECISIONS_3: 0,
-        PROPOSALS_3: 4,
+        PROPOSALS_3: 1,
     }
-    assert consumer.sought == [(DECISIONS_3, 0), (PROPOSALS_3, 4)]
+    assert consumer.sought == [(DECISIONS_3, 0), (PROPOSALS_3, 1)]
+
+
+def test_a_partition_sought_since_the_fetch_keeps_that_seek():
+    # faust seeks the ingress partitions to their committed offsets when recovery ends.
+    assignment = Assignment({DECISIONS_3: 3, PROPOSALS_3: 3})
+    fetched = handed_over(assignment)
+    assignment.states[PROPOSALS_3]._position = 1
+    consumer = StandInConsumer(assignment)
+    assert rewind_positions(consumer, fetched, {DECISIONS_3: 0, PROPOSALS_3: 0}) == {DECISIONS_3: 0}
+    assert consumer.sought == [(DECISIONS_3, 0)]
 
 
 def test_nothing_is_rewound_after_a_new_assignment():
     # A new assignment starts every partition from its committed offset by itself.
-    consumer = StandInConsumer(Assignment())
-    assert rewind_positions(consumer, Assignment(), {DECISIONS_3: 0}) == {}
+    fetched = handed_over(Assignment({DECISIONS_3: 3, PROPOSALS_3: 3}))
+    consumer = StandInConsumer(Assignment({DECISIONS_3: 3, PROPOSALS_3: 3}))
+    assert rewind_positions(consumer, fetched, {DECISIONS_3: 0}) == {}
     assert consumer.sought == []
 
 
 def test_nothing_is_rewound_once_the_assignment_is_no_longer_active():
-    fetched_under = Assignment(active=False)
-    consumer = StandInConsumer(fetched_under)
-    assert rewind_positions(consumer, fetched_under, {DECISIONS_3: 0}) == {}
+    assignment = Assignment({DECISIONS_3: 3, PROPOSALS_3: 3}, active=False)
+    consumer = StandInConsumer(assignment)
+    assert rewind_positions(consumer, handed_over(assignment), {DECISIONS_3: 0}) == {}
     assert consumer.sought == []
 
 
 def test_nothing_is_rewound_without_a_subscription_or_a_known_assignment():
-    assert rewind_positions(StandInConsumer(None), Assignment(), {DECISIONS_3: 0}) == {}
-    assert rewind_positions(StandInConsumer(Assignment()), None, {DECISIONS_3: 0}) == {}
+    assignment = Assignment({DECISIONS_3: 3, PROPOSALS_3: 3})
+    assert rewind_positions(StandInConsumer(None), handed_over(assignment), {DECISIONS_3: 0}) == {}
+    assert rewind_positions(StandInConsumer(assignment), handed_over(None), {DECISIONS_3: 0}) == {}
 
 
 # --- the adapter's fetch step -------------------------------------------------------------------
@@ -145,8 +176,10 @@ class StandInThread:
     def __init__(self) -> None:
         self.rewinds: list[tuple[object | None, dict[TP, int]]] = []
 
-    async def rewind(self, assignment: object | None, offsets: dict[TP, int]) -> dict[TP, int]:
-        self.rewinds.append((assignment, dict(offsets)))
+    async def rewind(
+        self, fetched: FetchedRecords[TP, Any], offsets: dict[TP, int]
+    ) -> dict[TP, int]:
+        self.rewinds.append((fetched.assignment, dict(offsets)))
         return dict(offsets)
 
 

@@ -16,16 +16,18 @@ until the next rebalance (the takeover stall, docs/gateway.md).
 The adapter (faust_app.py) notes here, per fetch, the first record of each partition it does
 not route (:class:`Unrouted`, :func:`routable`), and afterwards seeks each such partition back
 to that record (:func:`rewind_positions`), on the consumer's own thread, if the assignment the
-records came from is still the consumer's. After a new assignment there is nothing to do:
-aiokafka starts every partition of an assignment from its committed offset (or the reset
-policy), so records of an old assignment are fetched again anyway.
+records came from is still the consumer's and the partition is still where the fetch left it.
+After a new assignment there is nothing to do: aiokafka starts every partition of an assignment
+from its committed offset (or the reset policy), so records of an old assignment are fetched
+again anyway. A partition sought since the fetch (faust seeks the changelogs when recovery
+starts and the ingress partitions to their committed offsets when it ends) keeps that seek.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 log = logging.getLogger(__name__)
 
@@ -36,17 +38,25 @@ R = TypeVar("R")
 
 
 class FetchedRecords(dict[P, list[R]]):
-    """One fetch's records by partition, with the consumer assignment they were fetched under.
+    """One fetch's records by partition, with the assignment they were fetched under.
 
     ``assignment`` is aiokafka's ``Assignment`` object (or None when there was none): a new
     one is made for every assignment, so identity tells whether it is still current.
+    ``positions`` is each partition's position right after the hand-over: a different one at
+    rewind time means someone sought it since.
     """
 
-    __slots__ = ("assignment",)
+    __slots__ = ("assignment", "positions")
 
-    def __init__(self, records: Mapping[P, list[R]], assignment: object | None) -> None:
+    def __init__(
+        self,
+        records: Mapping[P, list[R]],
+        assignment: object | None,
+        positions: Mapping[P, int | None] | None = None,
+    ) -> None:
         super().__init__(records)
         self.assignment = assignment
+        self.positions: Mapping[P, int | None] = positions if positions is not None else {}
 
 
 class Unrouted:
@@ -101,23 +111,43 @@ def current_assignment(consumer: Any) -> object | None:
     return None if subscription is None else subscription.assignment
 
 
+def positions(assignment: object | None, partitions: Iterable[P]) -> dict[P, int | None]:
+    """The position of each of ``partitions`` in ``assignment`` (aiokafka's), None if unknown."""
+    found: dict[P, int | None] = {}
+    if assignment is None:
+        return found
+    state_value = cast(Any, assignment).state_value
+    for partition in partitions:
+        state = state_value(partition)
+        # aiokafka internals (gateway/faust_internals.py): a TopicPartitionState's position
+        # is None while it waits for its committed offset or a reset.
+        found[partition] = None if state is None else state._position
+    return found
+
+
 def rewind_positions(
-    consumer: Any, assignment: object | None, offsets: Mapping[P, int]
+    consumer: Any, fetched: FetchedRecords[P, Any], offsets: Mapping[P, int]
 ) -> dict[P, int]:
     """Seek each partition of ``offsets`` back to its offset; the partitions rewound.
 
     Runs on the consumer's own event loop (aiokafka is not thread-safe), so nothing can assign
-    partitions between the check and the seeks. Nothing is rewound unless ``assignment`` (the
-    one the records were fetched under) is still ``consumer``'s (an ``AIOKafkaConsumer``) and
-    active: a new assignment starts from the committed offsets by itself, and a seek there
-    would move a position that has nothing to do with these records.
+    or seek between the checks and the seeks. Nothing is rewound unless the assignment the
+    records were ``fetched`` under is still ``consumer``'s (an ``AIOKafkaConsumer``) and active
+    (a new assignment starts from the committed offsets by itself, and a seek there would move
+    a position that has nothing to do with these records), and a partition is rewound only if
+    it is still where the fetch left it (a seek made since, by faust, wins).
     """
+    assignment = fetched.assignment
     if assignment is None or current_assignment(consumer) is not assignment:
         return {}
     if not getattr(assignment, "active", False):
         return {}
+    now = positions(assignment, offsets)
     rewound: dict[P, int] = {}
     for partition, offset in offsets.items():
+        left_at = fetched.positions.get(partition)
+        if left_at is None or now.get(partition) != left_at:
+            continue
         consumer.seek(partition, offset)
         rewound[partition] = offset
     if rewound:
