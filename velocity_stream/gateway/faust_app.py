@@ -16,6 +16,9 @@ measured reason (docs/gateway.md):
   output it caused is stored; faust commits acked offsets after flushing the changelogs;
 - table recovery reads each changelog partition to the end a fetch response reports
   (runtime/recovery.py), not to faust's ListOffsets end, which Tansu reports too low;
+- a fetched record that is not routed now (flow stopped, generation changed, partition paused)
+  goes back to the consumer: its partition is rewound to it (runtime/rewind.py), where faust
+  dropped it and rewound only partitions with a committed offset;
 - stopping has a deadline (runtime/shutdown.py): with the broker gone, faust's stop waits on
   timeouts of minutes, so the first stop request arms a timer that ends the process non-zero
   after ``Settings.gateway_shutdown_grace_s``.
@@ -53,6 +56,13 @@ from velocity_stream.gateway.pipeline import Pipeline
 from velocity_stream.gateway.runtime.output import OutputProducer
 from velocity_stream.gateway.runtime.processor import BatchProcessor, WriteContext
 from velocity_stream.gateway.runtime.recovery import ChangelogEnds
+from velocity_stream.gateway.runtime.rewind import (
+    FetchedRecords,
+    Unrouted,
+    current_assignment,
+    positions,
+    rewind_positions,
+)
 from velocity_stream.gateway.runtime.shutdown import EXIT_DEADLINE, ShutdownDeadline
 from velocity_stream.gateway.state import GatewayState
 from velocity_stream.kafka.config import AsyncClientOptions
@@ -63,221 +73,6 @@ log = logging.getLogger(__name__)
 
 # How often the pending-approvals gauge is recounted from the proposals table.
 PENDING_RECOUNT_INTERVAL_S = 30.0
-
-
-# --- what this module relies on that faust, mode and aiokafka do not promise ----------------
-
-
-@dataclass(frozen=True)
-class FaustInternal:
-    """One name of faust, mode or aiokafka this module uses that is not their public API.
-
-    ``target`` is ``module:Class.attribute`` as the code below reaches it (the class it
-    subclasses or the object it holds), ``kind`` says how it is used:
-
-    - ``override``: our subclass's method ``ours`` replaces it; faust (or mode) calls it, with
-      parameters ``params`` (``self`` included);
-    - ``call``: we call it, with parameters ``params``;
-    - ``attribute``: we read or write it on an instance faust builds (or on the class);
-    - ``mirror``: our code does what this method does without calling it (``source_sha256``
-      pins the version it was written against).
-
-    ``source_sha256`` is the hash of faust's own source of a method our code copies.
-    tests/unit/gateway_runtime/test_faust_surface.py checks every entry against the installed
-    packages; pyproject.toml pins them to the versions it passed on.
-    """
-
-    target: str
-    kind: str
-    use: str
-    params: tuple[str, ...] = ()
-    ours: str = ""
-    source_sha256: str = ""
-
-
-_HERE = "velocity_stream.gateway.faust_app"
-_AIOKAFKA_DRIVER = "faust.transport.drivers.aiokafka"
-
-# Every name with a leading underscore the module uses, then the public-looking names whose
-# meaning here depends on faust's internals (who calls them, what faust reads them for).
-FAUST_INTERNALS: tuple[FaustInternal, ...] = (
-    FaustInternal(
-        f"{_AIOKAFKA_DRIVER}:AIOKafkaConsumerThread._create_worker_consumer",
-        "override",
-        "builds the aiokafka consumer; ours sets its fetch wait after faust's hard-coded 1500 ms",
-        params=("self", "transport"),
-        ours=f"{_HERE}:_FetchWaitConsumerThread._create_worker_consumer",
-    ),
-    FaustInternal(
-        "aiokafka:AIOKafkaConsumer._fetch_max_wait_ms",
-        "attribute",
-        "the fetch wait, replaced before start() (which builds the Fetcher from it) by "
-        "Settings.fetch_wait_max_ms",
-    ),
-    FaustInternal(
-        f"{_AIOKAFKA_DRIVER}:Consumer._new_consumer_thread",
-        "override",
-        "makes the consumer thread; ours makes _FetchWaitConsumerThread",
-        params=("self",),
-        ours=f"{_HERE}:_BatchConsumer._new_consumer_thread",
-    ),
-    FaustInternal(
-        f"{_AIOKAFKA_DRIVER}:Consumer._drain_messages",
-        "override",
-        "faust's fetch loop; ours is a copy that hands ingress records to the sink per fetch",
-        params=("self", "fetcher"),
-        ours=f"{_HERE}:_BatchConsumer._drain_messages",
-        source_sha256="44a2500309e83c630493f6828af50166ec8d96a0b3e4fb2bab735f704ae93417",
-    ),
-    FaustInternal(
-        f"{_AIOKAFKA_DRIVER}:Consumer._read_offset",
-        "attribute",
-        "the drain copy skips records below each partition's read offset and advances it",
-    ),
-    FaustInternal(
-        f"{_AIOKAFKA_DRIVER}:Consumer.getmany",
-        "mirror",
-        "faust's per-record fetch iterator; the drain copy does what it does (flow and "
-        "generation checks, paused partitions, end-offset monitor) a fetch at a time",
-        source_sha256="4b168d84882a70d6e3e2f9804430a63b92f8fd117d3187cbb4aeb54305bda34e",
-    ),
-    FaustInternal(
-        f"{_AIOKAFKA_DRIVER}:Consumer._wait_next_records",
-        "call",
-        "what getmany awaits: the next fetch's records by partition, and the active partitions",
-        params=("self", "timeout"),
-    ),
-    FaustInternal(
-        f"{_AIOKAFKA_DRIVER}:Consumer._to_message",
-        "call",
-        "getmany's record -> Message, for the records of other topics (changelogs)",
-        params=("self", "tp", "record"),
-    ),
-    FaustInternal(
-        f"{_AIOKAFKA_DRIVER}:Consumer._buffered_partitions",
-        "attribute",
-        "partitions getmany also takes records of while they are not active",
-    ),
-    FaustInternal(
-        f"{_AIOKAFKA_DRIVER}:Consumer.perform_seek",
-        "call",
-        "what getmany does when the flow is not active (back to the committed offsets)",
-        params=("self",),
-    ),
-    FaustInternal(
-        f"{_AIOKAFKA_DRIVER}:Consumer._unacked_messages",
-        "attribute",
-        "faust waits for it to empty before a rebalance or a stop: the drain copy adds each "
-        "fetched batch (_Fetched) as one entry; ack_fetched and _BatchSink._fail take it out",
-    ),
-    FaustInternal(
-        f"{_AIOKAFKA_DRIVER}:Consumer._acked",
-        "attribute",
-        "acked offsets per partition, which commit reads up to the first gap: ack_fetched "
-        "appends a batch's offsets as Consumer.ack appends one",
-    ),
-    FaustInternal(
-        f"{_AIOKAFKA_DRIVER}:Consumer._acked_index",
-        "attribute",
-        "the set view of _acked that Consumer.ack checks for offsets acked twice",
-    ),
-    FaustInternal(
-        f"{_AIOKAFKA_DRIVER}:Consumer._waiting_for_ack",
-        "attribute",
-        "the future wait_empty arms; ack_fetched wakes it as Consumer.ack does",
-    ),
-    FaustInternal(
-        "faust.types.tuples:ack_lock",
-        "attribute",
-        "the lock Consumer.ack holds over its bookkeeping; ack_fetched holds it too",
-    ),
-    FaustInternal(
-        f"{_AIOKAFKA_DRIVER}:Consumer._committed_offset",
-        "attribute",
-        "faust's last committed offset per partition, told to the expiry gate (_observe_backlog)",
-    ),
-    FaustInternal(
-        f"{_AIOKAFKA_DRIVER}:Consumer._commit_every",
-        "attribute",
-        "the drain copy commits after this many acks (broker_commit_every), as faust's does",
-    ),
-    FaustInternal(
-        f"{_AIOKAFKA_DRIVER}:Consumer._n_acked",
-        "attribute",
-        "acks since the last commit: the drain copy compares it with _commit_every and resets it",
-    ),
-    FaustInternal(
-        f"{_AIOKAFKA_DRIVER}:Consumer._add_gap",
-        "call",
-        "the drain copy records an offset gap (compacted or aborted records) as faust's does",
-        params=("self", "tp", "offset_from", "offset_to"),
-    ),
-    FaustInternal(
-        f"{_AIOKAFKA_DRIVER}:Consumer._stopped",
-        "attribute",
-        "mode Service's stopped event: the drain copy loops until the consumer's or the "
-        "fetcher's is set",
-    ),
-    FaustInternal(
-        "faust:App._new_transport",
-        "override",
-        "makes the consumer transport; ours makes _Transport (Consumer = _BatchConsumer)",
-        params=("self",),
-        ours=f"{_HERE}:GatewayApp._new_transport",
-    ),
-    FaustInternal(
-        "faust.tables.table:Table._verify_source_topic_partitions",
-        "call",
-        "faust's check that an input topic and the changelog have one partition count, called "
-        "by _context_partition since the batch path has no faust event to trigger it",
-        params=("self", "source_topic"),
-    ),
-    FaustInternal(
-        "faust:Worker._schedule_shutdown",
-        "override",
-        "mode's handler of a stop signal; ours arms the shutdown deadline first",
-        params=("self", "signal"),
-        ours=f"{_HERE}:_Worker._schedule_shutdown",
-    ),
-    FaustInternal(
-        "faust:Worker._repr_name",
-        "override",
-        "the worker's name in log lines; ours keeps '[^Worker]: Ready' that tools wait for",
-        params=("self",),
-        ours=f"{_HERE}:_Worker._repr_name",
-    ),
-    # Public spelling, internal meaning.
-    FaustInternal(
-        f"{_AIOKAFKA_DRIVER}:Consumer.highwaters",
-        "override",
-        "only faust's table recovery (Recovery._build_highwaters) asks; ours answers with the "
-        "fetch-response ends of runtime/recovery.py instead of ListOffsets",
-        params=("self", "partitions"),
-        ours=f"{_HERE}:_BatchConsumer.highwaters",
-    ),
-    FaustInternal(
-        "faust.tables.table:Table.partition_for_key",
-        "override",
-        "faust's changelog partition of a written key; ours is the current input's partition",
-        params=("self", "key"),
-        ours=f"{_HERE}:_ContextTable.partition_for_key",
-    ),
-    FaustInternal(
-        "faust.tables.manager:TableManager.recovery",
-        "attribute",
-        "app.tables.recovery: the sweep and the pending recount skip while it recovers",
-    ),
-    FaustInternal(
-        "faust.tables.recovery:Recovery.in_recovery",
-        "attribute",
-        "app.tables.recovery.in_recovery: true while tables are being recovered",
-    ),
-    FaustInternal(
-        f"{_AIOKAFKA_DRIVER}:Transport.Consumer",
-        "attribute",
-        "the consumer class the transport builds; _Transport sets it to _BatchConsumer",
-    ),
-)
 
 
 @dataclass(frozen=True)
@@ -313,6 +108,33 @@ class _FetchWaitConsumerThread(aiokafka_driver.AIOKafkaConsumerThread):
             raise RuntimeError("aiokafka no longer has _fetch_max_wait_ms: update faust_app.py")
         consumer._fetch_max_wait_ms = cast(GatewayApp, self.app).fetch_max_wait_ms
         return consumer
+
+    async def _fetch_records(
+        self,
+        consumer: Any,
+        active_partitions: Any,
+        timeout: float | None = None,
+        max_records: int | None = None,
+    ) -> Mapping[TP, list[Any]]:
+        records = await super()._fetch_records(
+            consumer, active_partitions, timeout=timeout, max_records=max_records
+        )
+        # Runs on the consumer's loop, and nothing is awaited between aiokafka handing the
+        # records over and these lines: the assignment they were fetched under, and where
+        # the hand-over left each partition.
+        assignment = current_assignment(consumer)
+        return FetchedRecords(records, assignment, positions(assignment, records))
+
+    async def rewind(
+        self, fetched: FetchedRecords[TP, Any], offsets: Mapping[TP, int]
+    ) -> dict[TP, int]:
+        """Seek ``offsets``' partitions back to them, where still right (runtime/rewind.py)."""
+        return cast(dict[TP, int], await self.call_thread(self._rewind, fetched, dict(offsets)))
+
+    async def _rewind(
+        self, fetched: FetchedRecords[TP, Any], offsets: dict[TP, int]
+    ) -> dict[TP, int]:
+        return rewind_positions(self._ensure_consumer(), fetched, offsets)
 
 
 # --- the batch drain --------------------------------------------------------------------------
@@ -482,10 +304,14 @@ class _BatchConsumer(aiokafka_driver.Consumer):
 
     async def _drain_messages(self, fetcher: Any) -> None:  # pragma: no cover - loops forever
         # Mirrors faust's Consumer._drain_messages and Consumer.getmany (read offsets, gaps,
-        # commit_every, flow and generation checks) except that records of the gateway's
-        # topics go to the sink as one batch per fetch, straight from aiokafka's records:
-        # no faust Message, no per-record tracking or ack. Other records (changelogs while
-        # recovering) take faust's per-message path.
+        # commit_every, flow and generation checks, paused partitions) except that:
+        # - records of the gateway's topics go to the sink as one batch per fetch, straight
+        #   from aiokafka's records: no faust Message, no per-record tracking or ack;
+        # - records not routed now (the flow stopped, the generation changed, the partition is
+        #   not active) go back to the consumer (runtime/rewind.py), where faust drops them and
+        #   seeks back only partitions with a committed offset: a takeover's first records were
+        #   lost that way until the next rebalance.
+        # Other records (changelogs while recovering) take faust's per-message path.
         sink = cast(GatewayApp, self.app).sink
         consumer_should_stop = self._stopped.is_set
         fetcher_should_stop = fetcher._stopped.is_set
@@ -496,25 +322,8 @@ class _BatchConsumer(aiokafka_driver.Consumer):
                 await self.sleep(0)
                 if self.should_stop:
                     break
-                records, active = await self._wait_next_records(1.0)
-                if records is None or self.should_stop:
-                    continue
-                if not self.flow_active:
-                    await self._seek_back()
-                    continue
-                fetched = _Fetched()
-                generation = self.app.consumer_generation_id
-                for tp, tp_records in records.items():
-                    if not self.flow_active or self.app.consumer_generation_id != generation:
-                        break  # a rebalance began: faust seeks back to the committed offsets
-                    if not (active is None or tp in active or tp in self._buffered_partitions):
-                        continue  # paused since the fetch (recovering, or revoked)
-                    self.app.monitor.track_tp_end_offset(tp, self.highwater(tp))
-                    if tp.topic in gateway_topics:
-                        await self._take(tp, tp_records, fetched)
-                    else:
-                        await self._dispatch(tp, tp_records)
-                if fetched.inbound:
+                fetched = await self._step(gateway_topics)
+                if fetched is not None and fetched.inbound:
                     self._unacked().add(fetched)
                     await sink.deliver(fetched)
                 if commit_every is not None and self._n_acked >= commit_every:
@@ -529,8 +338,45 @@ class _BatchConsumer(aiokafka_driver.Consumer):
                 return
             raise
 
-    async def _take(self, tp: TP, records: Sequence[Any], fetched: _Fetched) -> None:
-        """Add ``records`` of a gateway topic to ``fetched``, as faust's loop reads them."""
+    async def _step(self, gateway_topics: frozenset[str]) -> _Fetched | None:
+        """One fetch: its records of ``gateway_topics`` as one batch for the sink (None when
+        the fetch returned nothing); other topics' records are dispatched one by one, and
+        records not routed now are given back to the consumer."""
+        records, active = await self._wait_next_records(1.0)
+        if records is None or self.should_stop:
+            return None
+        fetched = _Fetched()
+        unrouted = Unrouted()
+        step = _FetchStep(self, active)
+        for tp, tp_records in records.items():
+            if not tp_records:
+                continue
+            if not step.routes(tp):
+                unrouted.hold(tp, tp_records[0].offset)
+                continue
+            self.app.monitor.track_tp_end_offset(tp, self.highwater(tp))
+            if tp.topic in gateway_topics:
+                await self._take(tp, tp_records, fetched, step, unrouted)
+            else:
+                await self._dispatch(tp, tp_records, step, unrouted)
+        if unrouted and isinstance(records, FetchedRecords):
+            thread = cast(_FetchWaitConsumerThread, self._thread)
+            await thread.rewind(records, unrouted.offsets)
+        return fetched
+
+    async def _take(
+        self,
+        tp: TP,
+        records: Sequence[Any],
+        fetched: _Fetched,
+        step: _FetchStep,
+        unrouted: Unrouted,
+    ) -> None:
+        """Add ``records`` of a gateway topic to ``fetched``, as faust's loop reads them.
+
+        Nothing is awaited between records except to note a gap (rare), after which the
+        step is asked again whether the partition still routes.
+        """
         read_offset = self._read_offset[tp]
         gaps_count = self.app.topics.acks_enabled_for(tp.topic)
         taken: list[int] = []
@@ -543,6 +389,9 @@ class _BatchConsumer(aiokafka_driver.Consumer):
                 if read_offset and offset - read_offset > 1 and gaps_count:
                     # compacted or aborted records: a gap the commit may cross
                     await self._add_gap(tp, read_offset + 1, offset)
+                    if not step.routes(tp):
+                        unrouted.hold(tp, offset)
+                        break
             append(_inbound(record))
             taken.append(offset)
             read_offset = offset
@@ -550,10 +399,15 @@ class _BatchConsumer(aiokafka_driver.Consumer):
             self._read_offset[tp] = read_offset
             fetched.offsets[tp] = taken
 
-    async def _dispatch(self, tp: TP, records: Sequence[Any]) -> None:
+    async def _dispatch(
+        self, tp: TP, records: Sequence[Any], step: _FetchStep, unrouted: Unrouted
+    ) -> None:
         """faust's per-message path, for records of other topics (changelogs)."""
         acks_enabled = self.app.topics.acks_enabled_for(tp.topic)
         for record in records:
+            if not step.routes(tp):  # each record awaits: the flow may stop in between
+                unrouted.hold(tp, record.offset)
+                return
             offset = record.offset
             read_offset = self._read_offset[tp]
             if read_offset is not None and offset < read_offset:
@@ -564,12 +418,25 @@ class _BatchConsumer(aiokafka_driver.Consumer):
             await self.wait_first(self.callback(message), self.suspend_flow.wait())
             self._read_offset[tp] = offset
 
-    async def _seek_back(self) -> None:
-        # faust's getmany when the flow is not active: back to the committed offsets.
-        try:
-            await self.perform_seek()
-        except Exception as error:
-            log.warning("seeking back to the committed offsets failed: %s", error)
+
+class _FetchStep:
+    """Whether a fetch's records of a partition are routed now, as faust's getmany decides:
+    only while the flow runs in the generation they were fetched in and the partition is
+    active (or buffered). Asked per partition, and again after anything awaited."""
+
+    __slots__ = ("active", "consumer", "generation")
+
+    def __init__(self, consumer: _BatchConsumer, active: set[TP] | None) -> None:
+        self.consumer = consumer
+        self.active = active
+        self.generation = consumer.app.consumer_generation_id
+
+    def routes(self, tp: TP) -> bool:
+        consumer = self.consumer
+        if not consumer.flow_active or consumer.app.consumer_generation_id != self.generation:
+            return False
+        active = self.active
+        return active is None or tp in active or tp in consumer._buffered_partitions
 
 
 class _Transport(aiokafka_driver.Transport):

@@ -409,12 +409,6 @@ def _writeback(
 # --- the test -----------------------------------------------------------------------------------
 
 
-# Known flaky on the embedded broker (7 Dec 2026): once in a CI run, after every role had been
-# killed and restarted (two gateway workers rejoining one group), the second approval got no
-# verdict within 60 s; the test passed alone right after, as test_two_workers' takeover did
-# after its own stall in the same run. One rerun while the cause (a fetch stall on Tansu after
-# the rebalance, or ours) is investigated; two failures in a row still fail the run.
-@pytest.mark.flaky(reruns=1)
 def test_the_compose_roles_run_approve_and_survive_a_kill_each(stack: Stack) -> None:
     timings: dict[str, float] = {}
     started = time.monotonic()

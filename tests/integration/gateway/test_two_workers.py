@@ -15,12 +15,6 @@ N = 60
 ALL_PARTITIONS = tuple(range(6))
 
 
-# Known flaky on the embedded broker (issue 15 note, 7 Dec 2026): once in a CI run, after a
-# gateway worker was killed, the survivor took over its partitions, logged that it was ready and
-# then routed nothing of the new partitions for the rest of the wait; the same test passed alone
-# before and after. One rerun while the cause (a Tansu fetch stall after the rebalance, or ours)
-# is investigated; two failures in a row still fail the run.
-@pytest.mark.flaky(reruns=1)
 def test_second_worker_takes_over_pending_proposals_of_a_killed_one(fresh_gateway):
     gw = fresh_gateway
     first = gw.start()

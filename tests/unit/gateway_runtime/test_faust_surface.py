@@ -23,7 +23,7 @@ from typing import Any
 import pytest
 from packaging.requirements import Requirement
 
-from velocity_stream.gateway.faust_app import FAUST_INTERNALS, FaustInternal
+from velocity_stream.gateway.faust_internals import FAUST_INTERNALS, FaustInternal
 
 PYPROJECT = Path(__file__).resolve().parents[3] / "pyproject.toml"
 PINNED = ("faust-streaming", "aiokafka", "mode-streaming")
@@ -66,6 +66,17 @@ def _aiokafka_consumer() -> Any:
     return asyncio.run(build())
 
 
+def _partition_state() -> Any:
+    subscription_state = importlib.import_module("aiokafka.consumer.subscription_state")
+    structs = importlib.import_module("aiokafka.structs")
+
+    async def build() -> Any:  # its futures need a running loop
+        assignment = subscription_state.Assignment([structs.TopicPartition("topic", 0)])
+        return assignment.state_value(structs.TopicPartition("topic", 0))
+
+    return asyncio.run(build())
+
+
 @pytest.fixture(scope="module")
 def samples() -> dict[str, Any]:
     """An instance of each class whose instance attributes FAUST_INTERNALS lists, by class."""
@@ -75,6 +86,7 @@ def samples() -> dict[str, Any]:
         "aiokafka:AIOKafkaConsumer": _aiokafka_consumer(),
         "faust.tables.manager:TableManager": app.tables,
         "faust.tables.recovery:Recovery": app.tables.recovery,
+        "aiokafka.consumer.subscription_state:TopicPartitionState": _partition_state(),
     }
 
 

@@ -1,5 +1,5 @@
 """The gateway's runtime edges beside faust_app.py: output producer, batch processor, worker,
-shutdown deadline.
+table-recovery ends, the rewind of fetched records not routed, shutdown deadline.
 
 Nothing here imports faust; faust_app.py is the only module that does.
 """
