@@ -1,5 +1,6 @@
-"""One batch, many facts: repeated keys, last writer wins inside the batch, clients mixed, and
-dirty marks only for what changed. On SQLite and PostgreSQL (no broker: the store only)."""
+"""One batch, many facts: repeated keys, last writer wins inside the batch, clients mixed,
+dirty marks only for what changed, and a ref known only by its merge. On SQLite and PostgreSQL
+(no broker: the store only)."""
 
 from __future__ import annotations
 
@@ -19,6 +20,8 @@ from consumers.client360.facts import (
     to_micros,
 )
 from consumers.client360.store import Client360Store
+from tests.unit.consumers import events as ev
+from tests.unit.consumers.conftest import projection_of
 
 T0 = datetime(2026, 4, 18, 9, 30, tzinfo=UTC)
 TOPIC = "it.interaction-bundle.accepted.v1"
@@ -162,3 +165,46 @@ def test_a_node_fact_older_than_the_stored_node_leaves_no_dirty_mark(
     assert refreshed.changed_refs == ("client:a",)
     snapshot = store.snapshot("client:a")
     assert snapshot is not None and snapshot.identity.display_name == "Newer"
+
+
+def test_a_ref_created_and_merged_in_one_change_reads_as_its_survivor_in_any_batching(
+    client360_store: MakeStore,
+) -> None:
+    # The committer's applied record of "fold" names client:a only in its merge (a merged
+    # node gets no UPSERT_NODE): the read model has a merge row for it and no node row.
+    committer = ev.MemoryCommitter()
+    made = committer.commit(
+        [
+            ev.delta(
+                "seed", ev.upsert_node("client:c", "CLIENT"), ev.upsert_node("task:t1", "TASK")
+            ),
+            ev.interaction("client:a", 0),
+            ev.delta(
+                "fold",
+                ev.upsert_node("client:a", "CLIENT", name="b"),
+                ev.upsert_edge("task:t1", "client:a", "LINKED"),
+                ev.merge_nodes("client:c", "client:a"),
+                minute=1,
+            ),
+        ]
+    )
+    assert committer.refused == []
+    projections = [projection_of(item) for item in made]
+    whole = client360_store()
+    whole.apply(projections, {(TOPIC, 0): len(projections)})
+    whole.refresh_all()
+    single = client360_store()
+    for offset, projection in enumerate(projections[::-1]):
+        single.apply([projection], {(TOPIC, 0): offset + 1})
+        single.refresh_all()
+    assert _without_offsets(single) == _without_offsets(whole)
+    tables = whole.dump()
+    assert [row[:2] for row in tables["merges"]] == [("client:a", "client:c")]
+    assert [row[0] for row in tables["nodes"]] == ["client:c", "task:t1"]
+    for store in (whole, single):
+        assert store.client_refs() == ["client:c"]
+        snapshot = store.snapshot("client:a")
+        assert snapshot is not None and snapshot.client_ref == "client:c"
+        assert snapshot.identity.display_name == "b"  # the committer folded client:a's name
+        assert [t.task_ref for t in snapshot.tasks] == ["task:t1"]
+        assert [i.bundle_ref for i in snapshot.recent_interactions] == ["bundle:client:a:0"]

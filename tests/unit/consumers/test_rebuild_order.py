@@ -141,24 +141,26 @@ def _alive(live: str | None, dead: str | None) -> bool:
 
 
 def _read_model_graph(store: Client360Store) -> dict[str, Any]:
-    """The read model's nodes and edges in the committer's terms (merged refs by survivor)."""
+    """The read model's nodes and edges in the committer's terms (merged refs by survivor).
+
+    Merged refs are read from the merges table as well as the nodes: a ref created and merged
+    in one change set has a merge row and no node row (its applied record names it only in
+    its merge)."""
     t = store.tables
     with store.engine.connect() as conn:
         nodes = conn.execute(select(t.nodes)).all()
         edges = conn.execute(select(t.edges)).all()
+        refs = {n.node_ref for n in nodes}
+        refs.update(conn.execute(select(t.merges.c.merged_ref)).scalars().all())
         index = MergeIndex(t.merges)
-        index.load(conn, [n.node_ref for n in nodes])
+        index.load(conn, refs)
     return {
         "active": {
             n.node_ref: (n.node_type, json.loads(n.shown))
             for n in nodes
             if _alive(n.live_stamp, n.dead_stamp) and index.root(n.node_ref) == n.node_ref
         },
-        "merged": {
-            n.node_ref: index.root(n.node_ref)
-            for n in nodes
-            if index.root(n.node_ref) != n.node_ref
-        },
+        "merged": {ref: index.root(ref) for ref in refs if index.root(ref) != ref},
         "edges": {
             (e.from_ref, e.to_ref, e.relation): json.loads(e.attributes)
             for e in edges
@@ -201,3 +203,43 @@ def test_any_order_batching_and_redelivery_gives_the_same_tables(history, data):
     assert _read_model_graph(second) == _canonical_graph(committer)
     first.engine.dispose()
     second.engine.dispose()
+
+
+def test_a_ref_created_and_merged_in_one_change_shows_as_merged_in_any_batching():
+    """What the property test found: one change set creates client:a, links a task to it and
+    merges it into client:c. Its applied record names client:a only in its merge (a merged node
+    gets no UPSERT_NODE), so the read model has a merge row for client:a and no node row; the
+    merge still counts, for its interaction, its moved edge and the graph, in any batching."""
+    committer = ev.MemoryCommitter()
+    made = committer.commit(
+        [
+            ev.delta(
+                "seed",
+                ev.upsert_node("client:c", "CLIENT", stage="a"),
+                ev.upsert_node("task:t1", "TASK", title="Call back"),
+            ),
+            ev.interaction("client:a", 0),
+            ev.delta(
+                "fold",
+                ev.upsert_node("client:a", "CLIENT", name="b"),
+                ev.upsert_edge("task:t1", "client:a", "LINKED", interest_level="a"),
+                ev.merge_nodes("client:c", "client:a"),
+                minute=1,
+            ),
+        ]
+    )
+    assert committer.refused == []
+    canonical = _canonical_graph(committer)
+    assert canonical["merged"] == {"client:a": "client:c"}
+    assert canonical["active"]["client:c"] == ("CLIENT", {"name": "b", "stage": "a"})
+    projections = [projection_of(item) for item in made]
+    orders = [(projections, 1), (projections[::-1], 1), (projections, len(projections))]
+    for order, batch in orders:
+        store = _run(order, batch)
+        assert _read_model_graph(store) == canonical, (batch, [p.event_id for p in order])
+        assert store.client_refs() == ["client:c"]
+        snapshot = store.snapshot("client:a")
+        assert snapshot is not None and snapshot.client_ref == "client:c"
+        assert [t.task_ref for t in snapshot.tasks] == ["task:t1"]
+        assert [i.bundle_ref for i in snapshot.recent_interactions] == ["bundle:client:a:0"]
+        store.engine.dispose()
