@@ -153,9 +153,7 @@ def encoded(events: list[Artifact], catalog: Catalog, serde: AvroSerde) -> list[
     for offset, artifact in enumerate(events):
         family = catalog.family(artifact.FAMILY)
         key = str(getattr(artifact, family.key_field)).encode()
-        messages.append(
-            InboundMessage(_topic_of(family), 0, offset, key, serde.encode(artifact))
-        )
+        messages.append(InboundMessage(_topic_of(family), 0, offset, key, serde.encode(artifact)))
     return messages
 
 

@@ -88,9 +88,7 @@ def test_queue_lists_pending_proposals_with_reasoning_evidence_confidence_and_ch
     assert by_id[ENTITY[1]]["merge_refs"] == ["person:p-raman-2025"]
 
 
-def test_approving_publishes_an_approval_decision_as_the_tokens_reviewer(
-    client, publisher, queue
-):
+def test_approving_publishes_an_approval_decision_as_the_tokens_reviewer(client, publisher, queue):
     response = approve(client, notes="  Matches the call.  ")
     assert response.status_code == 202
     body = response.json()
