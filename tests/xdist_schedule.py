@@ -7,7 +7,10 @@ own order, so a module-scoped fixture (a gateway worker, a browser) starts once.
   ``tests/integration/review`` shares one dev stack (gateway, consumers, review app), and its
   modules decide on different proposals of the same demo;
 - units are handed out longest first, so no long one is left for the end: integration units
-  (brokers, worker processes, a browser) before unit-test modules, each by number of tests.
+  (brokers, worker processes, a browser) and the unit modules of ``LONG`` (tens of seconds of
+  property tests or subprocesses each) before the other unit modules, each by number of
+  tests. A unit module that comes to take tens of seconds belongs in ``LONG``: left to the
+  end, it keeps one worker busy while the other has nothing left to do.
 
 Every worker has its own session, so its own embedded broker; the names tests make (topic
 prefixes, groups, table prefixes, PostgreSQL schemas, ports) are unique per test, so two
@@ -26,6 +29,19 @@ from xdist.workermanage import WorkerController
 # Directories whose tests go to one worker together.
 SHARED = ("tests/integration/review/",)
 INTEGRATION = "tests/integration/"
+# Unit modules of tens of seconds (a run's --durations shows them).
+LONG = frozenset(
+    {
+        "tests/unit/consumers/test_rebuild_order.py",
+        "tests/unit/consumers/test_governance.py",
+        "tests/unit/serde/test_compiled_reader.py",
+        "tests/unit/serde/test_compiled_writer.py",
+        "tests/unit/serde/test_read_resolution.py",
+        "tests/unit/gateway/test_fuzz.py",
+        "tests/unit/cli/test_unreachable_services.py",
+        "tests/unit/cli/test_paths_and_catalog.py",
+    }
+)
 
 
 class ModuleScheduling(LoadFileScheduling):
@@ -36,11 +52,7 @@ class ModuleScheduling(LoadFileScheduling):
         self._ordered = False
 
     def _split_scope(self, nodeid: str) -> str:
-        path = nodeid.split("::", 1)[0]
-        for directory in SHARED:
-            if path.startswith(directory):
-                return directory
-        return path
+        return unit_of(nodeid)
 
     def _assign_work_unit(self, node: WorkerController) -> None:
         if not self._ordered:  # the first assignment: the queue is complete now
@@ -49,9 +61,18 @@ class ModuleScheduling(LoadFileScheduling):
         super()._assign_work_unit(node)
 
 
+def unit_of(nodeid: str) -> str:
+    """The work unit of a test: its shared directory, else its module."""
+    path = nodeid.split("::", 1)[0]
+    for directory in SHARED:
+        if path.startswith(directory):
+            return directory
+    return path
+
+
 def _longest_first(unit: tuple[str, dict[str, bool]]) -> tuple[bool, int]:
     scope, tests = unit
-    return (not scope.startswith(INTEGRATION), -len(tests))
+    return (not (scope.startswith(INTEGRATION) or scope in LONG), -len(tests))
 
 
 def make_scheduler(config: pytest.Config, log: Producer) -> ModuleScheduling | None:
