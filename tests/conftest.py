@@ -4,6 +4,9 @@ The Kafka comes from, in order: ``KAFKA_BOOTSTRAP_SERVERS``; testcontainers' Kaf
 engine answers; the embedded Tansu broker (memory only). Unit tests never ask for it, so they
 never start a broker. In CI (``CI=true``) a broker that cannot start fails the tests that need
 it instead of skipping them: a silent skip would hide a broken set-up.
+
+Hypothesis runs the ``ci`` profile unless ``HYPOTHESIS_PROFILE`` names another
+(tests/hypothesis_profiles.py).
 """
 
 from __future__ import annotations
@@ -14,10 +17,22 @@ import uuid
 import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import pytest
 
+from tests import hypothesis_profiles
 from velocity_stream.settings import Settings, load_settings
+
+hypothesis_profiles.register()
+
+
+@pytest.hookimpl(optionalhook=True)  # a pytest-xdist hook: unknown without it
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    from tests.xdist_schedule import make_scheduler
+
+    return make_scheduler(config, log)
+
 
 # Short group timings: Tansu makes a joining consumer wait about half the session timeout,
 # and does not wake a waiting fetch, so the fetch wait is the latency floor

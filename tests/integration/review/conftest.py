@@ -14,7 +14,8 @@ from typing import Any, TypeVar
 import httpx
 import pytest
 
-from velocity_stream.devstack.stack import DEMO_REVIEWER, DevOptions, DevStack
+from tests.integration.ports import free_port_run
+from velocity_stream.devstack.stack import DEMO_REVIEWER, METRICS_WORKERS, DevOptions, DevStack
 from velocity_stream.kafka.broker import free_port
 from velocity_stream.settings import load_settings
 
@@ -36,15 +37,20 @@ def dev_stack(kafka_bootstrap: str) -> Iterator[DevStack]:
             "topic_prefix": f"itreview{uuid.uuid4().hex[:8]}",
             "reviewer_tokens": TOKENS,
             "fetch_wait_max_ms": 10,
+            # its workers' metrics ports: free ones, not the default 9400 and up, which
+            # another stack on the machine (or another xdist worker) may hold
+            "metrics_port": free_port_run(len(METRICS_WORKERS)),
         }
     )
     out = io.StringIO()
     stack = DevStack(settings, DevOptions(port=free_port(), ready_timeout_s=180), out)
     try:
         stack.start()
-    except BaseException:
+    except BaseException as error:
         stack.stop()
-        raise RuntimeError(f"the dev stack did not start:\n{out.getvalue()}") from None
+        raise RuntimeError(
+            f"the dev stack did not start ({type(error).__name__}: {error}):\n{out.getvalue()}"
+        ) from None
     yield stack
     stack.stop()
 

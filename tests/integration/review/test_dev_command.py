@@ -21,8 +21,8 @@ import httpx
 import pytest
 
 from consumers.sink.registry import SINKS
+from tests.integration.ports import free_port_run
 from velocity_stream.devstack.seed import demo_data
-from velocity_stream.devstack.stack import port_is_free
 from velocity_stream.kafka.broker import free_port, pid_is_alive
 
 pytestmark = pytest.mark.integration
@@ -36,14 +36,6 @@ UNSET = (
     "VELOCITY_REVIEWER_TOKENS",
     "VELOCITY_TOPIC_PREFIX",
 )
-
-
-def free_port_run(count: int) -> int:
-    """The first of ``count`` consecutive loopback ports that are all free now."""
-    while True:
-        base = free_port()
-        if base + count < 65536 and all(port_is_free("127.0.0.1", base + i) for i in range(count)):
-            return base
 
 
 def descendants(root: int) -> set[int]:

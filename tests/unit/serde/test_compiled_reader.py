@@ -16,6 +16,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests.hypothesis_profiles import examples
 from tests.unit.contracts.strategies import STRATEGIES
 from tests.unit.serde.avro_data import (
     avro_data,
@@ -38,7 +39,11 @@ from velocity_stream.settings import load_settings
 
 CATALOG = load_catalog(load_settings().schemas_dir)
 RUNNERS = pytest.mark.parametrize("native", [True, False], ids=["native", "python"])
-SLOW = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# Budgets per parametrization: each test runs over every family or writer/reader pair and both
+# runners, so the reader's code sees 14 to 36 times the examples named here.
+SLOW = settings(
+    max_examples=examples(15), deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
 # Every writer/reader pair of released versions within a family's major.
 PAIRS = [
     (family.name, writer, reader)
@@ -161,7 +166,7 @@ def compiled_model_reader(family: Family, writer: SchemaVersion, native: bool) -
 
 @RUNNERS
 @pytest.mark.parametrize(("family", "writer"), LATEST, ids=ids)
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=examples(15), deadline=None)
 @given(data=st.data())
 def test_a_valid_artifact_is_built_by_the_compiled_reader_as_validation_builds_it(
     native: bool, family: str, writer: SchemaVersion, data: Any
@@ -189,7 +194,7 @@ def test_a_valid_artifact_is_built_by_the_compiled_reader_as_validation_builds_i
 
 
 @pytest.mark.parametrize(("family", "writer"), LATEST, ids=ids)
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=examples(25), deadline=None)
 @given(data=st.data())
 def test_any_record_decodes_to_the_same_model_or_the_same_error(
     family: str, writer: SchemaVersion, data: Any
@@ -202,7 +207,7 @@ def test_any_record_decodes_to_the_same_model_or_the_same_error(
 
 
 @pytest.mark.parametrize(("family", "writer"), LATEST, ids=ids)
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=examples(25), deadline=None)
 @given(data=st.data())
 def test_a_damaged_message_gets_the_same_refusal(
     family: str, writer: SchemaVersion, data: Any
