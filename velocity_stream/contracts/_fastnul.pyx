@@ -21,75 +21,77 @@ cdef extern from "Python.h":
     Py_ssize_t PyUnicode_GET_LENGTH(object)
     bint PyUnicode_Check(object)
     bint PyType_IsSubtype(type, type)
-    int Py_EnterRecursiveCall(const char*) except -1
-    void Py_LeaveRecursiveCall()
 
 
 cdef object MODEL = BaseModel
 cdef frozenset INERT = INERT_TYPES
+# Nesting deeper than this (only a cycle, which model_construct can make) raises
+# RecursionError, as the walk does past the interpreter's default recursion limit.
+cdef int MAX_DEPTH = 1000
+
+
+cpdef bint holds_nul(object value) except -1:
+    """Whether a string in ``value`` holds U+0000, exactly as ``walk_holds_nul`` says."""
+    return _holds(value, 0)
 
 
 cdef inline bint _text_holds_nul(object text) except -1:
     return PyUnicode_FindChar(text, 0, 0, PyUnicode_GET_LENGTH(text), 1) >= 0
 
 
-cpdef bint holds_nul(object value) except -1:
-    """Whether a string in ``value`` holds U+0000, exactly as ``walk_holds_nul`` says."""
+cdef bint _holds(object value, int depth) except -1:
     if PyUnicode_Check(value):
         return _text_holds_nul(value)
     cls = type(value)
     if cls in INERT:
         return False
-    # A cycle (only model_construct can make one) raises RecursionError, as the walk does.
-    Py_EnterRecursiveCall(" while looking for U+0000")
-    try:
-        return _inside(value, cls)
-    finally:
-        Py_LeaveRecursiveCall()
+    if depth >= MAX_DEPTH:
+        raise RecursionError("maximum recursion depth exceeded while looking for U+0000")
+    return _inside(value, cls, depth + 1)
 
 
-cdef bint _inside(object value, object cls) except -1:
+cdef bint _inside(object value, object cls, int depth) except -1:
     cdef Py_ssize_t position = 0
     cdef PyObject* key
     cdef PyObject* item
     if cls is tuple or cls is list:
-        return _items(value)
+        return _items(value, depth)
     if cls is dict:
-        return _map(value)
+        return _map(value, depth)
     if PyType_IsSubtype(<type>cls, <type>MODEL):
         fields = value.__dict__
         while PyDict_Next(fields, &position, &key, &item):
-            if holds_nul(<object>item):
+            if _holds(<object>item, depth):
                 return True
         return False
     # Subclasses (FrozenMap, a named tuple) by their type too: none of them can be a model as
     # well (the instance layouts conflict), so the walk's order is kept.
     if PyType_IsSubtype(<type>cls, tuple) or PyType_IsSubtype(<type>cls, list):
-        return _items(value)
+        return _items(value, depth)
     if PyType_IsSubtype(<type>cls, dict):
-        return _map(value)
+        return _map(value, depth)
     # whatever isinstance says beyond the type (a virtual subclass), in the walk's order
     if isinstance(value, BaseModel):
-        return any(holds_nul(item) for item in value.__dict__.values())
+        return _items(list(value.__dict__.values()), depth)
     if isinstance(value, (tuple, list)):
-        return _items(value)
+        return _items(value, depth)
     if isinstance(value, dict):
-        return _map(value)
+        return _map(value, depth)
     return False
 
 
-cdef bint _items(object items) except -1:
+cdef bint _items(object items, int depth) except -1:
     for item in items:
-        if holds_nul(item):
+        if _holds(item, depth):
             return True
     return False
 
 
-cdef bint _map(object mapping) except -1:
+cdef bint _map(object mapping, int depth) except -1:
     for key in mapping:
         if PyUnicode_Check(key) and _text_holds_nul(key):
             return True
     for item in mapping.values():
-        if holds_nul(item):
+        if _holds(item, depth):
             return True
     return False
