@@ -2,7 +2,7 @@
 every artifact, and only an artifact that holds one is walked for the paths (nul_walk.py).
 
 Both checks answer exactly as the walk does (``walk_holds_nul``), for any instance, at a
-fraction of its 12 to 18 us for an artifact of a few hundred bytes:
+fraction of its cost (docs/reason-codes.md has the figures):
 
 - the native check, ``_fastnul``, a Cython extension built when the package is installed: the
   same walk in C, with one ``PyUnicode_FindChar`` (a ``memchr`` for most text) per string;
