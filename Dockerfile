@@ -1,8 +1,9 @@
 # One image for every role: the entry point is `velocity-stream`; the compose file picks the
 # command (gateway, consume client360, consume committer, serve, topics apply, ...).
 FROM python:3.11-slim AS build
-# A C compiler for the native Avro writer (velocity_stream/serde/_fastwrite.pyx); the wheel
-# carries the built extension, so the runtime image needs none.
+# A C compiler for the native extensions (the Avro writer and reader in velocity_stream/serde/,
+# the NUL check in velocity_stream/contracts/); the wheel carries them built, so the runtime
+# image needs none.
 RUN apt-get update && apt-get install -y --no-install-recommends gcc libc6-dev \
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
