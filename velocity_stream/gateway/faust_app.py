@@ -1,15 +1,16 @@
 """The faust adapter: the only module of the project that imports faust.
 
 faust gives the gateway its consumer group, partition assignment, changelog-backed tables
-(recovered when a worker restarts) and offset commits. Four things are changed, each for a
-measured reason (docs/gateway.md):
+(recovered when a worker restarts) and offset commits. What is changed, each for a measured
+reason (docs/gateway.md):
 
 - the aiokafka fetch wait: faust hard-codes ``fetch_max_wait_ms=1500``; a broker that does not
   wake a waiting fetch (Tansu) turns that into 1.5 s of latency, so the worker uses
   ``Settings.fetch_wait_max_ms``;
 - the consumer's drain loop hands each fetched batch of ingress records to the gateway in one
   call instead of one faust event at a time (faust's per-event path costs ~100 us a record,
-  capping a no-op agent near 9,000 records/s on this machine);
+  capping a no-op agent near 9,000 records/s on this machine), straight from aiokafka's
+  records, with the fetch tracked and acked as one entry rather than a faust Message each;
 - table writes go to the changelog partition of the input being processed, read from a
   :class:`WriteContext`, since the batch path has no faust event per input;
 - outputs go through librdkafka (runtime/output.py) and an input is acked only when every
