@@ -242,24 +242,9 @@ def _node(source: _Source, node: _Node, value: str, depth: int, indent: str) -> 
     if isinstance(node, _Items):
         kind = source.constant(node.kind, "K")
         head = f"{indent}if type({value}) is {kind}:"
-        if isinstance(node.item, _Text):
-            body = [f"{indent}    parts += {value}"]
-        else:
-            item = source.name("i")
-            body = [
-                f"{indent}    for {item} in {value}:",
-                *_node(source, node.item, item, depth, indent + "        "),
-            ]
+        body = _each(source, node.item, value, depth, indent + "    ")
         return [head, *body, f"{indent}else:", f"{indent}    {walked}"]
-    values = f"{value}.values()"
-    if isinstance(node.value, _Text):
-        body = [f"{indent}    parts += {values}"]
-    else:
-        item = source.name("i")
-        body = [
-            f"{indent}    for {item} in {values}:",
-            *_node(source, node.value, item, depth, indent + "        "),
-        ]
+    body = _each(source, node.value, f"{value}.values()", depth, indent + "    ")
     return [
         f"{indent}if isinstance({value}, dict):",
         f"{indent}    parts += {value}",  # the keys: a non-string among them stops the join
@@ -267,3 +252,12 @@ def _node(source: _Source, node: _Node, value: str, depth: int, indent: str) -> 
         f"{indent}else:",
         f"{indent}    {walked}",
     ]
+
+
+def _each(source: _Source, item: _Node, items: str, depth: int, indent: str) -> list[str]:
+    """Lines gathering the strings of every element of the iterable ``items`` (an array's
+    items or a map's values), each held as ``item`` says."""
+    if isinstance(item, _Text):
+        return [f"{indent}parts += {items}"]
+    name = source.name("i")
+    return [f"{indent}for {name} in {items}:", *_node(source, item, name, depth, indent + "    ")]
