@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import fastavro
+from pydantic import BaseModel
 
 Path = tuple[str | int, ...]
 # Any item of an array or value of a map: the first one that reaches the rest of the path.
@@ -56,7 +57,7 @@ class Position:
     field: tuple[str, str]
 
 
-def positions(model: Any) -> list[Position]:
+def positions(model: type[BaseModel]) -> list[Position]:
     """Every position of ``model`` with a bound, a length or a float, nested models,
     optionals, array items and map values included."""
     schema = model.__pydantic_core_schema__
@@ -109,7 +110,8 @@ def _next64(value: float, direction: float) -> float:
 
 
 def _next32(value: float, direction: float) -> float:
-    """The next single-precision value after ``value`` (one of them) towards ``direction``."""
+    """The next single-precision value after ``value`` towards ``direction`` (stepping the
+    bits: single-precision values are ordered as their bit patterns, sign apart)."""
     if value == 0:
         return math.copysign(_SMALLEST32, direction)
     bits = struct.unpack("<i", struct.pack("<f", value))[0]
@@ -137,8 +139,9 @@ EDGES: dict[str, Callable[[Any, Step], tuple[Any, Any]]] = {
     "min_length": lambda size, step: (size - 1, size),
     "max_length": lambda size, step: (size + 1, size),
 }
-# Constraints whose edges are not a bound: NaN and the infinities, tested on every float.
-FLAGS = {"allow_inf_nan"}
+# Constraints whose edges are not a bound: NaN and the infinities, tested on every float;
+# a pattern, which a value on a length's edge may break (then either answer will do).
+FLAGS = {"allow_inf_nan", "pattern"}
 # Keys of a number's or a sized value's core schema that do not constrain it.
 NEUTRAL = {"type", "ref", "metadata", "serialization", "strict"}
 NEUTRAL |= {"items_schema", "variadic_item_index", "keys_schema", "values_schema"}
@@ -155,7 +158,8 @@ def edges(schema: Mapping[str, Any], path: Path, current: Any, avro_type: str) -
             raise KeyError(f"no edges for {key!r} at {path}: add it to EDGES")
         outside, on = EDGES[key](schema[key], step)
         if key in _LENGTHS:
-            for size, is_outside in ((outside, True), (on, False)):
+            on_is_valid = False if "pattern" not in schema else None
+            for size, is_outside in ((outside, True), (on, on_is_valid)):
                 value = sized(current, size)
                 if size >= 0 and value is not None:
                     yield Edge(path, f"{key} {size}", value, is_outside)
@@ -208,6 +212,7 @@ def reach(record: Any, path: Path) -> Path | None:
 
 
 def get_at(record: Any, path: Path) -> Any:
+    """The value at a reached ``path``."""
     for part in path:
         record = record[part]
     return record
@@ -225,7 +230,7 @@ def set_at(record: Any, path: Path, value: Any) -> Any:
 
 def avro_types(schema: Mapping[str, Any]) -> Callable[[Path], str]:
     """The Avro type at a path of records of ``schema`` (an optional's other branch)."""
-    expanded = fastavro.parse_schema(schema, expand=True)
+    expanded = fastavro.parse_schema(dict(schema), expand=True)
 
     def at(path: Path) -> str:
         node = expanded

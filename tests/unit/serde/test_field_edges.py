@@ -162,7 +162,8 @@ def bounded() -> tuple[type[BaseModel], dict[str, Any], dict[str, Any]]:
     for avro_type, python, bound in NUMBERS:
         for key in sorted(_BOUNDS):
             name = f"{avro_type}_{key}"
-            fields[name] = (python, Field(**{key: bound}))
+            constraint: dict[str, Any] = {key: bound}
+            fields[name] = (python, Field(**constraint))
             avro.append({"name": name, "type": avro_type})
             record[name] = EDGES[key](bound, step_for(python.__name__, avro_type))[1]
         if python is float:
@@ -172,7 +173,8 @@ def bounded() -> tuple[type[BaseModel], dict[str, Any], dict[str, Any]]:
     for index, (avro_type, python, value) in enumerate(SIZED):
         for key, size in LENGTHS.items():
             name = f"sized{index}_{key}"
-            fields[name] = (python, Field(**{key: size}))
+            lengths: dict[str, Any] = {key: size}
+            fields[name] = (python, Field(**lengths))
             avro.append({"name": name, "type": avro_type})
             record[name] = sized(value, size)
     model = create_model("Bounded", **fields)
