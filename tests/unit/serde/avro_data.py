@@ -19,6 +19,7 @@ from typing import Any
 from uuid import UUID
 
 import fastavro
+import pytest
 from hypothesis import strategies as st
 
 from velocity_stream.contracts.catalog import Family
@@ -26,6 +27,8 @@ from velocity_stream.serde import AvroSerde
 from velocity_stream.serde.compiled import encode_long
 from velocity_stream.serde.reader import compile_reader
 
+# A test of a compiled reader runs on each runner: the native one and the Python one.
+RUNNERS = pytest.mark.parametrize("native", [True, False], ids=["native", "python"])
 TEXT = st.text(max_size=12)
 HUGE = [encode_long(2**60), encode_long(-(2**60)), encode_long(2**31), b"\xff" * 11]
 

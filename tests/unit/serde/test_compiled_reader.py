@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 from tests.hypothesis_profiles import examples
 from tests.unit.contracts.strategies import STRATEGIES
 from tests.unit.serde.avro_data import (
+    RUNNERS,
     avro_data,
     damaged,
     decodes_alike,
@@ -39,7 +40,6 @@ from velocity_stream.serde.reader import compile_reader
 from velocity_stream.settings import load_settings
 
 CATALOG = load_catalog(load_settings().schemas_dir)
-RUNNERS = pytest.mark.parametrize("native", [True, False], ids=["native", "python"])
 # Budgets per parametrization: each test runs over every family or writer/reader pair and both
 # runners, so the reader's code sees 14 to 36 times the examples named here.
 SLOW = settings(

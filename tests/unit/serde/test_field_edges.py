@@ -21,7 +21,14 @@ from typing import Any
 import pytest
 from pydantic import BaseModel, Field, ValidationError, create_model
 
-from tests.unit.serde.avro_data import decodes_alike, fastavro_read, fastavro_write, outcome, same
+from tests.unit.serde.avro_data import (
+    RUNNERS,
+    decodes_alike,
+    fastavro_read,
+    fastavro_write,
+    outcome,
+    same,
+)
 from tests.unit.serde.field_edges import (
     EDGES,
     Edge,
@@ -45,7 +52,6 @@ from velocity_stream.serde.reader import Reader, compile_reader
 from velocity_stream.settings import load_settings
 
 CATALOG = load_catalog(load_settings().schemas_dir)
-RUNNERS = pytest.mark.parametrize("native", [True, False], ids=["native", "python"])
 # What a field's own check (pydantic's) is reported as, as opposed to a rule of the family.
 FIELD = {ReasonCode.CONTRACT_INVALID_FIELD}
 # Each major of each family, internal ones too: its example written with its latest schema.
