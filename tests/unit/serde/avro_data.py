@@ -19,11 +19,16 @@ from typing import Any
 from uuid import UUID
 
 import fastavro
+import pytest
 from hypothesis import strategies as st
 
+from velocity_stream.contracts.catalog import Family
+from velocity_stream.serde import AvroSerde
 from velocity_stream.serde.compiled import encode_long
 from velocity_stream.serde.reader import compile_reader
 
+# A test of a compiled reader runs on each runner: the native one and the Python one.
+RUNNERS = pytest.mark.parametrize("native", [True, False], ids=["native", "python"])
 TEXT = st.text(max_size=12)
 HUGE = [encode_long(2**60), encode_long(-(2**60)), encode_long(2**31), b"\xff" * 11]
 
@@ -151,6 +156,29 @@ def outcome(action: Any) -> tuple[str, Any]:
         # fastavro's messages name the buffer object by its address: not part of the text.
         text = re.sub(r" at 0x[0-9a-f]+", " at 0x...", str(error))
         return type(error).__name__, (text, getattr(error, "violations", None))
+
+
+def alike(ours: tuple[str, Any], theirs: tuple[str, Any]) -> None:
+    assert ours[0] == theirs[0], (ours, theirs)
+    if ours[0] == "value":
+        assert same(ours[1], theirs[1])
+    else:
+        assert ours[1] == theirs[1]
+
+
+def decodes_alike(serde: AvroSerde, payload: bytes, family: Family, major: int) -> Any:
+    """``decode`` and ``decode_record`` against a serde without compiled readers (fastavro's
+    record, then pydantic), sharing the registry: the same model, record or error."""
+    reference = AvroSerde(serde.catalog, serde.resolver, "velocity", compiled=False)
+    alike(
+        outcome(lambda: serde.decode_record(payload, family, major).record),
+        outcome(lambda: reference.decode_record(payload, family, major).record),
+    )
+    ours = outcome(lambda: serde.decode(payload, family, major))
+    alike(ours, outcome(lambda: reference.decode(payload, family, major)))
+    if ours[0] == "value":
+        assert ours[1].validated
+    return ours
 
 
 def plain_agrees(writer: Any, reader: Any, body: bytes, native: bool) -> Any:

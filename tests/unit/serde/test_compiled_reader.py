@@ -19,8 +19,10 @@ from hypothesis import strategies as st
 from tests.hypothesis_profiles import examples
 from tests.unit.contracts.strategies import STRATEGIES
 from tests.unit.serde.avro_data import (
+    RUNNERS,
     avro_data,
     damaged,
+    decodes_alike,
     fastavro_read,
     fastavro_write,
     outcome,
@@ -38,7 +40,6 @@ from velocity_stream.serde.reader import compile_reader
 from velocity_stream.settings import load_settings
 
 CATALOG = load_catalog(load_settings().schemas_dir)
-RUNNERS = pytest.mark.parametrize("native", [True, False], ids=["native", "python"])
 # Budgets per parametrization: each test runs over every family or writer/reader pair and both
 # runners, so the reader's code sees 14 to 36 times the examples named here.
 SLOW = settings(
@@ -131,29 +132,6 @@ def test_reading_across_majors_is_compiled_only_where_it_resolves() -> None:
 
 
 # --- the contract model: AvroSerde.decode ----------------------------------------------
-
-
-def alike(ours: tuple[str, Any], theirs: tuple[str, Any]) -> None:
-    assert ours[0] == theirs[0], (ours, theirs)
-    if ours[0] == "value":
-        assert same(ours[1], theirs[1])
-    else:
-        assert ours[1] == theirs[1]
-
-
-def decodes_alike(serde: AvroSerde, payload: bytes, family: Family, major: int) -> Any:
-    """``decode`` and ``decode_record`` against a serde without compiled readers (fastavro's
-    record, then pydantic), sharing the registry: the same model, record or error."""
-    reference = AvroSerde(CATALOG, serde.resolver, "velocity", compiled=False)
-    alike(
-        outcome(lambda: serde.decode_record(payload, family, major).record),
-        outcome(lambda: reference.decode_record(payload, family, major).record),
-    )
-    ours = outcome(lambda: serde.decode(payload, family, major))
-    alike(ours, outcome(lambda: reference.decode(payload, family, major)))
-    if ours[0] == "value":
-        assert ours[1].validated
-    return ours
 
 
 def compiled_model_reader(family: Family, writer: SchemaVersion, native: bool) -> Any:
@@ -250,6 +228,67 @@ def test_a_hostile_count_is_refused_at_once(native: bool) -> None:
         compile_reader(
             {**schema, "fields": [{"name": "n", "type": {"type": "array", "items": "null"}}]}
         )
+
+
+# Indexes outside a union of three: fastavro reads a negative one as Python indexes a list,
+# from the end, so -1 reads the last branch (a body below is well-formed if it does); the
+# runners refuse every one and leave the body to fastavro.
+HOSTILE_BRANCHES = (-1, -2, -3, 3, 4, 2**31, 2**62, -(2**62))
+
+
+@RUNNERS
+def test_a_union_branch_out_of_range_is_refused(native: bool) -> None:
+    schema = {
+        "type": "record",
+        "name": "U",
+        "fields": [
+            {"name": "one", "type": ["null", "string", "long"]},
+            {"name": "many", "type": {"type": "array", "items": ["null", "string", "long"]}},
+        ],
+    }
+    read = compile_reader(schema, native=native)
+
+    def body(one: int, item: int) -> bytes:
+        # one = 5 and many = [5], each read from the branch ``one`` and ``item``.
+        return encode_long(one) + b"\x0a" + encode_long(1) + encode_long(item) + b"\x0a\x00"
+
+    assert read(body(2, 2)) == {"one": 5, "many": [5]}
+    for index in HOSTILE_BRANCHES:
+        for hostile in (body(index, 2), body(2, index)):
+            with pytest.raises(reader.Refused):
+                read(hostile)
+
+
+@RUNNERS
+@pytest.mark.parametrize("family", [f.name for f in CATALOG.all_families()])
+def test_a_union_branch_out_of_range_in_a_contract_is_refused(
+    native: bool, family: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from velocity_stream.contracts import example
+
+    monkeypatch.setattr(reader, "NATIVE_READER", native)  # the serde's readers too
+    found = CATALOG.family(family)
+    record = example(family).to_avro()
+    # provenance.method, ["null", "string"], in every family: its branch index is where the
+    # body with a method first differs from the body without.
+    provenance = record["provenance"]
+    body = fastavro_write(
+        found.latest.schema, {**record, "provenance": {**provenance, "method": "m"}}
+    )
+    without = fastavro_write(
+        found.latest.schema, {**record, "provenance": {**provenance, "method": None}}
+    )
+    at = next(i for i, pair in enumerate(zip(body, without, strict=False)) if pair[0] != pair[1])
+    assert body[at : at + 1] == encode_long(1)
+    read = compiled_model_reader(found, found.latest, native)
+    assert read(body).provenance.method == "m"
+    serde = AvroSerde(CATALOG, InMemorySchemaResolver(), "velocity")
+    for index in (-1, -2, 2, 2**40):
+        hostile = body[:at] + encode_long(index) + body[at + 1 :]
+        with pytest.raises(reader.Refused):
+            read(hostile)
+        payload = frame(serde.schema_id(found.latest), hostile)
+        decodes_alike(serde, payload, found, found.latest.major)
 
 
 @RUNNERS

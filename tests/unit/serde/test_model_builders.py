@@ -23,11 +23,16 @@ from pydantic import (
     model_validator,
 )
 
-from tests.unit.serde.avro_data import avro_data, fastavro_read, fastavro_write, outcome, same
+from tests.unit.serde.avro_data import (
+    RUNNERS,
+    avro_data,
+    fastavro_read,
+    fastavro_write,
+    outcome,
+    same,
+)
 from velocity_stream.serde.builders import ModelShaper
 from velocity_stream.serde.reader import compile_reader
-
-RUNNERS = pytest.mark.parametrize("native", [True, False], ids=["native", "python"])
 
 
 class Inner(BaseModel):

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from tests.unit.contracts.conftest import changed
-from tests.unit.serde.avro_data import fastavro_read, fastavro_write
+from tests.unit.serde.avro_data import RUNNERS, fastavro_read, fastavro_write
 from velocity_stream.contracts import metadata
 from velocity_stream.contracts.catalog import load_catalog
 from velocity_stream.contracts.examples import example
@@ -26,7 +26,6 @@ from velocity_stream.settings import load_settings
 CATALOG = load_catalog(load_settings().schemas_dir)
 FAMILY = CATALOG.family("ClientGraphDelta")
 VERSION = FAMILY.latest
-RUNNERS = pytest.mark.parametrize("native", [True, False], ids=["native", "python"])
 INVALID = "contract.invalid_field"
 
 # (dotted path to change, value holding a NUL, the path the contract error names)

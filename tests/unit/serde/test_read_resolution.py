@@ -15,6 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.unit.serde.avro_data import (
+    RUNNERS,
     avro_data,
     damaged,
     fastavro_read,
@@ -24,8 +25,6 @@ from tests.unit.serde.avro_data import (
 )
 from velocity_stream.serde.program import UnsupportedSchema
 from velocity_stream.serde.reader import compile_reader
-
-RUNNERS = pytest.mark.parametrize("native", [True, False], ids=["native", "python"])
 
 
 def record(name: str, *fields: tuple[str, Any], **extra: Any) -> dict[str, Any]:
