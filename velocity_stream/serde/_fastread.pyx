@@ -15,7 +15,7 @@ from libc.string cimport memchr, memcpy
 import uuid
 from datetime import UTC, date, datetime
 
-from velocity_stream.serde.read_program import ReadOp, Refused
+from velocity_stream.serde.read_program import Malformed, ReadOp, Refused
 
 # The ops as C ints, from their one definition in read_program.py.
 cdef int NULL_ = ReadOp.NULL
@@ -148,7 +148,9 @@ cdef object read_value(Cursor* c, tuple instruction):
     elif op == UNION:
         branches = argument
         number = read_long(c)
-        if number < 0 or number >= len(branches) or branches[number] is None:
+        if number < 0:
+            raise Malformed(f"union branch {number}: a negative index")
+        if number >= len(branches) or branches[number] is None:
             raise Refused(f"union branch {number}")
         value = read_value(c, branches[number])
     elif op == DOUBLE:
@@ -169,7 +171,9 @@ cdef object read_value(Cursor* c, tuple instruction):
         value = since_epoch(read_long(c), 1000000)
     elif op == ENUM:
         number = read_long(c)
-        if number < 0 or number >= len(argument) or argument[number] is None:
+        if number < 0:
+            raise Malformed(f"enum index {number}: a negative index")
+        if number >= len(argument) or argument[number] is None:
             raise Refused(f"enum index {number}")
         value = argument[number]
     elif op == ARRAY or op == MAP:
@@ -191,7 +195,7 @@ cdef object read_value(Cursor* c, tuple instruction):
             raise Refused("a boolean past the end")
         number = <unsigned char>c.data[c.position]
         if number > 1:
-            raise Refused(f"boolean byte {number}")
+            raise Malformed(f"boolean byte {number}: neither 0 nor 1")
         c.position += 1
         value = number == 1
     elif op == NULL_:

@@ -29,6 +29,7 @@ from velocity_stream.errors import ReasonCode, SerdeError
 from velocity_stream.serde.builders import ModelShaper
 from velocity_stream.serde.compiled import Writer, compile_writer
 from velocity_stream.serde.program import UnsupportedSchema
+from velocity_stream.serde.read_program import Malformed
 from velocity_stream.serde.reader import Reader, compile_reader
 from velocity_stream.serde.resolver import SchemaResolver, canonical_text, subject_for
 from velocity_stream.serde.wire import HEADER_SIZE, frame, unframe
@@ -173,13 +174,16 @@ class AvroSerde:
     ) -> DecodedRecord:
         """Bytes to a plain record in the reader schema of ``family``'s ``major``: what
         fastavro's resolving reader returns (the compiled reader's when it vouches for the
-        body, fastavro's own otherwise)."""
+        body, fastavro's own otherwise), except that a body the Avro specification forbids
+        and fastavro would read anyway is refused (see ``Malformed``)."""
         schema_id, body = unframe(payload)
         major = major or family.latest.major
         plan = self._plan(schema_id, family, major)
         if plan.plain is not None:
             try:
                 return DecodedRecord(family, major, schema_id, plan.plain(payload, HEADER_SIZE))
+            except Malformed as error:
+                raise _malformed(schema_id, error) from None
             except Exception:  # unproven: fastavro below decides
                 pass
         buffer = io.BytesIO(body)
@@ -207,7 +211,8 @@ class AvroSerde:
 
         The compiled reader builds the model when it can prove every step; otherwise (a
         broken body, a broken rule, a construct it does not cover) the validated path
-        decides, so the model or the error is the same as fastavro's and pydantic's.
+        decides, so the model or the error is the same as fastavro's and pydantic's. The one
+        exception is a body the Avro specification forbids: refused, as ``decode_record``.
         """
         schema_id, _ = unframe(payload)
         major = major or family.latest.major
@@ -217,6 +222,8 @@ class AvroSerde:
             try:
                 artifact: Artifact = read(cast(bytes, payload), HEADER_SIZE)
                 return artifact
+            except Malformed as error:
+                raise _malformed(schema_id, error) from None
             except Exception:  # unproven: the validated path below decides
                 pass
         decoded = self.decode_record(payload, family, major)
@@ -312,3 +319,11 @@ def _stable(error: Exception) -> str:
     """``error``'s message without object addresses (fastavro names its buffer in some,
     ``<_io.BytesIO object at 0x7f...>``): the same bad input gets the same dead letter."""
     return _OBJECT_ADDRESS.sub("", str(error))
+
+
+def _malformed(schema_id: int, error: Malformed) -> SerdeError:
+    """The final refusal of a body the Avro specification forbids (see Malformed)."""
+    return SerdeError(
+        ReasonCode.DECODE_CORRUPT_BODY,
+        f"Avro body does not match writer schema {schema_id}: {error}",
+    )

@@ -102,6 +102,14 @@ class Refused(ValueError):
     """A runner or finish does not vouch for a body; the validated path decides instead."""
 
 
+class Malformed(Refused):
+    """A body the Avro specification forbids but fastavro reads anyway: a negative union or
+    enum index (fastavro indexes a Python list with it, from the end) or a boolean byte other
+    than 0 or 1. This refusal is final. The gateway forwards accepted bodies byte for byte, so
+    letting fastavro accept one would hand every stricter reader downstream a record it
+    cannot read."""
+
+
 class SymbolLookup:
     """A finish from a symbol to what it stands for (an enum member, say). On an ENUM it is
     folded into the op's table when the program is compiled, so reading costs nothing."""

@@ -14,6 +14,9 @@ past 32), an index out of range, a negative block count, invalid UTF-8, a symbol
 the reader cannot take, or any finish that fails raises, and the caller hands the message
 to fastavro and pydantic, whose answer (a value or a refusal) is the one that counts. So a
 runner never accepts what the validated path refuses, and never answers differently.
+
+One refusal is final instead (``Malformed``): a body the Avro specification forbids that
+fastavro reads anyway, a negative union or enum index or a boolean byte other than 0 or 1.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from velocity_stream.serde.read_program import (
+    Malformed,
     ReadInstruction,
     ReadOp,
     Refused,
@@ -169,7 +173,9 @@ def _value(
         value = build(values)
     elif op == ReadOp.UNION:
         index, position = _long(data, position)
-        if not 0 <= index < len(argument) or argument[index] is None:
+        if index < 0:
+            raise Malformed(f"union branch {index}: a negative index")
+        if index >= len(argument) or argument[index] is None:
             raise Refused(f"union branch {index}")
         value, position = _value(argument[index], data, position, no_nul)
     elif op == ReadOp.DOUBLE:
@@ -188,7 +194,9 @@ def _value(
         value = _EPOCH + timedelta(microseconds=micros)
     elif op == ReadOp.ENUM:
         index, position = _long(data, position)
-        if not 0 <= index < len(argument) or argument[index] is None:
+        if index < 0:
+            raise Malformed(f"enum index {index}: a negative index")
+        if index >= len(argument) or argument[index] is None:
             raise Refused(f"enum index {index}")
         value = argument[index]
     elif op == ReadOp.ARRAY or op == ReadOp.MAP:
@@ -211,7 +219,7 @@ def _value(
     elif op == ReadOp.BOOLEAN:
         byte = data[position]
         if byte > 1:
-            raise Refused(f"boolean byte {byte}")
+            raise Malformed(f"boolean byte {byte}: neither 0 nor 1")
         value = byte == 1
         position += 1
     elif op == ReadOp.NULL:

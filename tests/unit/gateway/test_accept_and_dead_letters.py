@@ -115,6 +115,25 @@ def test_truncated_body_is_dead_lettered(gw):
     _assert_dead_letter(gw, outcome, message, ReasonCode.DECODE_CORRUPT_BODY)
 
 
+def test_a_body_the_avro_specification_forbids_is_dead_lettered(gw):
+    # provenance.method is ["null", "string"]; fastavro reads branch -1 as the last one, so it
+    # would accept this body, and the gateway would forward bytes a strict reader refuses.
+    artifact = example("InteractionBundle")
+
+    def provenance(method: str | None) -> bytes:  # its last two fields: method, model
+        changed = artifact.provenance.model_copy(update={"method": method, "model": None})
+        return gw.serde.encode(artifact.model_copy(update={"provenance": changed}))
+
+    good, without = provenance("m"), provenance(None)
+    at = next(i for i, (a, b) in enumerate(zip(good, without, strict=False)) if a != b)
+    assert good[at : at + 4] == b"\x02\x02m\x00"  # branch 1 (zigzag), "m", model null
+    assert without[at : at + 2] == b"\x00\x00"
+    forbidden = good[:at] + b"\x01" + good[at + 1 :]  # branch -1
+    message, outcome = _raw(gw, gw.ingress("InteractionBundle"), forbidden)
+    _assert_dead_letter(gw, outcome, message, ReasonCode.DECODE_CORRUPT_BODY)
+    assert b"union branch -1: a negative index" in gw.header(outcome.outputs[0], h.DLQ_MESSAGE)
+
+
 def test_another_familys_record_on_a_topic_is_dead_lettered(gw):
     other = gw.serde.encode(example("QdSignalBundle"))
     message, outcome = _raw(gw, gw.ingress("InteractionBundle"), other)

@@ -14,12 +14,14 @@ import pytest
 
 from tests import signing
 from tests.unit.gateway.conftest import PREFIX, VERSION, Clock, unchecked
+from tests.unit.serde.avro_data import FORBIDDEN
 from velocity_stream.contracts import example
 from velocity_stream.contracts.catalog import Catalog
 from velocity_stream.errors import ReasonCode
 from velocity_stream.gateway import GatewayState, InboundMessage, Outcome, Pipeline, RouteKind
 from velocity_stream.gateway.rules import content_digest
 from velocity_stream.gateway.state import artifact_key
+from velocity_stream.protocol import headers as h
 from velocity_stream.serde import AvroSerde, InMemorySchemaResolver
 
 FAMILIES = (
@@ -73,10 +75,20 @@ def _message(catalog: Catalog, family: str, key: bytes, value: bytes) -> Inbound
 
 
 def _same(both: tuple[Pipeline, Pipeline], message: InboundMessage) -> Outcome:
+    """The outcome of the gateway as built, checked against the reference's, except for a body
+    the Avro specification forbids: fastavro reads it, the compiled reader refuses it."""
     fast, reference = both
     got = fast.process(message, GatewayState())
-    assert _shape(got) == _shape(reference.process(message, GatewayState()))
+    if not _forbidden(got):
+        assert _shape(got) == _shape(reference.process(message, GatewayState()))
     return got
+
+
+def _forbidden(outcome: Outcome) -> bool:
+    if outcome.reason is not ReasonCode.DECODE_CORRUPT_BODY:
+        return False
+    said = dict(outcome.outputs[0].headers)[h.DLQ_MESSAGE].decode()
+    return FORBIDDEN.match(said) is not None
 
 
 def _bodies(pipeline: Pipeline, family: str) -> tuple[bytes, bytes]:
@@ -126,12 +138,14 @@ def test_valid_and_truncated_bodies_route_as_the_two_pass_path(both, catalog, fa
 def test_changed_and_lengthened_bodies_route_as_the_two_pass_path(both, catalog, family):
     key, value = _bodies(both[0], family)
     rng = random.Random(f"single-decode-{family}")
+    forbidden = 0
     for _ in range(300):
         body = bytearray(value)
         for _ in range(rng.randint(1, 4)):
             at = rng.randrange(5, len(body))  # past the frame: the body itself
             body[at] = rng.randrange(256)
-        _same(both, _message(catalog, family, key, bytes(body)))
+        forbidden += _forbidden(_same(both, _message(catalog, family, key, bytes(body))))
+    assert forbidden < 30  # most changed bodies are still held to the reference
     for tail in (b"\x00", b"\x02ab", bytes(range(40))):
         outcome = _same(both, _message(catalog, family, key, value + tail))
         assert outcome.reason is ReasonCode.DECODE_CORRUPT_BODY

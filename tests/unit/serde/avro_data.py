@@ -166,15 +166,30 @@ def alike(ours: tuple[str, Any], theirs: tuple[str, Any]) -> None:
         assert ours[1] == theirs[1]
 
 
+# How a body the Avro specification forbids is refused (velocity_stream.serde.Malformed):
+# fastavro reads such a body, so it is the one answer not held to fastavro's.
+FORBIDDEN = re.compile(
+    r"^decode\.corrupt_body: Avro body does not match writer schema \d+: "
+    r"((union branch|enum index) -\d+: a negative index|boolean byte \d+: neither 0 nor 1)$"
+)
+
+
+def forbidden(answer: tuple[str, Any]) -> bool:
+    """Whether ``answer`` (an ``outcome``) is the final refusal of a forbidden body."""
+    return answer[0] == "SerdeError" and FORBIDDEN.search(answer[1][0]) is not None
+
+
 def decodes_alike(serde: AvroSerde, payload: bytes, family: Family, major: int) -> Any:
     """``decode`` and ``decode_record`` against a serde without compiled readers (fastavro's
-    record, then pydantic), sharing the registry: the same model, record or error."""
+    record, then pydantic), sharing the registry: the same model, record or error; or, for a
+    body the Avro specification forbids, the same final refusal from both."""
     reference = AvroSerde(serde.catalog, serde.resolver, "velocity", compiled=False)
-    alike(
-        outcome(lambda: serde.decode_record(payload, family, major).record),
-        outcome(lambda: reference.decode_record(payload, family, major).record),
-    )
+    record = outcome(lambda: serde.decode_record(payload, family, major).record)
     ours = outcome(lambda: serde.decode(payload, family, major))
+    if forbidden(record):
+        assert ours == record
+        return ours
+    alike(record, outcome(lambda: reference.decode_record(payload, family, major).record))
     alike(ours, outcome(lambda: reference.decode(payload, family, major)))
     if ours[0] == "value":
         assert ours[1].validated

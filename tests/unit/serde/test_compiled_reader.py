@@ -25,6 +25,7 @@ from tests.unit.serde.avro_data import (
     decodes_alike,
     fastavro_read,
     fastavro_write,
+    forbidden,
     outcome,
     plain_agrees,
     same,
@@ -36,6 +37,7 @@ from velocity_stream.serde import AvroSerde, InMemorySchemaResolver, frame, read
 from velocity_stream.serde.builders import ModelShaper
 from velocity_stream.serde.compiled import encode_long
 from velocity_stream.serde.program import UnsupportedSchema
+from velocity_stream.serde.read_program import Malformed
 from velocity_stream.serde.reader import compile_reader
 from velocity_stream.settings import load_settings
 
@@ -232,7 +234,8 @@ def test_a_hostile_count_is_refused_at_once(native: bool) -> None:
 
 # Indexes outside a union of three: fastavro reads a negative one as Python indexes a list,
 # from the end, so -1 reads the last branch (a body below is well-formed if it does); the
-# runners refuse every one and leave the body to fastavro.
+# runners refuse every one, a negative one for good (Malformed), a too large one by leaving
+# the body to fastavro, which refuses it too.
 HOSTILE_BRANCHES = (-1, -2, -3, 3, 4, 2**31, 2**62, -(2**62))
 
 
@@ -288,7 +291,34 @@ def test_a_union_branch_out_of_range_in_a_contract_is_refused(
         with pytest.raises(reader.Refused):
             read(hostile)
         payload = frame(serde.schema_id(found.latest), hostile)
-        decodes_alike(serde, payload, found, found.latest.major)
+        answer = decodes_alike(serde, payload, found, found.latest.major)
+        # fastavro would read a negative index as a branch counted from the end
+        assert forbidden(answer) == (index < 0), answer
+
+
+@RUNNERS
+def test_a_negative_enum_index_and_a_boolean_byte_past_1_are_final(native: bool) -> None:
+    schema = {
+        "type": "record",
+        "name": "E",
+        "fields": [
+            {"name": "kind", "type": {"type": "enum", "name": "K", "symbols": ["A", "B"]}},
+            {"name": "flag", "type": "boolean"},
+        ],
+    }
+    read = compile_reader(schema, native=native)
+    assert read(encode_long(1) + b"\x01") == {"kind": "B", "flag": True}
+    for body, message in (
+        (encode_long(-1) + b"\x01", "enum index -1: a negative index"),
+        (encode_long(0) + b"\x02", "boolean byte 2: neither 0 nor 1"),
+        (encode_long(0) + b"\xff", "boolean byte 255: neither 0 nor 1"),
+    ):
+        assert fastavro_read(schema, schema, body)["flag"] is True  # fastavro reads them
+        with pytest.raises(Malformed, match=f"^{message}$"):
+            read(body)
+    with pytest.raises(reader.Refused) as refused:  # past the symbols: fastavro refuses too
+        read(encode_long(2) + b"\x01")
+    assert not isinstance(refused.value, Malformed)
 
 
 @RUNNERS
