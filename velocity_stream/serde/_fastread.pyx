@@ -66,7 +66,7 @@ cdef int64_t read_long(Cursor* c) except? -1:
         byte = <unsigned char>c.data[c.position]
         c.position += 1
         if shift == 63 and byte > 1:
-            raise Refused("a varint longer than 64 bits")
+            raise Malformed("a varint longer than 64 bits")
         n |= (byte & 0x7F) << shift
         if not (byte & 0x80):
             break
@@ -143,7 +143,7 @@ cdef object read_value(Cursor* c, tuple instruction):
     elif op == INT or op == DATE:
         number = read_long(c)
         if number < -INT32 or number >= INT32:
-            raise Refused(f"{number} does not fit an Avro int")
+            raise Malformed(f"{number} does not fit an Avro int")
         value = number if op == INT else FROMORDINAL(number + DAYS_SHIFT)
     elif op == UNION:
         branches = argument
@@ -203,7 +203,7 @@ cdef object read_value(Cursor* c, tuple instruction):
     elif op == INT_FLOAT:
         number = read_long(c)
         if argument and (number < -INT32 or number >= INT32):
-            raise Refused(f"{number} does not fit an Avro int")
+            raise Malformed(f"{number} does not fit an Avro int")
         value = <double>number
     elif op == BYTES or op == STRING_BYTES:
         size = read_size(c)

@@ -104,10 +104,11 @@ class Refused(ValueError):
 
 class Malformed(Refused):
     """A body the Avro specification forbids but fastavro reads anyway: a negative union or
-    enum index (fastavro indexes a Python list with it, from the end) or a boolean byte other
-    than 0 or 1. This refusal is final. The gateway forwards accepted bodies byte for byte, so
-    letting fastavro accept one would hand every stricter reader downstream a record it
-    cannot read."""
+    enum index (fastavro indexes a Python list with it, from the end), a boolean byte other
+    than 0 or 1, a varint past 64 bits (fastavro keeps or wraps the extra bits) or an int
+    past 32 (fastavro reads ints as longs). This refusal is final. The gateway forwards
+    accepted bodies byte for byte, so letting fastavro accept one would hand every stricter
+    reader downstream a record it cannot read."""
 
 
 class SymbolLookup:

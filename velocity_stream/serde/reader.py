@@ -16,7 +16,8 @@ to fastavro and pydantic, whose answer (a value or a refusal) is the one that co
 runner never accepts what the validated path refuses, and never answers differently.
 
 One refusal is final instead (``Malformed``): a body the Avro specification forbids that
-fastavro reads anyway, a negative union or enum index or a boolean byte other than 0 or 1.
+fastavro reads anyway: a negative union or enum index, a boolean byte other than 0 or 1, a
+varint past 64 bits or an int past 32.
 """
 
 from __future__ import annotations
@@ -119,7 +120,7 @@ def _long(data: bytes, position: int) -> tuple[int, int]:
         byte = data[position]
         position += 1
         if shift == 63 and byte > 1:
-            raise Refused("a varint longer than 64 bits")
+            raise Malformed("a varint longer than 64 bits")
         n |= (byte & 0x7F) << shift
         shift += 7
     return (n >> 1) ^ -(n & 1), position
@@ -160,7 +161,7 @@ def _value(
     elif op == ReadOp.INT or op == ReadOp.DATE:
         value, position = _long(data, position)
         if not -_INT32 <= value < _INT32:
-            raise Refused(f"{value} does not fit an Avro int")
+            raise Malformed(f"{value} does not fit an Avro int")
         if op == ReadOp.DATE:
             value = date.fromordinal(value + _DAYS_SHIFT)
     elif op == ReadOp.RECORD:
@@ -227,7 +228,7 @@ def _value(
     elif op == ReadOp.INT_FLOAT:
         number, position = _long(data, position)
         if argument and not -_INT32 <= number < _INT32:
-            raise Refused(f"{number} does not fit an Avro int")
+            raise Malformed(f"{number} does not fit an Avro int")
         value = float(number)
     elif op == ReadOp.BYTES or op == ReadOp.STRING_BYTES:
         size, position = _size(data, position)

@@ -322,6 +322,27 @@ def test_a_negative_enum_index_and_a_boolean_byte_past_1_are_final(native: bool)
 
 
 @RUNNERS
+def test_an_int_past_32_bits_and_a_varint_past_64_are_final(native: bool) -> None:
+    schema = {
+        "type": "record",
+        "name": "N",
+        "fields": [{"name": "small", "type": "int"}, {"name": "large", "type": "long"}],
+    }
+    read = compile_reader(schema, native=native)
+    edge = encode_long(2**31 - 1) + encode_long(-(2**63))
+    assert read(edge) == {"small": 2**31 - 1, "large": -(2**63)}
+    for body, message in (
+        (encode_long(2**31) + b"\x00", "2147483648 does not fit an Avro int"),
+        (encode_long(-(2**40)) + b"\x00", "-1099511627776 does not fit an Avro int"),
+        (b"\x00" + b"\x80" * 11 + b"\x01", "a varint longer than 64 bits"),  # 12 bytes
+        (b"\x00" + b"\xff" * 9 + b"\x7f", "a varint longer than 64 bits"),  # 10, bits past 64
+    ):
+        fastavro_read(schema, schema, body)  # fastavro reads each
+        with pytest.raises(Malformed, match=f"^{message}$"):
+            read(body)
+
+
+@RUNNERS
 @pytest.mark.parametrize("family", [f.name for f in CATALOG])
 def test_every_truncation_of_a_valid_body_is_refused_like_today(native: bool, family: str) -> None:
     found = CATALOG.family(family)
