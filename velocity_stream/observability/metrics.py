@@ -299,7 +299,14 @@ class GatewayMetrics:
         if own > 0:
             outs = tally.outs
             outs[key] = outs.get(key, 0) + own
-            seconds = latency_s if latency_s is not None else self._since_produced(outcome, now)
+            if latency_s is not None:
+                seconds: float | None = latency_s
+            else:
+                # From the record's timestamp; none when the producer set none.
+                source = outcome.source
+                stamp = source.timestamp_ms if source is not None else 0
+                # Producer and gateway clocks differ a little; negative means "at once".
+                seconds = max(0.0, now - stamp / 1000.0) if stamp > 0 else None
             if seconds is not None:
                 latencies = tally.latencies.get(key)
                 if latencies is None:
@@ -331,14 +338,6 @@ class GatewayMetrics:
             if decided is not None:
                 waited, by = decided
                 self.metrics.decision_latency.labels(by.value).observe(waited)
-
-    @staticmethod
-    def _since_produced(outcome: Outcome, now: float) -> float | None:
-        source = outcome.source
-        if source is None or source.timestamp_ms <= 0:
-            return None
-        # Producer and gateway clocks differ a little; a negative latency means "at once".
-        return max(0.0, now - source.timestamp_ms / 1000.0)
 
 
 class _Tally:

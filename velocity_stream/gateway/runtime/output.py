@@ -115,7 +115,9 @@ class DeliveryBarrier:
             if not resent and self.error is None:
                 self.error = error
                 log.error("output to %s was not stored: %s", message.topic(), error)
-        self.check()
+        # Called for every output: only the last report of a sealed batch can resolve it.
+        if self.sealed and self.received >= self.expected:
+            self.check()
 
     def _refuse(self, error: KafkaError, message: Message) -> bool:
         """Note the queued output ``message`` reports on as refused; False if none matches."""
