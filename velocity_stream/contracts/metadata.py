@@ -12,6 +12,7 @@ import re
 from collections.abc import Iterator, Mapping
 from datetime import datetime
 from enum import StrEnum
+from functools import lru_cache
 from typing import Annotated, Any, ClassVar, NoReturn, Self, TypeVar
 
 from pydantic import (
@@ -43,7 +44,17 @@ _PYDANTIC_CODES: dict[str, ReasonCode] = {
 
 
 def _to_millis(value: datetime) -> datetime:
-    return value.replace(microsecond=value.microsecond // 1000 * 1000)
+    micro = value.microsecond
+    # A value read from Avro's timestamp-millis is whole milliseconds already: kept as it is.
+    return value if micro % 1000 == 0 else value.replace(microsecond=micro - micro % 1000)
+
+
+@lru_cache(maxsize=256)
+def _major_of(version: str) -> str | None:
+    """The major of a semantic version, None when ``version`` is not one. Every record names
+    its schema version and they repeat, so the answers are kept (a bounded few)."""
+    match = _SEMVER.match(version)
+    return match.group(1) if match else None
 
 
 # Avro's timestamp-millis holds milliseconds: truncating at construction makes an artifact
@@ -177,8 +188,8 @@ class Artifact(ContractModel):
                 "artifact_type",
                 f"is {self.artifact_type!r}, this contract is {self.FAMILY!r}",
             )
-        match = _SEMVER.match(self.schema_version)
-        if match is None or match.group(1) != self.SCHEMA_VERSION.split(".", 1)[0]:
+        major = _major_of(self.schema_version)
+        if major is None or major != self.SCHEMA_VERSION.split(".", 1)[0]:
             yield Violation(
                 ReasonCode.CONTRACT_SCHEMA_VERSION_MISMATCH,
                 "schema_version",

@@ -12,11 +12,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from velocity_stream.errors import ReasonCode
-from velocity_stream.protocol.records import Headers, InboundMessage
+from velocity_stream.protocol.records import Headers, InboundMessage, slot_setters
 from velocity_stream.protocol.routes import RouteKind
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, init=False)
 class OutboundMessage:
     """One record the gateway wants produced. The adapter picks the partition from the key.
 
@@ -33,8 +33,24 @@ class OutboundMessage:
     headers: Headers
     source: InboundMessage | None = field(default=None, compare=False, repr=False)
 
+    def __init__(
+        self,
+        topic: str,
+        key: bytes | None,
+        value: bytes | None,
+        headers: Headers,
+        source: InboundMessage | None = None,
+    ) -> None:
+        # One per output: the slots are filled directly (protocol/records.py, slot_setters).
+        put = _OUTBOUND_SLOTS
+        put[0](self, topic)
+        put[1](self, key)
+        put[2](self, value)
+        put[3](self, headers)
+        put[4](self, source)
 
-@dataclass(frozen=True, slots=True)
+
+@dataclass(frozen=True, slots=True, init=False)
 class Outcome:
     """What processing one input decided, and every record to produce because of it.
 
@@ -52,10 +68,33 @@ class Outcome:
     detail: str = ""
     released: tuple[Outcome, ...] = ()
 
+    def __init__(
+        self,
+        route: RouteKind,
+        outputs: tuple[OutboundMessage, ...],
+        reason: ReasonCode | None = None,
+        source: InboundMessage | None = None,
+        artifact_id: str | None = None,
+        detail: str = "",
+        released: tuple[Outcome, ...] = (),
+    ) -> None:
+        # One per input: the slots are filled directly (protocol/records.py, slot_setters).
+        put = _OUTCOME_SLOTS
+        put[0](self, route)
+        put[1](self, outputs)
+        put[2](self, reason)
+        put[3](self, source)
+        put[4](self, artifact_id)
+        put[5](self, detail)
+        put[6](self, released)
+
     @property
     def is_dead_letter(self) -> bool:
         return self.route is RouteKind.DEAD_LETTER
 
+
+_OUTBOUND_SLOTS = slot_setters(OutboundMessage)
+_OUTCOME_SLOTS = slot_setters(Outcome)
 
 # InboundMessage is named here for the faust adapter and dlq/audit.py, which import it from
 # this module; everything else imports it from velocity_stream.protocol.

@@ -35,6 +35,9 @@ class OutputBuilder:
         self._route_values = {kind: kind.value.encode("ascii") for kind in RouteKind}
         # Topic and family names repeat on every message: encode each once.
         self._names: dict[str, bytes] = {}
+        # The gateway headers that depend only on the route, the input's topic and the
+        # family, built once per such triple: (route, version, topic) and (family,).
+        self._fixed: dict[tuple[RouteKind, str, str], tuple[Headers, Headers]] = {}
 
     def _name(self, text: str) -> bytes:
         encoded = self._names.get(text)
@@ -44,18 +47,33 @@ class OutputBuilder:
             encoded = self._names[text] = text.encode("utf-8")
         return encoded
 
+    def _fixed_headers(self, route: RouteKind, topic: str, family: str) -> tuple[Headers, Headers]:
+        key = (route, topic, family)
+        fixed = self._fixed.get(key)
+        if fixed is None:
+            if len(self._fixed) > 10_000:  # as for the names: bounded whatever arrives
+                self._fixed.clear()
+            fixed = self._fixed[key] = (
+                (
+                    (h.ROUTE, self._route_values[route]),
+                    (h.GATEWAY_VERSION, self.version),
+                    (h.SOURCE_TOPIC, self._name(topic)),
+                ),
+                ((h.FAMILY, self._name(family)),),
+            )
+        return fixed
+
     def gateway_headers(
         self, message: InboundMessage, route: RouteKind, artifact_id: str, family: str
     ) -> Headers:
         """Route, version, and the input's coordinates, id and family (read from its body)."""
+        before, after = self._fixed_headers(route, message.topic, family)
         return (
-            (h.ROUTE, self._route_values[route]),
-            (h.GATEWAY_VERSION, self.version),
-            (h.SOURCE_TOPIC, self._name(message.topic)),
+            *before,
             (h.SOURCE_PARTITION, b"%d" % message.partition),
             (h.SOURCE_OFFSET, b"%d" % message.offset),
             (h.ARTIFACT_ID, artifact_id.encode("utf-8")),
-            (h.FAMILY, self._name(family)),
+            *after,
         )
 
     def forward(
@@ -72,13 +90,13 @@ class OutputBuilder:
 
         ``value`` replaces the original bytes only for a record upgraded to a newer major.
         """
+        ours = self.gateway_headers(message, route, artifact_id, family)
+        headers = (*_forwardable(message), *ours, *extra) if message.headers or extra else ours
         return OutboundMessage(
             topic=topic,
             key=message.key,
             value=message.value if value is None else value,
-            headers=_forwardable(message)
-            + self.gateway_headers(message, route, artifact_id, family)
-            + extra,
+            headers=headers,
             source=message,
         )
 

@@ -81,6 +81,11 @@ class Pipeline:
         self.rules = StatefulRules(self.out, self.holding, approvals, serde)
         # Released inputs go through the same guarded entry point as any other.
         self.holding.reprocess = self.process
+        # Looked up for every input: bound once.
+        self._plan_of = self.routes.plan
+        self._decode = self.serde.decode
+        self._route = self.rules.route
+        self._record_decoder = self._record_of
 
     def ingress_topics(self) -> tuple[str, ...]:
         """The topics to consume."""
@@ -105,7 +110,7 @@ class Pipeline:
         return self.holding.expire(now_ms, state, partitions)
 
     def _process(self, message: InboundMessage, state: GatewayState) -> Outcome:
-        plan = self.routes.plan(message.topic)
+        plan = self._plan_of(message.topic)
         if plan is None:
             return self._dead(
                 message,
@@ -116,7 +121,7 @@ class Pipeline:
             # One pass: the compiled reader builds the contract model and runs its rules;
             # a body it does not vouch for goes fastavro's way then pydantic's, so the
             # refusal (decode.* or contract.*) is the one the two passes would give.
-            artifact = self.serde.decode(message.value, plan.family, plan.major)
+            artifact = self._decode(message.value, plan.family, plan.major)
         except SerdeError as error:
             return self._dead(message, error.code, str(error))
         except RegistryError as error:
@@ -159,7 +164,7 @@ class Pipeline:
                     "source_system" if wrong_signer else "",
                     artifact.artifact_id,
                 )
-        return self.rules.route(Checked(message, plan, artifact, key, self._record_of), state)
+        return self._route(Checked(message, plan, artifact, key, self._record_decoder), state)
 
     def _record_of(self, message: InboundMessage, plan: TopicPlan) -> dict[str, Any]:
         """The reader-schema record of an input already decoded to its model: only the

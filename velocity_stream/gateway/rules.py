@@ -152,39 +152,38 @@ class StatefulRules:
 
     def accept(self, c: Checked) -> Outcome:
         plan = c.plan
-        outputs = [
-            self.out.forward(
-                c.message, plan.accepted_topic, RouteKind.ACCEPTED, c.artifact_id, plan.family.name
+        message = c.message
+        artifact_id = c.artifact.artifact_id
+        accepted = self.out.forward(
+            message, plan.accepted_topic, RouteKind.ACCEPTED, artifact_id, plan.family.name
+        )
+        if plan.bridge_major is None or not plan.bridge_model or not plan.bridge_topic:
+            return Outcome(RouteKind.ACCEPTED, (accepted,), None, message, artifact_id)
+        # Major-version bridge: readers of the new major see the old topic's records too.
+        # A record valid in its own major that the mapping cannot carry over is refused
+        # whole, so the two accepted topics never disagree about it.
+        try:
+            upgraded = validate_artifact(
+                plan.bridge_model,
+                upgrade(plan.family.name, c.record, plan.major, plan.bridge_major),
             )
-        ]
-        if plan.bridge_major is not None and plan.bridge_model and plan.bridge_topic:
-            # Major-version bridge: readers of the new major see the old topic's records too.
-            # A record valid in its own major that the mapping cannot carry over is refused
-            # whole, so the two accepted topics never disagree about it.
-            try:
-                upgraded = validate_artifact(
-                    plan.bridge_model,
-                    upgrade(plan.family.name, c.record, plan.major, plan.bridge_major),
-                )
-            except ContractError as error:
-                first = error.violations[0] if error.violations else None
-                return self._dead(
-                    c,
-                    first.code if first else ReasonCode.CONTRACT_INVALID_FIELD,
-                    f"cannot be upgraded to major {plan.bridge_major}: {error}",
-                    first.path if first else "",
-                )
-            outputs.append(
-                self.out.forward(
-                    c.message,
-                    plan.bridge_topic,
-                    RouteKind.ACCEPTED,
-                    c.artifact_id,
-                    plan.family.name,
-                    value=self.serde.encode(upgraded),
-                )
+        except ContractError as error:
+            first = error.violations[0] if error.violations else None
+            return self._dead(
+                c,
+                first.code if first else ReasonCode.CONTRACT_INVALID_FIELD,
+                f"cannot be upgraded to major {plan.bridge_major}: {error}",
+                first.path if first else "",
             )
-        return Outcome(RouteKind.ACCEPTED, tuple(outputs), None, c.message, c.artifact_id)
+        bridged = self.out.forward(
+            message,
+            plan.bridge_topic,
+            RouteKind.ACCEPTED,
+            artifact_id,
+            plan.family.name,
+            value=self.serde.encode(upgraded),
+        )
+        return Outcome(RouteKind.ACCEPTED, (accepted, bridged), None, message, artifact_id)
 
     def _check_parent(self, c: Checked, state: GatewayState) -> Outcome | None:
         ref = c.plan.family.parent

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
+from bisect import bisect_left
 from collections.abc import Mapping, Sequence
 from typing import Protocol
 
@@ -23,6 +24,11 @@ from velocity_stream.protocol.records import InboundMessage
 from velocity_stream.protocol.routes import RouteKind
 
 UNKNOWN_FAMILY = "unknown"
+
+# The routes the pending-approvals gauge and the decision latency follow.
+_APPROVAL_ROUTES = frozenset(
+    {RouteKind.PENDING_APPROVAL, RouteKind.AUTO_APPROVED, RouteKind.DECISION_APPLIED}
+)
 
 
 class Outcome(Protocol):
@@ -231,29 +237,41 @@ class GatewayMetrics:
             if future.cancelled() or future.exception() is not None:
                 return
             now = time.time()
-            # A batch's outcomes mostly share a few (family, route) pairs: count them here
-            # and add each pair's total once (a labelled counter takes a lock per add).
-            ins: dict[tuple[str, RouteKind], int] = {}
-            outs: dict[tuple[str, RouteKind], int] = {}
+            # A batch's outcomes mostly share a few (family, route) pairs: tally them here
+            # and add each pair's total once (a labelled metric takes a lock per add).
+            tally = _Tally()
+            observe = self._observe
+            families = self.topic_families
             for outcome in outcomes:
-                self._observe(outcome, self.family_of(outcome), None, now, ins, outs)
-            self._add(ins, outs)
+                source = outcome.source
+                family = (
+                    UNKNOWN_FAMILY if source is None else families.get(source.topic, UNKNOWN_FAMILY)
+                )
+                observe(outcome, family, None, now, tally)
+            self._add(tally)
 
         stored.add_done_callback(settled)
 
-    def _add(
-        self, ins: dict[tuple[str, RouteKind], int], outs: dict[tuple[str, RouteKind], int]
-    ) -> None:
-        for key, n in ins.items():
+    def _add(self, tally: _Tally) -> None:
+        for key, n in tally.ins.items():
             counter = self._in.get(key)
             if counter is None:
                 counter = self._in[key] = self.metrics.messages_in.labels(key[0], key[1].value)
             counter.inc(n)
-        for key, n in outs.items():
+        for key, n in tally.outs.items():
             counter = self._out.get(key)
             if counter is None:
                 counter = self._out[key] = self.metrics.messages_out.labels(key[0], key[1].value)
             counter.inc(n)
+        for (family, reason), n in tally.dead.items():
+            self.metrics.dead_letters.labels(family, reason).inc(n)
+        for key, seconds in tally.latencies.items():
+            histogram = self._latency.get(key)
+            if histogram is None:
+                histogram = self._latency[key] = self.metrics.end_to_end_latency.labels(
+                    key[0], key[1].value
+                )
+            observe_many(histogram, seconds)
 
     def _observe(
         self,
@@ -261,40 +279,50 @@ class GatewayMetrics:
         family: str,
         latency_s: float | None,
         now: float,
-        ins: dict[tuple[str, RouteKind], int] | None = None,
-        outs: dict[tuple[str, RouteKind], int] | None = None,
+        tally: _Tally | None = None,
     ) -> None:
-        """Count ``outcome``; with ``ins`` and ``outs`` given, its message counts are added
-        there for the caller to add to the counters (:meth:`_add`), else at once."""
-        single = ins is None or outs is None
-        if ins is None or outs is None:
-            ins, outs = {}, {}
+        """Count ``outcome``; with ``tally`` given, its counts and latency are added there
+        for the caller to add to the metrics (:meth:`_add`), else at once."""
+        single = tally is None
+        if tally is None:
+            tally = _Tally()
         route = outcome.route
         key = (family, route)
+        ins = tally.ins
         ins[key] = ins.get(key, 0) + 1
         # ``outputs`` already holds the released outcomes' outputs (appended last); count
         # each output under the outcome that made it.
         own = len(outcome.outputs)
-        if outcome.released:
-            own -= sum(len(item.outputs) for item in outcome.released)
+        released = outcome.released
+        if released:
+            own -= sum(len(item.outputs) for item in released)
         if own > 0:
+            outs = tally.outs
             outs[key] = outs.get(key, 0) + own
-            seconds = latency_s if latency_s is not None else self._since_produced(outcome, now)
+            if latency_s is not None:
+                seconds: float | None = latency_s
+            else:
+                # From the record's timestamp; none when the producer set none.
+                source = outcome.source
+                stamp = source.timestamp_ms if source is not None else 0
+                # Producer and gateway clocks differ a little; negative means "at once".
+                seconds = max(0.0, now - stamp / 1000.0) if stamp > 0 else None
             if seconds is not None:
-                histogram = self._latency.get(key)
-                if histogram is None:
-                    histogram = self._latency[key] = self.metrics.end_to_end_latency.labels(
-                        family, route.value
-                    )
-                histogram.observe(seconds)
-        if route is RouteKind.DEAD_LETTER:
+                latencies = tally.latencies.get(key)
+                if latencies is None:
+                    tally.latencies[key] = [seconds]
+                else:
+                    latencies.append(seconds)
+        if route in _APPROVAL_ROUTES:
+            self._approvals(outcome, now)
+        elif route is RouteKind.DEAD_LETTER:
             reason = outcome.reason.value if outcome.reason is not None else "unknown"
-            self.metrics.dead_letters.labels(family, reason).inc()
-        self._approvals(outcome, now)
-        for item in outcome.released:
-            self._observe(item, self.family_of(item), None, now, ins, outs)
+            dead = tally.dead
+            dead[family, reason] = dead.get((family, reason), 0) + 1
+        for item in released:
+            self._observe(item, self.family_of(item), None, now, tally)
         if single:
-            self._add(ins, outs)
+            self._add(tally)
 
     def _approvals(self, outcome: Outcome, now: float) -> None:
         route = outcome.route
@@ -311,13 +339,45 @@ class GatewayMetrics:
                 waited, by = decided
                 self.metrics.decision_latency.labels(by.value).observe(waited)
 
-    @staticmethod
-    def _since_produced(outcome: Outcome, now: float) -> float | None:
-        source = outcome.source
-        if source is None or source.timestamp_ms <= 0:
-            return None
-        # Producer and gateway clocks differ a little; a negative latency means "at once".
-        return max(0.0, now - source.timestamp_ms / 1000.0)
+
+class _Tally:
+    """One batch's counts and latencies by label set, added to the metrics at once."""
+
+    __slots__ = ("dead", "ins", "latencies", "outs")
+
+    def __init__(self) -> None:
+        self.ins: dict[tuple[str, RouteKind], int] = {}
+        self.outs: dict[tuple[str, RouteKind], int] = {}
+        self.dead: dict[tuple[str, str], int] = {}
+        self.latencies: dict[tuple[str, RouteKind], list[float]] = {}
+
+
+def observe_many(histogram: Histogram, values: Sequence[float]) -> None:
+    """``histogram.observe(v)`` for each of ``values``, taking each bucket's lock once.
+
+    prometheus_client has no call for many observations; each ``observe`` takes two locks
+    (the sum and a bucket), which cost more than anything else the gateway does per record
+    for its metrics. This bins the values first (a value lands in the first bucket whose upper
+    bound it does not exceed, as ``observe`` puts it) and adds each bucket's count and the sum
+    once, through the child's ``_upper_bounds``, ``_buckets`` and ``_sum``. A
+    prometheus_client without them gets one ``observe`` per value
+    (tests/unit/observability/test_observe_many.py holds the two to the same result).
+    """
+    bounds = getattr(histogram, "_upper_bounds", None)
+    buckets = getattr(histogram, "_buckets", None)
+    total = getattr(histogram, "_sum", None)
+    if bounds is None or buckets is None or total is None or len(bounds) != len(buckets):
+        for value in values:
+            histogram.observe(value)
+        return
+    counts = [0] * len(bounds)
+    last = len(bounds) - 1
+    for value in values:
+        counts[min(bisect_left(bounds, value), last)] += 1
+    for bucket, n in zip(buckets, counts, strict=True):
+        if n:
+            bucket.inc(n)
+    total.inc(sum(values))
 
 
 class ConsumerMetrics:

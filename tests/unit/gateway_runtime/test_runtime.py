@@ -15,6 +15,8 @@ from velocity_stream.gateway import GatewayState, InboundMessage, OutboundMessag
 from velocity_stream.gateway.faust_app import _context_partition, _inbound, table_partitions
 from velocity_stream.gateway.runtime.output import DeliveryBarrier, OutputDeliveryError
 from velocity_stream.gateway.runtime.processor import BatchProcessor, WriteContext
+from velocity_stream.observability import current_trace_id, trace_context
+from velocity_stream.protocol.headers import TRACE_ID
 from velocity_stream.registry.resolvers import preregistered_resolver
 from velocity_stream.serde import AvroSerde
 from velocity_stream.settings import DEFAULT_SCHEMAS_DIR
@@ -232,3 +234,57 @@ def test_batch_processor_sweeps_nothing_until_caught_up_with_the_assignment(cata
         assert dead.topic == catalog.dead_letter_topic(PREFIX) and dead.value == held.value
 
     asyncio.run(scenario())
+
+
+class _Watching:
+    """The real pipeline, noting for each input the trace id and write partition it ran under."""
+
+    def __init__(self, pipeline: Pipeline, context: WriteContext) -> None:
+        self.pipeline = pipeline
+        self.out = pipeline.out
+        self.context = context
+        self.seen: list[tuple[int, str | None, int | None]] = []
+
+    def process(self, message, state):
+        self.seen.append((message.offset, current_trace_id(), self.context.partition))
+        return self.pipeline.process(message, state)
+
+
+def test_batch_processor_sets_trace_ids_partitions_and_positions_per_input(catalog):
+    # The loop changes the write context and notes read positions only when the partition
+    # changes, and makes a trace id current only for an input that carries one.
+    serde = AvroSerde(catalog, preregistered_resolver(catalog, PREFIX), PREFIX)
+    pipeline = Pipeline(catalog, serde, PREFIX, gateway_version="t", clock=lambda: 0)
+    context = WriteContext()
+    watching = _Watching(pipeline, context)
+    output = _FakeOutput()
+    processor = BatchProcessor(watching, GatewayState(), output, context, clock=lambda: 0)  # type: ignore[arg-type]
+    family = catalog.family("QdSignalBundle")
+    topic = family.ingress_topic(PREFIX)
+    bundle = example(family.name)
+    key, value = str(getattr(bundle, family.key_field)).encode(), serde.encode(bundle)
+    traced = ((TRACE_ID, b"trace-7"), ("other", b"x"))
+    messages = [
+        InboundMessage(topic, 1, 0, key, value, (), 0),
+        InboundMessage(topic, 1, 1, key, value, traced, 0),
+        InboundMessage(topic, 4, 0, key, b"not avro", (("other", b"y"),), 0),
+        InboundMessage(topic, 1, 2, key, value, (), 0),
+    ]
+    gate = processor.catch_up
+    gate.assign([(topic, 1), (topic, 4)])
+    gate.observe((topic, 1), 3, None)
+    gate.observe((topic, 4), 1, None)
+
+    async def scenario() -> None:
+        with trace_context("outer-1"):
+            await (await processor.process(messages))
+            assert current_trace_id() == "outer-1"  # restored after the batch
+
+    asyncio.run(scenario())
+    # (offset, trace id, write partition) as each input was routed
+    assert watching.seen == [(0, None, 1), (1, "trace-7", 1), (0, None, 4), (2, None, 1)]
+    assert context.partition is None
+    assert gate.behind() == [] and gate.caught_up()
+    assert processor.stats.routes == {"accepted": 3, "dead_letter": 1}
+    assert processor.stats.reasons == {"decode.bad_magic_byte": 1}
+    assert [o.topic for o in output.sent].count(catalog.dead_letter_topic(PREFIX)) == 1

@@ -115,7 +115,9 @@ class DeliveryBarrier:
             if not resent and self.error is None:
                 self.error = error
                 log.error("output to %s was not stored: %s", message.topic(), error)
-        self.check()
+        # Called for every output: only the last report of a sealed batch can resolve it.
+        if self.sealed and self.received >= self.expected:
+            self.check()
 
     def _refuse(self, error: KafkaError, message: Message) -> bool:
         """Note the queued output ``message`` reports on as refused; False if none matches."""
@@ -212,40 +214,55 @@ class OutputProducer:
         if barrier.resend is not None:
             barrier.outputs.extend(outputs)
         for output in outputs:
-            waited = 0.0
-            while True:
+            headers = output.headers
+            try:
                 # librdkafka takes a list (or a dict, which would drop repeated names).
-                headers: list[tuple[str, str | bytes | None]] | None = (
-                    list(output.headers) if output.headers else None
+                produce(
+                    output.topic,
+                    output.value,
+                    output.key,
+                    headers=list(headers) if headers else None,
+                    on_delivery=on_delivery,
                 )
-                try:
-                    produce(
-                        output.topic,
-                        value=output.value,
-                        key=output.key,
-                        headers=headers,
-                        on_delivery=on_delivery,
-                    )
-                    break
-                except BufferError:
-                    # librdkafka's local queue is full: let delivery reports make room.
-                    if waited > QUEUE_FULL_TIMEOUT_S:
-                        raise OutputDeliveryError(
-                            "librdkafka's queue stayed full: is the broker reachable?"
-                        ) from None
-                    self._producer.poll(0)
-                    await asyncio.sleep(QUEUE_FULL_WAIT_S)
-                    waited += QUEUE_FULL_WAIT_S
-                except KafkaException as error:
-                    stand_in = self._stand_in_for(output, error.args[0])
-                    if stand_in is None:
-                        raise OutputDeliveryError(
-                            f"cannot queue an output to {output.topic}: {error.args[0]}"
-                        ) from None
-                    output = stand_in
-                    if barrier.resend is not None:
-                        barrier.outputs.append(output)
+            except (BufferError, KafkaException):
+                # A full queue or a record refused locally: the careful path, rarely taken.
+                await self._queue(output, barrier)
             barrier.expected += 1
+
+    async def _queue(self, output: OutboundMessage, barrier: DeliveryBarrier) -> None:
+        """Queue ``output`` (or its stand-in) under ``barrier``, waiting while the queue is full."""
+        waited = 0.0
+        while True:
+            headers: list[tuple[str, str | bytes | None]] | None = (
+                list(output.headers) if output.headers else None
+            )
+            try:
+                self._producer.produce(
+                    output.topic,
+                    value=output.value,
+                    key=output.key,
+                    headers=headers,
+                    on_delivery=barrier.on_delivery,
+                )
+                return
+            except BufferError:
+                # librdkafka's local queue is full: let delivery reports make room.
+                if waited > QUEUE_FULL_TIMEOUT_S:
+                    raise OutputDeliveryError(
+                        "librdkafka's queue stayed full: is the broker reachable?"
+                    ) from None
+                self._producer.poll(0)
+                await asyncio.sleep(QUEUE_FULL_WAIT_S)
+                waited += QUEUE_FULL_WAIT_S
+            except KafkaException as error:
+                stand_in = self._stand_in_for(output, error.args[0])
+                if stand_in is None:
+                    raise OutputDeliveryError(
+                        f"cannot queue an output to {output.topic}: {error.args[0]}"
+                    ) from None
+                output = stand_in
+                if barrier.resend is not None:
+                    barrier.outputs.append(output)
 
     def _stand_in_for(self, output: OutboundMessage, error: object) -> OutboundMessage | None:
         if self._stand_in is None or not is_too_large(error):

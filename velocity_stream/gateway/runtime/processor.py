@@ -32,7 +32,7 @@ from velocity_stream.gateway.outputs import output_size
 from velocity_stream.gateway.pipeline import Pipeline
 from velocity_stream.gateway.runtime.output import OutputProducer
 from velocity_stream.gateway.state import GatewayState
-from velocity_stream.observability import GatewayMetrics, message_context
+from velocity_stream.observability import GatewayMetrics, trace_context, trace_id_from_headers
 from velocity_stream.protocol.records import InboundMessage
 from velocity_stream.protocol.routes import RouteKind
 
@@ -74,6 +74,17 @@ class GatewayStats:
         if outcome.route is RouteKind.DEAD_LETTER and outcome.reason is not None:
             self.reasons[outcome.reason.value] += 1
 
+    def count_all(self, outcomes: Sequence[Outcome]) -> None:
+        """:meth:`count` for each of ``outcomes``, adding to the counters once per route."""
+        routes: dict[RouteKind, int] = {}
+        for outcome in outcomes:
+            route = outcome.route
+            routes[route] = routes.get(route, 0) + 1
+            if route is RouteKind.DEAD_LETTER and outcome.reason is not None:
+                self.reasons[outcome.reason.value] += 1
+        for route, n in routes.items():
+            self.routes[route.value] += n
+
     def summary(self) -> str:
         routes = ", ".join(f"{name}={n}" for name, n in sorted(self.routes.items()))
         mean_age = self.total_age_ms / self.batches if self.batches else 0.0
@@ -110,30 +121,53 @@ class BatchProcessor:
         output.on_too_large(self.stand_in)
 
     async def process(self, messages: Sequence[InboundMessage]) -> asyncio.Future[None]:
-        """Route ``messages`` in order and queue their outputs; the future is the barrier."""
+        """Route ``messages`` in order and queue their outputs; the future is the barrier.
+
+        The loop runs once per input, so it does only what each input needs: the write
+        context and the read position change with the partition (a fetch hands records over
+        a partition at a time), a trace id is made current only for an input that carries
+        one (the batch runs with none), and routes are counted once per batch.
+        """
         process = self.pipeline.process
         state = self.state
         context = self.context
-        count = self.stats.count
         outputs: list[OutboundMessage] = []
+        extend = outputs.extend
         outcomes: list[Outcome] = []
+        append = outcomes.append
         positions: dict[TopicPartition, int] = {}
+        last: InboundMessage | None = None
         try:
-            for message in messages:
-                positions[(message.topic, message.partition)] = message.offset + 1
-                context.set(message.topic, message.partition)
-                # The producer's trace id goes on every log line written while routing it.
-                with message_context(message.headers):
-                    outcome = process(message, state)
-                count(outcome)
-                outcomes.append(outcome)
-                outputs.extend(outcome.outputs)
+            with trace_context(None):
+                for message in messages:
+                    if (
+                        last is None
+                        or message.partition != last.partition
+                        or message.topic != last.topic
+                    ):
+                        if last is not None:
+                            positions[(last.topic, last.partition)] = last.offset + 1
+                        context.set(message.topic, message.partition)
+                    last = message
+                    headers = message.headers
+                    # The producer's trace id goes on every log line written while routing it.
+                    trace = trace_id_from_headers(headers) if headers else None
+                    if trace is None:
+                        outcome = process(message, state)
+                    else:
+                        with trace_context(trace):
+                            outcome = process(message, state)
+                    append(outcome)
+                    extend(outcome.outputs)
         finally:
             context.set(None, None)
+            if last is not None:
+                positions[(last.topic, last.partition)] = last.offset + 1
             # Also when routing raised: the pipeline never does, and a position noted too
             # early only matters to a worker that is stopping anyway.
             self.catch_up.read(positions)
         stats = self.stats
+        stats.count_all(outcomes)
         stats.inputs += len(messages)
         stats.batches += 1
         if messages:
