@@ -16,6 +16,7 @@ from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize
 from cpython.dict cimport PyDict_GetItem
 from cpython.object cimport PyObject
 from cpython.unicode cimport PyUnicode_AsUTF8AndSize
+from libc.string cimport memcpy
 
 
 cdef extern from "Python.h":
@@ -23,6 +24,16 @@ cdef extern from "Python.h":
     bint PyDict_Check(object)
 
 cdef const char* HEX = b"0123456789abcdef"
+# What each UTF-8 byte adds to a string's size when escaped: 1 for " and \ and the short
+# forms (\b \f \n \r \t), 5 for the other control characters (\u00XX), none for the rest.
+cdef unsigned char EXTRA[256]
+for _byte in range(256):
+    if _byte in (8, 9, 10, 12, 13, 34, 92):
+        EXTRA[_byte] = 1
+    elif _byte < 32:
+        EXTRA[_byte] = 5
+    else:
+        EXTRA[_byte] = 0
 
 
 def canonical_row(object row):
@@ -71,17 +82,14 @@ cdef Py_ssize_t _escaped_size(str text) except -1:
     cdef Py_ssize_t length, index
     cdef const unsigned char* data = <const unsigned char*>PyUnicode_AsUTF8AndSize(text, &length)
     cdef Py_ssize_t size = length + 2
-    cdef unsigned char byte
     for index in range(length):
-        byte = data[index]
-        if byte == 34 or byte == 92:  # " and \
-            size += 1
-        elif byte < 32:
-            size += 1 if _short_escape(byte) else 5
+        size += EXTRA[data[index]]
     return size
 
 
 cdef inline char _short_escape(unsigned char byte) noexcept:
+    if byte == 34 or byte == 92:  # " and \ stand for themselves after the backslash
+        return <char>byte
     if byte == 8:
         return b"b"
     if byte == 12:
@@ -95,36 +103,35 @@ cdef inline char _short_escape(unsigned char byte) noexcept:
     return 0
 
 
-cdef char* _write_escaped(char* at, str text):
+cdef char* _write_escaped(char* at, str text) except NULL:
     """Writes ``text`` as a JSON string at ``at``; returns where it ends. The UTF-8 form was
     made (and cached by CPython) when its size was taken."""
-    cdef Py_ssize_t length, index
+    cdef Py_ssize_t length, index, start = 0
     cdef const unsigned char* data = <const unsigned char*>PyUnicode_AsUTF8AndSize(text, &length)
     cdef unsigned char byte
-    cdef char short
+    cdef char letter
     at[0] = b'"'
     at += 1
     for index in range(length):
         byte = data[index]
-        if byte == 34 or byte == 92:
-            at[0] = b"\\"
-            at[1] = <char>byte
+        if not EXTRA[byte]:
+            continue
+        memcpy(at, data + start, index - start)  # the run of bytes written as they are
+        at += index - start
+        start = index + 1
+        at[0] = b"\\"
+        letter = _short_escape(byte)
+        if letter:
+            at[1] = letter
             at += 2
-        elif byte < 32:
-            short = _short_escape(byte)
-            at[0] = b"\\"
-            if short:
-                at[1] = short
-                at += 2
-            else:
-                at[1] = b"u"
-                at[2] = b"0"
-                at[3] = b"0"
-                at[4] = HEX[byte >> 4]
-                at[5] = HEX[byte & 15]
-                at += 6
         else:
-            at[0] = <char>byte
-            at += 1
+            at[1] = b"u"
+            at[2] = b"0"
+            at[3] = b"0"
+            at[4] = HEX[byte >> 4]
+            at[5] = HEX[byte & 15]
+            at += 6
+    memcpy(at, data + start, length - start)
+    at += length - start
     at[0] = b'"'
     return at + 1

@@ -7,6 +7,18 @@ written as zig-zag varints straight into one growing buffer.
 """
 
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
+from cpython.datetime cimport (
+    PyDateTime_CheckExact,
+    datetime_day,
+    datetime_hour,
+    datetime_microsecond,
+    datetime_minute,
+    datetime_month,
+    datetime_second,
+    datetime_tzinfo,
+    datetime_year,
+    import_datetime,
+)
 from cpython.unicode cimport PyUnicode_AsUTF8AndSize
 from libc.stdint cimport int64_t, uint64_t
 from libc.stdlib cimport free, malloc, realloc
@@ -30,8 +42,11 @@ cdef int ARRAY = Op.ARRAY
 cdef int MAP = Op.MAP
 cdef int OPTIONAL = Op.OPTIONAL
 
+import_datetime()
+
 cdef object EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 cdef object MILLISECOND = timedelta(milliseconds=1)
+cdef object UTC_ZONE = UTC
 
 
 cdef struct Buffer:
@@ -75,6 +90,36 @@ cdef int put_sized(Buffer* out, const char* data, Py_ssize_t size) except -1:
     return 0
 
 
+cdef int64_t utc_millis(object value):
+    """``(value - EPOCH) // MILLISECOND`` for an exact datetime in UTC, from its fields: the
+    Python arithmetic makes two timedeltas and an int, more than the rest of a field costs."""
+    cdef int64_t days = days_from_civil(
+        datetime_year(value), datetime_month(value), datetime_day(value)
+    )
+    cdef int64_t seconds = (
+        days * 86400
+        + datetime_hour(value) * 3600
+        + datetime_minute(value) * 60
+        + datetime_second(value)
+    )
+    # the microseconds (0 to 999,999) floor-divided: seconds before 1970 are whole already
+    return seconds * 1000 + datetime_microsecond(value) // 1000
+
+
+cdef int64_t days_from_civil(int64_t year, int64_t month, int64_t day):
+    """Days from 1970-01-01 to a proleptic Gregorian date, in eras of 400 years (146,097
+    days) counted from March, so that the leap day ends the year."""
+    if month <= 2:
+        year -= 1
+    cdef int64_t era = (year if year >= 0 else year - 399) // 400
+    cdef int64_t year_of_era = year - era * 400
+    cdef int64_t day_of_year = (153 * (month + (-3 if month > 2 else 9)) + 2) // 5 + day - 1
+    cdef int64_t day_of_era = (
+        year_of_era * 365 + year_of_era // 4 - year_of_era // 100 + day_of_year
+    )
+    return era * 146097 + day_of_era - 719468
+
+
 cdef int put_value(Buffer* out, object value, tuple instruction) except -1:
     cdef int op = instruction[0]
     cdef const char* data
@@ -87,7 +132,10 @@ cdef int put_value(Buffer* out, object value, tuple instruction) except -1:
     elif op == LONG:
         put_long(out, value)
     elif op == MILLIS:
-        put_long(out, (value - EPOCH) // MILLISECOND)
+        if PyDateTime_CheckExact(value) and datetime_tzinfo(value) is UTC_ZONE:
+            put_long(out, utc_millis(value))
+        else:  # another zone, a subclass, a naive value (TypeError): Python's arithmetic
+            put_long(out, (value - EPOCH) // MILLISECOND)
     elif op == DOUBLE:
         double_value = value
         reserve(out, 8)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import io
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from types import SimpleNamespace
 from typing import Any
 
@@ -94,6 +94,52 @@ def test_any_valid_artifact_is_written_byte_for_byte_like_fastavro(
 def test_edge_values_are_written_like_fastavro(native: bool, **record: Any) -> None:
     write = compile_writer(EDGES, native=native)
     assert write(SimpleNamespace(**record)) == fastavro_bytes(EDGES, record)
+
+
+_MILLIS = {
+    "type": "record",
+    "name": "At",
+    "fields": [{"name": "at", "type": {"type": "long", "logicalType": "timestamp-millis"}}],
+}
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_FIRST, _LAST = datetime.min.replace(tzinfo=UTC), datetime.max.replace(tzinfo=UTC)
+
+
+class Moment(datetime):
+    """A datetime subclass: the native writer leaves it to Python's arithmetic."""
+
+
+@WRITERS
+@settings(max_examples=500, deadline=None)
+@given(
+    at=st.one_of(
+        st.datetimes(min_value=datetime.min, max_value=datetime.max, timezones=st.just(UTC)),
+        st.sampled_from(
+            [_FIRST, _LAST, _EPOCH, datetime(2000, 2, 29, tzinfo=UTC), datetime(1900, 3, 1)]
+        ).map(lambda at: at.replace(tzinfo=UTC)),
+        st.integers(min_value=-2000, max_value=2000).map(
+            lambda us: _EPOCH + timedelta(microseconds=us)  # around 1970: floor, not truncation
+        ),
+        st.datetimes(
+            min_value=datetime(1, 1, 2),
+            max_value=datetime(9999, 12, 30),
+            timezones=st.sampled_from(
+                [timezone(timedelta(hours=5, minutes=30)), timezone(timedelta(0), "Z")]
+            ),
+        ),
+        st.datetimes(min_value=datetime(1, 1, 2), timezones=st.just(UTC)).map(
+            lambda at: Moment.fromisoformat(at.isoformat())
+        ),
+    )
+)
+def test_timestamps_of_any_instant_and_zone_are_written_like_fastavro(
+    native: bool, at: datetime
+) -> None:
+    """UTC values are counted from their fields natively; the count is Python's, floor
+    division of the microseconds included, before 1970 too."""
+    written = compile_writer(_MILLIS, native=native)(SimpleNamespace(at=at))
+    assert written == fastavro_bytes(_MILLIS, {"at": at})
+    assert written == encode_long((at - _EPOCH) // timedelta(milliseconds=1))
 
 
 @WRITERS
