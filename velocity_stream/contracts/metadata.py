@@ -9,7 +9,7 @@ reason codes. :func:`validate_artifact` turns both into one :class:`ContractErro
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime
 from enum import StrEnum
 from functools import lru_cache
@@ -176,7 +176,7 @@ class Artifact(ContractModel):
     def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Self:
         copy = super().model_copy(update=update, deep=deep)
         if update:
-            object.__setattr__(copy, "__pydantic_private__", None)
+            _set_private(copy, None)
         return copy
 
     def rules(self) -> Iterator[Violation]:
@@ -222,13 +222,16 @@ class Artifact(ContractModel):
 
     def _envelope_holds(self) -> bool:
         """True exactly when ``_envelope_rules`` yields nothing: the same tests in one
-        expression, without a generator, for the artifacts that pass (most of them)."""
-        provenance = self.provenance
+        expression, without a generator, for the artifacts that pass (most of them). Fields
+        are read from ``__dict__``: attribute access on a pydantic model goes through its
+        ``__getattr__`` hook, which costs more than the tests."""
+        fields = self.__dict__
+        provenance = fields["provenance"].__dict__
         return (
-            self.artifact_type == self.FAMILY
-            and _major_of(self.schema_version) == self.SCHEMA_VERSION.split(".", 1)[0]
-            and 0.0 <= self.confidence <= 1.0
-            and (provenance.origin not in _INFERRED or bool(provenance.source_refs))
+            fields["artifact_type"] == self.FAMILY
+            and _major_of(fields["schema_version"]) == self.SCHEMA_VERSION.split(".", 1)[0]
+            and 0.0 <= fields["confidence"] <= 1.0
+            and (provenance["origin"] not in _INFERRED or bool(provenance["source_refs"]))
         )
 
     @model_validator(mode="after")
@@ -254,7 +257,7 @@ class Artifact(ContractModel):
                 "{summary}",
                 {"summary": "; ".join(map(str, violations)), "violations": violations},
             )
-        object.__setattr__(self, "__pydantic_private__", {"_validated": True})
+        _set_private(self, {"_validated": True})
         return self
 
     def to_avro(self) -> dict[str, Any]:
@@ -267,16 +270,19 @@ Artifact._check_rules.__after_read__ = Artifact._check_read_rules  # type: ignor
 
 
 _INFERRED = (ProvenanceOrigin.AI, ProvenanceOrigin.DERIVED)
+# ``object.__setattr__(model, "__pydantic_private__", value)`` without its lookups: the slot's
+# own setter (BaseModel declares ``__pydantic_private__`` in its ``__slots__``).
+_set_private: Callable[[BaseModel, dict[str, Any] | None], None] = BaseModel.__dict__[
+    "__pydantic_private__"
+].__set__
 
 
-def _holds_nul(artifact: Artifact) -> bool:
-    """Whether a string of ``artifact`` holds U+0000. Avro strings may; PostgreSQL text and
-    JSON cannot store it, and C-string tools cut the text there.
-
-    Asked of the fast check (contracts/nul_check.py), which answers exactly as the walk for
-    the paths (nul_paths) would at a fraction of its cost; the walk runs only for an artifact
-    that holds one."""
-    return holds_nul(artifact)
+# Whether a string of an artifact holds U+0000. Avro strings may; PostgreSQL text and JSON
+# cannot store it, and C-string tools cut the text there. Asked of the fast check
+# (contracts/nul_check.py), which answers exactly as the walk for the paths (nul_paths) would
+# at a fraction of its cost; the walk runs only for an artifact that holds one. A name of its
+# own (not a wrapper: a call less per validation) so that tests and bench/nul_rule.py can swap it.
+_holds_nul: Callable[[BaseModel], bool] = holds_nul
 
 
 def _path(loc: tuple[int | str, ...]) -> str:

@@ -142,6 +142,53 @@ def test_timestamps_of_any_instant_and_zone_are_written_like_fastavro(
     assert written == encode_long((at - _EPOCH) // timedelta(milliseconds=1))
 
 
+class Shadowed:
+    """``name`` in the instance's __dict__, and a property of the class that getattr asks first."""
+
+    def __init__(self) -> None:
+        self.__dict__["name"] = "from the instance"
+
+    @property
+    def name(self) -> str:
+        return "from the property"
+
+
+class Looked:
+    """A class with its own attribute lookup: getattr's answer is the one written."""
+
+    def __init__(self) -> None:
+        self.name = "stored"
+
+    def __getattribute__(self, attribute: str) -> Any:
+        value = object.__getattribute__(self, attribute)
+        return value.upper() if attribute == "name" else value
+
+
+class Fallback:
+    """Nothing in the instance's __dict__: the class's ``__getattr__`` answers."""
+
+    def __getattr__(self, attribute: str) -> str:
+        return f"asked for {attribute}"
+
+
+@WRITERS
+@pytest.mark.parametrize(
+    ("record", "text"),
+    [
+        (Shadowed(), "from the property"),
+        (Looked(), "STORED"),
+        (Fallback(), "asked for name"),
+        (SimpleNamespace(name="plain"), "plain"),
+    ],
+)
+def test_a_field_is_what_getattr_says(native: bool, record: Any, text: str) -> None:
+    """The native writer reads a model's fields from its __dict__ where getattr would find
+    them there, and asks getattr everywhere else."""
+    schema = {"type": "record", "name": "R", "fields": [{"name": "name", "type": "string"}]}
+    assert record.name == text
+    assert compile_writer(schema, native=native)(record) == fastavro_bytes(schema, {"name": text})
+
+
 @WRITERS
 def test_the_head_comes_first_and_long_strings_keep_their_length(native: bool) -> None:
     write = compile_writer(
