@@ -20,7 +20,7 @@ from cpython.datetime cimport (
     import_datetime,
 )
 from cpython.unicode cimport PyUnicode_AsUTF8AndSize
-from cpython.dict cimport PyDict_GetItem
+from cpython.dict cimport PyDict_Check, PyDict_CheckExact, PyDict_GetItem, PyDict_Next
 from cpython.object cimport PyObject
 from libc.stdint cimport int64_t, uint64_t
 from libc.stdlib cimport free, malloc, realloc
@@ -64,6 +64,7 @@ cdef extern from *:
 # __getattr__, asked after it fails) finds an attribute first as a data descriptor of the
 # class, then in the instance's __dict__.
 cdef object GENERIC_GETATTRIBUTE = object.__dict__["__getattribute__"]
+cdef object DICT_ITEMS = dict.__dict__["items"]
 
 cdef object EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 cdef object MILLISECOND = timedelta(milliseconds=1)
@@ -141,8 +142,18 @@ cdef int64_t days_from_civil(int64_t year, int64_t month, int64_t day):
     return era * 146097 + day_of_era - 719468
 
 
+cdef inline bint dict_items_are_dicts(object value):
+    """A dict, or a dict subclass that keeps dict's own ``items``."""
+    return PyDict_CheckExact(value) or (
+        PyDict_Check(value) and _PyType_Lookup(Py_TYPE(value), "items") is <PyObject*>DICT_ITEMS
+    )
+
+
 cdef int put_value(Buffer* out, object value, tuple instruction) except -1:
     cdef int op = instruction[0]
+    cdef Py_ssize_t position = 0
+    cdef PyObject* key_entry
+    cdef PyObject* item_entry
     cdef const char* data
     cdef Py_ssize_t size
     cdef double double_value
@@ -190,10 +201,19 @@ cdef int put_value(Buffer* out, object value, tuple instruction) except -1:
     elif op == MAP:
         if value:
             put_long(out, len(value))
-            for key, item in value.items():
-                data = PyUnicode_AsUTF8AndSize(key, &size)
-                put_sized(out, data, size)
-                put_value(out, item, instruction[2])
+            if instruction[2][0] == STRING and dict_items_are_dicts(value):
+                # A map of strings (FrozenMap): its entries in the order items() gives them,
+                # without a tuple each. Writing a string runs no Python code, so nothing can
+                # change the dict while its entries are read.
+                while PyDict_Next(value, &position, &key_entry, &item_entry):
+                    data = PyUnicode_AsUTF8AndSize(<object>key_entry, &size)
+                    put_sized(out, data, size)
+                    put_value(out, <object>item_entry, instruction[2])
+            else:
+                for key, item in value.items():
+                    data = PyUnicode_AsUTF8AndSize(key, &size)
+                    put_sized(out, data, size)
+                    put_value(out, item, instruction[2])
         put_long(out, 0)
     elif op == BYTES:
         if not isinstance(value, bytes):

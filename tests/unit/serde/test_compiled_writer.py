@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from tests.unit.contracts.strategies import STRATEGIES
 from velocity_stream.contracts import example
 from velocity_stream.contracts.catalog import load_catalog
-from velocity_stream.contracts.metadata import validate_artifact
+from velocity_stream.contracts.metadata import FrozenMap, validate_artifact
 from velocity_stream.contracts.registry import model_for
 from velocity_stream.serde import AvroSerde, InMemorySchemaResolver, compiled, unframe
 from velocity_stream.serde.compiled import compile_writer, encode_long
@@ -187,6 +187,40 @@ def test_a_field_is_what_getattr_says(native: bool, record: Any, text: str) -> N
     schema = {"type": "record", "name": "R", "fields": [{"name": "name", "type": "string"}]}
     assert record.name == text
     assert compile_writer(schema, native=native)(record) == fastavro_bytes(schema, {"name": text})
+
+
+class Reordered(dict[str, str]):
+    """A dict whose ``items`` gives its entries in reverse: a map is written as items() says."""
+
+    def items(self) -> Any:
+        return list(super().items())[::-1]
+
+
+_STRING_MAP = {
+    "type": "record",
+    "name": "M",
+    "fields": [{"name": "values", "type": {"type": "map", "values": "string"}}],
+}
+
+
+@WRITERS
+@pytest.mark.parametrize(
+    "values",
+    [{"b": "2", "a": "é"}, FrozenMap({"b": "2", "a": "1"}), Reordered({"b": "2", "a": "1"}), {}],
+    ids=["dict", "FrozenMap", "own items", "empty"],
+)
+def test_a_map_of_strings_is_written_in_the_order_of_its_items(
+    native: bool, values: dict[str, str]
+) -> None:
+    written = compile_writer(_STRING_MAP, native=native)(SimpleNamespace(values=values))
+    assert written == fastavro_bytes(_STRING_MAP, {"values": dict(values.items())})
+
+
+@WRITERS
+@pytest.mark.parametrize("values", [{1: "one"}, {"a": 1}], ids=["int key", "int value"])
+def test_a_map_of_strings_holding_another_type_raises(native: bool, values: object) -> None:
+    with pytest.raises((TypeError, AttributeError)):
+        compile_writer(_STRING_MAP, native=native)(SimpleNamespace(values=values))
 
 
 @WRITERS
