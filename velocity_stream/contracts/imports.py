@@ -46,7 +46,7 @@ def canonical_row(raw_values: Mapping[str, str]) -> bytes:
 
     ``ensure_ascii=False`` keeps non-ASCII cell text as its UTF-8 bytes, so the hash does
     not depend on how a producer's JSON library escapes characters. The native encoding
-    (contracts/_fastcanon.pyx) writes the same bytes for a dict of strings at a fifth of the
+    (contracts/_fastcanon.pyx) writes the same bytes for a dict of strings at a sixth of the
     cost; anything else is :func:`reference_canonical_row`'s.
     """
     if NATIVE_CANONICAL and type(raw_values) in _DICTS:
