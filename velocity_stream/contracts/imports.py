@@ -12,23 +12,56 @@ from collections.abc import Iterator, Mapping
 
 from pydantic import Field
 
-from velocity_stream.contracts.metadata import Artifact, StrMap
+from velocity_stream.contracts.metadata import Artifact, FrozenMap, StrMap
 from velocity_stream.errors import ReasonCode, Violation
+
+try:  # built by `pip install`; optional, so an install without a C compiler still works
+    from velocity_stream.contracts import _fastcanon
+except ImportError:  # pragma: no cover - exercised only where the build was skipped
+    _fastcanon = None  # type: ignore[assignment]
+
+NATIVE_CANONICAL = _fastcanon is not None
+# The maps the native encoding reads directly (a row as validated is a FrozenMap).
+_DICTS = (dict, FrozenMap)
 
 # Lower-case hex of a SHA-256 digest; upper case is refused so that equal content has one text.
 SHA256_HEX = r"^[0-9a-f]{64}$"
 
 
+# An empty SHA-256 state that each row's hash starts as a copy of: ``hashlib.sha256()`` looks
+# the digest up in OpenSSL again on every call, which cost as much as hashing a row. Never
+# updated itself, so threads share it safely.
+_EMPTY_SHA256 = hashlib.sha256()
+
+
 def row_content_sha256(raw_values: Mapping[str, str]) -> str:
-    """SHA-256 hex of a row's canonical encoding: JSON, sorted keys, no spaces, UTF-8.
+    """SHA-256 hex of a row's canonical encoding (:func:`canonical_row`)."""
+    digest = _EMPTY_SHA256.copy()
+    digest.update(canonical_row(raw_values))
+    return digest.hexdigest()
+
+
+def canonical_row(raw_values: Mapping[str, str]) -> bytes:
+    """A row's canonical encoding: JSON, sorted keys, no spaces, UTF-8.
 
     ``ensure_ascii=False`` keeps non-ASCII cell text as its UTF-8 bytes, so the hash does
-    not depend on how a producer's JSON library escapes characters.
+    not depend on how a producer's JSON library escapes characters. The native encoding
+    (contracts/_fastcanon.pyx) writes the same bytes for a dict of strings at a sixth of the
+    cost; anything else is :func:`reference_canonical_row`'s.
     """
+    if NATIVE_CANONICAL and type(raw_values) in _DICTS:
+        canonical = _fastcanon.canonical_row(raw_values)  # type: ignore[arg-type]
+        if canonical is not None:
+            return canonical
+    return reference_canonical_row(raw_values)
+
+
+def reference_canonical_row(raw_values: Mapping[str, str]) -> bytes:
+    """The definition of :func:`canonical_row`, which the native encoding is held to."""
     canonical = json.dumps(
         dict(raw_values), sort_keys=True, separators=(",", ":"), ensure_ascii=False
     )
-    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+    return canonical.encode("utf-8")
 
 
 class RawImportBatch(Artifact):

@@ -7,7 +7,21 @@ written as zig-zag varints straight into one growing buffer.
 """
 
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
+from cpython.datetime cimport (
+    PyDateTime_CheckExact,
+    datetime_day,
+    datetime_hour,
+    datetime_microsecond,
+    datetime_minute,
+    datetime_month,
+    datetime_second,
+    datetime_tzinfo,
+    datetime_year,
+    import_datetime,
+)
 from cpython.unicode cimport PyUnicode_AsUTF8AndSize
+from cpython.dict cimport PyDict_Check, PyDict_CheckExact, PyDict_GetItem, PyDict_Next
+from cpython.object cimport PyObject
 from libc.stdint cimport int64_t, uint64_t
 from libc.stdlib cimport free, malloc, realloc
 from libc.string cimport memcpy
@@ -30,8 +44,31 @@ cdef int ARRAY = Op.ARRAY
 cdef int MAP = Op.MAP
 cdef int OPTIONAL = Op.OPTIONAL
 
+import_datetime()
+
+cdef extern from "Python.h":
+    ctypedef struct PyTypeObject
+    PyTypeObject* Py_TYPE(object)
+    PyObject* _PyType_Lookup(PyTypeObject*, object)  # borrowed, NULL when absent
+    object PyObject_GenericGetDict(object, void*)
+
+cdef extern from *:
+    """
+    static int is_data_descriptor(PyObject* found) {
+        return found != NULL && Py_TYPE(found)->tp_descr_set != NULL;
+    }
+    """
+    bint is_data_descriptor(PyObject*)
+
+# A class whose attribute lookup is object's (pydantic models: BaseModel adds only a
+# __getattr__, asked after it fails) finds an attribute first as a data descriptor of the
+# class, then in the instance's __dict__.
+cdef object GENERIC_GETATTRIBUTE = object.__dict__["__getattribute__"]
+cdef object DICT_ITEMS = dict.__dict__["items"]
+
 cdef object EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 cdef object MILLISECOND = timedelta(milliseconds=1)
+cdef object UTC_ZONE = UTC
 
 
 cdef struct Buffer:
@@ -75,8 +112,48 @@ cdef int put_sized(Buffer* out, const char* data, Py_ssize_t size) except -1:
     return 0
 
 
+cdef int64_t utc_millis(object value):
+    """``(value - EPOCH) // MILLISECOND`` for an exact datetime in UTC, from its fields: the
+    Python arithmetic makes two timedeltas and an int, more than the rest of a field costs."""
+    cdef int64_t days = days_from_civil(
+        datetime_year(value), datetime_month(value), datetime_day(value)
+    )
+    cdef int64_t seconds = (
+        days * 86400
+        + datetime_hour(value) * 3600
+        + datetime_minute(value) * 60
+        + datetime_second(value)
+    )
+    # the microseconds (0 to 999,999) floor-divided: seconds before 1970 are whole already
+    return seconds * 1000 + datetime_microsecond(value) // 1000
+
+
+cdef int64_t days_from_civil(int64_t year, int64_t month, int64_t day):
+    """Days from 1970-01-01 to a proleptic Gregorian date, in eras of 400 years (146,097
+    days) counted from March, so that the leap day ends the year."""
+    if month <= 2:
+        year -= 1
+    cdef int64_t era = (year if year >= 0 else year - 399) // 400
+    cdef int64_t year_of_era = year - era * 400
+    cdef int64_t day_of_year = (153 * (month + (-3 if month > 2 else 9)) + 2) // 5 + day - 1
+    cdef int64_t day_of_era = (
+        year_of_era * 365 + year_of_era // 4 - year_of_era // 100 + day_of_year
+    )
+    return era * 146097 + day_of_era - 719468
+
+
+cdef inline bint dict_items_are_dicts(object value):
+    """A dict, or a dict subclass that keeps dict's own ``items``."""
+    return PyDict_CheckExact(value) or (
+        PyDict_Check(value) and _PyType_Lookup(Py_TYPE(value), "items") is <PyObject*>DICT_ITEMS
+    )
+
+
 cdef int put_value(Buffer* out, object value, tuple instruction) except -1:
     cdef int op = instruction[0]
+    cdef Py_ssize_t position = 0
+    cdef PyObject* key_entry
+    cdef PyObject* item_entry
     cdef const char* data
     cdef Py_ssize_t size
     cdef double double_value
@@ -87,7 +164,10 @@ cdef int put_value(Buffer* out, object value, tuple instruction) except -1:
     elif op == LONG:
         put_long(out, value)
     elif op == MILLIS:
-        put_long(out, (value - EPOCH) // MILLISECOND)
+        if PyDateTime_CheckExact(value) and datetime_tzinfo(value) is UTC_ZONE:
+            put_long(out, utc_millis(value))
+        else:  # another zone, a subclass, a naive value (TypeError): Python's arithmetic
+            put_long(out, (value - EPOCH) // MILLISECOND)
     elif op == DOUBLE:
         double_value = value
         reserve(out, 8)
@@ -121,10 +201,19 @@ cdef int put_value(Buffer* out, object value, tuple instruction) except -1:
     elif op == MAP:
         if value:
             put_long(out, len(value))
-            for key, item in value.items():
-                data = PyUnicode_AsUTF8AndSize(key, &size)
-                put_sized(out, data, size)
-                put_value(out, item, instruction[2])
+            if instruction[2][0] == STRING and dict_items_are_dicts(value):
+                # A map of strings (FrozenMap): its entries in the order items() gives them,
+                # without a tuple each. Writing a string runs no Python code, so nothing can
+                # change the dict while its entries are read.
+                while PyDict_Next(value, &position, &key_entry, &item_entry):
+                    data = PyUnicode_AsUTF8AndSize(<object>key_entry, &size)
+                    put_sized(out, data, size)
+                    put_value(out, <object>item_entry, instruction[2])
+            else:
+                for key, item in value.items():
+                    data = PyUnicode_AsUTF8AndSize(key, &size)
+                    put_sized(out, data, size)
+                    put_value(out, item, instruction[2])
         put_long(out, 0)
     elif op == BYTES:
         if not isinstance(value, bytes):
@@ -137,8 +226,22 @@ cdef int put_value(Buffer* out, object value, tuple instruction) except -1:
 
 cdef int put_record(Buffer* out, object record, tuple program) except -1:
     cdef tuple instruction
+    cdef PyObject* found
+    cdef PyTypeObject* kind = Py_TYPE(record)
+    cdef object fields = None
+    if _PyType_Lookup(kind, "__getattribute__") is <PyObject*>GENERIC_GETATTRIBUTE:
+        fields = PyObject_GenericGetDict(record, NULL)
     for instruction in program:
-        put_value(out, getattr(record, instruction[1]), instruction)
+        name = instruction[1]
+        # What getattr finds, read from the instance's __dict__ when nothing on its class
+        # comes first (a data descriptor): attribute access on a pydantic model goes through
+        # its __getattr__ hook, which cost a third of writing the field.
+        if fields is not None and not is_data_descriptor(_PyType_Lookup(kind, name)):
+            found = PyDict_GetItem(fields, name)
+            if found is not NULL:
+                put_value(out, <object>found, instruction)
+                continue
+        put_value(out, getattr(record, name), instruction)
     return 0
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import io
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from types import SimpleNamespace
 from typing import Any
 
@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from tests.unit.contracts.strategies import STRATEGIES
 from velocity_stream.contracts import example
 from velocity_stream.contracts.catalog import load_catalog
-from velocity_stream.contracts.metadata import validate_artifact
+from velocity_stream.contracts.metadata import FrozenMap, validate_artifact
 from velocity_stream.contracts.registry import model_for
 from velocity_stream.serde import AvroSerde, InMemorySchemaResolver, compiled, unframe
 from velocity_stream.serde.compiled import compile_writer, encode_long
@@ -94,6 +94,133 @@ def test_any_valid_artifact_is_written_byte_for_byte_like_fastavro(
 def test_edge_values_are_written_like_fastavro(native: bool, **record: Any) -> None:
     write = compile_writer(EDGES, native=native)
     assert write(SimpleNamespace(**record)) == fastavro_bytes(EDGES, record)
+
+
+_MILLIS = {
+    "type": "record",
+    "name": "At",
+    "fields": [{"name": "at", "type": {"type": "long", "logicalType": "timestamp-millis"}}],
+}
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_FIRST, _LAST = datetime.min.replace(tzinfo=UTC), datetime.max.replace(tzinfo=UTC)
+
+
+class Moment(datetime):
+    """A datetime subclass: the native writer leaves it to Python's arithmetic."""
+
+
+@WRITERS
+@settings(max_examples=500, deadline=None)
+@given(
+    at=st.one_of(
+        st.datetimes(min_value=datetime.min, max_value=datetime.max, timezones=st.just(UTC)),
+        st.sampled_from(
+            [_FIRST, _LAST, _EPOCH, datetime(2000, 2, 29, tzinfo=UTC), datetime(1900, 3, 1)]
+        ).map(lambda at: at.replace(tzinfo=UTC)),
+        st.integers(min_value=-2000, max_value=2000).map(
+            lambda us: _EPOCH + timedelta(microseconds=us)  # around 1970: floor, not truncation
+        ),
+        st.datetimes(
+            min_value=datetime(1, 1, 2),
+            max_value=datetime(9999, 12, 30),
+            timezones=st.sampled_from(
+                [timezone(timedelta(hours=5, minutes=30)), timezone(timedelta(0), "Z")]
+            ),
+        ),
+        st.datetimes(min_value=datetime(1, 1, 2), timezones=st.just(UTC)).map(
+            lambda at: Moment.fromisoformat(at.isoformat())
+        ),
+    )
+)
+def test_timestamps_of_any_instant_and_zone_are_written_like_fastavro(
+    native: bool, at: datetime
+) -> None:
+    """UTC values are counted from their fields natively; the count is Python's, floor
+    division of the microseconds included, before 1970 too."""
+    written = compile_writer(_MILLIS, native=native)(SimpleNamespace(at=at))
+    assert written == fastavro_bytes(_MILLIS, {"at": at})
+    assert written == encode_long((at - _EPOCH) // timedelta(milliseconds=1))
+
+
+class Shadowed:
+    """``name`` in the instance's __dict__, and a property of the class that getattr asks first."""
+
+    def __init__(self) -> None:
+        self.__dict__["name"] = "from the instance"
+
+    @property
+    def name(self) -> str:
+        return "from the property"
+
+
+class Looked:
+    """A class with its own attribute lookup: getattr's answer is the one written."""
+
+    def __init__(self) -> None:
+        self.name = "stored"
+
+    def __getattribute__(self, attribute: str) -> Any:
+        value = object.__getattribute__(self, attribute)
+        return value.upper() if attribute == "name" else value
+
+
+class Fallback:
+    """Nothing in the instance's __dict__: the class's ``__getattr__`` answers."""
+
+    def __getattr__(self, attribute: str) -> str:
+        return f"asked for {attribute}"
+
+
+@WRITERS
+@pytest.mark.parametrize(
+    ("record", "text"),
+    [
+        (Shadowed(), "from the property"),
+        (Looked(), "STORED"),
+        (Fallback(), "asked for name"),
+        (SimpleNamespace(name="plain"), "plain"),
+    ],
+)
+def test_a_field_is_what_getattr_says(native: bool, record: Any, text: str) -> None:
+    """The native writer reads a model's fields from its __dict__ where getattr would find
+    them there, and asks getattr everywhere else."""
+    schema = {"type": "record", "name": "R", "fields": [{"name": "name", "type": "string"}]}
+    assert record.name == text
+    assert compile_writer(schema, native=native)(record) == fastavro_bytes(schema, {"name": text})
+
+
+class Reordered(dict[str, str]):
+    """A dict whose ``items`` gives its entries in reverse: a map is written as items() says."""
+
+    def items(self) -> Any:
+        return list(super().items())[::-1]
+
+
+_STRING_MAP = {
+    "type": "record",
+    "name": "M",
+    "fields": [{"name": "values", "type": {"type": "map", "values": "string"}}],
+}
+
+
+@WRITERS
+@pytest.mark.parametrize(
+    "values",
+    [{"b": "2", "a": "é"}, FrozenMap({"b": "2", "a": "1"}), Reordered({"b": "2", "a": "1"}), {}],
+    ids=["dict", "FrozenMap", "own items", "empty"],
+)
+def test_a_map_of_strings_is_written_in_the_order_of_its_items(
+    native: bool, values: dict[str, str]
+) -> None:
+    written = compile_writer(_STRING_MAP, native=native)(SimpleNamespace(values=values))
+    assert written == fastavro_bytes(_STRING_MAP, {"values": dict(values.items())})
+
+
+@WRITERS
+@pytest.mark.parametrize("values", [{1: "one"}, {"a": 1}], ids=["int key", "int value"])
+def test_a_map_of_strings_holding_another_type_raises(native: bool, values: object) -> None:
+    with pytest.raises((TypeError, AttributeError)):
+        compile_writer(_STRING_MAP, native=native)(SimpleNamespace(values=values))
 
 
 @WRITERS
