@@ -217,7 +217,7 @@ def _write_edges(conn: Connection, t: Client360Tables, facts: list[EdgeFact]) ->
             },
         )
 
-    write_rows(conn, edges, [rows[key] for key in sorted(rows)], newer_parts_win)
+    write_rows(conn, edges, [rows[key] for key in sorted(rows)], newer_parts_win, "newer_parts")
 
 
 def _compact(value: object) -> str:
