@@ -87,6 +87,10 @@ class BuiltSnapshot:
         return Client360Snapshot.model_validate_json(self.body)
 
 
+# The graph-derived sections of a snapshot (graph_sections), as stored between refreshes.
+GraphSections = dict[str, Any]
+
+
 def build_snapshot(view: ClientView) -> BuiltSnapshot:
     """The client's snapshot, its content digest and its JSON body as stored.
 
@@ -95,14 +99,21 @@ def build_snapshot(view: ClientView) -> BuiltSnapshot:
     snapshot is read back (:meth:`Client360Store.snapshot`) and when the validating producer
     publishes it; the tests validate every body they build.
     """
+    return finish_snapshot(view.client_ref, graph_sections(view), view.interactions, view.signals)
+
+
+def graph_sections(view: ClientView) -> GraphSections:
+    """The part of a snapshot that comes from the graph (the client's node, its neighbours and
+    merges) as plain JSON values: a refresh that finds only new interactions or signals for a
+    client finishes its snapshot from these, stored, instead of reading its graph again.
+
+    ``sources`` and ``latest_us`` are the graph's share of the provenance and the as-of time;
+    ``merged`` the duplicate-contact risk flag, if any.
+    """
     by_type: dict[str, list[Neighbor]] = {}
     for neighbor in sorted(view.neighbors, key=lambda n: n.node.ref):
         if neighbor.node.alive and neighbor.node.node_type:
             by_type.setdefault(neighbor.node.node_type, []).append(neighbor)
-
-    recent = sorted(view.interactions, key=lambda i: (-i.occurred_us, i.bundle_ref))
-    recent = recent[:RECENT_INTERACTIONS]
-    scores = _latest_scores(view.signals)
     tasks = sorted(
         (
             (_moment(n.node.attributes.get("due_at")), n.node.ref, n.node.attributes)
@@ -110,8 +121,9 @@ def build_snapshot(view: ClientView) -> BuiltSnapshot:
         ),
         key=lambda t: (t[0] is None, t[0] or "", t[1]),
     )
-    content: dict[str, Any] = {
-        "client_ref": view.client_ref,
+    contacts = {view.client_ref} | {n.node.ref for t in IDENTITY_TYPES for n in by_type.get(t, [])}
+    merged = [m.source_ref for m in view.merges if m.into_ref in contacts]
+    return {
         "identity": _identity(view, by_type),
         "account_links": [
             {
@@ -129,15 +141,6 @@ def build_snapshot(view: ClientView) -> BuiltSnapshot:
             }
             for n in by_type.get("OPPORTUNITY", [])
             if (n.node.attributes.get("stage") or "").upper() not in CLOSED_STAGES
-        ],
-        "recent_interactions": [
-            {
-                "bundle_ref": i.bundle_ref,
-                "channel": i.channel,
-                "occurred_at": _iso(i.occurred_us),
-                "summary": i.summary,
-            }
-            for i in recent
         ],
         "property_interests": [
             {
@@ -158,6 +161,38 @@ def build_snapshot(view: ClientView) -> BuiltSnapshot:
             }
             for due, ref, attributes in tasks
         ],
+        "merged": _flag("duplicate_contact_merged", RiskSeverity.LOW, merged) if merged else None,
+        "sources": _graph_sources(view, by_type),
+        "latest_us": _graph_latest(view, by_type),
+    }
+
+
+def finish_snapshot(
+    client_ref: str,
+    sections: GraphSections,
+    interactions: Iterable[InteractionFact],
+    signals: Iterable[SignalFact],
+) -> BuiltSnapshot:
+    """The snapshot of a client from its graph sections (graph_sections) and its activity."""
+    recent = sorted(interactions, key=lambda i: (-i.occurred_us, i.bundle_ref))
+    recent = recent[:RECENT_INTERACTIONS]
+    scores = _latest_scores(signals)
+    content: dict[str, Any] = {
+        "client_ref": client_ref,
+        "identity": sections["identity"],
+        "account_links": sections["account_links"],
+        "active_opportunities": sections["active_opportunities"],
+        "recent_interactions": [
+            {
+                "bundle_ref": i.bundle_ref,
+                "channel": i.channel,
+                "occurred_at": _iso(i.occurred_us),
+                "summary": i.summary,
+            }
+            for i in recent
+        ],
+        "property_interests": sections["property_interests"],
+        "tasks": sections["tasks"],
         "qd_overview": [
             {
                 "score_type": s.score_type,
@@ -167,14 +202,19 @@ def build_snapshot(view: ClientView) -> BuiltSnapshot:
             }
             for s in scores
         ],
-        "risk_flags": _risk_flags(view, scores, by_type),
+        "risk_flags": _risk_flags(scores, sections["merged"]),
     }
-    sources = _sources(view, recent, scores, by_type)
-    as_of_us = _as_of(view, recent, scores, by_type)
+    refs: set[str] = {i.bundle_ref for i in recent} | {s.signal_ref for s in scores}
+    refs.update(sections["sources"])
+    # A client known only by name still derives from something: its own ref as a last resort.
+    sources = sorted(refs) or [client_ref]
+    # Stamps sort by time first: convert only the newest of them.
+    newest = max([i.stamp for i in recent] + [s.stamp for s in scores], default=None)
+    as_of_us = max(stamp_micros(newest) if newest else 0, sections["latest_us"])
     content["as_of"] = _iso(as_of_us)
     content["provenance"] = {
         "origin": ProvenanceOrigin.DERIVED.value,
-        "source_refs": list(sources),
+        "source_refs": sources,
         "method": PROJECTOR,
         "model": None,
     }
@@ -182,7 +222,7 @@ def build_snapshot(view: ClientView) -> BuiltSnapshot:
     # with the envelope fields (which derive from it) spliced in front.
     encoded = _canonical(content)
     digest = hashlib.sha256(encoded.encode("utf-8")).hexdigest()
-    artifact_id = f"c360:{view.client_ref}:{digest[:24]}"
+    artifact_id = f"c360:{client_ref}:{digest[:24]}"
     envelope = {
         "artifact_id": artifact_id,
         "artifact_type": Client360Snapshot.FAMILY,
@@ -193,7 +233,7 @@ def build_snapshot(view: ClientView) -> BuiltSnapshot:
         "confidence": 1.0,
     }
     body = _canonical(envelope)[:-1] + "," + encoded[1:]
-    return BuiltSnapshot(view.client_ref, artifact_id, digest, as_of_us, body)
+    return BuiltSnapshot(client_ref, artifact_id, digest, as_of_us, body)
 
 
 def _canonical(value: Mapping[str, Any]) -> str:
@@ -251,9 +291,7 @@ def _flag(code: str, severity: RiskSeverity, evidence: Iterable[str | None]) -> 
     return {"code": code, "severity": severity.value, "evidence_refs": list(_unique(evidence))}
 
 
-def _risk_flags(
-    view: ClientView, scores: list[SignalFact], by_type: Mapping[str, list[Neighbor]]
-) -> list[dict[str, Any]]:
+def _risk_flags(scores: list[SignalFact], merged: dict[str, Any] | None) -> list[dict[str, Any]]:
     flags: list[dict[str, Any]] = []
     for score in scores:
         if score.score_type.endswith("_risk") and score.value >= RISK_MEDIUM:
@@ -263,10 +301,8 @@ def _risk_flags(
     operator_only = [s.signal_ref for s in scores if s.operator_only]
     if operator_only:
         flags.append(_flag("qd.operator_input_only", RiskSeverity.LOW, operator_only))
-    contacts = {view.client_ref} | {n.node.ref for t in IDENTITY_TYPES for n in by_type.get(t, [])}
-    merged = [m.source_ref for m in view.merges if m.into_ref in contacts]
-    if merged:
-        flags.append(_flag("duplicate_contact_merged", RiskSeverity.LOW, merged))
+    if merged is not None:
+        flags.append(merged)
     return sorted(flags, key=lambda f: str(f["code"]))
 
 
@@ -274,33 +310,19 @@ def _shown(by_type: Mapping[str, list[Neighbor]]) -> list[Neighbor]:
     return [n for neighbors in by_type.values() for n in neighbors]
 
 
-def _sources(
-    view: ClientView,
-    recent: list[InteractionFact],
-    scores: list[SignalFact],
-    by_type: Mapping[str, list[Neighbor]],
-) -> tuple[str, ...]:
-    refs: set[str] = {i.bundle_ref for i in recent} | {s.signal_ref for s in scores}
+def _graph_sources(view: ClientView, by_type: Mapping[str, list[Neighbor]]) -> list[str]:
+    refs: set[str] = set()
     if view.node is not None:
         refs.update(view.node.sources)
     for neighbor in _shown(by_type):
         refs.update(neighbor.sources)
         refs.update(neighbor.node.sources)
     refs.update(m.source_ref for m in view.merges)
-    # A client known only by name still derives from something: its own ref as a last resort.
-    return tuple(sorted(refs)) or (view.client_ref,)
+    return sorted(refs)
 
 
-def _as_of(
-    view: ClientView,
-    recent: list[InteractionFact],
-    scores: list[SignalFact],
-    by_type: Mapping[str, list[Neighbor]],
-) -> int:
-    # Stamps sort by time first: convert only the newest of them.
-    newest = max([i.stamp for i in recent] + [s.stamp for s in scores], default=None)
-    newest = max(newest or "", *(m.stamp for m in view.merges)) if view.merges else newest
-    times = [stamp_micros(newest)] if newest else []
+def _graph_latest(view: ClientView, by_type: Mapping[str, list[Neighbor]]) -> int:
+    times = [stamp_micros(max(m.stamp for m in view.merges))] if view.merges else []
     if view.node is not None:
         times.append(view.node.latest_us)
     for neighbor in _shown(by_type):
