@@ -87,8 +87,26 @@ class BuiltSnapshot:
         return Client360Snapshot.model_validate_json(self.body)
 
 
-# The graph-derived sections of a snapshot (graph_sections), as stored between refreshes.
-GraphSections = dict[str, Any]
+# The snapshot's content keys whose sections come from the graph alone.
+GRAPH_KEYS = ("account_links", "active_opportunities", "identity", "property_interests", "tasks")
+
+
+@dataclass(frozen=True, slots=True)
+class GraphSections:
+    """The part of a client's snapshot that comes from the graph (its node, its neighbours and
+    merges), already encoded: a refresh that finds only new interactions or signals for a
+    client finishes its snapshot from these, stored, instead of reading and encoding its graph
+    again.
+
+    ``encoded`` holds the canonical JSON of each of GRAPH_KEYS; ``merged`` that of the
+    duplicate-contact risk flag, if any; ``sources`` and ``latest_us`` are the graph's share of
+    the provenance and of the as-of time.
+    """
+
+    encoded: Mapping[str, str]
+    merged: str | None
+    sources: tuple[str, ...]
+    latest_us: int
 
 
 def build_snapshot(view: ClientView) -> BuiltSnapshot:
@@ -123,7 +141,7 @@ def graph_sections(view: ClientView) -> GraphSections:
     )
     contacts = {view.client_ref} | {n.node.ref for t in IDENTITY_TYPES for n in by_type.get(t, [])}
     merged = [m.source_ref for m in view.merges if m.into_ref in contacts]
-    return {
+    sections = {
         "identity": _identity(view, by_type),
         "account_links": [
             {
@@ -161,10 +179,17 @@ def graph_sections(view: ClientView) -> GraphSections:
             }
             for due, ref, attributes in tasks
         ],
-        "merged": _flag("duplicate_contact_merged", RiskSeverity.LOW, merged) if merged else None,
-        "sources": _graph_sources(view, by_type),
-        "latest_us": _graph_latest(view, by_type),
     }
+    return GraphSections(
+        encoded={key: canonical(sections[key]) for key in GRAPH_KEYS},
+        merged=(
+            canonical(_flag("duplicate_contact_merged", RiskSeverity.LOW, merged))
+            if merged
+            else None
+        ),
+        sources=_graph_sources(view, by_type),
+        latest_us=_graph_latest(view, by_type),
+    )
 
 
 def finish_snapshot(
@@ -177,12 +202,18 @@ def finish_snapshot(
     recent = sorted(interactions, key=lambda i: (-i.occurred_us, i.bundle_ref))
     recent = recent[:RECENT_INTERACTIONS]
     scores = _latest_scores(signals)
-    content: dict[str, Any] = {
-        "client_ref": client_ref,
-        "identity": sections["identity"],
-        "account_links": sections["account_links"],
-        "active_opportunities": sections["active_opportunities"],
-        "recent_interactions": [
+    refs: set[str] = {i.bundle_ref for i in recent} | {s.signal_ref for s in scores}
+    refs.update(sections.sources)
+    # Stamps sort by time first: convert only the newest of them.
+    newest = max([i.stamp for i in recent] + [s.stamp for s in scores], default=None)
+    as_of_us = max(stamp_micros(newest) if newest else 0, sections.latest_us)
+    as_of = _iso(as_of_us)
+    # The content is encoded section by section (the graph's were encoded when its sections
+    # were made), then joined in key order: the same bytes as canonical() of the whole.
+    parts = dict(sections.encoded)
+    parts["client_ref"] = canonical(client_ref)
+    parts["recent_interactions"] = canonical(
+        [
             {
                 "bundle_ref": i.bundle_ref,
                 "channel": i.channel,
@@ -190,10 +221,10 @@ def finish_snapshot(
                 "summary": i.summary,
             }
             for i in recent
-        ],
-        "property_interests": sections["property_interests"],
-        "tasks": sections["tasks"],
-        "qd_overview": [
+        ]
+    )
+    parts["qd_overview"] = canonical(
+        [
             {
                 "score_type": s.score_type,
                 "value": s.value,
@@ -201,26 +232,26 @@ def finish_snapshot(
                 "signal_ref": s.signal_ref,
             }
             for s in scores
-        ],
-        "risk_flags": _risk_flags(scores, sections["merged"]),
-    }
-    refs: set[str] = {i.bundle_ref for i in recent} | {s.signal_ref for s in scores}
-    refs.update(sections["sources"])
-    # A client known only by name still derives from something: its own ref as a last resort.
-    sources = sorted(refs) or [client_ref]
-    # Stamps sort by time first: convert only the newest of them.
-    newest = max([i.stamp for i in recent] + [s.stamp for s in scores], default=None)
-    as_of_us = max(stamp_micros(newest) if newest else 0, sections["latest_us"])
-    content["as_of"] = _iso(as_of_us)
-    content["provenance"] = {
-        "origin": ProvenanceOrigin.DERIVED.value,
-        "source_refs": sources,
-        "method": PROJECTOR,
-        "model": None,
-    }
+        ]
+    )
+    # Risk flags sort by code: the graph's one (duplicate_contact_merged) before every "qd.".
+    flags = [canonical(flag) for flag in _risk_flags(scores)]
+    parts["risk_flags"] = (
+        "[" + ",".join(([sections.merged] if sections.merged else []) + flags) + "]"
+    )
+    parts["as_of"] = canonical(as_of)
+    parts["provenance"] = canonical(
+        {
+            "origin": ProvenanceOrigin.DERIVED.value,
+            # A client known only by name still derives from something: its own ref then.
+            "source_refs": sorted(refs) or [client_ref],
+            "method": PROJECTOR,
+            "model": None,
+        }
+    )
+    encoded = "{" + ",".join(f'"{key}":{parts[key]}' for key in sorted(parts)) + "}"
     # One encoding serves both: the digest is of the content, and the body is the content
     # with the envelope fields (which derive from it) spliced in front.
-    encoded = _canonical(content)
     digest = hashlib.sha256(encoded.encode("utf-8")).hexdigest()
     artifact_id = f"c360:{client_ref}:{digest[:24]}"
     envelope = {
@@ -228,15 +259,16 @@ def finish_snapshot(
         "artifact_type": Client360Snapshot.FAMILY,
         "schema_version": Client360Snapshot.SCHEMA_VERSION,
         "source_system": PROJECTOR,
-        "created_at": content["as_of"],
+        "created_at": as_of,
         "created_by": f"system:{PROJECTOR}",
         "confidence": 1.0,
     }
-    body = _canonical(envelope)[:-1] + "," + encoded[1:]
+    body = canonical(envelope)[:-1] + "," + encoded[1:]
     return BuiltSnapshot(client_ref, artifact_id, digest, as_of_us, body)
 
 
-def _canonical(value: Mapping[str, Any]) -> str:
+def canonical(value: Any) -> str:
+    """Canonical JSON (sorted keys, no spaces): equal values give equal bytes."""
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
@@ -291,7 +323,8 @@ def _flag(code: str, severity: RiskSeverity, evidence: Iterable[str | None]) -> 
     return {"code": code, "severity": severity.value, "evidence_refs": list(_unique(evidence))}
 
 
-def _risk_flags(scores: list[SignalFact], merged: dict[str, Any] | None) -> list[dict[str, Any]]:
+def _risk_flags(scores: list[SignalFact]) -> list[dict[str, Any]]:
+    """The risk flags the scores raise, by code (all "qd."; the graph's flag is apart)."""
     flags: list[dict[str, Any]] = []
     for score in scores:
         if score.score_type.endswith("_risk") and score.value >= RISK_MEDIUM:
@@ -301,8 +334,6 @@ def _risk_flags(scores: list[SignalFact], merged: dict[str, Any] | None) -> list
     operator_only = [s.signal_ref for s in scores if s.operator_only]
     if operator_only:
         flags.append(_flag("qd.operator_input_only", RiskSeverity.LOW, operator_only))
-    if merged is not None:
-        flags.append(merged)
     return sorted(flags, key=lambda f: str(f["code"]))
 
 
@@ -310,7 +341,7 @@ def _shown(by_type: Mapping[str, list[Neighbor]]) -> list[Neighbor]:
     return [n for neighbors in by_type.values() for n in neighbors]
 
 
-def _graph_sources(view: ClientView, by_type: Mapping[str, list[Neighbor]]) -> list[str]:
+def _graph_sources(view: ClientView, by_type: Mapping[str, list[Neighbor]]) -> tuple[str, ...]:
     refs: set[str] = set()
     if view.node is not None:
         refs.update(view.node.sources)
@@ -318,7 +349,7 @@ def _graph_sources(view: ClientView, by_type: Mapping[str, list[Neighbor]]) -> l
         refs.update(neighbor.sources)
         refs.update(neighbor.node.sources)
     refs.update(m.source_ref for m in view.merges)
-    return sorted(refs)
+    return tuple(sorted(refs))
 
 
 def _graph_latest(view: ClientView, by_type: Mapping[str, list[Neighbor]]) -> int:

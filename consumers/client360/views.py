@@ -143,16 +143,15 @@ class EdgeCache:
         return sorted({row for ref in wanted for row in self._by_ref[ref]})
 
 
-def load_views(
-    conn: Connection,
-    tables: Client360Tables,
-    index: MergeIndex,
-    edge_cache: EdgeCache,
-    roots: Iterable[str],
-) -> dict[str, ClientView]:
-    """A ClientView per root (``index`` must already know the roots' merge classes)."""
-    members = {root: index.members(root) for root in sorted(set(roots))}
-    owner = {member: root for root, group in members.items() for member in group}
+Activity = tuple[tuple[InteractionFact, ...], tuple[SignalFact, ...]]
+
+
+def load_activity(
+    conn: Connection, tables: Client360Tables, index: MergeIndex, roots: Iterable[str]
+) -> dict[str, Activity]:
+    """Per root, the interactions and signals of its merge class, each sorted by its ref
+    (``index`` must already know the roots' merge classes)."""
+    owner = {member: root for root in set(roots) for member in index.members(root)}
     interactions: dict[str, list[InteractionFact]] = {}
     ti = tables.interactions
     columns = (ti.c.client_ref, ti.c.bundle_ref, ti.c.channel, ti.c.occurred_us, ti.c.summary)
@@ -187,6 +186,26 @@ def load_views(
                     at,
                 )
             )
+    return {
+        root: (
+            tuple(sorted(interactions.get(root, []), key=lambda i: i.bundle_ref)),
+            tuple(sorted(signals.get(root, []), key=lambda s: s.signal_ref)),
+        )
+        for root in set(owner.values())
+    }
+
+
+def load_views(
+    conn: Connection,
+    tables: Client360Tables,
+    index: MergeIndex,
+    edge_cache: EdgeCache,
+    roots: Iterable[str],
+) -> dict[str, ClientView]:
+    """A ClientView per root (``index`` must already know the roots' merge classes)."""
+    members = {root: index.members(root) for root in sorted(set(roots))}
+    owner = {member: root for root, group in members.items() for member in group}
+    activity = load_activity(conn, tables, index, members)
     edges = edge_cache.touching(conn, owner)
     far_ends = {e.to_ref for e in edges} | {e.from_ref for e in edges}
     index.load(conn, far_ends)
@@ -221,8 +240,8 @@ def load_views(
         views[root] = ClientView(
             client_ref=root,
             node=node_views[root] if node_rows[root] else None,
-            interactions=tuple(sorted(interactions.get(root, []), key=lambda i: i.bundle_ref)),
-            signals=tuple(sorted(signals.get(root, []), key=lambda s: s.signal_ref)),
+            interactions=activity[root][0],
+            signals=activity[root][1],
             neighbors=neighbors,
             merges=tuple(m for m in merges if m.into_ref in near),
         )
