@@ -224,8 +224,12 @@ def _write_edges(conn: Connection, t: Client360Tables, facts: list[EdgeFact]) ->
     write_rows(conn, edges, [rows[key] for key in sorted(rows)], newer_parts_win, "newer_parts")
 
 
+# Built once: json.dumps with options builds a new encoder at every call (three per node).
+_COMPACT = json.JSONEncoder(sort_keys=True, separators=(",", ":"))
+
+
 def _compact(value: object) -> str:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"))
+    return _COMPACT.encode(value)
 
 
 def _newer(candidate: str, current: str | None) -> bool:

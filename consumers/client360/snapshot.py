@@ -267,9 +267,14 @@ def finish_snapshot(
     return BuiltSnapshot(client_ref, artifact_id, digest, as_of_us, body)
 
 
+# One encoder for every call: json.dumps with options builds a new one each time, and a
+# refresh encodes several sections per client.
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
 def canonical(value: Any) -> str:
     """Canonical JSON (sorted keys, no spaces): equal values give equal bytes."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return _CANONICAL.encode(value)
 
 
 @lru_cache(maxsize=1 << 16)

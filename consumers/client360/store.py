@@ -187,7 +187,7 @@ class Client360Store(OffsetsStore[Client360Tables]):
             query = select(t.snapshots.c.client_ref, t.snapshots.c.digest)
             for ref, digest in conn.execute(
                 query.where(one_of(conn, t.snapshots.c.client_ref, part))
-            ):
+            ).all():
                 current[ref] = digest
         changed = [b for ref, b in sorted(built.items()) if current.get(ref) != b.digest]
         replace_rows(
@@ -310,7 +310,7 @@ def _load_sections(conn: Connection, table: Table, refs: Iterable[str]) -> dict[
     columns = (table.c.client_ref, table.c.merged, table.c.sources, table.c.latest_us, *keys)
     for part in chunks(sorted(refs)):
         query = select(*columns).where(one_of(conn, table.c.client_ref, part))
-        for ref, merged, sources, latest_us, *encoded in conn.execute(query):
+        for ref, merged, sources, latest_us, *encoded in conn.execute(query).all():
             found[ref] = GraphSections(
                 dict(zip(GRAPH_KEYS, encoded, strict=True)),
                 merged,

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
+from functools import lru_cache
 from typing import Any, NamedTuple
 
 from sqlalchemy import Connection, Table, select
@@ -56,7 +57,7 @@ def _rows(
 ) -> list[tuple[Any, ...]]:
     found: list[tuple[Any, ...]] = []
     for part in chunks(sorted(set(keys))):
-        found.extend(conn.execute(select(table).where(one_of(conn, table.c[column], part))))
+        found.extend(conn.execute(select(table).where(one_of(conn, table.c[column], part))).all())
     return found
 
 
@@ -157,7 +158,7 @@ def load_activity(
     columns = (ti.c.client_ref, ti.c.bundle_ref, ti.c.channel, ti.c.occurred_us, ti.c.summary)
     for part in chunks(sorted(owner)):
         query = select(*columns, ti.c.stamp).where(one_of(conn, ti.c.client_ref, part))
-        for values in conn.execute(query):
+        for values in conn.execute(query).all():
             interactions.setdefault(owner[values[0]], []).append(InteractionFact(*values))
     signals: dict[str, list[SignalFact]] = {}
     ts = tables.signals
@@ -172,7 +173,7 @@ def load_activity(
             ts.c.operator_only,
             ts.c.stamp,
         ).where(one_of(conn, ts.c.client_ref, part))
-        rows: Iterable[tuple[Any, ...]] = conn.execute(query)
+        rows: Iterable[tuple[Any, ...]] = conn.execute(query).all()
         for ref, signal, kind, value, end, evidence, operator, at in rows:
             signals.setdefault(owner[ref], []).append(
                 SignalFact(
@@ -181,7 +182,7 @@ def load_activity(
                     kind,
                     float(value),
                     end,
-                    tuple(json.loads(evidence)),
+                    _refs(evidence),
                     bool(operator),
                     at,
                 )
@@ -267,3 +268,10 @@ def _neighbor(node: NodeView, edges: list[EdgeRow]) -> Neighbor:
 def client_rows(conn: Connection, clients: Table, refs: Iterable[str]) -> set[str]:
     """Which of ``refs`` are known clients."""
     return {row[0] for row in _rows(conn, clients, "client_ref", refs)}
+
+
+@lru_cache(maxsize=1 << 14)
+def _refs(text: str) -> tuple[str, ...]:
+    """A stored JSON array of refs as a tuple; cached, as every refresh reads a client's
+    signals again and most carry the same few evidence lists."""
+    return tuple(json.loads(text))
