@@ -121,6 +121,12 @@ class Client360Store(OffsetsStore[Client360Tables]):
         with self.engine.connect() as conn:
             return int(conn.execute(query).scalar_one())
 
+    def dirty_refs(self) -> tuple[set[str], set[str]]:
+        """The graph refs and the activity refs that applied batches marked and no refresh
+        has handled yet."""
+        with self.engine.connect() as conn:
+            return _split_marks(conn.execute(select(self.tables.dirty.c.refs)).scalars().all())
+
     def refresh(self, limit: int | None = None) -> RefreshResult:
         """Rebuild the snapshots of the clients that (up to ``limit``) dirty batches touched,
         in one transaction.
