@@ -288,6 +288,32 @@ def insert_ignore(conn: Connection, table: Table, rows: Sequence[Mapping[str, An
     write_rows(conn, table, rows, lambda statement: statement.on_conflict_do_nothing(), "ignore")
 
 
+def plain_rows(conn: Connection, query: Select[Any]) -> Sequence[Any]:
+    """The rows of ``query`` (which must use no expanding IN list; see one_of), as tuples.
+
+    On SQLite the statement goes to the driver's cursor of the connection's transaction and
+    its rows come back as the driver returns them, without SQLAlchemy's result processing
+    (booleans stay 0 or 1: the caller converts what it needs). That per-row processing costs
+    more than SQLite's own fetch for the tens of thousands of rows a refresh reads.
+    PostgreSQL's driver returns typed values already: there the query goes through
+    SQLAlchemy.
+    """
+    if conn.dialect.name != "sqlite":
+        return conn.execute(query).all()
+    compiled = query.compile(dialect=conn.dialect)
+    params = compiled.construct_params()
+    values = []
+    for name in compiled.positiontup or ():
+        process = compiled.binds[name].type.bind_processor(conn.dialect)
+        values.append(params[name] if process is None else process(params[name]))
+    cursor = conn.connection.cursor()
+    try:
+        cursor.execute(compiled.string, values)
+        return cursor.fetchall()
+    finally:
+        cursor.close()
+
+
 def chunks(items: Iterable[T], size: int = IN_CHUNK) -> Iterator[list[T]]:
     """``items`` in lists of at most ``size`` (for IN lists)."""
     batch: list[T] = []

@@ -22,7 +22,7 @@ from consumers.client360.facts import InteractionFact, SignalFact, stamp_micros
 from consumers.client360.merges import MergeIndex
 from consumers.client360.snapshot import ClientView, Neighbor, NodeView
 from consumers.client360.tables import Client360Tables
-from consumers.storage import chunks, one_of
+from consumers.storage import chunks, one_of, plain_rows
 
 
 class NodeRow(NamedTuple):
@@ -158,7 +158,7 @@ def load_activity(
     columns = (ti.c.client_ref, ti.c.bundle_ref, ti.c.channel, ti.c.occurred_us, ti.c.summary)
     for part in chunks(sorted(owner)):
         query = select(*columns, ti.c.stamp).where(one_of(conn, ti.c.client_ref, part))
-        for values in conn.execute(query).all():
+        for values in plain_rows(conn, query):
             interactions.setdefault(owner[values[0]], []).append(InteractionFact(*values))
     signals: dict[str, list[SignalFact]] = {}
     ts = tables.signals
@@ -173,8 +173,7 @@ def load_activity(
             ts.c.operator_only,
             ts.c.stamp,
         ).where(one_of(conn, ts.c.client_ref, part))
-        rows: Iterable[tuple[Any, ...]] = conn.execute(query).all()
-        for ref, signal, kind, value, end, evidence, operator, at in rows:
+        for ref, signal, kind, value, end, evidence, operator, at in plain_rows(conn, query):
             signals.setdefault(owner[ref], []).append(
                 SignalFact(
                     ref,
