@@ -288,7 +288,7 @@ def insert_ignore(conn: Connection, table: Table, rows: Sequence[Mapping[str, An
     write_rows(conn, table, rows, lambda statement: statement.on_conflict_do_nothing(), "ignore")
 
 
-def plain_rows(conn: Connection, query: Select[Any]) -> Sequence[Any]:
+def plain_rows(conn: Connection, query: Select[*tuple[Any, ...]]) -> Sequence[Any]:
     """The rows of ``query`` (which must use no expanding IN list; see one_of), as tuples.
 
     On SQLite the statement goes to the driver's cursor of the connection's transaction and
