@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import Any, Generic, TypeVar
+from weakref import WeakKeyDictionary
 
 from sqlalchemy import (
     BigInteger,
@@ -145,19 +147,80 @@ def pick_later(
 OnConflict = Callable[[Any], Any]  # the dialect's Insert in, with its ON CONFLICT clause out
 
 
+@dataclass(frozen=True, slots=True)
+class _Prepared:
+    """An INSERT compiled once for one table, clause and set of columns: its SQL text, the
+    row keys in the order of its parameters, and the columns' bind processors (None where a
+    value goes to the driver as it is; the tuple is empty when none needs one)."""
+
+    sql: str
+    get: Callable[[Mapping[str, Any]], tuple[Any, ...]]
+    processors: tuple[Callable[[Any], Any] | None, ...]
+
+
+# Per table (dropped with it), per (dialect, clause name, columns): the compiled statement.
+_PREPARED: WeakKeyDictionary[Table, dict[tuple[str, Hashable, tuple[str, ...]], _Prepared]] = (
+    WeakKeyDictionary()
+)
+
+
+def _prepared(
+    conn: Connection,
+    table: Table,
+    columns: tuple[str, ...],
+    on_conflict: OnConflict,
+    clause: Hashable,
+) -> _Prepared:
+    key = (conn.dialect.name, clause, columns)
+    known = _PREPARED.setdefault(table, {}).get(key)
+    if known is not None:
+        return known
+    compiled = on_conflict(insert_for(conn, table)).compile(
+        dialect=conn.dialect, column_keys=list(columns)
+    )
+    names = tuple(compiled.positiontup or ())
+    processors = [compiled.binds[name].type.bind_processor(conn.dialect) for name in names]
+    if set(names) <= set(columns):
+        getter = itemgetter(*names)
+        get = getter if len(names) > 1 else (lambda row: (getter(row),))
+    else:  # the clause binds values of its own: constants, processed here once
+        constants: dict[str, Any] = {}
+        for at, name in enumerate(names):
+            if name not in columns:
+                value, process = compiled.binds[name].effective_value, processors[at]
+                constants[name] = value if process is None else process(value)
+                processors[at] = None
+        get = lambda row: tuple(  # noqa: E731
+            row[name] if name in columns else constants[name] for name in names
+        )
+    found = _Prepared(
+        compiled.string, get, tuple(processors) if any(p is not None for p in processors) else ()
+    )
+    _PREPARED[table][key] = found
+    return found
+
+
 def write_rows(
-    conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]], on_conflict: OnConflict
+    conn: Connection,
+    table: Table,
+    rows: Sequence[Mapping[str, Any]],
+    on_conflict: OnConflict,
+    clause: Hashable,
 ) -> None:
     """INSERT ``rows`` (all with the same keys) with an ON CONFLICT clause, in one statement.
 
     On PostgreSQL the rows travel as one array per column (``INSERT ... SELECT FROM
     unnest(...)``): one statement for the whole batch, about twice as fast as psycopg's
-    row-by-row executemany. SQLite gets an executemany, which is already in-process.
+    row-by-row executemany. SQLite gets the driver's own executemany of a statement compiled
+    once per table, ``clause`` and set of columns (``clause`` names what ``on_conflict``
+    adds: the same name must always mean the same clause for a table), with plain tuples
+    sent to the cursor of the connection's transaction: SQLAlchemy's executemany costs more
+    per row than SQLite's insert itself.
     """
     if not rows:
         return
-    columns = list(rows[0])
     if conn.dialect.name == "postgresql":
+        columns = list(rows[0])
         arrays = [
             bindparam(None, [row[c] for row in rows], type_=postgresql.ARRAY(table.c[c].type))
             for c in columns
@@ -167,8 +230,22 @@ def write_rows(
             columns, select(*(source.c[c] for c in columns))
         )
         conn.execute(on_conflict(statement))
+        return
+    prepared = _prepared(conn, table, tuple(rows[0]), on_conflict, clause)
+    get = prepared.get
+    if prepared.processors:
+        processors = prepared.processors
+        values: list[tuple[Any, ...]] = [
+            tuple(v if p is None else p(v) for v, p in zip(get(row), processors, strict=True))
+            for row in rows
+        ]
     else:
-        conn.execute(on_conflict(insert_for(conn, table)), list(rows))
+        values = [get(row) for row in rows]
+    cursor = conn.connection.cursor()
+    try:
+        cursor.executemany(prepared.sql, values)
+    finally:
+        cursor.close()
 
 
 def lww_upsert(
@@ -189,7 +266,7 @@ def lww_upsert(
             where=excluded[stamp] > table.c[stamp],
         )
 
-    write_rows(conn, table, rows, newer_wins)
+    write_rows(conn, table, rows, newer_wins, ("lww", stamp))
 
 
 def replace_rows(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
@@ -203,12 +280,38 @@ def replace_rows(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any
             set_={name: excluded[name] for name in rows[0] if name not in keys},
         )
 
-    write_rows(conn, table, rows, overwrite)
+    write_rows(conn, table, rows, overwrite, "replace")
 
 
 def insert_ignore(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
     """Insert ``rows``, skipping any whose key already exists."""
-    write_rows(conn, table, rows, lambda statement: statement.on_conflict_do_nothing())
+    write_rows(conn, table, rows, lambda statement: statement.on_conflict_do_nothing(), "ignore")
+
+
+def plain_rows(conn: Connection, query: Select[*tuple[Any, ...]]) -> Sequence[Any]:
+    """The rows of ``query`` (which must use no expanding IN list; see one_of), as tuples.
+
+    On SQLite the statement goes to the driver's cursor of the connection's transaction and
+    its rows come back as the driver returns them, without SQLAlchemy's result processing
+    (booleans stay 0 or 1: the caller converts what it needs). That per-row processing costs
+    more than SQLite's own fetch for the tens of thousands of rows a refresh reads.
+    PostgreSQL's driver returns typed values already: there the query goes through
+    SQLAlchemy.
+    """
+    if conn.dialect.name != "sqlite":
+        return conn.execute(query).all()
+    compiled = query.compile(dialect=conn.dialect)
+    params = compiled.construct_params()
+    values = []
+    for name in compiled.positiontup or ():
+        process = compiled.binds[name].type.bind_processor(conn.dialect)
+        values.append(params[name] if process is None else process(params[name]))
+    cursor = conn.connection.cursor()
+    try:
+        cursor.execute(compiled.string, values)
+        return cursor.fetchall()
+    finally:
+        cursor.close()
 
 
 def chunks(items: Iterable[T], size: int = IN_CHUNK) -> Iterator[list[T]]:

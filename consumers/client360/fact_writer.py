@@ -33,10 +33,13 @@ from consumers.storage import (
 )
 
 
-def write_facts(conn: Connection, t: Client360Tables, fresh: Sequence[Projection]) -> set[str]:
-    """Write every fact; returns the refs whose snapshots may have changed (the dirty refs):
-    the clients, interactions and signals name, the nodes whose row changed, both ends of
-    every edge and merge, and the refs that merged refs pointed at before."""
+def write_facts(
+    conn: Connection, t: Client360Tables, fresh: Sequence[Projection]
+) -> tuple[set[str], set[str]]:
+    """Write every fact; returns the refs whose snapshots may have changed (the dirty refs) in
+    two sets. Graph refs: the clients the events name, the nodes whose row changed, both ends
+    of every edge and merge, and the refs that merged refs pointed at before. Activity refs:
+    the clients that interactions and signals name (their graph sections still hold)."""
     interactions = _newest(
         (i for p in fresh for i in p.interactions), lambda f: (f.client_ref, f.bundle_ref)
     )
@@ -103,12 +106,13 @@ def write_facts(conn: Connection, t: Client360Tables, fresh: Sequence[Projection
     insert_ignore(conn, t.clients, [{"client_ref": c} for c in sorted(clients)])
     # Every keyed fact above is new to its row or newer than it, or it was reduced away; a
     # node fact that changed nothing (older than what the row holds) leaves no dirty mark.
-    dirty = clients | old_into | changed_nodes
+    graph = {c for p in fresh for c in p.clients} | old_into | changed_nodes
     for edge in edges:
-        dirty.update((edge.from_ref, edge.to_ref))
+        graph.update((edge.from_ref, edge.to_ref))
     for merge in merges:
-        dirty.update((merge.merged_ref, merge.into_ref))
-    return dirty
+        graph.update((merge.merged_ref, merge.into_ref))
+    activity = {f.client_ref for f in interactions} | {f.client_ref for f in signals}
+    return graph, activity
 
 
 def _write_nodes(
@@ -217,11 +221,15 @@ def _write_edges(conn: Connection, t: Client360Tables, facts: list[EdgeFact]) ->
             },
         )
 
-    write_rows(conn, edges, [rows[key] for key in sorted(rows)], newer_parts_win)
+    write_rows(conn, edges, [rows[key] for key in sorted(rows)], newer_parts_win, "newer_parts")
+
+
+# Built once: json.dumps with options builds a new encoder at every call (three per node).
+_COMPACT = json.JSONEncoder(sort_keys=True, separators=(",", ":"))
 
 
 def _compact(value: object) -> str:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"))
+    return _COMPACT.encode(value)
 
 
 def _newer(candidate: str, current: str | None) -> bool:

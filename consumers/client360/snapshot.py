@@ -87,6 +87,28 @@ class BuiltSnapshot:
         return Client360Snapshot.model_validate_json(self.body)
 
 
+# The snapshot's content keys whose sections come from the graph alone.
+GRAPH_KEYS = ("account_links", "active_opportunities", "identity", "property_interests", "tasks")
+
+
+@dataclass(frozen=True, slots=True)
+class GraphSections:
+    """The part of a client's snapshot that comes from the graph (its node, its neighbours and
+    merges), already encoded: a refresh that finds only new interactions or signals for a
+    client finishes its snapshot from these, stored, instead of reading and encoding its graph
+    again.
+
+    ``encoded`` holds the canonical JSON of each of GRAPH_KEYS; ``merged`` that of the
+    duplicate-contact risk flag, if any; ``sources`` and ``latest_us`` are the graph's share of
+    the provenance and of the as-of time.
+    """
+
+    encoded: Mapping[str, str]
+    merged: str | None
+    sources: tuple[str, ...]
+    latest_us: int
+
+
 def build_snapshot(view: ClientView) -> BuiltSnapshot:
     """The client's snapshot, its content digest and its JSON body as stored.
 
@@ -95,14 +117,21 @@ def build_snapshot(view: ClientView) -> BuiltSnapshot:
     snapshot is read back (:meth:`Client360Store.snapshot`) and when the validating producer
     publishes it; the tests validate every body they build.
     """
+    return finish_snapshot(view.client_ref, graph_sections(view), view.interactions, view.signals)
+
+
+def graph_sections(view: ClientView) -> GraphSections:
+    """The part of a snapshot that comes from the graph (the client's node, its neighbours and
+    merges) as plain JSON values: a refresh that finds only new interactions or signals for a
+    client finishes its snapshot from these, stored, instead of reading its graph again.
+
+    ``sources`` and ``latest_us`` are the graph's share of the provenance and the as-of time;
+    ``merged`` the duplicate-contact risk flag, if any.
+    """
     by_type: dict[str, list[Neighbor]] = {}
     for neighbor in sorted(view.neighbors, key=lambda n: n.node.ref):
         if neighbor.node.alive and neighbor.node.node_type:
             by_type.setdefault(neighbor.node.node_type, []).append(neighbor)
-
-    recent = sorted(view.interactions, key=lambda i: (-i.occurred_us, i.bundle_ref))
-    recent = recent[:RECENT_INTERACTIONS]
-    scores = _latest_scores(view.signals)
     tasks = sorted(
         (
             (_moment(n.node.attributes.get("due_at")), n.node.ref, n.node.attributes)
@@ -110,8 +139,9 @@ def build_snapshot(view: ClientView) -> BuiltSnapshot:
         ),
         key=lambda t: (t[0] is None, t[0] or "", t[1]),
     )
-    content: dict[str, Any] = {
-        "client_ref": view.client_ref,
+    contacts = {view.client_ref} | {n.node.ref for t in IDENTITY_TYPES for n in by_type.get(t, [])}
+    merged = [m.source_ref for m in view.merges if m.into_ref in contacts]
+    sections = {
         "identity": _identity(view, by_type),
         "account_links": [
             {
@@ -129,15 +159,6 @@ def build_snapshot(view: ClientView) -> BuiltSnapshot:
             }
             for n in by_type.get("OPPORTUNITY", [])
             if (n.node.attributes.get("stage") or "").upper() not in CLOSED_STAGES
-        ],
-        "recent_interactions": [
-            {
-                "bundle_ref": i.bundle_ref,
-                "channel": i.channel,
-                "occurred_at": _iso(i.occurred_us),
-                "summary": i.summary,
-            }
-            for i in recent
         ],
         "property_interests": [
             {
@@ -158,7 +179,52 @@ def build_snapshot(view: ClientView) -> BuiltSnapshot:
             }
             for due, ref, attributes in tasks
         ],
-        "qd_overview": [
+    }
+    return GraphSections(
+        encoded={key: canonical(sections[key]) for key in GRAPH_KEYS},
+        merged=(
+            canonical(_flag("duplicate_contact_merged", RiskSeverity.LOW, merged))
+            if merged
+            else None
+        ),
+        sources=_graph_sources(view, by_type),
+        latest_us=_graph_latest(view, by_type),
+    )
+
+
+def finish_snapshot(
+    client_ref: str,
+    sections: GraphSections,
+    interactions: Iterable[InteractionFact],
+    signals: Iterable[SignalFact],
+) -> BuiltSnapshot:
+    """The snapshot of a client from its graph sections (graph_sections) and its activity."""
+    recent = sorted(interactions, key=lambda i: (-i.occurred_us, i.bundle_ref))
+    recent = recent[:RECENT_INTERACTIONS]
+    scores = _latest_scores(signals)
+    refs: set[str] = {i.bundle_ref for i in recent} | {s.signal_ref for s in scores}
+    refs.update(sections.sources)
+    # Stamps sort by time first: convert only the newest of them.
+    newest = max([i.stamp for i in recent] + [s.stamp for s in scores], default=None)
+    as_of_us = max(stamp_micros(newest) if newest else 0, sections.latest_us)
+    as_of = _iso(as_of_us)
+    # The content is encoded section by section (the graph's were encoded when its sections
+    # were made), then joined in key order: the same bytes as canonical() of the whole.
+    parts = dict(sections.encoded)
+    parts["client_ref"] = canonical(client_ref)
+    parts["recent_interactions"] = canonical(
+        [
+            {
+                "bundle_ref": i.bundle_ref,
+                "channel": i.channel,
+                "occurred_at": _iso(i.occurred_us),
+                "summary": i.summary,
+            }
+            for i in recent
+        ]
+    )
+    parts["qd_overview"] = canonical(
+        [
             {
                 "score_type": s.score_type,
                 "value": s.value,
@@ -166,38 +232,49 @@ def build_snapshot(view: ClientView) -> BuiltSnapshot:
                 "signal_ref": s.signal_ref,
             }
             for s in scores
-        ],
-        "risk_flags": _risk_flags(view, scores, by_type),
-    }
-    sources = _sources(view, recent, scores, by_type)
-    as_of_us = _as_of(view, recent, scores, by_type)
-    content["as_of"] = _iso(as_of_us)
-    content["provenance"] = {
-        "origin": ProvenanceOrigin.DERIVED.value,
-        "source_refs": list(sources),
-        "method": PROJECTOR,
-        "model": None,
-    }
+        ]
+    )
+    # Risk flags sort by code: the graph's one (duplicate_contact_merged) before every "qd.".
+    flags = [canonical(flag) for flag in _risk_flags(scores)]
+    parts["risk_flags"] = (
+        "[" + ",".join(([sections.merged] if sections.merged else []) + flags) + "]"
+    )
+    parts["as_of"] = canonical(as_of)
+    parts["provenance"] = canonical(
+        {
+            "origin": ProvenanceOrigin.DERIVED.value,
+            # A client known only by name still derives from something: its own ref then.
+            "source_refs": sorted(refs) or [client_ref],
+            "method": PROJECTOR,
+            "model": None,
+        }
+    )
+    encoded = "{" + ",".join(f'"{key}":{parts[key]}' for key in sorted(parts)) + "}"
     # One encoding serves both: the digest is of the content, and the body is the content
     # with the envelope fields (which derive from it) spliced in front.
-    encoded = _canonical(content)
     digest = hashlib.sha256(encoded.encode("utf-8")).hexdigest()
-    artifact_id = f"c360:{view.client_ref}:{digest[:24]}"
+    artifact_id = f"c360:{client_ref}:{digest[:24]}"
     envelope = {
         "artifact_id": artifact_id,
         "artifact_type": Client360Snapshot.FAMILY,
         "schema_version": Client360Snapshot.SCHEMA_VERSION,
         "source_system": PROJECTOR,
-        "created_at": content["as_of"],
+        "created_at": as_of,
         "created_by": f"system:{PROJECTOR}",
         "confidence": 1.0,
     }
-    body = _canonical(envelope)[:-1] + "," + encoded[1:]
-    return BuiltSnapshot(view.client_ref, artifact_id, digest, as_of_us, body)
+    body = canonical(envelope)[:-1] + "," + encoded[1:]
+    return BuiltSnapshot(client_ref, artifact_id, digest, as_of_us, body)
 
 
-def _canonical(value: Mapping[str, Any]) -> str:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+# One encoder for every call: json.dumps with options builds a new one each time, and a
+# refresh encodes several sections per client.
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def canonical(value: Any) -> str:
+    """Canonical JSON (sorted keys, no spaces): equal values give equal bytes."""
+    return _CANONICAL.encode(value)
 
 
 @lru_cache(maxsize=1 << 16)
@@ -251,9 +328,8 @@ def _flag(code: str, severity: RiskSeverity, evidence: Iterable[str | None]) -> 
     return {"code": code, "severity": severity.value, "evidence_refs": list(_unique(evidence))}
 
 
-def _risk_flags(
-    view: ClientView, scores: list[SignalFact], by_type: Mapping[str, list[Neighbor]]
-) -> list[dict[str, Any]]:
+def _risk_flags(scores: list[SignalFact]) -> list[dict[str, Any]]:
+    """The risk flags the scores raise, by code (all "qd."; the graph's flag is apart)."""
     flags: list[dict[str, Any]] = []
     for score in scores:
         if score.score_type.endswith("_risk") and score.value >= RISK_MEDIUM:
@@ -263,10 +339,6 @@ def _risk_flags(
     operator_only = [s.signal_ref for s in scores if s.operator_only]
     if operator_only:
         flags.append(_flag("qd.operator_input_only", RiskSeverity.LOW, operator_only))
-    contacts = {view.client_ref} | {n.node.ref for t in IDENTITY_TYPES for n in by_type.get(t, [])}
-    merged = [m.source_ref for m in view.merges if m.into_ref in contacts]
-    if merged:
-        flags.append(_flag("duplicate_contact_merged", RiskSeverity.LOW, merged))
     return sorted(flags, key=lambda f: str(f["code"]))
 
 
@@ -274,33 +346,19 @@ def _shown(by_type: Mapping[str, list[Neighbor]]) -> list[Neighbor]:
     return [n for neighbors in by_type.values() for n in neighbors]
 
 
-def _sources(
-    view: ClientView,
-    recent: list[InteractionFact],
-    scores: list[SignalFact],
-    by_type: Mapping[str, list[Neighbor]],
-) -> tuple[str, ...]:
-    refs: set[str] = {i.bundle_ref for i in recent} | {s.signal_ref for s in scores}
+def _graph_sources(view: ClientView, by_type: Mapping[str, list[Neighbor]]) -> tuple[str, ...]:
+    refs: set[str] = set()
     if view.node is not None:
         refs.update(view.node.sources)
     for neighbor in _shown(by_type):
         refs.update(neighbor.sources)
         refs.update(neighbor.node.sources)
     refs.update(m.source_ref for m in view.merges)
-    # A client known only by name still derives from something: its own ref as a last resort.
-    return tuple(sorted(refs)) or (view.client_ref,)
+    return tuple(sorted(refs))
 
 
-def _as_of(
-    view: ClientView,
-    recent: list[InteractionFact],
-    scores: list[SignalFact],
-    by_type: Mapping[str, list[Neighbor]],
-) -> int:
-    # Stamps sort by time first: convert only the newest of them.
-    newest = max([i.stamp for i in recent] + [s.stamp for s in scores], default=None)
-    newest = max(newest or "", *(m.stamp for m in view.merges)) if view.merges else newest
-    times = [stamp_micros(newest)] if newest else []
+def _graph_latest(view: ClientView, by_type: Mapping[str, list[Neighbor]]) -> int:
+    times = [stamp_micros(max(m.stamp for m in view.merges))] if view.merges else []
     if view.node is not None:
         times.append(view.node.latest_us)
     for neighbor in _shown(by_type):

@@ -22,15 +22,22 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import Engine, bindparam, delete, func, select, update
+from sqlalchemy import Connection, Engine, Table, bindparam, delete, func, select, update
 
 from consumers.client360.fact_writer import write_facts
 from consumers.client360.facts import Projection
 from consumers.client360.merges import MergeIndex
-from consumers.client360.snapshot import BuiltSnapshot, build_snapshot
+from consumers.client360.snapshot import (
+    GRAPH_KEYS,
+    BuiltSnapshot,
+    GraphSections,
+    finish_snapshot,
+    graph_sections,
+)
 from consumers.client360.tables import Client360Tables, client360_tables
-from consumers.client360.views import EdgeCache, client_rows, load_views
+from consumers.client360.views import EdgeCache, client_rows, load_activity, load_views
 from consumers.storage import (
     OffsetsStore,
     Rejection,
@@ -98,11 +105,13 @@ class Client360Store(OffsetsStore[Client360Tables]):
                 conn, applied, [{"event_id": p.event_id, "family": p.family} for p in fresh]
             )
             save_rejects(conn, t.rejects, rejections)
-            dirty = write_facts(conn, t, fresh)
-            if dirty:
-                conn.execute(t.dirty.insert().values(refs=json.dumps(sorted(dirty))))
+            graph, activity = write_facts(conn, t, fresh)
+            if graph or activity:
+                marks = {"graph": sorted(graph), "activity": sorted(activity - graph)}
+                conn.execute(t.dirty.insert().values(refs=json.dumps(marks)))
             save_offsets(conn, t.offsets, next_offsets)
-        return ApplyResult(len(fresh), len(projections) - len(fresh), len(rejections), len(dirty))
+        dirty = len(graph | activity)
+        return ApplyResult(len(fresh), len(projections) - len(fresh), len(rejections), dirty)
 
     # --- snapshots ------------------------------------------------------------------------
 
@@ -112,66 +121,96 @@ class Client360Store(OffsetsStore[Client360Tables]):
         with self.engine.connect() as conn:
             return int(conn.execute(query).scalar_one())
 
+    def dirty_refs(self) -> tuple[set[str], set[str]]:
+        """The graph refs and the activity refs that applied batches marked and no refresh
+        has handled yet."""
+        with self.engine.connect() as conn:
+            return _split_marks(conn.execute(select(self.tables.dirty.c.refs)).scalars().all())
+
     def refresh(self, limit: int | None = None) -> RefreshResult:
         """Rebuild the snapshots of the clients that (up to ``limit``) dirty batches touched,
-        in one transaction."""
+        in one transaction.
+
+        A client reached by a graph mark (through merge classes and one hop of links) is built
+        from its graph, and its graph sections are stored; one reached only by activity marks
+        (new interactions or signals) is finished from its stored sections, when it has them.
+        """
         t = self.tables
         with self.engine.begin() as conn:
             query = select(t.dirty.c.batch, t.dirty.c.refs).order_by(t.dirty.c.batch)
             marks = conn.execute(query.limit(limit) if limit else query).all()
             if not marks:
                 return RefreshResult(0, 0, (), 0)
-            dirty = sorted({ref for mark in marks for ref in json.loads(mark.refs)})
+            graph_marks, activity_marks = _split_marks(mark.refs for mark in marks)
             index = MergeIndex(t.merges)
-            index.load(conn, dirty)
+            index.load(conn, graph_marks | activity_marks)
             # A graph change reaches the clients linked to any member of the changed class.
-            classes = {m for ref in dirty for m in index.members(ref)}
+            classes = {m for ref in graph_marks for m in index.members(ref)}
             edge_cache = EdgeCache(t.edges)
             edges = edge_cache.touching(conn, classes)
             linked = {e.from_ref for e in edges} | {e.to_ref for e in edges}
             index.load(conn, linked)
-            roots = {index.root(ref) for ref in set(dirty) | linked}
+            graph_roots = {index.root(ref) for ref in graph_marks | linked}
+            roots = graph_roots | {index.root(ref) for ref in activity_marks}
             members = {root: index.members(root) for root in roots}
             known = client_rows(conn, t.clients, {m for group in members.values() for m in group})
             subjects = {root for root, group in members.items() if group & known}
+            stored = _load_sections(conn, t.sections, subjects - graph_roots)
             built: dict[str, BuiltSnapshot] = {}
-            for root, view in load_views(conn, t, index, edge_cache, subjects).items():
+            sections: dict[str, GraphSections] = {}
+            for root, view in load_views(
+                conn, t, index, edge_cache, subjects - stored.keys()
+            ).items():
                 if view.node is None or view.node.alive:  # a deleted client has no snapshot
-                    built[root] = build_snapshot(view)
+                    sections[root] = made = graph_sections(view)
+                    built[root] = finish_snapshot(root, made, view.interactions, view.signals)
+            for root, (interactions, signals) in load_activity(conn, t, index, stored).items():
+                built[root] = finish_snapshot(root, stored[root], interactions, signals)
             # Only clients ever have a snapshot row: one merged away or deleted loses it.
             stale = known - set(built)
-            current: dict[str, str] = {}
-            for part in chunks(sorted(built)):
-                query = select(t.snapshots.c.client_ref, t.snapshots.c.digest)
-                for ref, digest in conn.execute(
-                    query.where(one_of(conn, t.snapshots.c.client_ref, part))
-                ):
-                    current[ref] = digest
-            changed = [b for ref, b in sorted(built.items()) if current.get(ref) != b.digest]
+            changed = self._write_snapshots(conn, built)
             replace_rows(
                 conn,
-                t.snapshots,
-                [
-                    {
-                        "client_ref": b.client_ref,
-                        "artifact_id": b.artifact_id,
-                        "digest": b.digest,
-                        "as_of_us": b.as_of_us,
-                        "body": b.body,
-                    }
-                    for b in changed
-                ],
+                t.sections,
+                [_sections_row(ref, made) for ref, made in sorted(sections.items())],
             )
-            removed = 0
-            for part in chunks(sorted(stale)):
-                gone = conn.execute(
-                    delete(t.snapshots).where(one_of(conn, t.snapshots.c.client_ref, part))
-                )
-                removed += gone.rowcount or 0
+            # Sections of a ref that is no longer a built client (merged away, deleted) go.
+            unbuilt = {m for root in subjects for m in members[root]} - set(built)
+            _delete(conn, t.sections, unbuilt)
+            removed = _delete(conn, t.snapshots, stale)
             handled = [mark.batch for mark in marks]
             conn.execute(delete(t.dirty).where(t.dirty.c.batch.in_(handled)))
         changed_refs = tuple(b.client_ref for b in changed)
         return RefreshResult(len(marks), len(built), changed_refs, removed)
+
+    def _write_snapshots(
+        self, conn: Connection, built: dict[str, BuiltSnapshot]
+    ) -> list[BuiltSnapshot]:
+        """Store the snapshots whose digest changed; returns those, in ref order."""
+        t = self.tables
+        current: dict[str, str] = {}
+        for part in chunks(sorted(built)):
+            query = select(t.snapshots.c.client_ref, t.snapshots.c.digest)
+            for ref, digest in conn.execute(
+                query.where(one_of(conn, t.snapshots.c.client_ref, part))
+            ).all():
+                current[ref] = digest
+        changed = [b for ref, b in sorted(built.items()) if current.get(ref) != b.digest]
+        replace_rows(
+            conn,
+            t.snapshots,
+            [
+                {
+                    "client_ref": b.client_ref,
+                    "artifact_id": b.artifact_id,
+                    "digest": b.digest,
+                    "as_of_us": b.as_of_us,
+                    "body": b.body,
+                }
+                for b in changed
+            ],
+        )
+        return changed
 
     def refresh_all(self, chunk: int = 50) -> RefreshResult:
         """Refresh, ``chunk`` dirty batches per transaction, until nothing is dirty."""
@@ -243,3 +282,54 @@ class Client360Store(OffsetsStore[Client360Tables]):
         )
         with self.engine.begin() as conn:
             conn.execute(statement, rows)
+
+
+def _split_marks(marks: Iterable[str]) -> tuple[set[str], set[str]]:
+    """The graph refs and the activity refs of dirty marks (tables.py: a JSON object, or a
+    plain array of graph refs from an older version)."""
+    graph: set[str] = set()
+    activity: set[str] = set()
+    for text in marks:
+        mark = json.loads(text)
+        if isinstance(mark, list):
+            graph.update(mark)
+        else:
+            graph.update(mark["graph"])
+            activity.update(mark["activity"])
+    return graph, activity
+
+
+def _sections_row(client_ref: str, sections: GraphSections) -> dict[str, Any]:
+    return {
+        "client_ref": client_ref,
+        **sections.encoded,
+        "merged": sections.merged,
+        "sources": json.dumps(list(sections.sources)),
+        "latest_us": sections.latest_us,
+    }
+
+
+def _load_sections(conn: Connection, table: Table, refs: Iterable[str]) -> dict[str, GraphSections]:
+    """The stored graph sections of those of ``refs`` that have them."""
+    found: dict[str, GraphSections] = {}
+    keys = [table.c[key] for key in GRAPH_KEYS]
+    columns = (table.c.client_ref, table.c.merged, table.c.sources, table.c.latest_us, *keys)
+    for part in chunks(sorted(refs)):
+        query = select(*columns).where(one_of(conn, table.c.client_ref, part))
+        for ref, merged, sources, latest_us, *encoded in conn.execute(query).all():
+            found[ref] = GraphSections(
+                dict(zip(GRAPH_KEYS, encoded, strict=True)),
+                merged,
+                tuple(json.loads(sources)),
+                latest_us,
+            )
+    return found
+
+
+def _delete(conn: Connection, table: Table, refs: Iterable[str]) -> int:
+    """Delete the rows of ``refs`` (keyed by client_ref); returns how many there were."""
+    removed = 0
+    for part in chunks(sorted(refs)):
+        gone = conn.execute(delete(table).where(one_of(conn, table.c.client_ref, part)))
+        removed += gone.rowcount or 0
+    return removed

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import BigInteger, Boolean, Column, Float, Index, Integer, String, Table, Text
 
+from consumers.client360.snapshot import GRAPH_KEYS
 from consumers.storage import (
     StoreTables,
     edges_table,
@@ -33,6 +34,7 @@ class Client360Tables(StoreTables):
     interactions: Table
     signals: Table
     snapshots: Table
+    sections: Table
     dirty: Table
 
 
@@ -117,7 +119,21 @@ def client360_tables(prefix: str = "") -> Client360Tables:
             # The digest last published to Kafka; differs from digest while publication is due.
             Column("published_digest", String(64)),
         ),
-        # The refs each applied batch touched (a JSON array), until a refresh handles them.
+        # Each built client's graph sections (snapshot.GraphSections), the JSON of each
+        # section as it goes into the snapshot: a client whose graph has not changed since is
+        # finished from them and its activity.
+        sections=Table(
+            name("sections"),
+            md,
+            Column("client_ref", String, primary_key=True),
+            *(Column(key, Text, nullable=False) for key in GRAPH_KEYS),
+            Column("merged", Text),  # the duplicate-contact risk flag, if raised
+            Column("sources", Text, nullable=False),  # canonical JSON array
+            Column("latest_us", BigInteger, nullable=False),
+        ),
+        # The refs each applied batch touched, until a refresh handles them: a JSON object
+        # {"graph": [...], "activity": [...]} (store.py); a plain JSON array, as older
+        # versions wrote, counts as graph refs.
         dirty=Table(
             name("dirty"),
             md,

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
+from functools import lru_cache
 from typing import Any, NamedTuple
 
 from sqlalchemy import Connection, Table, select
@@ -21,7 +22,7 @@ from consumers.client360.facts import InteractionFact, SignalFact, stamp_micros
 from consumers.client360.merges import MergeIndex
 from consumers.client360.snapshot import ClientView, Neighbor, NodeView
 from consumers.client360.tables import Client360Tables
-from consumers.storage import chunks, one_of
+from consumers.storage import chunks, one_of, plain_rows
 
 
 class NodeRow(NamedTuple):
@@ -56,7 +57,7 @@ def _rows(
 ) -> list[tuple[Any, ...]]:
     found: list[tuple[Any, ...]] = []
     for part in chunks(sorted(set(keys))):
-        found.extend(conn.execute(select(table).where(one_of(conn, table.c[column], part))))
+        found.extend(conn.execute(select(table).where(one_of(conn, table.c[column], part))).all())
     return found
 
 
@@ -143,22 +144,21 @@ class EdgeCache:
         return sorted({row for ref in wanted for row in self._by_ref[ref]})
 
 
-def load_views(
-    conn: Connection,
-    tables: Client360Tables,
-    index: MergeIndex,
-    edge_cache: EdgeCache,
-    roots: Iterable[str],
-) -> dict[str, ClientView]:
-    """A ClientView per root (``index`` must already know the roots' merge classes)."""
-    members = {root: index.members(root) for root in sorted(set(roots))}
-    owner = {member: root for root, group in members.items() for member in group}
+Activity = tuple[tuple[InteractionFact, ...], tuple[SignalFact, ...]]
+
+
+def load_activity(
+    conn: Connection, tables: Client360Tables, index: MergeIndex, roots: Iterable[str]
+) -> dict[str, Activity]:
+    """Per root, the interactions and signals of its merge class, each sorted by its ref
+    (``index`` must already know the roots' merge classes)."""
+    owner = {member: root for root in set(roots) for member in index.members(root)}
     interactions: dict[str, list[InteractionFact]] = {}
     ti = tables.interactions
     columns = (ti.c.client_ref, ti.c.bundle_ref, ti.c.channel, ti.c.occurred_us, ti.c.summary)
     for part in chunks(sorted(owner)):
         query = select(*columns, ti.c.stamp).where(one_of(conn, ti.c.client_ref, part))
-        for values in conn.execute(query):
+        for values in plain_rows(conn, query):
             interactions.setdefault(owner[values[0]], []).append(InteractionFact(*values))
     signals: dict[str, list[SignalFact]] = {}
     ts = tables.signals
@@ -173,8 +173,7 @@ def load_views(
             ts.c.operator_only,
             ts.c.stamp,
         ).where(one_of(conn, ts.c.client_ref, part))
-        rows: Iterable[tuple[Any, ...]] = conn.execute(query)
-        for ref, signal, kind, value, end, evidence, operator, at in rows:
+        for ref, signal, kind, value, end, evidence, operator, at in plain_rows(conn, query):
             signals.setdefault(owner[ref], []).append(
                 SignalFact(
                     ref,
@@ -182,11 +181,31 @@ def load_views(
                     kind,
                     float(value),
                     end,
-                    tuple(json.loads(evidence)),
+                    _refs(evidence),
                     bool(operator),
                     at,
                 )
             )
+    return {
+        root: (
+            tuple(sorted(interactions.get(root, []), key=lambda i: i.bundle_ref)),
+            tuple(sorted(signals.get(root, []), key=lambda s: s.signal_ref)),
+        )
+        for root in set(owner.values())
+    }
+
+
+def load_views(
+    conn: Connection,
+    tables: Client360Tables,
+    index: MergeIndex,
+    edge_cache: EdgeCache,
+    roots: Iterable[str],
+) -> dict[str, ClientView]:
+    """A ClientView per root (``index`` must already know the roots' merge classes)."""
+    members = {root: index.members(root) for root in sorted(set(roots))}
+    owner = {member: root for root, group in members.items() for member in group}
+    activity = load_activity(conn, tables, index, members)
     edges = edge_cache.touching(conn, owner)
     far_ends = {e.to_ref for e in edges} | {e.from_ref for e in edges}
     index.load(conn, far_ends)
@@ -221,8 +240,8 @@ def load_views(
         views[root] = ClientView(
             client_ref=root,
             node=node_views[root] if node_rows[root] else None,
-            interactions=tuple(sorted(interactions.get(root, []), key=lambda i: i.bundle_ref)),
-            signals=tuple(sorted(signals.get(root, []), key=lambda s: s.signal_ref)),
+            interactions=activity[root][0],
+            signals=activity[root][1],
             neighbors=neighbors,
             merges=tuple(m for m in merges if m.into_ref in near),
         )
@@ -248,3 +267,10 @@ def _neighbor(node: NodeView, edges: list[EdgeRow]) -> Neighbor:
 def client_rows(conn: Connection, clients: Table, refs: Iterable[str]) -> set[str]:
     """Which of ``refs`` are known clients."""
     return {row[0] for row in _rows(conn, clients, "client_ref", refs)}
+
+
+@lru_cache(maxsize=1 << 14)
+def _refs(text: str) -> tuple[str, ...]:
+    """A stored JSON array of refs as a tuple; cached, as every refresh reads a client's
+    signals again and most carry the same few evidence lists."""
+    return tuple(json.loads(text))

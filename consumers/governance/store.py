@@ -81,7 +81,7 @@ def apply_rows(conn: Connection, tables: GovernanceTables, batch: Sequence[GovWr
                 & (commits_table.c.outcome != COMMIT_APPLIED),
             )
 
-        write_rows(conn, commits_table, commits, applied_wins)
+        write_rows(conn, commits_table, commits, applied_wins, "applied_wins")
     touched = {r["proposal_id"] for r in proposals} | {r["proposal_id"] for r in states}
     if touched:
         write_proposals(conn, tables, proposals, sorted(touched))

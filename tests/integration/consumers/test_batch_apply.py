@@ -62,9 +62,8 @@ def _summaries(store: Client360Store) -> dict[tuple[str, str], str]:
 
 
 def _dirty_refs(store: Client360Store) -> set[str]:
-    with store.engine.connect() as conn:
-        marks = conn.execute(select(store.tables.dirty.c.refs)).scalars().all()
-    return {ref for mark in marks for ref in json.loads(mark)}
+    graph, activity = store.dirty_refs()
+    return graph | activity
 
 
 def _without_offsets(store: Client360Store) -> dict[str, object]:
@@ -127,6 +126,8 @@ def test_a_batch_mixing_clients_rebuilds_each_touched_client_once(
             batch.append(_interaction(f"art:{client}:{n}", client, f"bundle:{client}:{n}", n, ""))
     store.apply(batch, {(TOPIC, 0): len(batch)})
     assert _dirty_refs(store) == {"client:a", "client:b", "client:c", "person:p"}
+    # client:b's link changed its graph; client:a and client:c only have new interactions.
+    assert store.dirty_refs() == ({"client:b", "person:p"}, {"client:a", "client:c"})
     result = store.refresh_all()
     assert result.rebuilt == 3  # one build per client, however many of its events the batch held
     assert sorted(result.changed_refs) == ["client:a", "client:b", "client:c"]
@@ -208,3 +209,105 @@ def test_a_ref_created_and_merged_in_one_change_reads_as_its_survivor_in_any_bat
         assert snapshot.identity.display_name == "b"  # the committer folded client:a's name
         assert [t.task_ref for t in snapshot.tasks] == ["task:t1"]
         assert [i.bundle_ref for i in snapshot.recent_interactions] == ["bundle:client:a:0"]
+
+
+def _sections(store: Client360Store) -> dict[str, tuple[object, ...]]:
+    return {row[0]: row for row in store.dump()["sections"]}
+
+
+def test_a_client_with_only_new_activity_is_finished_from_its_stored_sections(
+    client360_store: MakeStore,
+) -> None:
+    store = client360_store()
+    store.apply(
+        [
+            _person("art:p", "person:p", 0, given_name="Ada"),
+            _link("art:l", "person:p", "client:a", 0),
+        ],
+        {(TOPIC, 0): 2},
+    )
+    store.refresh_all()
+    assert set(_sections(store)) == {"client:a"}
+    # Tamper with the stored identity: a refresh that reads the graph again would undo it.
+    t = store.tables.sections
+    stored = {"display_name": "Stored", "emails": [], "phones": [], "entity_refs": []}
+    with store.engine.begin() as conn:
+        conn.execute(t.update().values(identity=json.dumps(stored)))
+    store.apply([_interaction("art:i", "client:a", "bundle:1", 1, "hi")], {(TOPIC, 0): 3})
+    assert store.dirty_refs() == (set(), {"client:a"})
+    assert store.refresh_all().rebuilt == 1
+    snapshot = store.snapshot("client:a")
+    assert snapshot is not None and snapshot.identity.display_name == "Stored"
+    assert [i.bundle_ref for i in snapshot.recent_interactions] == ["bundle:1"]
+
+
+def test_a_graph_change_after_the_sections_were_stored_rebuilds_from_the_new_graph(
+    client360_store: MakeStore,
+) -> None:
+    events = [
+        _person("art:p1", "person:p", 0, given_name="Ada"),
+        _link("art:l", "person:p", "client:a", 0),
+        _interaction("art:i1", "client:a", "bundle:1", 1, "first"),
+        _person("art:p2", "person:p", 2, given_name="Grace"),  # a neighbour's change
+        _interaction("art:i2", "client:a", "bundle:2", 3, "second"),  # activity only
+    ]
+    stepwise = client360_store()
+    for offset, projection in enumerate(events):
+        stepwise.apply([projection], {(TOPIC, 0): offset + 1})
+        stepwise.refresh_all()
+    snapshot = stepwise.snapshot("client:a")
+    assert snapshot is not None and snapshot.identity.display_name == "Grace"
+    assert [i.bundle_ref for i in snapshot.recent_interactions] == ["bundle:2", "bundle:1"]
+    whole = client360_store()
+    whole.apply(events, {(TOPIC, 0): len(events)})
+    whole.refresh_all()
+    # The same snapshot bytes and the same stored sections as one refresh of everything.
+    assert _without_offsets(stepwise) == _without_offsets(whole)
+
+
+def test_a_merge_moves_the_merged_clients_activity_and_drops_its_sections(
+    client360_store: MakeStore,
+) -> None:
+    committer = ev.MemoryCommitter()
+    made = committer.commit(
+        [
+            ev.delta("seed", ev.upsert_node("client:a", "CLIENT", name="A")),
+            ev.delta("seed-b", ev.upsert_node("client:b", "CLIENT", name="B")),
+            ev.interaction("client:a", 0),
+            ev.interaction("client:b", 1),
+            ev.delta("fold", ev.merge_nodes("client:b", "client:a"), minute=2),
+            ev.interaction("client:a", 3),  # reaches client:a's survivor through activity only
+        ]
+    )
+    assert committer.refused == []
+    projections = [projection_of(item) for item in made]
+    stepwise = client360_store()
+    for offset, projection in enumerate(projections):
+        stepwise.apply([projection], {(TOPIC, 0): offset + 1})
+        stepwise.refresh_all()
+        if offset == 3:  # both clients built, before the merge
+            assert set(_sections(stepwise)) == {"client:a", "client:b"}
+    assert set(_sections(stepwise)) == {"client:b"}
+    assert stepwise.client_refs() == ["client:b"]
+    snapshot = stepwise.snapshot("client:a")
+    assert snapshot is not None and snapshot.client_ref == "client:b"
+    assert len(snapshot.recent_interactions) == 3
+    whole = client360_store()
+    whole.apply(projections, {(TOPIC, 0): len(projections)})
+    whole.refresh_all()
+    assert _without_offsets(stepwise) == _without_offsets(whole)
+
+
+def test_a_dirty_mark_written_as_a_plain_array_counts_as_graph_refs(
+    client360_store: MakeStore,
+) -> None:
+    store = client360_store()
+    store.apply([_person("art:p", "person:p", 0, given_name="Ada")], {(TOPIC, 0): 1})
+    store.apply([_link("art:l", "person:p", "client:a", 0)], {(TOPIC, 0): 2})
+    with store.engine.begin() as conn:  # the marks as an older version wrote them
+        conn.execute(store.tables.dirty.delete())
+        conn.execute(store.tables.dirty.insert().values(refs='["person:p"]'))
+    assert store.dirty_refs() == ({"person:p"}, set())
+    assert store.refresh_all().rebuilt == 1
+    snapshot = store.snapshot("client:a")
+    assert snapshot is not None and snapshot.identity.display_name == "Ada"
