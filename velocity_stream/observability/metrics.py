@@ -241,13 +241,9 @@ class GatewayMetrics:
             # and add each pair's total once (a labelled metric takes a lock per add).
             tally = _Tally()
             observe = self._observe
-            families = self.topic_families
+            family_of = self.family_of
             for outcome in outcomes:
-                source = outcome.source
-                family = (
-                    UNKNOWN_FAMILY if source is None else families.get(source.topic, UNKNOWN_FAMILY)
-                )
-                observe(outcome, family, None, now, tally)
+                observe(outcome, family_of(outcome), None, now, tally)
             self._add(tally)
 
         stored.add_done_callback(settled)
