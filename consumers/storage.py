@@ -32,6 +32,7 @@ from sqlalchemy import (
     bindparam,
     case,
     create_engine,
+    delete,
     event,
     func,
     literal_column,
@@ -312,6 +313,16 @@ def plain_rows(conn: Connection, query: Select[*tuple[Any, ...]]) -> Sequence[An
         return cursor.fetchall()
     finally:
         cursor.close()
+
+
+def delete_in(conn: Connection, table: Table, column: str, keys: Iterable[str]) -> int:
+    """DELETE the rows of ``table`` whose ``column`` is one of ``keys``, a chunk of keys per
+    statement (see one_of); returns how many rows went."""
+    removed = 0
+    for part in chunks(sorted(set(keys))):
+        gone = conn.execute(delete(table).where(one_of(conn, table.c[column], part)))
+        removed += gone.rowcount or 0
+    return removed
 
 
 def chunks(items: Iterable[T], size: int = IN_CHUNK) -> Iterator[list[T]]:

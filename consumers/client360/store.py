@@ -42,6 +42,7 @@ from consumers.storage import (
     OffsetsStore,
     Rejection,
     chunks,
+    delete_in,
     insert_ignore,
     one_of,
     replace_rows,
@@ -176,8 +177,8 @@ class Client360Store(OffsetsStore[Client360Tables]):
             )
             # Sections of a ref that is no longer a built client (merged away, deleted) go.
             unbuilt = {m for root in subjects for m in members[root]} - set(built)
-            _delete(conn, t.sections, unbuilt)
-            removed = _delete(conn, t.snapshots, stale)
+            delete_in(conn, t.sections, "client_ref", unbuilt)
+            removed = delete_in(conn, t.snapshots, "client_ref", stale)
             handled = [mark.batch for mark in marks]
             conn.execute(delete(t.dirty).where(t.dirty.c.batch.in_(handled)))
         changed_refs = tuple(b.client_ref for b in changed)
@@ -324,12 +325,3 @@ def _load_sections(conn: Connection, table: Table, refs: Iterable[str]) -> dict[
                 latest_us,
             )
     return found
-
-
-def _delete(conn: Connection, table: Table, refs: Iterable[str]) -> int:
-    """Delete the rows of ``refs`` (keyed by client_ref); returns how many there were."""
-    removed = 0
-    for part in chunks(sorted(refs)):
-        gone = conn.execute(delete(table).where(one_of(conn, table.c.client_ref, part)))
-        removed += gone.rowcount or 0
-    return removed

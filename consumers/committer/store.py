@@ -24,13 +24,13 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Connection, Engine, delete, func, select
+from sqlalchemy import Connection, Engine, func, select
 
 from consumers.applied import applied_change
 from consumers.committer.changes import ChangeSet
 from consumers.committer.graph import GraphWriter, Node, Refusal, Staged, node_of
 from consumers.committer.tables import GraphTables, Outcome, graph_tables
-from consumers.storage import OffsetsStore, chunks, one_of, save_offsets
+from consumers.storage import OffsetsStore, delete_in, save_offsets
 from velocity_stream.contracts.applied_graph_change import APPLIED_PREFIX, AppliedGraphChange
 from velocity_stream.errors import ContractError, ReasonCode
 from velocity_stream.observability import trace_id_from_headers
@@ -183,8 +183,7 @@ class GraphStore(OffsetsStore[GraphTables]):
         """Forget records the broker acknowledged."""
         t = self.tables.outbox
         with self.engine.begin() as conn:
-            for part in chunks(sorted(set(change_ids))):
-                conn.execute(delete(t).where(one_of(conn, t.c.change_id, part)))
+            delete_in(conn, t, "change_id", change_ids)
 
     # --- reading --------------------------------------------------------------------------
 
