@@ -818,7 +818,21 @@ class Scaling:
     one: list[float]
     many: list[float]
     loads: list[tuple[float, float, float]]
+    # Per run: LAST_CPU (broker, reader, workers: CPU µs per record) and the group's size.
     cpu: list[dict[str, object]]
+
+    def one_runs(self) -> list[tuple[float, dict[str, object]]]:
+        """Each one-worker run's rate with its CPU per record."""
+        alone = [cpu for cpu in self.cpu if cpu["group"] == 1]
+        return list(zip(self.one, alone, strict=True))
+
+
+def cores_busy(rate: float, cpu: dict[str, object]) -> float:
+    """Cores a run kept busy: records per second times the CPU µs per record of the broker,
+    the reader and every process under test."""
+    broker, reader, workers = cpu["broker"], cpu["reader"], cpu["workers"]
+    assert isinstance(broker, float) and isinstance(reader, float) and isinstance(workers, list)
+    return rate * (broker + reader + sum(workers)) / 1e6
 
 
 def measure_scaling(
@@ -833,7 +847,7 @@ def measure_scaling(
                 bootstrap, catalog, "gateway", args.scale_count, run, args.runs, work, workers
             )
             (result.one if workers == 1 else result.many).append(rate)
-            result.cpu.append({"workers": workers, **LAST_CPU})
+            result.cpu.append({**LAST_CPU, "group": workers})
         result.loads.append(load())
     return result
 
@@ -848,6 +862,15 @@ def report_scaling(result: Scaling, args: argparse.Namespace) -> dict[str, objec
     print(f"  one gateway worker   {one:10,.0f} msg/s")
     print(f"  {args.workers} workers, one group {many:10,.0f} msg/s")
     print(f"  ratio                {many / one:10.2f}x   target >= 1.6x (runs: {per_run})")
+    # The most any number of workers can give here: the machine's cores over the cores the
+    # one-worker run kept busy (its rate times the CPU per record of the broker, the reader and
+    # the worker), if a record cost no more CPU with more workers.
+    busy = statistics.median(cores_busy(rate, cpu) for rate, cpu in result.one_runs())
+    cpus = os.cpu_count() or 1
+    print(
+        f"  ceiling              {cpus / busy:10.2f}x   ({cpus} cores; the one-worker run kept "
+        f"{busy:.2f} busy)"
+    )
     return {
         "scaling": {
             "workers": args.workers,
@@ -855,6 +878,8 @@ def report_scaling(result: Scaling, args: argparse.Namespace) -> dict[str, objec
             "many_msgs_per_s": round(many),
             "ratio": round(many / one, 2),
             "per_run_ratio": per_run,
+            "one_worker_cores_busy": round(busy, 2),
+            "ceiling": round(cpus / busy, 2),
             "runs": {"one": result.one, "many": result.many},
             "loads": result.loads,
             "cpu_us_per_record": result.cpu,
