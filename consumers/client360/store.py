@@ -51,6 +51,12 @@ from consumers.storage import (
 )
 from velocity_stream.contracts.client360 import Client360Snapshot
 
+# A refresh_all transaction takes dirty batches until they name about this many refs: a
+# client in several of them is rebuilt once, and a long backlog still commits in parts.
+REFRESH_MAX_REFS = 50_000
+# Dirty batches are read this many at a time.
+MARKS_PAGE = 200
+
 
 @dataclass(frozen=True, slots=True)
 class ApplyResult:
@@ -128,9 +134,10 @@ class Client360Store(OffsetsStore[Client360Tables]):
         with self.engine.connect() as conn:
             return _split_marks(conn.execute(select(self.tables.dirty.c.refs)).scalars().all())
 
-    def refresh(self, limit: int | None = None) -> RefreshResult:
-        """Rebuild the snapshots of the clients that (up to ``limit``) dirty batches touched,
-        in one transaction.
+    def refresh(self, limit: int | None = None, max_refs: int | None = None) -> RefreshResult:
+        """Rebuild the snapshots of the clients that dirty batches touched, in one transaction:
+        the oldest batches, up to ``limit`` of them and, past the first, while together they
+        name at most ``max_refs`` refs (a client in several batches is rebuilt once).
 
         A client reached by a graph mark (through merge classes and one hop of links) is built
         from its graph, and its graph sections are stored; one reached only by activity marks
@@ -138,11 +145,9 @@ class Client360Store(OffsetsStore[Client360Tables]):
         """
         t = self.tables
         with self.engine.begin() as conn:
-            query = select(t.dirty.c.batch, t.dirty.c.refs).order_by(t.dirty.c.batch)
-            marks = conn.execute(query.limit(limit) if limit else query).all()
-            if not marks:
+            handled, graph_marks, activity_marks = _take_marks(conn, t.dirty, limit, max_refs)
+            if not handled:
                 return RefreshResult(0, 0, (), 0)
-            graph_marks, activity_marks = _split_marks(mark.refs for mark in marks)
             index = MergeIndex(t.merges)
             index.load(conn, graph_marks | activity_marks)
             # A graph change reaches the clients linked to any member of the changed class.
@@ -179,10 +184,10 @@ class Client360Store(OffsetsStore[Client360Tables]):
             unbuilt = {m for root in subjects for m in members[root]} - set(built)
             delete_in(conn, t.sections, "client_ref", unbuilt)
             removed = delete_in(conn, t.snapshots, "client_ref", stale)
-            handled = [mark.batch for mark in marks]
-            conn.execute(delete(t.dirty).where(t.dirty.c.batch.in_(handled)))
+            for part in chunks(handled):
+                conn.execute(delete(t.dirty).where(t.dirty.c.batch.in_(part)))
         changed_refs = tuple(b.client_ref for b in changed)
-        return RefreshResult(len(marks), len(built), changed_refs, removed)
+        return RefreshResult(len(handled), len(built), changed_refs, removed)
 
     def _write_snapshots(
         self, conn: Connection, built: dict[str, BuiltSnapshot]
@@ -213,12 +218,13 @@ class Client360Store(OffsetsStore[Client360Tables]):
         )
         return changed
 
-    def refresh_all(self, chunk: int = 50) -> RefreshResult:
-        """Refresh, ``chunk`` dirty batches per transaction, until nothing is dirty."""
+    def refresh_all(self, max_refs: int = REFRESH_MAX_REFS) -> RefreshResult:
+        """Refresh until nothing is dirty, a transaction per ``max_refs`` dirty refs at most
+        (or per batch, for a batch that names more)."""
         handled, rebuilt, removed = 0, 0, 0
         changed: list[str] = []
         while True:
-            result = self.refresh(chunk)
+            result = self.refresh(max_refs=max_refs)
             if not result.handled:
                 return RefreshResult(handled, rebuilt, tuple(changed), removed)
             handled += result.handled
@@ -283,6 +289,36 @@ class Client360Store(OffsetsStore[Client360Tables]):
         )
         with self.engine.begin() as conn:
             conn.execute(statement, rows)
+
+
+def _take_marks(
+    conn: Connection, dirty: Table, limit: int | None, max_refs: int | None
+) -> tuple[list[int], set[str], set[str]]:
+    """The oldest dirty batches a refresh handles (see refresh), with their graph refs and
+    their activity refs; read a page at a time, so a long backlog is not read whole."""
+    taken: list[int] = []
+    graph: set[str] = set()
+    activity: set[str] = set()
+    named: set[str] = set()  # graph | activity
+    page = min(limit or MARKS_PAGE, MARKS_PAGE)
+    while True:
+        query = select(dirty.c.batch, dirty.c.refs).order_by(dirty.c.batch).limit(page)
+        if taken:
+            query = query.where(dirty.c.batch > taken[-1])
+        rows = conn.execute(query).all()
+        for batch, refs in rows:
+            more_graph, more_activity = _split_marks([refs])
+            more = (more_graph | more_activity) - named
+            if taken and max_refs is not None and len(named) + len(more) > max_refs:
+                return taken, graph, activity
+            graph |= more_graph
+            activity |= more_activity
+            named |= more
+            taken.append(batch)
+            if len(taken) == limit:
+                return taken, graph, activity
+        if len(rows) < page:
+            return taken, graph, activity
 
 
 def _split_marks(marks: Iterable[str]) -> tuple[set[str], set[str]]:

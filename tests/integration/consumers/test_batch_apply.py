@@ -8,8 +8,10 @@ import json
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlalchemy import select
 
+from consumers.client360 import store as store_module
 from consumers.client360.facts import (
     AttributeFact,
     EdgeFact,
@@ -139,6 +141,40 @@ def test_a_batch_mixing_clients_rebuilds_each_touched_client_once(
     b = store.snapshot("client:b")
     assert b is not None and b.identity.display_name == "Ada Lovelace"
     assert store.refresh_all().rebuilt == 0  # nothing dirty is left
+
+
+def test_a_refresh_takes_batches_by_their_refs_and_rebuilds_a_client_once(
+    client360_store: MakeStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Five batches, each with new interactions of clients a and b, then one of c: a refresh
+    budgeted at two refs takes the five (a client in several batches is rebuilt once), the
+    next one the sixth; the marks are read two at a time."""
+    monkeypatch.setattr(store_module, "MARKS_PAGE", 2)
+    store = client360_store()
+    for n in range(5):
+        store.apply(
+            [
+                _interaction(f"art:a:{n}", "client:a", f"bundle:a:{n}", n, ""),
+                _interaction(f"art:b:{n}", "client:b", f"bundle:b:{n}", n, ""),
+            ],
+            {},
+        )
+    store.apply([_interaction("art:c", "client:c", "bundle:c", 0, "")], {})
+    first = store.refresh(max_refs=2)
+    assert (first.handled, first.rebuilt) == (5, 2)
+    assert store.dirty_refs() == (set(), {"client:c"})
+    second = store.refresh(max_refs=2)
+    assert (second.handled, second.changed_refs) == (1, ("client:c",))
+    a = store.snapshot("client:a")
+    assert a is not None and len(a.recent_interactions) == 5
+    # The first batch is always taken, whatever it names; ``limit`` still caps the batches.
+    store.apply(
+        [_interaction(f"art:d:{n}", f"client:d{n}", "bundle:d", 0, "") for n in range(3)], {}
+    )
+    store.apply([_interaction("art:e", "client:e", "bundle:e", 0, "")], {})
+    assert store.refresh(max_refs=1).handled == 1
+    assert store.refresh(limit=1, max_refs=10).handled == 1
+    assert store.dirty_count() == 0
 
 
 def test_a_node_fact_older_than_the_stored_node_leaves_no_dirty_mark(

@@ -120,16 +120,20 @@ def committed(draw: st.DrawFn) -> tuple[list[Projection], ev.MemoryCommitter]:
 
 
 def _run(
-    projections: list[Projection], batch: int, refresh_after: set[int] = frozenset()
+    projections: list[Projection],
+    batch: int,
+    refresh_after: set[int] = frozenset(),
+    max_refs: int = 50_000,
 ) -> Client360Store:
     store = fresh_store()
     for number, start in enumerate(range(0, len(projections), batch)):
         store.apply(projections[start : start + batch], {})
+        # A partial refresh, as a crash or a backlog would leave: by batches, or by refs.
         if number in refresh_after:
-            store.refresh(limit=3)  # a partial refresh, as a crash or a backlog would leave
+            store.refresh(limit=3) if number % 2 else store.refresh(max_refs=max_refs)
         if number - 1 in refresh_after:
-            store.refresh_all()
-    store.refresh_all()
+            store.refresh_all(max_refs)
+    store.refresh_all(max_refs)
     for client_ref in store.client_refs(limit=1000):
         snapshot = store.snapshot(client_ref)  # every stored body is a valid snapshot
         assert snapshot is not None and snapshot.client_ref == client_ref
@@ -195,7 +199,10 @@ def test_any_order_batching_and_redelivery_gives_the_same_tables(history, data):
     first = _run(projections, max(len(projections), 1))
     refresh_after = data.draw(st.sets(st.integers(min_value=0, max_value=30)))
     second = _run(
-        reordered + again, data.draw(st.integers(min_value=1, max_value=7)), refresh_after
+        reordered + again,
+        data.draw(st.integers(min_value=1, max_value=7)),
+        refresh_after,
+        data.draw(st.integers(min_value=1, max_value=12)),
     )
     assert first.dump() == second.dump()
     assert first.dump()["snapshots"] or not any(p.client_refs for p in projections)
