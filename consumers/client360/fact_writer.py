@@ -21,6 +21,7 @@ from sqlalchemy import Connection, select
 
 from consumers.client360.facts import AttributeFact, EdgeFact, NodeFact, Projection
 from consumers.client360.tables import Client360Tables
+from consumers.json_text import json_encoder
 from consumers.storage import (
     chunks,
     insert_ignore,
@@ -224,12 +225,7 @@ def _write_edges(conn: Connection, t: Client360Tables, facts: list[EdgeFact]) ->
     write_rows(conn, edges, [rows[key] for key in sorted(rows)], newer_parts_win, "newer_parts")
 
 
-# Built once: json.dumps with options builds a new encoder at every call (three per node).
-_COMPACT = json.JSONEncoder(sort_keys=True, separators=(",", ":"))
-
-
-def _compact(value: object) -> str:
-    return _COMPACT.encode(value)
+_compact = json_encoder(sort_keys=True, ensure_ascii=True)
 
 
 def _newer(candidate: str, current: str | None) -> bool:

@@ -9,7 +9,6 @@ snapshots, byte for byte, and the artifact id is a digest of the content.
 from __future__ import annotations
 
 import hashlib
-import json
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -24,6 +23,7 @@ from consumers.client360.facts import (
     from_micros,
     stamp_micros,
 )
+from consumers.json_text import json_encoder
 from velocity_stream.contracts.client360 import (
     Client360Snapshot,
     RiskSeverity,
@@ -267,14 +267,12 @@ def finish_snapshot(
     return BuiltSnapshot(client_ref, artifact_id, digest, as_of_us, body)
 
 
-# One encoder for every call: json.dumps with options builds a new one each time, and a
-# refresh encodes several sections per client.
-_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+_CANONICAL = json_encoder(sort_keys=True, ensure_ascii=False)
 
 
 def canonical(value: Any) -> str:
     """Canonical JSON (sorted keys, no spaces): equal values give equal bytes."""
-    return _CANONICAL.encode(value)
+    return _CANONICAL(value)
 
 
 @lru_cache(maxsize=1 << 16)

@@ -218,7 +218,7 @@ class Client360Store(OffsetsStore[Client360Tables]):
         )
         return changed
 
-    def refresh_all(self, max_refs: int = REFRESH_MAX_REFS) -> RefreshResult:
+    def refresh_all(self, *, max_refs: int = REFRESH_MAX_REFS) -> RefreshResult:
         """Refresh until nothing is dirty, a transaction per ``max_refs`` dirty refs at most
         (or per batch, for a batch that names more)."""
         handled, rebuilt, removed = 0, 0, 0

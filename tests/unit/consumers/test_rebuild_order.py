@@ -132,8 +132,8 @@ def _run(
         if number in refresh_after:
             store.refresh(limit=3) if number % 2 else store.refresh(max_refs=max_refs)
         if number - 1 in refresh_after:
-            store.refresh_all(max_refs)
-    store.refresh_all(max_refs)
+            store.refresh_all(max_refs=max_refs)
+    store.refresh_all(max_refs=max_refs)
     for client_ref in store.client_refs(limit=1000):
         snapshot = store.snapshot(client_ref)  # every stored body is a valid snapshot
         assert snapshot is not None and snapshot.client_ref == client_ref
