@@ -4,7 +4,8 @@
 still builds its C encoder per value; a refresh encodes several values per client, an apply
 three per node. :func:`json_encoder` makes the C encoder once and returns a function with
 ``json.dumps``'s output for the same options (no spaces; NaN and infinities as
-``json.dumps`` writes them).
+``json.dumps`` writes them). It does not look for circular values: what is encoded here are
+trees built from rows.
 """
 
 from __future__ import annotations
