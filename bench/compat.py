@@ -23,6 +23,7 @@ import fastavro
 from velocity_stream.compat import check_compatibility, parse_schema
 from velocity_stream.compat.catalog_check import check_catalog
 from velocity_stream.contracts.catalog import load_catalog
+from velocity_stream.contracts.schema_files import AvroSchema
 
 ROOT = Path(__file__).resolve().parents[1]
 SCHEMAS = ROOT / "avro_schemas"
@@ -48,7 +49,7 @@ def once_ms(action: Callable[[], object], runs: int) -> float:
     return statistics.median(samples)
 
 
-def evolved(schema: dict[str, object]) -> dict[str, object]:
+def evolved(schema: AvroSchema) -> AvroSchema:
     """The schema plus an optional field: the usual additive minor version."""
     newer = copy.deepcopy(schema)
     fields = newer["fields"]

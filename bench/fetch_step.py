@@ -98,7 +98,7 @@ def stand_in(count: int) -> SimpleNamespace:
         ),
         flow_active=True,
         _buffered_partitions=set(),
-        scheduler=DefaultSchedulingStrategy(),
+        scheduler=DefaultSchedulingStrategy(),  # type: ignore[abstract]  # faust's stubs
         highwater=lambda tp: 0,
         log=SimpleNamespace(dev=lambda *a, **k: None),
         _thread=None,
@@ -110,7 +110,8 @@ def stand_in(count: int) -> SimpleNamespace:
         _n_acked=0,
         _waiting_for_ack=None,
     )
-    consumer._to_message = partial(FaustAiokafkaConsumer._to_message, consumer)
+    # A stand-in, not a Consumer: faust's method reads only the attributes set above.
+    consumer._to_message = partial(FaustAiokafkaConsumer._to_message, consumer)  # type: ignore[arg-type]
     for name in ("_take", "_dispatch", "_unacked"):
         setattr(consumer, name, partial(getattr(_BatchConsumer, name), consumer))
     return consumer

@@ -52,7 +52,9 @@ from confluent_kafka import Consumer, Producer, TopicPartition
 
 from velocity_stream.contracts import example
 from velocity_stream.contracts.catalog import Catalog, Family, load_catalog
+from velocity_stream.contracts.interaction import InteractionBundle
 from velocity_stream.contracts.metadata import Artifact, validate_artifact
+from velocity_stream.contracts.writeback import OracleWritebackProposal
 from velocity_stream.gateway import GatewayState, InboundMessage, Pipeline
 from velocity_stream.kafka.topics import TopicAdmin, apply
 from velocity_stream.registry.resolvers import preregistered_resolver
@@ -164,9 +166,10 @@ class Artifacts:
         self.serde = AvroSerde(catalog, preregistered_resolver(catalog, prefix), prefix)
         self.family = catalog.family(FAMILY)
         base = example(FAMILY)
+        assert isinstance(base, InteractionBundle)
         padding = TARGET_BYTES - len(self.serde.encode(base))
         self.base = base.model_copy(
-            update={"summary": base.summary + " " + "x" * max(padding - 1, 0)}
+            update={"summary": (base.summary or "") + " " + "x" * max(padding - 1, 0)}
         )
 
     def one(self, i: int) -> tuple[bytes, bytes]:
@@ -394,11 +397,11 @@ def measure_latency(
         consumer.close()
     delete_topics(settings, catalog)
     into = sorted(a for a, _ in legs)
-    out = sorted(b for _, b in legs)
+    onward = sorted(b for _, b in legs)
     log(
         f"{system} latency legs: input->output produce p50 {into[len(into) // 2]:.1f} p99 "
-        f"{into[int(len(into) * 0.99)]:.1f} ms; output->reader p50 {out[len(out) // 2]:.1f} "
-        f"p99 {out[int(len(out) * 0.99)]:.1f} ms"
+        f"{into[int(len(into) * 0.99)]:.1f} ms; output->reader p50 "
+        f"{onward[len(onward) // 2]:.1f} p99 {onward[int(len(onward) * 0.99)]:.1f} ms"
     )
     return latencies
 
@@ -416,10 +419,11 @@ def peak_rss_with_pending(
     serde = AvroSerde(catalog, preregistered_resolver(catalog, prefix), prefix)
     family = catalog.family("OracleWritebackProposal")
     base = example(family.name)
+    assert isinstance(base, OracleWritebackProposal)
     pad = TARGET_BYTES - len(serde.encode(base))
     base = base.model_copy(
         update={"reasoning_summary": base.reasoning_summary + " " + "y" * max(pad - 1, 0)}
-    )  # type: ignore[attr-defined]
+    )
     with subprocess_running(
         gateway_command(), worker_env(settings), work / f"{prefix}.log"
     ) as worker:
@@ -445,7 +449,7 @@ def peak_rss_with_pending(
                         family.ingress_topic(prefix),
                         key=proposal.proposal_id.encode(),
                         value=serde.encode(proposal),
-                    )  # type: ignore[attr-defined]
+                    )
                     break
                 except BufferError:
                     out.poll(0.01)

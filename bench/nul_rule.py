@@ -71,7 +71,7 @@ def main() -> int:
         model = type(example(family))
         data = example(family).to_avro()
 
-        def validate(model: type[metadata.Artifact] = model, data: dict = data) -> object:
+        def validate(model: type[metadata.Artifact] = model, data: dict[str, Any] = data) -> object:
             return validate_artifact(model, data)
 
         without, with_rule = _medians_us(validate, args.runs, args.count)
@@ -97,8 +97,8 @@ def _decodes(runs: int, count: int) -> None:
         parsed = fastavro.parse_schema(version.schema)
         body = bytes(unframe(payload)[1])
         # The checking serde compiles its reader while the variant is hidden from the builder.
-        variant = Artifact._check_rules.__after_read__  # type: ignore[attr-defined]
-        del Artifact._check_rules.__after_read__  # type: ignore[attr-defined]
+        variant = Artifact._check_rules.__after_read__
+        del Artifact._check_rules.__after_read__
         try:
             checking.decode(payload, family)
         finally:

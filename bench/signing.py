@@ -26,9 +26,10 @@ import statistics
 import time
 from collections.abc import Callable
 
+from velocity_stream.contracts.approval import ApprovalDecision
 from velocity_stream.contracts.catalog import load_catalog
 from velocity_stream.contracts.examples import example
-from velocity_stream.contracts.metadata import Artifact, validate_artifact
+from velocity_stream.contracts.metadata import validate_artifact
 from velocity_stream.gateway import GatewayState, InboundMessage, Pipeline
 from velocity_stream.serde import AvroSerde, InMemorySchemaResolver
 from velocity_stream.settings import DEFAULT_SCHEMAS_DIR
@@ -44,9 +45,8 @@ SIDES = {
 }
 
 
-def decisions(count: int) -> list[Artifact]:
-    base = example("ApprovalDecision")
-    data = base.model_dump()
+def decisions(count: int) -> list[ApprovalDecision]:
+    data = example("ApprovalDecision").model_dump()
     made = []
     for n in range(count):
         data.update(
@@ -55,7 +55,7 @@ def decisions(count: int) -> list[Artifact]:
             proposal_ref=f"proposal:writeback:bench-{n}",
             decision_notes=f"Matches the call #{n}; move to site visits.",
         )
-        made.append(validate_artifact(type(base), data))
+        made.append(validate_artifact(ApprovalDecision, data))
     return made
 
 

@@ -111,14 +111,17 @@ def intel_workload(records: int, seed: int = 7) -> list[Artifact]:
 
 
 def _transcript(bundle: str, at: datetime, lines: int, copy: str) -> Artifact:
+    said = [
+        f"line {i}: we have the budget approved for a flat near Salt Lake" for i in range(lines)
+    ]
     segments = [
         {
             "speaker": "human:sagnik" if i % 2 == 0 else "person:caller",
             "start_ms": i * 4000,
             "end_ms": i * 4000 + 3500,
-            "text": f"line {i}: we have the budget approved for a flat near Salt Lake",
+            "text": text,
         }
-        for i in range(lines)
+        for i, text in enumerate(said)
     ]
     return _made(
         "TranscriptBundle",
@@ -128,7 +131,7 @@ def _transcript(bundle: str, at: datetime, lines: int, copy: str) -> Artifact:
             "transcript_id": f"transcript:{bundle}",
             "interaction_ref": bundle,
             "duration_ms": lines * 4000,
-            "text": " ".join(s["text"] for s in segments),
+            "text": " ".join(said),
             "speaker_segments": segments,
         },
     )
