@@ -19,7 +19,9 @@ In one run, on one broker (KAFKA_BOOTSTRAP_SERVERS, else the embedded Tansu brok
    the routes that still decode the plain record as well (a proposal, an immutable batch);
 5. scaling: one gateway worker, then ``--workers`` workers in one consumer group, on the same
    backlog (``--scale-count`` records), alternating, each the median of ``--runs`` runs, with
-   the ratio and the load average before and after.
+   the ratio and the load average before and after; the same ratio over the middle 80% of
+   each run's outputs (without the group's start and end), and the ceiling of the machine
+   (its cores over the cores the one-worker run kept busy).
 
 Every run through Kafka also prints the CPU µs per record of the broker, the reader and each
 process under test between the first and the last output (``/proc/<pid>/stat``): on a busy
@@ -45,7 +47,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from confluent_kafka import Consumer, Producer, TopicPartition
@@ -240,9 +242,11 @@ def time_outputs(
     expected: int,
     timeout: float,
     on_first: Callable[[], None] | None = None,
+    arrivals: list[float] | None = None,
 ) -> float:
     """Seconds from the first to the last of ``expected`` records on ``topic``;
-    ``on_first`` is called when the first arrives."""
+    ``on_first`` is called when the first arrives; ``arrivals``, when given, gets each
+    record's arrival time (the time its fetch returned)."""
     consumer = reader(bootstrap, topic, partitions)
     seen = 0
     first = last = 0.0
@@ -251,7 +255,9 @@ def time_outputs(
         while seen < expected:
             if time.monotonic() > deadline:
                 raise SystemExit(f"only {seen}/{expected} outputs on {topic} within {timeout} s")
-            for message in consumer.consume(10_000, 0.2):
+            fetched = consumer.consume(10_000, 0.2)
+            now = time.monotonic()
+            for message in fetched:
                 if message.error():
                     continue
                 if not seen:
@@ -260,6 +266,8 @@ def time_outputs(
                         on_first()
                 seen += 1
                 last = time.monotonic()
+                if arrivals is not None:
+                    arrivals.append(now)
     finally:
         consumer.close()
     return max(last - first, 1e-9)
@@ -772,6 +780,7 @@ def measure_one(
             pids.append(process.pid)
         if not BROKER_PID:
             pids.insert(0, os.getpid())  # no broker here: a placeholder, reported as 0
+        arrivals: list[float] = []
         seconds = time_outputs(
             bootstrap,
             artifacts.accepted,
@@ -779,9 +788,11 @@ def measure_one(
             count,
             900,
             on_first=lambda: at_first.extend(cpu_now()),
+            arrivals=arrivals,
         )
         at_last = cpu_now()  # before the stop (ExitStack stops the processes after this)
     rate = count / seconds
+    LAST_STEADY[:] = [steady_rate(arrivals)]
     # CPU µs per record between the first and the last output (start-up and recovery left
     # out): the broker, this reader, each process under test. Immune to load, unlike rates.
     used = [round((b - a) / count * 1e6, 1) for a, b in zip(at_first, at_last, strict=True)]
@@ -795,15 +806,32 @@ def measure_one(
         joins = [_assignments(path) for path in logs]
         shares = [_inputs(path) for path in logs]
         extra = f"  (assignments per worker: {joins}, inputs per worker: {shares})"
+    steady = f"{LAST_STEADY[0]:,.0f}" if LAST_STEADY[0] else "-"
     log(
-        f"run {run + 1}/{runs} {label:12s} {count:7d} records {rate:10,.0f} msg/s{extra}; "
-        f"CPU µs/record {LAST_CPU}"
+        f"run {run + 1}/{runs} {label:12s} {count:7d} records {rate:10,.0f} msg/s "
+        f"(middle 80%: {steady} msg/s){extra}; CPU µs/record {LAST_CPU}"
     )
     delete_topics(settings, catalog, [])
     return rate
 
 
 LAST_CPU: dict[str, object] = {}
+# The last run's rate over the middle of its outputs (steady_rate), if measurable.
+LAST_STEADY: list[float | None] = [None]
+
+
+def steady_rate(arrivals: list[float], share: float = 0.8) -> float | None:
+    """Records per second over the middle ``share`` of the outputs (by arrival time): the
+    rate without the start of a run (a worker still joining, the first fetches) and its end
+    (a worker or a partition out of records first). None for too few outputs to tell."""
+    if len(arrivals) < 100:
+        return None
+    ordered = sorted(arrivals)
+    cut = int(len(ordered) * (1 - share) / 2)
+    first, last = ordered[cut], ordered[-cut - 1]
+    if last <= first:
+        return None
+    return (len(ordered) - 2 * cut) / (last - first)
 
 
 def _inputs(path: Path) -> int:
@@ -824,6 +852,9 @@ class Scaling:
     loads: list[tuple[float, float, float]]
     # Per run: LAST_CPU (broker, reader, workers: CPU µs per record) and the group's size.
     cpu: list[dict[str, object]]
+    # Per run, in the order of ``one`` and ``many``: the rate over the middle 80% of outputs.
+    steady_one: list[float | None] = field(default_factory=list)
+    steady_many: list[float | None] = field(default_factory=list)
 
     def one_runs(self) -> list[tuple[float, dict[str, object]]]:
         """Each one-worker run's rate with its CPU per record."""
@@ -851,6 +882,7 @@ def measure_scaling(
                 bootstrap, catalog, "gateway", args.scale_count, run, args.runs, work, workers
             )
             (result.one if workers == 1 else result.many).append(rate)
+            (result.steady_one if workers == 1 else result.steady_many).append(LAST_STEADY[0])
             result.cpu.append({**LAST_CPU, "group": workers})
         result.loads.append(load())
     return result
@@ -875,6 +907,12 @@ def report_scaling(result: Scaling, args: argparse.Namespace) -> dict[str, objec
         f"  ceiling              {cpus / busy:10.2f}x   ({cpus} cores; the one-worker run kept "
         f"{busy:.2f} busy)"
     )
+    # The same runs over the middle 80% of their outputs: without the group's start (one
+    # worker flowing before the other) and end (one out of records first).
+    pairs = [(o, m) for o, m in zip(result.steady_one, result.steady_many, strict=True) if o and m]
+    steady = [round(m / o, 2) for o, m in pairs]
+    if steady:
+        print(f"  middle 80% of outputs {statistics.median(steady):9.2f}x   (runs: {steady})")
     return {
         "scaling": {
             "workers": args.workers,
@@ -883,6 +921,7 @@ def report_scaling(result: Scaling, args: argparse.Namespace) -> dict[str, objec
             "ratio": round(many / one, 2),
             "per_run_ratio": per_run,
             "one_worker_cores_busy": round(busy, 2),
+            "steady_per_run_ratio": steady,
             "ceiling": round(cpus / busy, 2),
             "runs": {"one": result.one, "many": result.many},
             "loads": result.loads,
