@@ -921,7 +921,7 @@ def report_scaling(result: Scaling, args: argparse.Namespace) -> dict[str, objec
             "ratio": round(many / one, 2),
             "per_run_ratio": per_run,
             "one_worker_cores_busy": round(busy, 2),
-            "steady_per_run_ratio": steady,
+            "middle_80_per_run_ratio": steady,
             "ceiling": round(cpus / busy, 2),
             "runs": {"one": result.one, "many": result.many},
             "loads": result.loads,
