@@ -69,13 +69,9 @@ class GatewayStats:
     routes: Counter[str] = field(default_factory=Counter)
     reasons: Counter[str] = field(default_factory=Counter)
 
-    def count(self, outcome: Outcome) -> None:
-        self.routes[outcome.route.value] += 1
-        if outcome.route is RouteKind.DEAD_LETTER and outcome.reason is not None:
-            self.reasons[outcome.reason.value] += 1
-
     def count_all(self, outcomes: Sequence[Outcome]) -> None:
-        """:meth:`count` for each of ``outcomes``, adding to the counters once per route."""
+        """Count each of ``outcomes`` by route (and a dead letter by reason), adding to the
+        route counters once per route."""
         routes: dict[RouteKind, int] = {}
         for outcome in outcomes:
             route = outcome.route
@@ -201,11 +197,11 @@ class BatchProcessor:
                 # released here write keys of the same partition (their own keys).
                 self.context.set(None, partition)
                 for outcome in self.pipeline.expire(now, self.state, partitions=(partition,)):
-                    self.stats.count(outcome)
                     outcomes.append(outcome)
                     outputs.extend(outcome.outputs)
         finally:
             self.context.set(None, None)
+        self.stats.count_all(outcomes)
         return await self._ship(outputs, outcomes)
 
     def stand_in(self, output: OutboundMessage, why: str) -> OutboundMessage | None:
