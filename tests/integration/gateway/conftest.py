@@ -324,13 +324,19 @@ class GatewayHarness:
             self._reader.assign(assignment)
         return self._reader
 
-    def read(self, timeout: float = 0.2) -> list[Output]:
-        """Everything new on the output topics (also appended to ``self.outputs``)."""
+    def read(self, timeout: float = 0.2, *, until: int | None = None) -> list[Output]:
+        """Everything new on the output topics (also appended to ``self.outputs``).
+
+        Reading goes on while outputs keep coming; with ``until`` it stops as soon as
+        ``self.outputs`` would hold that many, so a caller can act while a worker is midway."""
         consumer = self._consumer()
         found: list[Output] = []
         deadline = time.monotonic() + timeout
         while True:
-            batch = consumer.consume(10_000, 0.05)
+            want = 10_000 if until is None else until - len(self.outputs) - len(found)
+            if want <= 0:
+                break
+            batch = consumer.consume(min(want, 10_000), 0.05)
             for m in batch:
                 if m.error():
                     continue

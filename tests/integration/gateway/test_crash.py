@@ -104,7 +104,7 @@ def test_kill_9_midway_loses_nothing_and_duplicates_nothing(fresh_gateway):
     # Phase 1: run, kill -9 once part of the backlog is out, restart.
     gw.start()
     while len(gw.outputs) < KILL_AFTER_OUTPUTS:
-        gw.read(0.05)
+        gw.read(0.05, until=KILL_AFTER_OUTPUTS)
         assert gw.alive(), gw.log()[-3000:]
     gw.kill()
     out_at_kill = len(gw.outputs)
