@@ -10,37 +10,18 @@ SIGTERM, so nothing is left running.
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import os
 import signal
 import subprocess
 import sys
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-_PR_SET_PDEATHSIG = 1
+from velocity_stream.parent_death import die_with_parent
+
 STOP_GRACE_S = 10.0
-
-
-def _tie_to_parent() -> Callable[[], None] | None:
-    """A preexec_fn asking Linux to SIGTERM the child when this process dies."""
-    if not sys.platform.startswith("linux"):
-        return None
-    try:
-        prctl = ctypes.CDLL(None, use_errno=True).prctl
-    except (OSError, AttributeError):
-        return None
-    parent = os.getpid()
-
-    def preexec() -> None:
-        prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
-        # The parent may have died between fork and prctl; then no signal would ever come.
-        if os.getppid() != parent:
-            os._exit(1)
-
-    return preexec
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,7 +58,7 @@ class Child:
                 stderr=subprocess.STDOUT,
                 env=env,
                 start_new_session=True,
-                preexec_fn=_tie_to_parent(),
+                preexec_fn=die_with_parent(),
                 close_fds=True,
             )
         return self

@@ -9,14 +9,11 @@ from __future__ import annotations
 
 import atexit
 import contextlib
-import ctypes
 import logging
 import os
 import queue
-import signal
 import socket
 import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -27,6 +24,7 @@ from pathlib import Path
 from types import TracebackType
 
 from velocity_stream.errors import ConfigError, VelocityError
+from velocity_stream.parent_death import die_with_parent
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +42,6 @@ TANSU_LIMITS_NOTE = (
 LOOPBACK = "127.0.0.1"
 EMBEDDED_CLUSTER_PREFIX = "velocity-embedded-"
 _TANSU_DEFAULT_CLUSTER_ID = "tansu_cluster"
-_PR_SET_PDEATHSIG = 1
 _PORT_ATTEMPTS = 3
 
 
@@ -97,25 +94,6 @@ def pid_is_alive(pid: int) -> bool:
     except PermissionError:
         return True
     return True
-
-
-def _death_signal_preexec() -> Callable[[], None] | None:
-    """A preexec_fn asking Linux to SIGTERM the child when its parent goes away."""
-    if not sys.platform.startswith("linux"):
-        return None
-    try:
-        prctl = ctypes.CDLL(None, use_errno=True).prctl
-    except (OSError, AttributeError):
-        return None
-    parent = os.getpid()
-
-    def preexec() -> None:
-        prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
-        # The parent may have died between fork and prctl; then no signal would ever come.
-        if os.getppid() != parent:
-            os._exit(1)
-
-    return preexec
 
 
 class _Spawner:
@@ -284,7 +262,7 @@ class EmbeddedBroker:
         ]
         fd, name = tempfile.mkstemp(prefix=f"tansu-{port}-", suffix=".log")
         self._log_path = Path(name)
-        preexec = _death_signal_preexec()
+        preexec = die_with_parent()
 
         def start() -> subprocess.Popen[bytes]:
             with os.fdopen(fd, "wb") as log_file:
