@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import socket
 import sys
 
 from velocity_stream.errors import ConfigError, RegistryError
@@ -87,6 +88,7 @@ def add_register_command(
 
 
 def _serve(args: argparse.Namespace) -> int:
+    from velocity_stream.http.listen import bound_port, listen
     from velocity_stream.kafka.broker import MEMORY_ONLY_WARNING, EmbeddedBroker
     from velocity_stream.registry.server import ServeOptions, build_service, serve_forever
     from velocity_stream.registry.store import StoreOptions
@@ -100,7 +102,10 @@ def _serve(args: argparse.Namespace) -> int:
         store=StoreOptions(topic=args.topic),
     )
     broker: EmbeddedBroker | None = None
+    listener: socket.socket | None = None
     try:
+        # Bound first: a busy port is this one line, before anything starts or is announced.
+        listener = listen(args.host, args.port, what="schema registry", how="--port")
         if args.memory:
             service = build_service(None, options)
             where = "process memory (lost on exit)"
@@ -113,14 +118,14 @@ def _serve(args: argparse.Namespace) -> int:
                 )
             service = build_service(settings, options)
             where = f"topic {args.topic} on {settings.kafka_bootstrap_servers}"
-        print(f"registry on http://{args.host}:{args.port} (state: {where})", flush=True)
-        serve_forever(
-            service, args.host, args.port, max_body_bytes=settings.registry_max_body_bytes
-        )
+        print(f"registry on http://{args.host}:{bound_port(listener)} (state: {where})", flush=True)
+        serve_forever(service, listener, max_body_bytes=settings.registry_max_body_bytes)
     except (ConfigError, RegistryError) as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_FAILED
     finally:
+        if listener is not None:
+            listener.close()  # uvicorn closes it once served; not if the start failed
         if broker is not None:
             broker.stop()
     return EXIT_OK

@@ -60,6 +60,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def run_serve(args: argparse.Namespace) -> int:
+    from velocity_stream.http.listen import listen
     from velocity_stream.review.runtime import ReviewRuntime, ReviewServer, SnapshotSource
 
     try:
@@ -76,17 +77,20 @@ def run_serve(args: argparse.Namespace) -> int:
         return EXIT_FAILED
     if not settings.reviewer_tokens:
         print("warning: VELOCITY_REVIEWER_TOKENS is empty: nobody can log in", file=sys.stderr)
+    host, port = args.host or settings.review_host, args.port or settings.review_port
     try:
-        runtime = ReviewRuntime.from_settings(settings, snapshots=SnapshotSource(args.snapshots))
+        # Bound first: a busy port is one line before anything connects or is announced.
+        with listen(host, port, what="review app", how="--port or VELOCITY_REVIEW_PORT") as sock:
+            runtime = ReviewRuntime.from_settings(
+                settings, snapshots=SnapshotSource(args.snapshots)
+            )
+            server = ReviewServer(runtime, sock)
+            print(f"review app on {server.url} (API docs {server.url}/docs)", flush=True)
+            with runtime:
+                server.run()
     except VelocityError as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_FAILED
-    server = ReviewServer(
-        runtime, args.host or settings.review_host, args.port or settings.review_port
-    )
-    print(f"review app on {server.url} (API docs {server.url}/docs)", flush=True)
-    with runtime:
-        server.run()
     return EXIT_OK
 
 

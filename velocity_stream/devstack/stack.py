@@ -71,6 +71,8 @@ STEPS = 8
 BROKER_START_TIMEOUT_S = 20.0
 WORKDIR_PREFIX = "velocity-dev-"
 OWNER_FILE = "dev.pid"
+# What moves the review app's port, in a busy port's error.
+REVIEW_PORT = "--port or VELOCITY_REVIEW_PORT"
 
 
 class StackFailed(VelocityError):
@@ -119,7 +121,7 @@ def check_ports(ports: list[tuple[str, str, int]]) -> None:
     for what, host, port in ports:
         if not port_is_free(host, port):
             how = (
-                "--port or VELOCITY_REVIEW_PORT"
+                REVIEW_PORT
                 if what == "review app"
                 else "VELOCITY_METRICS_PORT (or VELOCITY_METRICS_ENABLED=false)"
             )
@@ -359,11 +361,13 @@ class DevStack:
         return child
 
     def _review(self, step: Step) -> None:
+        from velocity_stream.http.listen import listen
         from velocity_stream.review.runtime import ReviewRuntime, ReviewServer
 
         runtime = ReviewRuntime.from_settings(self.settings).start()
         self._on_stop("review app", runtime.stop)
-        server = ReviewServer(runtime, self.options.host, self.options.port).start()
+        listener = listen(self.options.host, self.options.port, what="review app", how=REVIEW_PORT)
+        server = ReviewServer(runtime, listener).start()
         self._on_stop("review web server", server.stop)
         self.runtime = runtime
         self.review_url = server.url

@@ -13,6 +13,7 @@ import uvicorn
 
 from velocity_stream.contracts.catalog import CompatibilityMode
 from velocity_stream.errors import RegistryError
+from velocity_stream.http.listen import bound_port, listen
 from velocity_stream.registry.api import create_app
 from velocity_stream.registry.service import DEFAULT_MAX_SCHEMA_BYTES, RegistryService
 from velocity_stream.registry.store import (
@@ -54,11 +55,12 @@ def _uvicorn_config(
 
 
 def serve_forever(
-    service: RegistryService, host: str, port: int, *, max_body_bytes: int | None = None
+    service: RegistryService, listener: socket.socket, *, max_body_bytes: int | None = None
 ) -> None:
-    """Serve in the foreground until interrupted."""
+    """Serve on ``listener`` (http.listen) in the foreground until interrupted."""
+    host, port = listener.getsockname()[:2]
     try:
-        uvicorn.Server(_uvicorn_config(service, host, port, max_body_bytes)).run()
+        uvicorn.Server(_uvicorn_config(service, host, port, max_body_bytes)).run([listener])
     finally:
         service.store.close()
 
@@ -82,10 +84,13 @@ class BackgroundRegistry:
     ) -> None:
         self.service = service
         self.host = host
-        self.port = port or free_port(host)
+        listener = listen(host, port, what="schema registry", how="another port")
+        self.port = bound_port(listener)
         config = _uvicorn_config(service, self.host, self.port, max_body_bytes)
         self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(target=self._server.run, name="registry-http", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.run, args=([listener],), name="registry-http", daemon=True
+        )
 
     @property
     def url(self) -> str:

@@ -9,6 +9,7 @@ was told about (202) is left in a local queue.
 from __future__ import annotations
 
 import logging
+import socket
 import threading
 import time
 from collections.abc import Mapping
@@ -197,11 +198,13 @@ class ReviewRuntime:
 class ReviewServer:
     """uvicorn over the app: in the foreground (``run``) or a daemon thread (``start``)."""
 
-    def __init__(self, runtime: ReviewRuntime, host: str, port: int) -> None:
-        self.host = host
-        self.port = port
+    def __init__(self, runtime: ReviewRuntime, listener: socket.socket) -> None:
+        """Serve ``runtime``'s app on ``listener`` (http.listen: bound before anything is
+        announced, so a busy port is the caller's one-line error)."""
+        self.host, self.port = listener.getsockname()[:2]
+        self._listener = listener
         config = uvicorn.Config(
-            runtime.app, host=host, port=port, log_level="warning", access_log=False
+            runtime.app, host=self.host, port=self.port, log_level="warning", access_log=False
         )
         self._server = uvicorn.Server(config)
         self._thread: threading.Thread | None = None
@@ -213,10 +216,12 @@ class ReviewServer:
 
     def run(self) -> None:
         """Serve until interrupted (uvicorn handles SIGINT and SIGTERM)."""
-        self._server.run()
+        self._server.run([self._listener])
 
     def start(self, timeout: float = 10.0) -> ReviewServer:
-        self._thread = threading.Thread(target=self._server.run, name="review-http", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.run, args=([self._listener],), name="review-http", daemon=True
+        )
         self._thread.start()
         deadline = time.monotonic() + timeout
         while not self._server.started:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import socket
 import subprocess
 import sys
 import time
@@ -86,6 +87,46 @@ def test_registry_serve_answers_over_http_until_stopped() -> None:
                 time.sleep(0.1)
         assert answer.json() == {"compatibilityLevel": "BACKWARD"}
         assert answer.headers["content-type"] == "application/vnd.schemaregistry.v1+json"
+    finally:
+        process.terminate()
+        process.wait(10)
+
+
+def test_registry_serve_on_a_busy_port_is_one_line_and_announces_nothing(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with socket.socket() as other:
+        other.bind(("127.0.0.1", 0))
+        other.listen(1)
+        port = other.getsockname()[1]
+        assert run(["registry", "serve", "--memory", "--port", str(port)]) == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err == (
+        f"error: port {port} on 127.0.0.1 (schema registry) is in use; choose another with --port\n"
+    )
+
+
+def test_registry_serve_on_port_zero_announces_the_port_it_got() -> None:
+    code = (
+        "import sys; from velocity_stream.cli.registry_cmd import register; import argparse;"
+        "p = argparse.ArgumentParser(); register(p.add_subparsers());"
+        "a = p.parse_args(sys.argv[1:]); sys.exit(a.handler(a))"
+    )
+    process = subprocess.Popen(
+        [sys.executable, "-c", code, "registry", "serve", "--memory", "--port", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        line = process.stdout.readline()
+        assert line.startswith("registry on http://127.0.0.1:"), line
+        url = line.split()[2]
+        assert not url.endswith(":0")
+        answer = httpx.get(f"{url}/config", timeout=5)
+        assert answer.json() == {"compatibilityLevel": "BACKWARD"}
     finally:
         process.terminate()
         process.wait(10)

@@ -3,6 +3,8 @@ they cannot run."""
 
 from __future__ import annotations
 
+import socket
+
 import pytest
 
 from velocity_stream.cli.main import build_parser, main
@@ -36,3 +38,20 @@ def test_help_describes_the_command(command, capsys):
         main([command, "--help"])
     assert exited.value.code == 0
     assert "review" in capsys.readouterr().out
+
+
+def test_serve_on_a_busy_port_is_one_line_before_anything_connects(monkeypatch, capsys):
+    # Nothing answers on Kafka's port: the busy port must be found before anything connects.
+    monkeypatch.setenv("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:1")
+    with socket.socket() as other:
+        other.bind(("127.0.0.1", 0))
+        other.listen(1)
+        port = other.getsockname()[1]
+        args = build_parser().parse_args(["serve", "--host", "127.0.0.1", "--port", str(port)])
+        assert args.handler(args) == 1
+    out, err = capsys.readouterr()
+    assert "review app on" not in out
+    assert err.splitlines()[-1] == (
+        f"error: port {port} on 127.0.0.1 (review app) is in use; choose another with --port "
+        "or VELOCITY_REVIEW_PORT"
+    )
