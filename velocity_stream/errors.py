@@ -129,6 +129,11 @@ class ConfigError(VelocityError, ValueError):
     """Settings or the catalog are wrong; nothing can run until they are fixed."""
 
 
+class SettingsError(ConfigError):
+    """A variable of the environment does not hold what its setting takes; the message is one
+    line naming each such variable (never its value: some are secrets)."""
+
+
 class ContractError(VelocityError, ValueError):
     """An artifact breaks its contract. Carries every violation, not just the first."""
 

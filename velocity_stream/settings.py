@@ -10,8 +10,11 @@ from __future__ import annotations
 from enum import StrEnum
 from pathlib import Path
 
-from pydantic import AliasChoices, Field, SecretStr
+from pydantic import AliasChoices, Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsError as PydanticSettingsError
+
+from velocity_stream.errors import SettingsError
 
 DEFAULT_SCHEMAS_DIR = Path(__file__).resolve().parent.parent / "avro_schemas"
 LOCAL_SCHEMAS_DIR = "avro_schemas"
@@ -158,7 +161,9 @@ class Settings(BaseSettings):
         '{"s3cret": "human:sayan"}. Only refs among the catalog\'s reviewers may use the app.',
     )
     review_host: str = Field(default="127.0.0.1", validation_alias=_env("VELOCITY_REVIEW_HOST"))
-    review_port: int = Field(default=8080, validation_alias=_env("VELOCITY_REVIEW_PORT"))
+    review_port: int = Field(
+        default=8080, ge=0, le=65535, validation_alias=_env("VELOCITY_REVIEW_PORT")
+    )
     review_session_secret: SecretStr | None = Field(
         default=None,
         validation_alias=_env("VELOCITY_REVIEW_SESSION_SECRET"),
@@ -246,5 +251,20 @@ class Settings(BaseSettings):
 
 
 def load_settings() -> Settings:
-    """Read the environment once; callers pass the result down."""
-    return Settings()
+    """Read the environment once; callers pass the result down. A malformed variable raises
+    :class:`SettingsError`."""
+    try:
+        return Settings()
+    except ValidationError as error:
+        raise SettingsError(settings_problem(error)) from None
+    except PydanticSettingsError as error:  # a JSON-valued variable that is not JSON
+        raise SettingsError(f"bad setting: {error} (it takes a JSON value)") from None
+
+
+def settings_problem(error: ValidationError) -> str:
+    """One line for pydantic's report of the environment: each variable and what is wrong."""
+    problems = []
+    for item in error.errors(include_url=False, include_input=False):
+        where = ".".join(str(part) for part in item["loc"]) or "settings"
+        problems.append(f"{where}: {item['msg']}")
+    return "bad setting " + "; ".join(problems)

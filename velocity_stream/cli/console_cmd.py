@@ -11,6 +11,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from velocity_stream.cli.numbers import seconds, whole
+
 EXIT_OK, EXIT_REFUSED, EXIT_UNUSABLE = 0, 1, 2
 
 
@@ -32,7 +34,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     produce.add_argument("--trace-id", default=None, help="one trace id for every record sent")
     produce.add_argument(
         "--timeout",
-        type=float,
+        type=seconds,
         default=60.0,
         metavar="SECONDS",
         help="how long to wait for the broker to acknowledge (default 60)",
@@ -61,7 +63,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--ingress", action="store_true", help="TOPIC is a family: read its ingress topic"
     )
     tail.add_argument("--family", default=None, metavar="NAME", help="only records of a family")
-    tail.add_argument("--max", type=int, default=None, metavar="N", help="stop after N records")
+    tail.add_argument(
+        "--max", type=whole(1), default=None, metavar="N", help="stop after N records"
+    )
     tail.set_defaults(handler=run_tail)
 
 

@@ -15,12 +15,13 @@ import signal
 import sys
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from types import FrameType
 from typing import TYPE_CHECKING, Generic, Protocol, TypeVar
 
 from consumers.sink.registry import SINKS
-from velocity_stream.errors import VelocityError
+from velocity_stream.cli.numbers import MAX_BATCH, seconds, whole
+from velocity_stream.errors import SettingsError, VelocityError
 from velocity_stream.settings import Settings, load_settings
 
 if TYPE_CHECKING:
@@ -60,6 +61,14 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     client360.add_argument(
         "--no-publish", action="store_true", help="build the tables, publish nothing"
     )
+    client360.add_argument(
+        "--refresh-interval",
+        type=seconds,
+        default=None,
+        metavar="SECONDS",
+        help="while behind, rebuild snapshots at most this often (default 5); a longer one "
+        "builds fewer passing snapshots while catching up, e.g. after --rebuild",
+    )
     client360.set_defaults(handler=_run_client360, batch_default=1000)
     committer = workers.add_parser(
         "committer",
@@ -81,10 +90,15 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         worker.add_argument(
             "--table-prefix", default="", help="prefix of this worker's table names"
         )
-        worker.add_argument("--batch-size", type=int, default=None, help="records per transaction")
+        worker.add_argument(
+            "--batch-size",
+            type=whole(1, MAX_BATCH),
+            default=None,
+            help="records per transaction",
+        )
         worker.add_argument(
             "--max-idle",
-            type=float,
+            type=seconds,
             default=None,
             metavar="SECONDS",
             help="exit after this long without a record (default: run until Ctrl-C)",
@@ -203,6 +217,8 @@ def _run_client360(args: argparse.Namespace) -> int:
             else ArtifactProducer(settings, catalog, serde, producer_name="client360-projector")
         )
         options = RunnerOptions(batch_size=args.batch_size or args.batch_default)
+        if args.refresh_interval is not None:
+            options = replace(options, refresh_interval_s=args.refresh_interval)
         runner = Client360Runner(settings, catalog, serde, store, producer, options)
         return _Worker(runner, engine, producer.close if producer is not None else lambda: None)
 
@@ -277,7 +293,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     subparsers.required = True
     register(subparsers)
     args = parser.parse_args(argv)
-    code: int = args.handler(args)
+    try:
+        code: int = args.handler(args)
+    except SettingsError as error:  # a malformed variable: one line, as the main CLI says it
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     return code
 
 

@@ -14,6 +14,7 @@ import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from velocity_stream.cli.numbers import whole
 from velocity_stream.errors import VelocityError
 
 # The dead-letter tools load the Kafka client, fastavro and the gateway's core: imported when a
@@ -48,7 +49,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
     listing = dlq_sub.add_parser("list", help="dead letters matching the filters")
     _add_filters(listing)
-    listing.add_argument("--limit", type=int, default=None, help="show at most N")
+    listing.add_argument("--limit", type=whole(1), default=None, help="show at most N")
     _add_output(listing)
     listing.set_defaults(handler=_guarded(run_list))
 
@@ -69,7 +70,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "Dead letters replayed before (per the audit topic) are skipped unless --force.",
     )
     _add_filters(replay)
-    replay.add_argument("--limit", type=int, default=None, help="replay at most N")
+    replay.add_argument("--limit", type=whole(1), default=None, help="replay at most N")
     replay.add_argument("--dry-run", action="store_true", help="show the plan, send nothing")
     replay.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     replay.add_argument(
@@ -82,7 +83,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     replay.add_argument(
         "--replication-factor",
-        type=int,
+        type=whole(1),
         default=None,
         help="for the audit topic if it must be created (default: the catalog's)",
     )

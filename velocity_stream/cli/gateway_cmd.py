@@ -10,6 +10,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from velocity_stream.cli.numbers import MAX_BATCH, seconds, whole
 from velocity_stream.errors import ConfigError
 from velocity_stream.settings import load_settings
 
@@ -36,11 +37,14 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="create the catalog's missing topics before starting (like `topics apply`)",
     )
     gateway.add_argument(
-        "--max-batch", type=int, default=2000, help="records per fetch handed to the pipeline"
+        "--max-batch",
+        type=whole(1, MAX_BATCH),
+        default=2000,
+        help="records per fetch handed to the pipeline",
     )
     gateway.add_argument(
         "--expire-interval",
-        type=float,
+        type=seconds,
         default=1.0,
         metavar="SECONDS",
         help="how often held inputs are checked against their deadline",

@@ -11,6 +11,7 @@ import threading
 from types import FrameType
 from typing import TYPE_CHECKING
 
+from velocity_stream.cli.numbers import PORT, whole
 from velocity_stream.errors import VelocityError
 from velocity_stream.kafka.broker import (
     MEMORY_ONLY_WARNING,
@@ -43,7 +44,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "Ctrl-C or SIGTERM. " + MEMORY_ONLY_WARNING + " " + CLIENTS_NOTE,
     )
     broker.add_argument(
-        "--port", type=int, default=None, help="port to listen on (default: a free one)"
+        "--port", type=PORT, default=None, help="port to listen on (default: a free one)"
     )
     broker.set_defaults(handler=run_broker)
 
@@ -63,7 +64,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     for sub in (apply, listing):
         sub.add_argument(
             "--replication-factor",
-            type=int,
+            type=whole(1),
             default=None,
             help="replication factor to create with and check (default: the catalog's)",
         )

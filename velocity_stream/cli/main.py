@@ -15,6 +15,7 @@ from collections.abc import Callable, Collection, Sequence
 
 from velocity_stream import __version__
 from velocity_stream.cli.connect import run_connected
+from velocity_stream.errors import SettingsError
 
 # Each command group module exposes ``register(subparsers)``; the subcommand parsers it adds
 # set ``handler`` (a function taking the parsed namespace and returning an exit code).
@@ -126,6 +127,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     handler: Handler = args.handler
     try:
         return run_connected(handler, args)  # Kafka/registry checked first
+    except SettingsError as error:  # a malformed variable, wherever it was first read
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:

@@ -8,6 +8,7 @@ import json
 import socket
 import sys
 
+from velocity_stream.cli.numbers import PORT, whole
 from velocity_stream.errors import ConfigError, RegistryError
 
 EXIT_OK, EXIT_REFUSED, EXIT_FAILED = 0, 1, 2
@@ -29,14 +30,16 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "compacted Kafka topic on KAFKA_BOOTSTRAP_SERVERS; when that is unset an embedded "
         "broker is started (memory only: everything is lost when it stops).",
     )
-    serve.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"default {DEFAULT_PORT}")
+    serve.add_argument(
+        "--port", type=PORT, default=DEFAULT_PORT, help=f"default {DEFAULT_PORT}; 0: any free port"
+    )
     serve.add_argument("--host", default="127.0.0.1", help="interface to bind (default loopback)")
     serve.add_argument(
         "--topic", default=DEFAULT_TOPIC, help=f"state topic (default {DEFAULT_TOPIC})"
     )
     serve.add_argument(
         "--max-schema-bytes",
-        type=int,
+        type=whole(1),
         default=DEFAULT_MAX_SCHEMA_BYTES,
         help=f"largest schema accepted (default {DEFAULT_MAX_SCHEMA_BYTES})",
     )

@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from velocity_stream.cli.numbers import PORT, seconds
 from velocity_stream.errors import VelocityError
 from velocity_stream.settings import load_settings
 
@@ -24,7 +25,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "tokens of VELOCITY_REVIEWER_TOKENS (a JSON object token -> reviewer ref).",
     )
     serve.add_argument("--host", help="interface to bind (default VELOCITY_REVIEW_HOST)")
-    serve.add_argument("--port", type=int, help="port (default VELOCITY_REVIEW_PORT, 8080)")
+    serve.add_argument(
+        "--port", type=PORT, help="port (default VELOCITY_REVIEW_PORT, 8080; 0: any free port)"
+    )
     serve.add_argument(
         "--snapshots",
         choices=("store", "topic"),
@@ -44,14 +47,16 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "URLs. Ctrl-C stops everything.",
     )
     dev.add_argument("--host", help="review app interface (default VELOCITY_REVIEW_HOST)")
-    dev.add_argument("--port", type=int, help="review app port (default VELOCITY_REVIEW_PORT)")
+    dev.add_argument(
+        "--port", type=PORT, help="review app port (default VELOCITY_REVIEW_PORT; 0: any free port)"
+    )
     dev.add_argument("--no-seed", action="store_true", help="start empty, without the demo")
     dev.add_argument(
         "--keep", action="store_true", help="keep the working directory (logs, database) on exit"
     )
     dev.add_argument(
         "--ready-timeout",
-        type=float,
+        type=seconds,
         default=180.0,
         metavar="SECONDS",
         help="how long to wait for the demo to be processed",
@@ -77,7 +82,8 @@ def run_serve(args: argparse.Namespace) -> int:
         return EXIT_FAILED
     if not settings.reviewer_tokens:
         print("warning: VELOCITY_REVIEWER_TOKENS is empty: nobody can log in", file=sys.stderr)
-    host, port = args.host or settings.review_host, args.port or settings.review_port
+    host = args.host or settings.review_host
+    port = settings.review_port if args.port is None else args.port
     try:
         # Bound first: a busy port is one line before anything connects or is announced.
         with listen(host, port, what="review app", how="--port or VELOCITY_REVIEW_PORT") as sock:
@@ -101,7 +107,7 @@ def run_dev(args: argparse.Namespace) -> int:
         settings = load_settings()
         options = DevOptions(
             host=args.host or settings.review_host,
-            port=args.port or settings.review_port,
+            port=settings.review_port if args.port is None else args.port,
             seed=not args.no_seed,
             ready_timeout_s=args.ready_timeout,
             keep_dir=args.keep,

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from velocity_stream import __version__
 from velocity_stream.contracts.catalog import Catalog, Route, load_catalog
-from velocity_stream.errors import ConfigError
+from velocity_stream.errors import ConfigError, SettingsError
 from velocity_stream.gateway.faust_app import GatewayApp, WorkerOptions, build_app, run_worker
 from velocity_stream.gateway.pipeline import Pipeline
 from velocity_stream.gateway.runtime.output import OutputProducer
@@ -163,7 +163,12 @@ def run(settings: Settings, config: GatewayConfig | None = None) -> int:
 
 
 def main() -> int:
-    return run(load_settings())
+    try:
+        settings = load_settings()
+    except SettingsError as error:  # a malformed variable: one line, as the CLI says it
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    return run(settings)
 
 
 if __name__ == "__main__":
