@@ -16,10 +16,10 @@ from velocity_stream.errors import ConfigError
 BACKLOG = 2048  # uvicorn's default
 
 
-def listen(host: str, port: int, *, what: str, how: str) -> socket.socket:
+def listen(host: str, port: int, *, what: str, how: str | None = None) -> socket.socket:
     """A TCP socket listening on ``host:port`` (port 0: any free port), for a server to
-    accept on. ``what`` names the server in an error, and ``how`` the setting that moves it
-    when the port is in use."""
+    accept on. ``what`` names the server in an error, and ``how`` (if given) the setting that
+    moves it when the port is in use."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock: socket.socket | None = None
     try:
@@ -35,9 +35,8 @@ def listen(host: str, port: int, *, what: str, how: str) -> socket.socket:
         if sock is not None:
             sock.close()
         if isinstance(error, OSError) and error.errno == errno.EADDRINUSE:
-            raise ConfigError(
-                f"port {port} on {host} ({what}) is in use; choose another with {how}"
-            ) from None
+            advice = f"; choose another with {how}" if how else ""
+            raise ConfigError(f"port {port} on {host} ({what}) is in use{advice}") from None
         reason = error.strerror if isinstance(error, OSError) and error.strerror else error
         address = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
         raise ConfigError(f"cannot listen on {address} ({what}): {reason}") from None

@@ -84,7 +84,7 @@ class BackgroundRegistry:
     ) -> None:
         self.service = service
         self.host = host
-        listener = listen(host, port, what="schema registry", how="another port")
+        listener = listen(host, port, what="schema registry")
         self.port = bound_port(listener)
         config = _uvicorn_config(service, self.host, self.port, max_body_bytes)
         self._server = uvicorn.Server(config)

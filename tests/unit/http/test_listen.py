@@ -37,6 +37,9 @@ def test_a_busy_port_names_the_port_the_server_and_what_moves_it(taken: int) -> 
     assert str(raised.value) == (
         f"port {taken} on 127.0.0.1 (test server) is in use; choose another with --port"
     )
+    with pytest.raises(ConfigError) as raised:  # a server with no setting to name
+        listen("127.0.0.1", taken, what="test server")
+    assert str(raised.value) == f"port {taken} on 127.0.0.1 (test server) is in use"
 
 
 @pytest.mark.parametrize(
