@@ -17,6 +17,13 @@ from velocity_stream.registry.server import BackgroundRegistry, free_port
 from velocity_stream.registry.service import RegistryService
 from velocity_stream.registry.store import memory_store
 
+# The registry command group on its own, in a process of its own.
+REGISTRY_COMMAND = (
+    "import sys; from velocity_stream.cli.registry_cmd import register; import argparse;"
+    "p = argparse.ArgumentParser(); register(p.add_subparsers());"
+    "a = p.parse_args(sys.argv[1:]); sys.exit(a.handler(a))"
+)
+
 
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="velocity-stream")
@@ -65,13 +72,17 @@ def test_schemas_register_against_nothing_exits_2(capsys: pytest.CaptureFixture[
 
 def test_registry_serve_answers_over_http_until_stopped() -> None:
     port = free_port()
-    code = (
-        "import sys; from velocity_stream.cli.registry_cmd import register; import argparse;"
-        "p = argparse.ArgumentParser(); register(p.add_subparsers());"
-        "a = p.parse_args(sys.argv[1:]); sys.exit(a.handler(a))"
-    )
     process = subprocess.Popen(
-        [sys.executable, "-c", code, "registry", "serve", "--memory", "--port", str(port)],
+        [
+            sys.executable,
+            "-c",
+            REGISTRY_COMMAND,
+            "registry",
+            "serve",
+            "--memory",
+            "--port",
+            str(port),
+        ],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
     )
@@ -108,13 +119,8 @@ def test_registry_serve_on_a_busy_port_is_one_line_and_announces_nothing(
 
 
 def test_registry_serve_on_port_zero_announces_the_port_it_got() -> None:
-    code = (
-        "import sys; from velocity_stream.cli.registry_cmd import register; import argparse;"
-        "p = argparse.ArgumentParser(); register(p.add_subparsers());"
-        "a = p.parse_args(sys.argv[1:]); sys.exit(a.handler(a))"
-    )
     process = subprocess.Popen(
-        [sys.executable, "-c", code, "registry", "serve", "--memory", "--port", "0"],
+        [sys.executable, "-c", REGISTRY_COMMAND, "registry", "serve", "--memory", "--port", "0"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
