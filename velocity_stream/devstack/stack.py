@@ -33,7 +33,6 @@ import secrets
 import shlex
 import shutil
 import signal
-import socket
 import tempfile
 import threading
 import time
@@ -51,7 +50,8 @@ from velocity_stream.contracts.catalog import Catalog, load_catalog
 from velocity_stream.devstack.processes import Child, cli_child
 from velocity_stream.devstack.progress import Progress, Step
 from velocity_stream.devstack.seed import DemoData, demo_data, publish_demo
-from velocity_stream.errors import VelocityError
+from velocity_stream.errors import ConfigError, VelocityError
+from velocity_stream.http.listen import listen
 from velocity_stream.kafka.broker import LOOPBACK, answers_metadata, free_port, pid_is_alive
 from velocity_stream.review.clients import ReadModelUnavailable
 from velocity_stream.settings import Settings
@@ -80,7 +80,8 @@ class StackFailed(VelocityError):
 
 
 class PortBusy(StackFailed):
-    """A port the stack would bind is taken: found before anything starts."""
+    """A port the stack would bind is taken (or cannot be bound): found before anything
+    starts."""
 
 
 # The workers `dev` starts that serve metrics, in the order they are started (each gets the
@@ -104,28 +105,28 @@ def ports_to_bind(
 
 
 def port_is_free(host: str, port: int) -> bool:
-    """True when ``host:port`` can be bound now (a listener there makes it busy; a closed
-    connection in TIME_WAIT does not, as the servers set SO_REUSEADDR too)."""
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    with socket.socket(family, socket.SOCK_STREAM) as probe:
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            probe.bind((host, port))
-        except OSError:
-            return False
+    """True when ``host:port`` can be listened on now (a listener there makes it busy; a
+    closed connection in TIME_WAIT does not, as the servers set SO_REUSEADDR too)."""
+    try:
+        listen(host, port, what="probe").close()
+    except ConfigError:
+        return False
     return True
 
 
 def check_ports(ports: list[tuple[str, str, int]]) -> None:
-    """PortBusy naming the first busy port, with the setting or flag that moves it."""
+    """PortBusy naming the first port that cannot be listened on (http.listen's reason), with
+    the setting or flag that moves it."""
     for what, host, port in ports:
-        if not port_is_free(host, port):
-            how = (
-                REVIEW_PORT
-                if what == "review app"
-                else "VELOCITY_METRICS_PORT (or VELOCITY_METRICS_ENABLED=false)"
-            )
-            raise PortBusy(f"port {port} on {host} ({what}) is in use; choose another with {how}")
+        how = (
+            REVIEW_PORT
+            if what == "review app"
+            else "VELOCITY_METRICS_PORT (or VELOCITY_METRICS_ENABLED=false)"
+        )
+        try:
+            listen(host, port, what=what, how=how).close()
+        except ConfigError as error:
+            raise PortBusy(str(error)) from None
 
 
 def export_lines(settings: Settings) -> list[str]:
@@ -361,7 +362,6 @@ class DevStack:
         return child
 
     def _review(self, step: Step) -> None:
-        from velocity_stream.http.listen import listen
         from velocity_stream.review.runtime import ReviewRuntime, ReviewServer
 
         runtime = ReviewRuntime.from_settings(self.settings).start()
