@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from consumers.client360.facts import Projection
 from consumers.client360.merges import MergeIndex
-from consumers.client360.store import Client360Store
+from consumers.client360.store import REFRESH_MAX_REFS, Client360Store
 from tests.unit.consumers import events as ev
 from tests.unit.consumers.conftest import fresh_store, projection_of
 
@@ -123,7 +123,7 @@ def _run(
     projections: list[Projection],
     batch: int,
     refresh_after: set[int] = frozenset(),
-    max_refs: int = 50_000,
+    max_refs: int = REFRESH_MAX_REFS,
 ) -> Client360Store:
     store = fresh_store()
     for number, start in enumerate(range(0, len(projections), batch)):
